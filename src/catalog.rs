@@ -1,0 +1,610 @@
+//! The error catalog: YAML files in `patterns/`, validated and compiled into
+//! an immutable [`CatalogSet`] with lookups by code, hex and name.
+//!
+//! The built-in catalogs are compiled into the binary ([`CatalogSet::builtin`]);
+//! users add or replace catalogs with [`CatalogSetBuilder::add_dir`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+/// The catalogs shipped in the binary: (file name, YAML text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "trtc-web-v4.yaml",
+        include_str!("../patterns/trtc-web-v4.yaml"),
+    ),
+    (
+        "trtc-web-v5.yaml",
+        include_str!("../patterns/trtc-web-v5.yaml"),
+    ),
+];
+
+/// The documented category taxonomy; every entry has exactly one.
+pub const CATEGORIES: &[&str] = &[
+    "parameter",
+    "operation",
+    "environment",
+    "device",
+    "browser",
+    "signaling",
+    "transport",
+    "room",
+    "media",
+    "cdn",
+    "server",
+    "account",
+    "room_entry",
+    "unknown",
+];
+
+/// A catalog that could not be loaded, with the place of the mistake.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or does not fit the schema.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// What an entry is: an SDK error code, a cause code, or a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// An SDK error code (`RtcError` code, v5 `ERROR_CODE`): an event of its own.
+    Sdk,
+    /// A Tencent Cloud account-system code: usually the cause of an SDK error.
+    Account,
+    /// A room-entry result code: usually the cause of JOIN_ROOM_FAILED.
+    RoomEntry,
+    /// A v5 `extraCode`: refines its `parent` code.
+    Extra,
+    /// A common error message without a code.
+    Message,
+}
+
+impl EntryKind {
+    /// True for codes that explain another error (account, room entry, extraCode).
+    pub fn is_cause(self) -> bool {
+        matches!(self, Self::Account | Self::RoomEntry | Self::Extra)
+    }
+}
+
+/// How bad an error is for the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The call cannot go on (no media, no room).
+    Critical,
+    /// A feature failed.
+    Error,
+    /// Expected in normal operation or needs only a user gesture.
+    Warning,
+}
+
+impl Severity {
+    /// The lower-case name used in events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::Error => "error",
+            Self::Warning => "warning",
+        }
+    }
+}
+
+/// A text in English and (where the source gives it) Japanese.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    /// English (trtc-logwatch's own wording).
+    pub en: String,
+    /// Japanese, as the catalog source writes it; `None` where it has none.
+    #[serde(default)]
+    pub ja: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    catalog: Spanned<String>,
+    #[serde(default)]
+    sdk_major: Option<u32>,
+    entries: Vec<RawEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    key: Spanned<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    kind: EntryKind,
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(default)]
+    hex: Option<Spanned<String>>,
+    #[serde(default)]
+    parent: Option<i64>,
+    category: Spanned<String>,
+    severity: Severity,
+    #[serde(default = "yes")]
+    bare: bool,
+    #[serde(default)]
+    messages: Vec<String>,
+    description: Text,
+    #[serde(default)]
+    action: Option<Text>,
+    #[serde(default)]
+    doc_url: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Index of an entry inside a [`CatalogSet`].
+pub type EntryId = usize;
+
+/// One compiled catalog entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// Name of the catalog it belongs to (`trtc-web-v4`).
+    pub catalog: String,
+    /// Major SDK version of that catalog, if declared.
+    #[serde(skip)]
+    pub sdk_major: Option<u32>,
+    /// Canonical key (`ICE_TRANSPORT_ERROR`, `ACCOUNT_70001`, `MSG_PUBLISH_TIMEOUT`).
+    pub key: String,
+    /// Other spellings printed by some SDK versions.
+    pub aliases: Vec<String>,
+    /// What the entry is.
+    pub kind: EntryKind,
+    /// Decimal code, `None` for messages.
+    pub code: Option<i64>,
+    /// Hex form as the SDK prints it (lower case), if any.
+    pub hex: Option<String>,
+    /// For v5 extraCodes: the `ERROR_CODE` they refine.
+    pub parent: Option<i64>,
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Whether the key alone, without `<KEY 0x..>`, `KEY:` or quotes, is an error.
+    pub bare: bool,
+    /// Message wordings that identify this entry.
+    pub messages: Vec<String>,
+    /// What went wrong.
+    pub description: Text,
+    /// What to do about it.
+    pub action: Option<Text>,
+    /// Documentation link.
+    pub doc_url: Option<String>,
+}
+
+/// All loaded catalogs, compiled: immutable once built.
+#[derive(Debug, Clone)]
+pub struct CatalogSet {
+    entries: Vec<Entry>,
+    by_code: HashMap<i64, Vec<EntryId>>,
+    by_hex: HashMap<u32, EntryId>,
+    by_name: HashMap<String, Vec<EntryId>>,
+    catalogs: Vec<String>,
+}
+
+impl CatalogSet {
+    /// The catalogs compiled into the binary.
+    pub fn builtin() -> Result<Self, CatalogError> {
+        CatalogSetBuilder::new().build()
+    }
+
+    /// Every entry, in load order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry with this id.
+    pub fn entry(&self, id: EntryId) -> &Entry {
+        &self.entries[id]
+    }
+
+    /// Names of the loaded catalogs, in load order.
+    pub fn catalogs(&self) -> &[String] {
+        &self.catalogs
+    }
+
+    /// Entries with this decimal code (v4 and v5 never share one, but user catalogs may).
+    pub fn by_code(&self, code: i64) -> &[EntryId] {
+        self.by_code.get(&code).map_or(&[], Vec::as_slice)
+    }
+
+    /// The SDK entry with this hex value (`0x4003` → ICE_TRANSPORT_ERROR).
+    pub fn by_hex(&self, hex: u32) -> Option<EntryId> {
+        self.by_hex.get(&hex).copied()
+    }
+
+    /// Entries whose key or alias is `name` (exact, case-sensitive).
+    pub fn by_name(&self, name: &str) -> &[EntryId] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// Looks up `KEY`, a decimal code or a `0x` hex code, as `explain` does.
+    pub fn lookup(&self, query: &str) -> Vec<EntryId> {
+        let q = query.trim();
+        if let Some(h) = q.strip_prefix("0x").or_else(|| q.strip_prefix("0X")) {
+            return u32::from_str_radix(h, 16)
+                .ok()
+                .and_then(|v| self.by_hex(v))
+                .into_iter()
+                .collect();
+        }
+        if let Ok(code) = q.parse::<i64>() {
+            return self.by_code(code).to_vec();
+        }
+        let upper = q.to_ascii_uppercase();
+        let mut ids = self.by_name(&upper).to_vec();
+        if ids.is_empty() {
+            ids = self.by_name(q).to_vec();
+        }
+        ids
+    }
+}
+
+/// Builds a [`CatalogSet`] from the built-in catalogs and user directories.
+#[derive(Debug)]
+pub struct CatalogSetBuilder {
+    builtin: bool,
+    files: Vec<(PathBuf, String)>,
+}
+
+impl Default for CatalogSetBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CatalogSetBuilder {
+    /// A builder that starts from the built-in catalogs.
+    pub fn new() -> Self {
+        Self {
+            builtin: true,
+            files: Vec::new(),
+        }
+    }
+
+    /// Whether to include the built-in catalogs. By default, they are included.
+    pub fn builtin(&mut self, yes: bool) -> &mut Self {
+        self.builtin = yes;
+        self
+    }
+
+    /// Adds a catalog from YAML text; `path` is only used in error messages.
+    pub fn add_yaml(&mut self, path: impl Into<PathBuf>, yaml: impl Into<String>) -> &mut Self {
+        self.files.push((path.into(), yaml.into()));
+        self
+    }
+
+    /// Adds every `*.yaml` / `*.yml` file of `dir` (sorted by name), or `dir`
+    /// itself if it is a file. A user catalog with the name of a built-in one
+    /// replaces it.
+    pub fn add_dir(&mut self, dir: &Path) -> Result<&mut Self, CatalogError> {
+        let io = |source| CatalogError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut paths = Vec::new();
+        if dir.is_file() {
+            paths.push(dir.to_path_buf());
+        } else {
+            for ent in std::fs::read_dir(dir).map_err(io)? {
+                let p = ent.map_err(io)?.path();
+                let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+                if ext == "yaml" || ext == "yml" {
+                    paths.push(p);
+                }
+            }
+            paths.sort();
+        }
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(|source| CatalogError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            self.files.push((p, text));
+        }
+        Ok(self)
+    }
+
+    /// Validates and compiles everything added.
+    pub fn build(&self) -> Result<CatalogSet, CatalogError> {
+        let mut parsed: Vec<(PathBuf, RawFile)> = Vec::new();
+        let builtin = BUILTIN
+            .iter()
+            .filter(|_| self.builtin)
+            .map(|(n, y)| (PathBuf::from(format!("<builtin>/{n}")), (*y).to_string()));
+        for (path, text) in builtin.chain(self.files.iter().cloned()) {
+            let raw: RawFile = serde_saphyr::from_str(&text).map_err(|e| {
+                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                CatalogError::Invalid {
+                    path: path.clone(),
+                    line,
+                    column,
+                    message: first_line(&e.to_string()),
+                }
+            })?;
+            // A later catalog of the same name replaces the earlier one.
+            parsed.retain(|(_, f)| f.catalog.value != raw.catalog.value);
+            parsed.push((path, raw));
+        }
+        let mut set = CatalogSet {
+            entries: Vec::new(),
+            by_code: HashMap::new(),
+            by_hex: HashMap::new(),
+            by_name: HashMap::new(),
+            catalogs: Vec::new(),
+        };
+        for (path, file) in parsed {
+            compile_file(&mut set, &path, file)?;
+        }
+        Ok(set)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}
+
+fn invalid<T>(path: &Path, at: &Spanned<T>, message: String) -> CatalogError {
+    CatalogError::Invalid {
+        path: path.to_path_buf(),
+        line: at.referenced.line(),
+        column: at.referenced.column(),
+        message,
+    }
+}
+
+fn is_key(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), CatalogError> {
+    let name = file.catalog.value.clone();
+    if name.is_empty() {
+        return Err(invalid(path, &file.catalog, "empty catalog name".into()));
+    }
+    set.catalogs.push(name.clone());
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    for raw in file.entries {
+        let entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
+        let id = set.entries.len();
+        if let Some(code) = entry.code {
+            set.by_code.entry(code).or_default().push(id);
+        }
+        if let (Some(h), EntryKind::Sdk) = (&entry.hex, entry.kind) {
+            if let Ok(v) = u32::from_str_radix(&h[2..], 16) {
+                set.by_hex.entry(v).or_insert(id);
+            }
+        }
+        for n in std::iter::once(&entry.key).chain(&entry.aliases) {
+            set.by_name.entry(n.clone()).or_default().push(id);
+        }
+        set.entries.push(entry);
+    }
+    Ok(())
+}
+
+fn compile_entry(
+    path: &Path,
+    catalog: &str,
+    sdk_major: Option<u32>,
+    raw: RawEntry,
+    seen: &mut HashMap<String, ()>,
+) -> Result<Entry, CatalogError> {
+    let key = raw.key.value.clone();
+    if !is_key(&key) {
+        return Err(invalid(
+            path,
+            &raw.key,
+            format!("key {key:?} is not UPPER_SNAKE_CASE"),
+        ));
+    }
+    for n in std::iter::once(&key).chain(&raw.aliases) {
+        if seen.insert(n.clone(), ()).is_some() {
+            return Err(invalid(
+                path,
+                &raw.key,
+                format!("duplicate key or alias {n}"),
+            ));
+        }
+        if !is_key(n) {
+            return Err(invalid(
+                path,
+                &raw.key,
+                format!("alias {n:?} is not UPPER_SNAKE_CASE"),
+            ));
+        }
+    }
+    if !CATEGORIES.contains(&raw.category.value.as_str()) {
+        return Err(invalid(
+            path,
+            &raw.category,
+            format!(
+                "unknown category {:?} (one of: {})",
+                raw.category.value,
+                CATEGORIES.join(", ")
+            ),
+        ));
+    }
+    match (raw.kind, raw.code) {
+        (EntryKind::Message, _) if raw.messages.is_empty() => {
+            return Err(invalid(
+                path,
+                &raw.key,
+                "a message entry needs `messages`".into(),
+            ));
+        }
+        (EntryKind::Message, Some(_)) => {
+            return Err(invalid(
+                path,
+                &raw.key,
+                "a message entry has no `code`".into(),
+            ));
+        }
+        (EntryKind::Message, None) => {}
+        (_, None) => {
+            return Err(invalid(
+                path,
+                &raw.key,
+                "this kind of entry needs a `code`".into(),
+            ));
+        }
+        (EntryKind::Extra, Some(_)) if raw.parent.is_none() => {
+            return Err(invalid(
+                path,
+                &raw.key,
+                "an extra entry needs a `parent` code".into(),
+            ));
+        }
+        _ => {}
+    }
+    if raw.messages.iter().any(|m| m.trim().len() < 4) {
+        return Err(invalid(
+            path,
+            &raw.key,
+            "a message must have at least 4 characters".into(),
+        ));
+    }
+    let hex = match raw.hex {
+        None => None,
+        Some(h) => {
+            let v = h
+                .value
+                .strip_prefix("0x")
+                .and_then(|d| u32::from_str_radix(d, 16).ok());
+            match (v, raw.code) {
+                (Some(v), Some(code)) if i64::from(v) == code => Some(h.value.to_ascii_lowercase()),
+                (Some(_), _) => {
+                    return Err(invalid(
+                        path,
+                        &h,
+                        format!("hex {} does not equal code {:?}", h.value, raw.code),
+                    ));
+                }
+                (None, _) => {
+                    return Err(invalid(
+                        path,
+                        &h,
+                        format!("bad hex {:?}, expected 0x....", h.value),
+                    ));
+                }
+            }
+        }
+    };
+    Ok(Entry {
+        catalog: catalog.to_string(),
+        sdk_major,
+        key,
+        aliases: raw.aliases,
+        kind: raw.kind,
+        code: raw.code,
+        hex,
+        parent: raw.parent,
+        category: raw.category.value,
+        severity: raw.severity,
+        bare: raw.bare,
+        messages: raw.messages,
+        description: raw.description,
+        action: raw.action,
+        doc_url: raw.doc_url,
+    })
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.key)?;
+        if let Some(c) = self.code {
+            write!(f, " {c}")?;
+        }
+        if let Some(h) = &self.hex {
+            write!(f, " {h}")?;
+        }
+        write!(f, " [{}/{}]", self.catalog, self.category)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_loads_with_lookups() {
+        let set = CatalogSet::builtin().unwrap();
+        let ice = set.lookup("0x4003");
+        assert_eq!(set.entry(ice[0]).key, "ICE_TRANSPORT_ERROR");
+        assert_eq!(set.entry(set.lookup("16387")[0]).key, "ICE_TRANSPORT_ERROR");
+        assert_eq!(set.entry(set.lookup("UNKOWN")[0]).key, "UNKNOWN");
+        assert_eq!(set.lookup("INVALID_PARAMETER").len(), 2);
+    }
+
+    #[test]
+    fn bad_category_is_refused_with_its_place() {
+        let mut b = CatalogSetBuilder::new();
+        b.builtin(false).add_yaml(
+            "x.yaml",
+            "catalog: x\nentries:\n  - key: A_B\n    kind: sdk\n    code: 1\n    category: nope\n    severity: error\n    description: {en: a}\n",
+        );
+        let e = b.build().unwrap_err().to_string();
+        assert!(e.starts_with("x.yaml:6:15: unknown category"), "{e}");
+    }
+
+    #[test]
+    fn yaml_syntax_and_unknown_fields_are_refused() {
+        for (yaml, want) in [
+            ("catalog: x\nentries: [\n", "x.yaml:"),
+            (
+                "catalog: x\nentries:\n  - key: A\n    colour: red\n",
+                "x.yaml:4:",
+            ),
+        ] {
+            let mut b = CatalogSetBuilder::new();
+            b.builtin(false).add_yaml("x.yaml", yaml);
+            let e = b.build().unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn hex_must_equal_code() {
+        let mut b = CatalogSetBuilder::new();
+        b.builtin(false).add_yaml(
+            "x.yaml",
+            "catalog: x\nentries:\n  - key: A_B\n    kind: sdk\n    code: 1\n    hex: \"0x2\"\n    category: room\n    severity: error\n    description: {en: a}\n",
+        );
+        let e = b.build().unwrap_err().to_string();
+        assert!(
+            e.contains("x.yaml:6:") && e.contains("does not equal"),
+            "{e}"
+        );
+    }
+}

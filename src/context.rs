@@ -1,0 +1,296 @@
+//! Context lifted from an error line: userId, roomId, sdkAppId, SDK version
+//! and the line's own timestamp. JSON lines are parsed (borrowing from the
+//! line) only once the matcher has found an error on them; other lines are
+//! read for `key=value`, `"key":value` and the SDK's `[c1|userId]` prefix.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// Fields lifted into an event's `context`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Context {
+    /// The user (`userId`, `uid`, or the SDK prefix's id).
+    #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// `roomId` or `strRoomId` (or `room`).
+    #[serde(rename = "roomId", skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
+    /// The TRTC application id.
+    #[serde(rename = "sdkAppId", skip_serializing_if = "Option::is_none")]
+    pub sdk_app_id: Option<String>,
+    /// SDK version (`version`, `sdkVersion`, `sdk: trtc-sdk-v5@5.17.1`).
+    #[serde(rename = "sdkVersion", skip_serializing_if = "Option::is_none")]
+    pub sdk_version: Option<String>,
+    /// Browser or user agent, where the app logs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub browser: Option<String>,
+}
+
+impl Context {
+    /// Major version from `sdk_version` (`4.15.22` → 4).
+    pub fn sdk_major(&self) -> Option<u32> {
+        let v = self.sdk_version.as_deref()?;
+        v.split('.').next()?.trim_start_matches('v').parse().ok()
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What [`lift`] found: context, the timestamp text, and whether a JSON
+/// object on the line failed to parse.
+#[derive(Debug, Default)]
+pub struct Lifted {
+    /// Context fields.
+    pub context: Context,
+    /// The line's own timestamp, if recognised.
+    pub ts: Option<jiff::Timestamp>,
+    /// True when the line looked like JSON but did not parse.
+    pub bad_json: bool,
+}
+
+const MAX_DEPTH: usize = 4;
+
+/// Lifts context and timestamp from one line.
+pub fn lift(line: &str) -> Lifted {
+    let mut out = Lifted::default();
+    let trimmed = line.trim_end();
+    if let Some(start) = trimmed.find('{') {
+        if trimmed.ends_with('}') {
+            match serde_json::from_str::<HashMap<&str, &RawValue>>(&trimmed[start..]) {
+                Ok(map) => json_fields(&map, &mut out, 0),
+                Err(_) => out.bad_json = start == 0,
+            }
+        }
+    }
+    text_fields(line, &mut out.context);
+    if out.ts.is_none() {
+        out.ts = leading_timestamp(line);
+    }
+    if out.context.is_empty() {
+        out.context = Context::default();
+    }
+    out
+}
+
+fn scalar(v: &RawValue) -> Option<Cow<'_, str>> {
+    let s = v.get();
+    match s.as_bytes().first()? {
+        b'"' => serde_json::from_str::<Cow<'_, str>>(s).ok(),
+        b'-' | b'0'..=b'9' => Some(Cow::Borrowed(s)),
+        _ => None,
+    }
+}
+
+fn set(slot: &mut Option<String>, v: Option<Cow<'_, str>>) {
+    if slot.is_none() {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            *slot = Some(v.chars().take(256).collect());
+        }
+    }
+}
+
+fn json_fields(map: &HashMap<&str, &RawValue>, out: &mut Lifted, depth: usize) {
+    let c = &mut out.context;
+    for (k, v) in map {
+        match *k {
+            "userId" | "user_id" | "uid" => set(&mut c.user_id, scalar(v)),
+            "roomId" | "strRoomId" | "room_id" | "room" => set(&mut c.room_id, scalar(v)),
+            "sdkAppId" | "sdkappid" | "SDKAppID" => set(&mut c.sdk_app_id, scalar(v)),
+            "version" | "sdkVersion" | "sdk_version" => set(&mut c.sdk_version, scalar(v)),
+            "sdk" => set(
+                &mut c.sdk_version,
+                scalar(v).map(|s| match s.rsplit_once('@') {
+                    Some((_, ver)) => Cow::Owned(ver.to_string()),
+                    None => s,
+                }),
+            ),
+            "browser" | "userAgent" | "ua" => set(&mut c.browser, scalar(v)),
+            "ts" | "time" | "timestamp" | "@timestamp" | "date" if out.ts.is_none() => {
+                out.ts = scalar(v).and_then(|s| parse_timestamp(&s));
+            }
+            _ => {}
+        }
+    }
+    if depth < MAX_DEPTH {
+        for v in map.values() {
+            if v.get().starts_with('{') {
+                if let Ok(inner) = serde_json::from_str::<HashMap<&str, &RawValue>>(v.get()) {
+                    json_fields(&inner, out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+/// `name=value`, `name: value`, `"name":"value"` anywhere on the line.
+fn find_kv<'a>(line: &'a str, names: &[&str]) -> Option<&'a str> {
+    for name in names {
+        let mut from = 0;
+        while let Some(p) = line[from..].find(name) {
+            let at = from + p;
+            from = at + name.len();
+            let before = line[..at].bytes().last();
+            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                continue;
+            }
+            let rest = line[from..].trim_start_matches(['"', '\'']);
+            let Some(rest) = rest.strip_prefix([':', '=']) else {
+                continue;
+            };
+            let rest = rest.trim_start().trim_start_matches(['"', '\'']);
+            let end = rest
+                .find(|c: char| {
+                    matches!(c, '"' | '\'' | ',' | '&' | '}' | ']' | ')') || c.is_whitespace()
+                })
+                .unwrap_or(rest.len());
+            if end > 0 {
+                return Some(&rest[..end]);
+            }
+        }
+    }
+    None
+}
+
+fn text_fields(line: &str, c: &mut Context) {
+    let own = |s: &str| Some(Cow::Owned(s.to_string()));
+    if c.user_id.is_none() {
+        // SDK console prefix: `<ERROR> [↑c1|alice]`.
+        if let Some(p) = line.find("> [") {
+            let rest = &line[p + 3..];
+            if let Some(close) = rest.find(']').filter(|&i| i < 96) {
+                if let Some((_, id)) = rest[..close].split_once('|') {
+                    set(&mut c.user_id, own(id));
+                }
+            }
+        }
+        set(&mut c.user_id, find_kv(line, &["userId"]).and_then(own));
+    }
+    set(
+        &mut c.room_id,
+        find_kv(line, &["roomId", "strRoomId"]).and_then(own),
+    );
+    set(
+        &mut c.sdk_app_id,
+        find_kv(line, &["sdkAppId", "sdkappid"]).and_then(own),
+    );
+}
+
+/// Parses the timestamp forms apps and collectors write: RFC 3339 (with or
+/// without zone; none means UTC), `2024/5/13 20:41:09`, `5/13/2024, 8:40:02 PM`,
+/// and Unix time in seconds or milliseconds.
+pub fn parse_timestamp(s: &str) -> Option<jiff::Timestamp> {
+    let s = s.trim();
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t);
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) && (10..=13).contains(&s.len()) {
+        let n: i64 = s.parse().ok()?;
+        return if s.len() == 13 {
+            jiff::Timestamp::from_millisecond(n).ok()
+        } else {
+            jiff::Timestamp::from_second(n).ok()
+        };
+    }
+    let nums: Vec<i64> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .take(7)
+        .map(|p| p.parse().unwrap_or(-1))
+        .collect();
+    if nums.len() < 6 {
+        return None;
+    }
+    let pm = s.ends_with("PM");
+    let (y, mo, d) = if nums[0] > 31 {
+        (nums[0], nums[1], nums[2])
+    } else {
+        (nums[2], nums[0], nums[1])
+    };
+    let mut h = nums[3];
+    if pm && h < 12 {
+        h += 12;
+    } else if s.ends_with("AM") && h == 12 {
+        h = 0;
+    }
+    let ms = if nums.len() > 6 && !pm && !s.ends_with("AM") {
+        nums[6]
+    } else {
+        0
+    };
+    let dt = jiff::civil::DateTime::new(
+        i16::try_from(y).ok()?,
+        i8::try_from(mo).ok()?,
+        i8::try_from(d).ok()?,
+        i8::try_from(h).ok()?,
+        i8::try_from(nums[4]).ok()?,
+        i8::try_from(nums[5]).ok()?,
+        i32::try_from(ms.clamp(0, 999) * 1_000_000).ok()?,
+    )
+    .ok()?;
+    jiff::tz::TimeZone::UTC.to_timestamp(dt).ok()
+}
+
+/// A timestamp at the very start of the line (a collector's or app's
+/// prefix): `2024-05-13T12:41:21.730Z ...`, `2024/05/13 20:41:13 [error] ...`.
+fn leading_timestamp(line: &str) -> Option<jiff::Timestamp> {
+    let b = line.as_bytes();
+    if b.len() < 19 || !b[..4].iter().all(u8::is_ascii_digit) || !matches!(b[4], b'-' | b'/') {
+        return None;
+    }
+    let end = line
+        .char_indices()
+        .skip(10)
+        .find(|&(i, c)| c == ' ' && i > 10 || c == ']' || c == ',')
+        .map_or(line.len(), |(i, _)| i);
+    let head = &line[..end];
+    parse_timestamp(head).or_else(|| parse_timestamp(&line[..19]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_nested_fields() {
+        let l = lift(
+            r#"{"level":50,"time":1715608931873,"userId":"alice","strRoomId":"class-16387","sdk":"trtc-sdk-v5@5.17.1","err":{"name":"OPERATION_FAILED","code":5500}}"#,
+        );
+        assert_eq!(l.context.user_id.as_deref(), Some("alice"));
+        assert_eq!(l.context.room_id.as_deref(), Some("class-16387"));
+        assert_eq!(l.context.sdk_major(), Some(5));
+        assert_eq!(l.ts.unwrap().to_string(), "2024-05-13T14:02:11.873Z");
+    }
+
+    #[test]
+    fn sdk_prefix_and_kv() {
+        let l = lift("[09:14:02:338] <ERROR> [↑s1|alice] x code=0x4043 roomId=8801");
+        assert_eq!(l.context.user_id.as_deref(), Some("alice"));
+        assert_eq!(l.context.room_id.as_deref(), Some("8801"));
+        assert!(l.ts.is_none());
+    }
+
+    #[test]
+    fn timestamps() {
+        for (s, want) in [
+            ("2024/5/13 20:41:09", "2024-05-13T20:41:09Z"),
+            ("5/13/2024, 8:40:02 PM", "2024-05-13T20:40:02Z"),
+            ("2024-05-13T12:41:21.730Z", "2024-05-13T12:41:21.73Z"),
+        ] {
+            assert_eq!(parse_timestamp(s).unwrap().to_string(), want, "{s}");
+        }
+        let l = lift("2024/05/13 20:41:13 [error] 2211#2211: *70001 x");
+        assert_eq!(l.ts.unwrap().to_string(), "2024-05-13T20:41:13Z");
+    }
+
+    #[test]
+    fn broken_json_is_flagged_not_fatal() {
+        let l = lift(r#"{"code":16387, "userId":"a"  oops}"#);
+        assert!(l.bad_json);
+        assert_eq!(l.context.user_id.as_deref(), Some("a"));
+    }
+}

@@ -1,0 +1,142 @@
+//! The event: one NDJSON object per TRTC error found, schema in the README.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::catalog::{CatalogSet, Entry, Text};
+use crate::context::Context;
+use crate::matcher::Detection;
+
+/// A code that explains the event (account, room-entry or v5 extraCode).
+#[derive(Debug, Serialize)]
+pub struct Cause<'a> {
+    /// Decimal code.
+    pub code: Option<i64>,
+    /// Catalog key.
+    pub key: &'a str,
+    /// Category of the cause.
+    pub category: &'a str,
+    /// What it means.
+    pub description: &'a Text,
+}
+
+/// A common-message entry seen on the line.
+#[derive(Debug, Serialize)]
+pub struct MessageRef<'a> {
+    /// Catalog key (`MSG_...`).
+    pub key: &'a str,
+    /// What it means.
+    pub description: &'a Text,
+}
+
+/// One error event.
+#[derive(Debug, Serialize)]
+pub struct Event<'a> {
+    /// The line's own timestamp when recognised, else ingest time (RFC 3339).
+    pub ts: String,
+    /// File path or `stdin`.
+    pub source: &'a str,
+    /// 1-based line number in the source.
+    pub line_number: u64,
+    /// Byte offset of the line's first byte in the source.
+    pub offset: u64,
+    /// Catalog name.
+    pub catalog: &'a str,
+    /// Canonical key.
+    pub key: &'a str,
+    /// Decimal code, or null for a code-less message.
+    pub code: Option<i64>,
+    /// Hex code as the SDK prints it, or null.
+    pub hex: Option<&'a str>,
+    /// Category label.
+    pub category: &'a str,
+    /// `critical`, `error` or `warning`.
+    pub severity: &'a str,
+    /// The text that identified the error.
+    pub matched: Cow<'a, str>,
+    /// The common-message entry on the line, if any.
+    pub message: Option<MessageRef<'a>>,
+    /// The code that explains this error, if any.
+    pub cause: Option<Cause<'a>>,
+    /// What went wrong.
+    pub description: &'a Text,
+    /// What to do.
+    pub action: Option<&'a Text>,
+    /// Documentation link.
+    pub doc_url: Option<&'a str>,
+    /// userId, roomId, sdkAppId, sdkVersion when present.
+    pub context: Context,
+    /// The raw line (invalid UTF-8 replaced), cut at the length limit.
+    pub line: Cow<'a, str>,
+    /// True when `line` was cut at the length limit.
+    pub line_truncated: bool,
+}
+
+/// Where a line came from.
+#[derive(Debug, Clone, Copy)]
+pub struct LineInfo<'a> {
+    /// Source name (path or `stdin`).
+    pub source: &'a str,
+    /// 1-based line number.
+    pub line_number: u64,
+    /// Byte offset of the line.
+    pub offset: u64,
+    /// Whether the line was cut at the length limit.
+    pub truncated: bool,
+}
+
+impl<'a> Event<'a> {
+    /// Builds the event for `det` found on `line` (already UTF-8, lossy).
+    pub fn new(
+        set: &'a CatalogSet,
+        det: &Detection,
+        line: &'a str,
+        raw: &'a [u8],
+        info: LineInfo<'a>,
+        context: Context,
+        ts: String,
+    ) -> Self {
+        let e: &'a Entry = set.entry(det.entry);
+        let matched = raw
+            .get(det.matched.clone())
+            .map_or(Cow::Borrowed(""), String::from_utf8_lossy);
+        let cause = det.cause.map(|c| {
+            let c = set.entry(c);
+            Cause {
+                code: c.code,
+                key: &c.key,
+                category: &c.category,
+                description: &c.description,
+            }
+        });
+        let message = det.message.map(|m| {
+            let m = set.entry(m);
+            MessageRef {
+                key: &m.key,
+                description: &m.description,
+            }
+        });
+        Self {
+            ts,
+            source: info.source,
+            line_number: info.line_number,
+            offset: info.offset,
+            catalog: &e.catalog,
+            key: &e.key,
+            code: e.code,
+            hex: e.hex.as_deref(),
+            category: &e.category,
+            severity: e.severity.as_str(),
+            matched,
+            message,
+            cause,
+            description: &e.description,
+            action: e.action.as_ref(),
+            doc_url: e.doc_url.as_deref(),
+            context,
+            line: Cow::Borrowed(line),
+            line_truncated: info.truncated,
+        }
+    }
+}

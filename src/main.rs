@@ -1,0 +1,225 @@
+//! The `trtc-logwatch` command line: parses arguments and wires the library.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use trtc_logwatch::catalog::{CatalogSet, CatalogSetBuilder};
+use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use trtc_logwatch::matcher::Matcher;
+use trtc_logwatch::report::{self, Lang, Summary};
+use trtc_logwatch::scan::{Position, SourceScanner, Stats};
+
+#[derive(Parser)]
+#[command(
+    name = "trtc-logwatch",
+    version,
+    about = "Finds TRTC Web SDK errors in logs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct CatalogArgs {
+    /// Load catalogs (*.yaml) from DIR or FILE in addition to the built-in ones;
+    /// a catalog with a built-in's name replaces it. Repeatable.
+    #[arg(long = "patterns", value_name = "DIR")]
+    patterns: Vec<PathBuf>,
+    /// Do not load the built-in catalogs.
+    #[arg(long)]
+    no_builtin_patterns: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Scan files or stdin and print one NDJSON event per TRTC error.
+    Scan {
+        #[command(flatten)]
+        catalogs: CatalogArgs,
+        /// Print counts per category and key on stderr at the end.
+        #[arg(long)]
+        summary: bool,
+        /// Longest line kept whole, in bytes; longer lines are cut and counted.
+        #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
+        max_line_bytes: usize,
+        /// Files to scan; none or `-` reads stdin.
+        paths: Vec<PathBuf>,
+    },
+    /// Explain an error by key, decimal code or hex code.
+    Explain {
+        #[command(flatten)]
+        catalogs: CatalogArgs,
+        /// Language of the description and action (default: both).
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        /// KEY, CODE or 0xHEX.
+        query: String,
+    },
+    /// List every catalog entry.
+    Catalog {
+        #[command(flatten)]
+        catalogs: CatalogArgs,
+        /// Print the entries as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    En,
+    Ja,
+}
+
+/// Errors that exit with status 2 (bad input from the user).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
+    let mut b = CatalogSetBuilder::new();
+    b.builtin(!c.no_builtin_patterns);
+    for d in &c.patterns {
+        b.add_dir(d).map_err(|e| UsageError(e.to_string()))?;
+    }
+    Ok(Arc::new(b.build().map_err(|e| UsageError(e.to_string()))?))
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trtc-logwatch: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.cmd {
+        Cmd::Scan {
+            catalogs,
+            summary,
+            max_line_bytes,
+            paths,
+        } => scan(&catalogs, summary, max_line_bytes, &paths),
+        Cmd::Explain {
+            catalogs,
+            lang,
+            query,
+        } => {
+            let set = load(&catalogs)?;
+            let ids = set.lookup(&query);
+            if ids.is_empty() {
+                return Err(UsageError(format!("no catalog entry for {query:?}")).into());
+            }
+            let lang = match lang {
+                None => Lang::Both,
+                Some(LangArg::En) => Lang::En,
+                Some(LangArg::Ja) => Lang::Ja,
+            };
+            let text: Vec<String> = ids
+                .iter()
+                .map(|&i| report::explain(set.entry(i), lang))
+                .collect();
+            io::stdout().write_all(text.join("\n").as_bytes())?;
+            Ok(())
+        }
+        Cmd::Catalog { catalogs, json } => {
+            let set = load(&catalogs)?;
+            let mut out = io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, set.entries())?;
+                out.write_all(b"\n")?;
+            } else {
+                out.write_all(report::catalog_table(&set).as_bytes())?;
+            }
+            Ok(())
+        }
+    }
+}
+
+enum Input {
+    Stdin,
+    File(PathBuf, File),
+}
+
+fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) -> Result<()> {
+    let set = load(catalogs)?;
+    let matcher = Arc::new(Matcher::new(set).context("building the matcher")?);
+    let mut inputs = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            inputs.push(Input::Stdin);
+        } else {
+            let f = File::open(p)
+                .map_err(|e| UsageError(format!("cannot read {}: {e}", p.display())))?;
+            if f.metadata().is_ok_and(|m| m.is_dir()) {
+                return Err(
+                    UsageError(format!("cannot read {}: is a directory", p.display())).into(),
+                );
+            }
+            inputs.push(Input::File(p.clone(), f));
+        }
+    }
+    if inputs.is_empty() {
+        inputs.push(Input::Stdin);
+    }
+    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+    let mut split = LineSplitter::new(limit);
+    let mut total = Stats::default();
+    let mut sum = Summary::default();
+    for input in inputs {
+        let (name, reader): (String, Box<dyn io::Read>) = match input {
+            Input::Stdin => ("stdin".into(), Box::new(io::stdin().lock())),
+            Input::File(p, f) => (p.display().to_string(), Box::new(f)),
+        };
+        let mut sc = SourceScanner::new(
+            Arc::clone(&matcher),
+            name.clone(),
+            limit,
+            Position::default(),
+        );
+        let mut emit = |ev: &trtc_logwatch::event::Event<'_>| -> io::Result<()> {
+            if summary {
+                sum.add(ev.category, ev.key);
+            }
+            serde_json::to_writer(&mut out, ev)?;
+            out.write_all(b"\n")
+        };
+        sc.read_all(reader, &mut split, &mut emit)
+            .with_context(|| format!("reading {name}"))?;
+        total.add(&sc.stats);
+    }
+    out.flush()?;
+    if summary {
+        eprint!("{}", sum.render(&total));
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Human-readable output: `explain`, `catalog` and the `scan --summary` table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::catalog::{CatalogSet, Entry, Text};
+use crate::scan::Stats;
+
+/// Language of `explain` text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English only.
+    En,
+    /// Japanese only (English where the catalog has no Japanese).
+    Ja,
+    /// Both.
+    Both,
+}
+
+fn text(t: &Text, lang: Lang) -> String {
+    let ja = t.ja.as_deref();
+    match (lang, ja) {
+        (Lang::En, _) | (Lang::Ja, None) => t.en.clone(),
+        (Lang::Ja, Some(j)) => j.to_string(),
+        (Lang::Both, Some(j)) => format!("{}\n  [ja] {}", t.en, j.replace('\n', "\n       ")),
+        (Lang::Both, None) => t.en.clone(),
+    }
+}
+
+/// The `explain` view of one entry.
+pub fn explain(e: &Entry, lang: Lang) -> String {
+    let mut s = String::new();
+    let code = e.code.map_or("-".to_string(), |c| c.to_string());
+    let _ = writeln!(
+        s,
+        "{}  code {}  hex {}",
+        e.key,
+        code,
+        e.hex.as_deref().unwrap_or("-")
+    );
+    if !e.aliases.is_empty() {
+        let _ = writeln!(s, "aliases:     {}", e.aliases.join(", "));
+    }
+    let _ = writeln!(s, "catalog:     {} ({:?})", e.catalog, e.kind);
+    let _ = writeln!(s, "category:    {}", e.category);
+    let _ = writeln!(s, "severity:    {}", e.severity.as_str());
+    if let Some(p) = e.parent {
+        let _ = writeln!(s, "refines:     {p}");
+    }
+    let _ = writeln!(
+        s,
+        "description: {}",
+        text(&e.description, lang).replace('\n', "\n  ")
+    );
+    if let Some(a) = &e.action {
+        let _ = writeln!(s, "action:      {}", text(a, lang).replace('\n', "\n  "));
+    }
+    if !e.messages.is_empty() {
+        let _ = writeln!(s, "messages:    {}", e.messages.join(" | "));
+    }
+    if let Some(d) = &e.doc_url {
+        let _ = writeln!(s, "docs:        {d}");
+    }
+    s
+}
+
+/// One line per entry, for `catalog`.
+pub fn catalog_table(set: &CatalogSet) -> String {
+    let mut s = String::new();
+    for e in set.entries() {
+        let code = e.code.map_or("-".to_string(), |c| c.to_string());
+        let _ = writeln!(
+            s,
+            "{:<12} {:<36} {:>8} {:<7} {:<12} {:<8} {}",
+            e.catalog,
+            e.key,
+            code,
+            e.hex.as_deref().unwrap_or("-"),
+            e.category,
+            e.severity.as_str(),
+            e.description.en.lines().next().unwrap_or("")
+        );
+    }
+    s
+}
+
+/// Counts per category and per key, for `scan --summary`.
+#[derive(Debug, Default)]
+pub struct Summary {
+    by_category: BTreeMap<String, u64>,
+    by_key: BTreeMap<(String, String), u64>,
+}
+
+impl Summary {
+    /// Counts one event.
+    pub fn add(&mut self, category: &str, key: &str) {
+        *self.by_category.entry(category.to_string()).or_default() += 1;
+        *self
+            .by_key
+            .entry((category.to_string(), key.to_string()))
+            .or_default() += 1;
+    }
+
+    /// The table printed on stderr.
+    pub fn render(&self, stats: &Stats) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "lines {}  bytes {}  events {}  cut_lines {}  invalid_utf8 {}  bad_json {}",
+            stats.lines,
+            stats.bytes,
+            stats.events,
+            stats.cut_lines,
+            stats.invalid_utf8,
+            stats.bad_json
+        );
+        for (cat, n) in &self.by_category {
+            let _ = writeln!(s, "{cat:<14} {n:>10}");
+            for ((c, key), n) in self.by_key.iter().filter(|((c, _), _)| c == cat) {
+                let _ = c;
+                let _ = writeln!(s, "  {key:<38} {n:>8}");
+            }
+        }
+        s
+    }
+}
