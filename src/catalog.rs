@@ -401,10 +401,10 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
         if let Some(code) = entry.code {
             set.by_code.entry(code).or_default().push(id);
         }
-        if let (Some(h), EntryKind::Sdk) = (&entry.hex, entry.kind) {
-            if let Ok(v) = u32::from_str_radix(&h[2..], 16) {
-                set.by_hex.entry(v).or_insert(id);
-            }
+        if let (Some(h), EntryKind::Sdk) = (&entry.hex, entry.kind)
+            && let Ok(v) = u32::from_str_radix(&h[2..], 16)
+        {
+            set.by_hex.entry(v).or_insert(id);
         }
         for n in std::iter::once(&entry.key).chain(&entry.aliases) {
             set.by_name.entry(n.clone()).or_default().push(id);

@@ -59,12 +59,12 @@ const MAX_DEPTH: usize = 4;
 pub fn lift(line: &str) -> Lifted {
     let mut out = Lifted::default();
     let trimmed = line.trim_end();
-    if let Some(start) = trimmed.find('{') {
-        if trimmed.ends_with('}') {
-            match serde_json::from_str::<HashMap<&str, &RawValue>>(&trimmed[start..]) {
-                Ok(map) => json_fields(&map, &mut out, 0),
-                Err(_) => out.bad_json = start == 0,
-            }
+    if let Some(start) = trimmed.find('{')
+        && trimmed.ends_with('}')
+    {
+        match serde_json::from_str::<HashMap<&str, &RawValue>>(&trimmed[start..]) {
+            Ok(map) => json_fields(&map, &mut out, 0),
+            Err(_) => out.bad_json = start == 0,
         }
     }
     text_fields(line, &mut out.context);
@@ -87,10 +87,10 @@ fn scalar(v: &RawValue) -> Option<Cow<'_, str>> {
 }
 
 fn set(slot: &mut Option<String>, v: Option<Cow<'_, str>>) {
-    if slot.is_none() {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            *slot = Some(v.chars().take(256).collect());
-        }
+    if slot.is_none()
+        && let Some(v) = v.filter(|v| !v.is_empty())
+    {
+        *slot = Some(v.chars().take(256).collect());
     }
 }
 
@@ -118,10 +118,10 @@ fn json_fields(map: &HashMap<&str, &RawValue>, out: &mut Lifted, depth: usize) {
     }
     if depth < MAX_DEPTH {
         for v in map.values() {
-            if v.get().starts_with('{') {
-                if let Ok(inner) = serde_json::from_str::<HashMap<&str, &RawValue>>(v.get()) {
-                    json_fields(&inner, out, depth + 1);
-                }
+            if v.get().starts_with('{')
+                && let Ok(inner) = serde_json::from_str::<HashMap<&str, &RawValue>>(v.get())
+            {
+                json_fields(&inner, out, depth + 1);
             }
         }
     }
@@ -162,10 +162,10 @@ fn text_fields(line: &str, c: &mut Context) {
         // SDK console prefix: `<ERROR> [↑c1|alice]`.
         if let Some(p) = line.find("> [") {
             let rest = &line[p + 3..];
-            if let Some(close) = rest.find(']').filter(|&i| i < 96) {
-                if let Some((_, id)) = rest[..close].split_once('|') {
-                    set(&mut c.user_id, own(id));
-                }
+            if let Some(close) = rest.find(']').filter(|&i| i < 96)
+                && let Some((_, id)) = rest[..close].split_once('|')
+            {
+                set(&mut c.user_id, own(id));
             }
         }
         set(&mut c.user_id, find_kv(line, &["userId"]).and_then(own));

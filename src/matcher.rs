@@ -295,14 +295,13 @@ impl Matcher {
         if k.entries.len() == 1 {
             return k.entries[0];
         }
-        if let Some(h) = k.hex {
-            if let Some(&id) = k
+        if let Some(h) = k.hex
+            && let Some(&id) = k
                 .entries
                 .iter()
                 .find(|&&id| self.set.entry(id).code == Some(i64::from(h)))
-            {
-                return id;
-            }
+        {
+            return id;
         }
         let line_major = nums
             .iter()
