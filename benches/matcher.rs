@@ -1,0 +1,74 @@
+//! Matcher throughput on the deterministic corpus of
+//! ../shared/tools/gen_perf_corpus.py (16 MiB, generated once into
+//! bench-data/), stage by stage: candidate search, full block scan, and the
+//! per-block passes (UTF-8 check, newline count, long-line check).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use trtc_logwatch::catalog::CatalogSet;
+use trtc_logwatch::lines::{Chunk, DEFAULT_MAX_LINE};
+use trtc_logwatch::matcher::Matcher;
+use trtc_logwatch::scan::{Position, SourceScanner, count_long_lines};
+
+fn corpus() -> Vec<u8> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("bench-data/corpus-16.log");
+    if !path.exists() {
+        std::fs::create_dir_all(root.join("bench-data")).unwrap();
+        let out = Command::new("python3")
+            .arg(root.join("../shared/tools/gen_perf_corpus.py"))
+            .arg("16")
+            .output()
+            .expect("python3 and ../shared/tools/gen_perf_corpus.py are needed for the benches");
+        std::fs::write(&path, out.stdout).unwrap();
+    }
+    std::fs::read(path).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let data = corpus();
+    let m = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
+    let mut g = c.benchmark_group("corpus-16MiB");
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.sample_size(20);
+    g.bench_function("candidate_lines", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            m.candidate_lines(&data, |_, _| n += 1);
+            n
+        })
+    });
+    g.bench_function("scan_block_with_events", |b| {
+        b.iter(|| {
+            let mut sc = SourceScanner::new(
+                Arc::clone(&m),
+                "bench",
+                DEFAULT_MAX_LINE,
+                Position::default(),
+            );
+            let mut n = 0usize;
+            sc.chunk(Chunk::Lines(&data), &mut |ev| {
+                n += ev.key.len();
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            n
+        })
+    });
+    g.bench_function("utf8_check", |b| {
+        b.iter(|| std::str::from_utf8(&data).is_ok())
+    });
+    g.bench_function("newline_count", |b| {
+        b.iter(|| memchr::memchr_iter(b'\n', &data).count())
+    });
+    g.bench_function("long_line_check", |b| {
+        b.iter(|| count_long_lines(&data, DEFAULT_MAX_LINE))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
