@@ -1,0 +1,229 @@
+//! The command line, end to end: each subcommand and each error exit.
+
+use assert_cmd::Command;
+use std::io::Write;
+
+fn bin() -> Command {
+    Command::cargo_bin("trtc-logwatch").unwrap()
+}
+
+const ICE: &str = "[20:41:09:016] <ERROR> [↑n|alice] RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003>\n";
+
+fn events(stdout: &[u8]) -> Vec<serde_json::Value> {
+    stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn scan_file_prints_events_with_source_line_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("app.log");
+    std::fs::write(&p, format!("size=4096\n{ICE}")).unwrap();
+    let out = bin().arg("scan").arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let ev = events(&out.stdout);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["source"], p.display().to_string());
+    assert_eq!(ev[0]["line_number"], 2);
+    assert_eq!(ev[0]["offset"], 10);
+    assert_eq!(ev[0]["key"], "ICE_TRANSPORT_ERROR");
+    assert_eq!(ev[0]["context"]["userId"], "alice");
+}
+
+#[test]
+fn scan_stdin_with_no_path_and_with_dash() {
+    for args in [vec!["scan"], vec!["scan", "-"]] {
+        let out = bin().args(&args).write_stdin(ICE).output().unwrap();
+        assert!(out.status.success());
+        let ev = events(&out.stdout);
+        assert_eq!(ev.len(), 1, "{args:?}");
+        assert_eq!(ev[0]["source"], "stdin");
+    }
+}
+
+#[test]
+fn scan_without_errors_exits_zero_and_prints_nothing() {
+    let out = bin()
+        .arg("scan")
+        .write_stdin("size=4096\nport 16387\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn scan_summary_counts_per_category_and_key_on_stderr() {
+    let input = format!("{ICE}{ICE}code: 70001\n");
+    let out = bin()
+        .args(["scan", "--summary"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("lines 3 "), "{err}");
+    assert!(err.contains("events 3"), "{err}");
+    let transport = err.lines().find(|l| l.starts_with("transport")).unwrap();
+    assert!(transport.ends_with(" 2"), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.trim_start().starts_with("ACCOUNT_70001") && l.ends_with(" 1")),
+        "{err}"
+    );
+}
+
+#[test]
+fn scan_unreadable_path_exits_2_with_one_line() {
+    let out = bin()
+        .args(["scan", "/nonexistent/app.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot read /nonexistent/app.log"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().arg("scan").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_catalog_exits_2_with_file_line_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("mine.yaml");
+    std::fs::write(
+        &p,
+        "catalog: mine\nentries:\n  - key: MY_ERROR\n    kind: sdk\n    code: 9001\n    category: weather\n    severity: error\n    description: {en: x}\n",
+    )
+    .unwrap();
+    for sub in [vec!["scan"], vec!["catalog"], vec!["explain", "1"]] {
+        let out = bin()
+            .args(&sub)
+            .arg("--patterns")
+            .arg(dir.path())
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{sub:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("{}:6:15: unknown category", p.display())),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn user_catalog_adds_entries_and_can_replace_a_builtin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = std::fs::File::create(dir.path().join("mine.yaml")).unwrap();
+    writeln!(
+        f,
+        "catalog: my-app\nentries:\n  - key: MY_APP_MEDIA_STALL\n    kind: sdk\n    code: 90001\n    category: media\n    severity: warning\n    description: {{en: Media stalled.}}"
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", "--patterns"])
+        .arg(dir.path())
+        .write_stdin(format!("x MY_APP_MEDIA_STALL y\ncode=90001\n{ICE}"))
+        .output()
+        .unwrap();
+    let ev = events(&out.stdout);
+    let keys: Vec<_> = ev
+        .iter()
+        .map(|e| e["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "MY_APP_MEDIA_STALL",
+            "MY_APP_MEDIA_STALL",
+            "ICE_TRANSPORT_ERROR"
+        ]
+    );
+    assert_eq!(ev[0]["catalog"], "my-app");
+
+    // Only the user's catalogs.
+    let out = bin()
+        .args(["scan", "--no-builtin-patterns", "--patterns"])
+        .arg(dir.path())
+        .write_stdin(ICE)
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn explain_hex_prints_ice_transport_error_in_both_languages() {
+    let out = bin().args(["explain", "0x4003"]).output().unwrap();
+    assert!(out.status.success());
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        s.starts_with("ICE_TRANSPORT_ERROR  code 16387  hex 0x4003"),
+        "{s}"
+    );
+    assert!(s.contains("category:    transport"));
+    assert!(s.contains("ICE transport connection error"));
+    assert!(s.contains("[ja] ICE Transportの接続エラー"));
+    assert!(s.contains("docs:        https://intl.cloud.tencent.com/document/product/647/35164"));
+}
+
+#[test]
+fn explain_by_key_code_alias_and_language() {
+    let ja = bin()
+        .args(["explain", "70001", "--lang", "ja"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8(ja.stdout).unwrap();
+    assert!(
+        s.contains("UserSigが期限切れです。") && !s.contains("has expired"),
+        "{s}"
+    );
+    let en = bin()
+        .args(["explain", "UNKOWN", "--lang", "en"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8(en.stdout).unwrap();
+    assert!(s.starts_with("UNKNOWN  code 65535  hex 0xffff"), "{s}");
+    let both = bin()
+        .args(["explain", "invalid_parameter"])
+        .output()
+        .unwrap();
+    let s = String::from_utf8(both.stdout).unwrap();
+    assert!(s.contains("code 4096") && s.contains("code 5000"), "{s}");
+    let none = bin().args(["explain", "NO_SUCH_KEY"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+}
+
+#[test]
+fn catalog_lists_every_entry_in_text_and_json() {
+    let out = bin().args(["catalog", "--json"]).output().unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let v4 = all.iter().filter(|e| e["catalog"] == "trtc-web-v4").count();
+    assert_eq!(v4, 112 + 3);
+    assert!(
+        all.iter()
+            .any(|e| e["catalog"] == "trtc-web-v5" && e["code"] == 5999)
+    );
+    let text = bin().arg("catalog").output().unwrap();
+    assert_eq!(
+        String::from_utf8(text.stdout).unwrap().lines().count(),
+        all.len()
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        bin().arg("frobnicate").output().unwrap().status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        bin().args(["explain"]).output().unwrap().status.code(),
+        Some(2)
+    );
+}
