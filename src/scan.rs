@@ -137,9 +137,10 @@ impl SourceScanner {
         let mut counted_to = 0;
         let mut line_number = base.line_number;
         let mut result = Ok(());
+        let mut skip_until = 0;
         let matcher = Arc::clone(&self.matcher);
         matcher.candidate_lines(block, |s, e| {
-            if result.is_err() {
+            if result.is_err() || s < skip_until {
                 return;
             }
             line_number += memchr::memchr_iter(b'\n', &block[counted_to..s]).count() as u64;
@@ -150,7 +151,17 @@ impl SourceScanner {
                 line_number,
                 offset: base.offset + s as u64,
             };
-            result = self.line(&block[s..end], pos, truncated, emit);
+            match continuation(block, s, end) {
+                Some((key_start, key_end)) if !truncated => {
+                    // One error printed over several physical lines (SDK 4.15).
+                    let mut joined = trim_cr(&block[s..end]).to_vec();
+                    joined.push(b'\n');
+                    joined.extend_from_slice(trim_cr(&block[key_start..key_end]));
+                    skip_until = key_end;
+                    result = self.line(&joined, pos, false, emit);
+                }
+                _ => result = self.line(&block[s..end], pos, truncated, emit),
+            }
         });
         result?;
         let nl = memchr::memchr_iter(b'\n', block).count() as u64;
@@ -230,6 +241,43 @@ impl SourceScanner {
     }
 }
 
+fn trim_cr(l: &[u8]) -> &[u8] {
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// True when `l` holds the SDK's `<KEY 0xhex>` form.
+fn has_key_hex(l: &[u8]) -> bool {
+    memchr::memmem::find_iter(l, b" 0x")
+        .any(|i| i > 0 && (l[i - 1].is_ascii_uppercase() || l[i - 1] == b'_'))
+}
+
+/// SDK 4.15 prints `RtcError: message \nRefer to: URL\n <KEY 0xhex>`, so one
+/// error arrives as two or three physical lines. For a line `s..e` of `block`
+/// without its own `<KEY 0xhex>`, finds the ` <KEY 0xhex>` line that ends it
+/// (after at most one `Refer to:` line) and returns its range. Lines beyond
+/// the block are not looked at: such an error gives two events.
+fn continuation(block: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
+    if has_key_hex(&block[s..e]) {
+        return None;
+    }
+    let mut at = e + 1;
+    for _ in 0..2 {
+        if at >= block.len() {
+            return None;
+        }
+        let le = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
+        let l = block[at..le].trim_ascii();
+        if l.starts_with(b"Refer to:") {
+            at = le + 1;
+            continue;
+        }
+        let key_only =
+            l.len() < 96 && l.first() == Some(&b'<') && l.last() == Some(&b'>') && has_key_hex(l);
+        return key_only.then_some((at, le));
+    }
+    None
+}
+
 /// Counts lines longer than `limit` in a block of whole lines without
 /// visiting every line: each step looks for the last `\n` in the next
 /// `limit + 1` bytes, so short lines cost one backward scan per window.
@@ -255,6 +303,16 @@ pub fn count_long_lines(block: &[u8], limit: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_error_is_joined_with_its_key_line() {
+        let b = b"RtcError: x (errorCode: 70001). \nRefer to: https://a\n <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>\nnext\n";
+        let e = memchr::memchr(b'\n', b).unwrap();
+        let (ks, ke) = continuation(b, 0, e).unwrap();
+        assert_eq!(&b[ks..ke], b" <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>");
+        assert_eq!(continuation(b"a <X_Y 0x1>\n <Z 0x2>\n", 0, 11), None);
+        assert_eq!(continuation(b"a\nb\n <Z 0x2>\n", 0, 1), None);
+    }
 
     #[test]
     fn long_line_count() {

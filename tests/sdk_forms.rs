@@ -39,17 +39,22 @@ fn records() -> BTreeMap<u32, Record> {
     recs
 }
 
-/// (required codes, optional codes, expects a code-less message event)
-fn expected(spec: &str) -> (Vec<String>, Vec<String>, bool) {
+/// Expected (role, code) pairs: the first code is the event's own code
+/// (`p`), the others its cause (`c`); then optional pairs, and whether a
+/// code-less message event is expected.
+type Pairs = Vec<(char, String)>;
+
+fn expected(spec: &str) -> (Pairs, Pairs, bool) {
     match spec {
         "NONE" => (vec![], vec![], false),
         "MSG" => (vec![], vec![], true),
         s => {
             let (mut req, mut opt) = (vec![], vec![]);
-            for c in s.split('+') {
+            for (i, c) in s.split('+').enumerate() {
+                let role = if i == 0 { 'p' } else { 'c' };
                 match c.strip_suffix('?') {
-                    Some(c) => opt.push(c.to_string()),
-                    None => req.push(c.to_string()),
+                    Some(c) => opt.push((role, c.to_string())),
+                    None => req.push((role, c.to_string())),
                 }
             }
             (req, opt, false)
@@ -57,17 +62,17 @@ fn expected(spec: &str) -> (Vec<String>, Vec<String>, bool) {
     }
 }
 
-/// Codes reported by events: primary codes, then cause codes.
-fn reported(events: &[Value]) -> (Vec<String>, usize) {
+/// Reported (role, code) pairs: each event's code, each event's cause.
+fn reported(events: &[Value]) -> (Pairs, usize) {
     let mut codes = vec![];
     let mut msg_only = 0;
     for e in events {
         match &e["code"] {
             Value::Null => msg_only += 1,
-            c => codes.push(c.to_string()),
+            c => codes.push(('p', c.to_string())),
         }
         if let Some(c) = e["cause"]["code"].as_i64() {
-            codes.push(c.to_string());
+            codes.push(('c', c.to_string()));
         }
     }
     (codes, msg_only)
