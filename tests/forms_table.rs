@@ -17,9 +17,11 @@ fn pairs(line: &str) -> Vec<(Option<i64>, Option<i64>)> {
 
 const N: Option<i64> = None;
 
+type Row = (&'static str, &'static [(Option<i64>, Option<i64>)]);
+
 #[test]
 fn forms() {
-    let table: &[(&str, &[(Option<i64>, Option<i64>)])] = &[
+    let table: &[Row] = &[
         // v4 key + hex, every prefix style
         (
             "[16:23:47] <ERROR> [s|user_58] RtcError: subscribe timeout <SUBSCRIPTION_TIMEOUT 0x4042>",
