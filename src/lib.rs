@@ -8,9 +8,15 @@
 #![deny(missing_docs)]
 
 pub mod catalog;
+pub mod config;
 pub mod context;
+pub mod daemon;
 pub mod event;
 pub mod lines;
 pub mod matcher;
+pub mod metrics;
 pub mod report;
 pub mod scan;
+pub mod server;
+pub mod sink;
+pub mod source;

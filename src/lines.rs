@@ -50,6 +50,19 @@ impl LineSplitter {
         }
     }
 
+    /// A splitter with a buffer of `capacity` bytes (at least `limit + 1`),
+    /// for followers of many files.
+    pub fn with_capacity(limit: usize, capacity: usize) -> Self {
+        let limit = limit.max(1);
+        Self {
+            buf: vec![0; capacity.max(limit + 1)],
+            len: 0,
+            start: 0,
+            limit,
+            skipping: false,
+        }
+    }
+
     /// The line length limit.
     pub fn limit(&self) -> usize {
         self.limit

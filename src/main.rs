@@ -10,6 +10,8 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use trtc_logwatch::catalog::{CatalogSet, CatalogSetBuilder};
+use trtc_logwatch::config::{Config, SourceConfig, StartAt};
+use trtc_logwatch::daemon::{self, DaemonError, Reloader, build_matcher};
 use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineSplitter};
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::report::{self, Lang, Summary};
@@ -62,6 +64,13 @@ enum Cmd {
         /// KEY, CODE or 0xHEX.
         query: String,
     },
+    /// Follow files and/or stdin, write events and serve Prometheus metrics.
+    Run(RunArgs),
+    /// Validate a config file (and its catalogs) without running.
+    CheckConfig {
+        /// The YAML config file.
+        file: PathBuf,
+    },
     /// List every catalog entry.
     Catalog {
         #[command(flatten)]
@@ -70,6 +79,46 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// YAML config file (see config.example.yaml). Flags below override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Follow files matching GLOB (`**` allowed); repeatable. Adds a source named `files`.
+    #[arg(long, value_name = "GLOB")]
+    follow: Vec<String>,
+    /// Exclude files matching GLOB from --follow; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Read stdin to its end (a source named `stdin`).
+    #[arg(long)]
+    stdin: bool,
+    /// Address for /metrics, /healthz, /readyz [default: 127.0.0.1:9898].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Where events go: a file (appended) or `-` for stdout [default: -].
+    #[arg(long, value_name = "PATH|-")]
+    events: Option<String>,
+    /// Directory for checkpoints (no checkpoints without it).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Where files present at the first start begin [default: end].
+    #[arg(long, value_enum)]
+    start_at: Option<StartArg>,
+    /// Extra catalog directories; repeatable.
+    #[arg(long = "patterns", value_name = "DIR")]
+    patterns: Vec<PathBuf>,
+    /// Log level of the daemon's own log on stderr.
+    #[arg(long, default_value = "info")]
+    log_level: tracing::Level,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StartArg {
+    Beginning,
+    End,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -151,6 +200,13 @@ fn run(cli: Cli) -> Result<()> {
             io::stdout().write_all(text.join("\n").as_bytes())?;
             Ok(())
         }
+        Cmd::Run(args) => run_daemon(args),
+        Cmd::CheckConfig { file } => {
+            let c = Config::load(&file).map_err(|e| UsageError(e.to_string()))?;
+            build_matcher(&c).map_err(UsageError)?;
+            println!("{}: ok ({} sources)", file.display(), c.sources.len());
+            Ok(())
+        }
         Cmd::Catalog { catalogs, json } => {
             let set = load(&catalogs)?;
             let mut out = io::stdout().lock();
@@ -163,6 +219,74 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The config file (if any) with the flags applied on top.
+fn build_config(a: &RunArgs) -> Result<Config, String> {
+    let mut c = match &a.config {
+        Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if !a.follow.is_empty() {
+        let mut s = SourceConfig::files("files", a.follow.clone(), a.exclude.clone())?;
+        if c.sources.iter().any(|o| o.name == s.name) {
+            return Err(
+                "a config source is already named `files`; rename it to use --follow".into(),
+            );
+        }
+        if let Some(st) = a.start_at {
+            s.start_at = start(st);
+        }
+        c.sources.push(s);
+    }
+    if let Some(st) = a.start_at {
+        for s in c.sources.iter_mut() {
+            s.start_at = start(st);
+        }
+    }
+    if a.stdin && !c.sources.iter().any(|s| s.stdin) {
+        c.sources.push(SourceConfig::stdin("stdin"));
+    }
+    if let Some(l) = &a.listen {
+        c.listen = l
+            .parse()
+            .map_err(|e| format!("bad --listen {l:?}: {e} (want HOST:PORT)"))?;
+    }
+    if let Some(e) = &a.events {
+        c.events_path = (e != "-").then(|| PathBuf::from(e));
+    }
+    if let Some(d) = &a.state_dir {
+        c.state_dir = Some(d.clone());
+    }
+    c.pattern_dirs.extend(a.patterns.iter().cloned());
+    c.check_runnable().map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+fn start(s: StartArg) -> StartAt {
+    match s {
+        StartArg::Beginning => StartAt::Beginning,
+        StartArg::End => StartAt::End,
+    }
+}
+
+fn run_daemon(args: RunArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_max_level(args.log_level)
+        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+        .init();
+    let config = build_config(&args).map_err(UsageError)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let reloader: Reloader = Box::new(move || build_config(&args));
+    rt.block_on(daemon::run(config, reloader))
+        .map_err(|e| match e {
+            DaemonError::Invalid(m) | DaemonError::Setup(m) => UsageError(m).into(),
+        })
 }
 
 enum Input {

@@ -85,6 +85,11 @@ impl SourceScanner {
         }
     }
 
+    /// Uses a new matcher from now on (after a reload).
+    pub fn set_matcher(&mut self, m: Arc<Matcher>) {
+        self.matcher = m;
+    }
+
     /// The source name used in events.
     pub fn name(&self) -> &str {
         &self.name

@@ -1,0 +1,466 @@
+//! The daemon's configuration: YAML schema, defaults, and validation that
+//! points at `file:line:column` for unknown keys, bad globs, bad addresses
+//! and bad durations. The compiled [`Config`] is immutable; a reload builds
+//! a new one and swaps it whole.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::lines::DEFAULT_MAX_LINE;
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid, with the place of the mistake.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line (0 when unknown).
+        line: u64,
+        /// 1-based column (0 when unknown).
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value given on the command line is invalid.
+    #[error("{0}")]
+    Flag(String),
+}
+
+/// Where a file is read from when it is first seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartAt {
+    /// Read the whole file.
+    Beginning,
+    /// Only lines written from now on.
+    End,
+}
+
+/// What happens when the event queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Readers wait for the sink (back-pressure). The default.
+    Block,
+    /// Events are dropped and counted in `trtc_logwatch_events_dropped_total`.
+    Drop,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    overflow: Option<Overflow>,
+    #[serde(default)]
+    queue_capacity: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPatterns {
+    #[serde(default)]
+    builtin: Option<bool>,
+    #[serde(default)]
+    dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    stdin: bool,
+    #[serde(default)]
+    start_at: Option<StartAt>,
+    #[serde(default)]
+    new_files_start_at: Option<StartAt>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    state_dir: Option<PathBuf>,
+    #[serde(default)]
+    events: RawEvents,
+    #[serde(default)]
+    patterns: RawPatterns,
+    #[serde(default)]
+    max_line_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    checkpoint_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    rotate_wait: Option<Spanned<String>>,
+    #[serde(default)]
+    rescan_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    poll_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    idle_flush: Option<Spanned<String>>,
+    #[serde(default)]
+    sources: Vec<RawSource>,
+}
+
+/// One configured source: a set of files, or stdin.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// Name used as the `source` label.
+    pub name: String,
+    /// Include globs (`**` allowed).
+    pub include: Vec<String>,
+    /// Exclude globs.
+    pub exclude: Vec<String>,
+    /// Compiled include set.
+    pub include_set: GlobSet,
+    /// Compiled exclude set.
+    pub exclude_set: GlobSet,
+    /// Read stdin (to EOF) instead of files.
+    pub stdin: bool,
+    /// Files present at the first start (no checkpoint yet). Default: end.
+    pub start_at: StartAt,
+    /// Files that appear later. Default: beginning.
+    pub new_files_start_at: StartAt,
+}
+
+/// The compiled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP listen address for /metrics, /healthz, /readyz.
+    pub listen: SocketAddr,
+    /// Directory for checkpoints; `None` keeps no checkpoints.
+    pub state_dir: Option<PathBuf>,
+    /// Events destination: `None` is stdout, else a file (appended).
+    pub events_path: Option<PathBuf>,
+    /// Full-queue policy.
+    pub overflow: Overflow,
+    /// Events queued between readers and the sink.
+    pub queue_capacity: usize,
+    /// Load the built-in catalogs.
+    pub builtin_patterns: bool,
+    /// User catalog directories.
+    pub pattern_dirs: Vec<PathBuf>,
+    /// Longest line kept whole.
+    pub max_line_bytes: usize,
+    /// How often checkpoints are written.
+    pub checkpoint_interval: Duration,
+    /// How long a renamed or deleted file stays open and read.
+    pub rotate_wait: Duration,
+    /// Full rescan of the globs (backstop for missed notifications).
+    pub rescan_interval: Duration,
+    /// How often open files are checked for new data without a notification.
+    pub poll_interval: Duration,
+    /// A final line without `\n` is read after this much quiet.
+    pub idle_flush: Duration,
+    /// The sources.
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9898)),
+            state_dir: None,
+            events_path: None,
+            overflow: Overflow::Block,
+            queue_capacity: 10_000,
+            builtin_patterns: true,
+            pattern_dirs: Vec::new(),
+            max_line_bytes: DEFAULT_MAX_LINE,
+            checkpoint_interval: Duration::from_secs(5),
+            rotate_wait: Duration::from_secs(5),
+            rescan_interval: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(250),
+            idle_flush: Duration::from_secs(5),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// Parses `250ms`, `5s`, `2m`, `1h`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
+        _ => return None,
+    };
+    Some(d)
+}
+
+/// Compiles globs; the error names the bad one.
+pub fn glob_set(globs: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("bad glob {g:?}: {e}"))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl SourceConfig {
+    /// A file source from globs, with the default start positions.
+    pub fn files(name: &str, include: Vec<String>, exclude: Vec<String>) -> Result<Self, String> {
+        if !valid_name(name) {
+            return Err(format!(
+                "bad source name {name:?}: use letters, digits, _ and -"
+            ));
+        }
+        if include.is_empty() {
+            return Err(format!(
+                "source {name:?} has neither include globs nor stdin: true"
+            ));
+        }
+        Ok(Self {
+            name: name.to_string(),
+            include_set: glob_set(&include)?,
+            exclude_set: glob_set(&exclude)?,
+            include,
+            exclude,
+            stdin: false,
+            start_at: StartAt::End,
+            new_files_start_at: StartAt::Beginning,
+        })
+    }
+
+    /// The stdin source.
+    pub fn stdin(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            include: Vec::new(),
+            exclude: Vec::new(),
+            include_set: GlobSet::empty(),
+            exclude_set: GlobSet::empty(),
+            stdin: true,
+            start_at: StartAt::Beginning,
+            new_files_start_at: StartAt::Beginning,
+        }
+    }
+
+    /// True when `path` is one of this source's files.
+    pub fn matches(&self, path: &Path) -> bool {
+        self.include_set.is_match(path) && !self.exclude_set.is_match(path)
+    }
+}
+
+impl Config {
+    /// Reads and validates a YAML config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml(path, &text)
+    }
+
+    /// Validates YAML text; `path` names it in errors and anchors relative paths.
+    pub fn from_yaml(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let at = |line: u64, column: u64, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+        };
+        let spanned = |s: &dyn SpanInfo, message: String| {
+            let (l, c) = s.place();
+            at(l, c, message)
+        };
+        let raw: RawConfig = if text.trim().is_empty() {
+            return Ok(Self::default());
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| {
+                let (l, c) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                at(
+                    l,
+                    c,
+                    e.to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string(),
+                )
+            })?
+        };
+        let mut c = Self::default();
+        if let Some(l) = &raw.listen {
+            c.listen = l.value.parse().map_err(|e| {
+                spanned(
+                    l,
+                    format!("bad listen address {:?}: {e} (want HOST:PORT)", l.value),
+                )
+            })?;
+        }
+        c.state_dir = raw.state_dir;
+        c.events_path = raw.events.path.filter(|p| p != "-").map(PathBuf::from);
+        c.overflow = raw.events.overflow.unwrap_or(Overflow::Block);
+        if let Some(q) = &raw.events.queue_capacity {
+            if q.value == 0 {
+                return Err(spanned(q, "queue_capacity must be at least 1".into()));
+            }
+            c.queue_capacity = q.value;
+        }
+        c.builtin_patterns = raw.patterns.builtin.unwrap_or(true);
+        c.pattern_dirs = raw.patterns.dirs;
+        if let Some(m) = &raw.max_line_bytes {
+            if m.value < 256 {
+                return Err(spanned(m, "max_line_bytes must be at least 256".into()));
+            }
+            c.max_line_bytes = m.value;
+        }
+        for (slot, raw) in [
+            (&mut c.checkpoint_interval, &raw.checkpoint_interval),
+            (&mut c.rotate_wait, &raw.rotate_wait),
+            (&mut c.rescan_interval, &raw.rescan_interval),
+            (&mut c.poll_interval, &raw.poll_interval),
+            (&mut c.idle_flush, &raw.idle_flush),
+        ] {
+            if let Some(d) = raw {
+                *slot = parse_duration(&d.value)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        spanned(
+                            d,
+                            format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
+                        )
+                    })?;
+            }
+        }
+        for s in raw.sources {
+            let name = s.name.value.clone();
+            if c.sources.iter().any(|o| o.name == name) {
+                return Err(spanned(&s.name, format!("duplicate source name {name:?}")));
+            }
+            if s.stdin {
+                if !s.include.is_empty() {
+                    return Err(spanned(
+                        &s.name,
+                        "a stdin source has no include globs".into(),
+                    ));
+                }
+                c.sources.push(SourceConfig::stdin(&name));
+                continue;
+            }
+            for g in s.include.iter().chain(&s.exclude) {
+                glob_set(std::slice::from_ref(&g.value)).map_err(|e| spanned(g, e))?;
+            }
+            let strs =
+                |v: &[Spanned<String>]| v.iter().map(|g| g.value.clone()).collect::<Vec<_>>();
+            let mut src = SourceConfig::files(&name, strs(&s.include), strs(&s.exclude))
+                .map_err(|e| spanned(&s.name, e))?;
+            src.start_at = s.start_at.unwrap_or(StartAt::End);
+            src.new_files_start_at = s.new_files_start_at.unwrap_or(StartAt::Beginning);
+            c.sources.push(src);
+        }
+        Ok(c)
+    }
+
+    /// Checks what only makes sense once flags are merged: at least one source.
+    pub fn check_runnable(&self) -> Result<(), ConfigError> {
+        if self.sources.is_empty() {
+            return Err(ConfigError::Flag(
+                "no sources: give --follow GLOB, --stdin, or `sources:` in the config".into(),
+            ));
+        }
+        if self.sources.iter().filter(|s| s.stdin).count() > 1 {
+            return Err(ConfigError::Flag(
+                "stdin can be read by one source only".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+trait SpanInfo {
+    fn place(&self) -> (u64, u64);
+}
+
+impl<T> SpanInfo for Spanned<T> {
+    fn place(&self) -> (u64, u64) {
+        (self.referenced.line(), self.referenced.column())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(yaml: &str) -> String {
+        Config::from_yaml(Path::new("c.yaml"), yaml)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let c = Config::from_yaml(
+            Path::new("c.yaml"),
+            "listen: 127.0.0.1:9000\nrotate_wait: 250ms\nsources:\n  - name: app\n    include: ['/var/log/app/**/*.log']\n    start_at: beginning\n",
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.rotate_wait, Duration::from_millis(250));
+        assert_eq!(c.sources[0].start_at, StartAt::Beginning);
+        assert!(c.sources[0].matches(Path::new("/var/log/app/a/b/x.log")));
+        assert!(!c.sources[0].matches(Path::new("/var/log/app/x.log.1")));
+    }
+
+    #[test]
+    fn mistakes_point_at_line_and_column() {
+        assert!(
+            err("listen: 127.0.0.1:9000\ncolour: red\n").starts_with("c.yaml:2:1: "),
+            "{}",
+            err("colour: red\n")
+        );
+        assert!(err("listen: nowhere\n").starts_with("c.yaml:1:9: bad listen address"));
+        assert!(err("rotate_wait: 5 seconds\n").starts_with("c.yaml:1:14: bad duration"));
+        let e = err("sources:\n  - name: a\n    include: ['[oops']\n");
+        assert!(e.starts_with("c.yaml:3:15: bad glob"), "{e}");
+        let e = err("sources:\n  - name: a\n    include: [x]\n  - name: a\n    include: [y]\n");
+        assert!(e.starts_with("c.yaml:4:11: duplicate source"), "{e}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("x5s"), None);
+    }
+}

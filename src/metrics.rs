@@ -1,0 +1,448 @@
+//! Prometheus metrics, through one narrow interface ([`Metrics`]) that the
+//! pipeline calls. Label values come from the catalog and the config only
+//! (a `source` label is the configured source name), so the number of series
+//! is bounded whatever the logs say.
+
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+
+use crate::catalog::Entry;
+use crate::event::Event;
+use crate::scan::Stats;
+
+/// Labels of `trtc_errors_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// Catalog name.
+    pub catalog: String,
+    /// Category.
+    pub category: String,
+    /// Canonical key.
+    pub key: String,
+    /// Decimal code, or `none` for a code-less message.
+    pub code: String,
+}
+
+/// Labels of `trtc_error_causes_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CauseLabels {
+    /// Category of the cause.
+    pub category: String,
+    /// Decimal code of the cause.
+    pub code: String,
+}
+
+/// A `source` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    /// Configured source name.
+    pub source: String,
+}
+
+/// Labels of `trtc_logwatch_build_info`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: String,
+}
+
+type Fam<L> = Family<L, Counter>;
+type GaugeFam = Family<SourceLabel, Gauge>;
+
+/// All metrics of the process.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    errors: Fam<ErrorLabels>,
+    causes: Fam<CauseLabels>,
+    lines: Fam<SourceLabel>,
+    bytes: Fam<SourceLabel>,
+    cut: Fam<SourceLabel>,
+    invalid_utf8: Fam<SourceLabel>,
+    bad_json: Fam<SourceLabel>,
+    rotations: Fam<SourceLabel>,
+    truncations: Fam<SourceLabel>,
+    read_errors: Fam<SourceLabel>,
+    lag: GaugeFam,
+    files: GaugeFam,
+    last_read: Family<SourceLabel, Gauge<f64, AtomicU64>>,
+    events_written: Counter,
+    events_dropped: Counter,
+    checkpoint_writes: Counter,
+    checkpoint_failures: Counter,
+    checkpoint_last: Gauge<f64, AtomicU64>,
+    reloads: Counter,
+    reload_failures: Counter,
+    queue_depth: Gauge<i64, AtomicI64>,
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut r = Registry::default();
+        let m = Self {
+            errors: Fam::default(),
+            causes: Fam::default(),
+            lines: Fam::default(),
+            bytes: Fam::default(),
+            cut: Fam::default(),
+            invalid_utf8: Fam::default(),
+            bad_json: Fam::default(),
+            rotations: Fam::default(),
+            truncations: Fam::default(),
+            read_errors: Fam::default(),
+            lag: GaugeFam::default(),
+            files: GaugeFam::default(),
+            last_read: Family::default(),
+            events_written: Counter::default(),
+            events_dropped: Counter::default(),
+            checkpoint_writes: Counter::default(),
+            checkpoint_failures: Counter::default(),
+            checkpoint_last: Gauge::default(),
+            reloads: Counter::default(),
+            reload_failures: Counter::default(),
+            queue_depth: Gauge::default(),
+            registry: Registry::default(),
+        };
+        r.register(
+            "trtc_errors",
+            "TRTC errors found in the logs, one per event",
+            m.errors.clone(),
+        );
+        r.register(
+            "trtc_error_causes",
+            "Cause codes (account, room-entry, v5 extraCode) of TRTC errors",
+            m.causes.clone(),
+        );
+        r.register(
+            "trtc_logwatch_lines_read",
+            "Lines read per source",
+            m.lines.clone(),
+        );
+        r.register(
+            "trtc_logwatch_bytes_read",
+            "Bytes read per source",
+            m.bytes.clone(),
+        );
+        r.register(
+            "trtc_logwatch_lines_cut",
+            "Lines longer than max_line_bytes, cut and matched in their kept part",
+            m.cut.clone(),
+        );
+        r.register(
+            "trtc_logwatch_invalid_utf8_lines",
+            "Lines that were not valid UTF-8 (replaced in events)",
+            m.invalid_utf8.clone(),
+        );
+        r.register(
+            "trtc_logwatch_bad_json_lines",
+            "Error lines that looked like JSON but did not parse (matched as text)",
+            m.bad_json.clone(),
+        );
+        r.register(
+            "trtc_logwatch_rotations",
+            "Files renamed or deleted (rotation) and drained",
+            m.rotations.clone(),
+        );
+        r.register(
+            "trtc_logwatch_truncations",
+            "Files found shorter than their offset (copytruncate), read again from 0",
+            m.truncations.clone(),
+        );
+        r.register(
+            "trtc_logwatch_read_errors",
+            "Files that could not be opened or read",
+            m.read_errors.clone(),
+        );
+        r.register(
+            "trtc_logwatch_lag_bytes",
+            "Bytes written to a source's files but not read yet (size minus offset, summed)",
+            m.lag.clone(),
+        );
+        r.register(
+            "trtc_logwatch_files_watched",
+            "Files open per source",
+            m.files.clone(),
+        );
+        r.register(
+            "trtc_logwatch_last_read_timestamp_seconds",
+            "Unix time a source last delivered a line",
+            m.last_read.clone(),
+        );
+        r.register(
+            "trtc_logwatch_events_written",
+            "Events written to the events sink",
+            m.events_written.clone(),
+        );
+        r.register(
+            "trtc_logwatch_events_dropped",
+            "Events dropped because the queue was full (events.overflow: drop)",
+            m.events_dropped.clone(),
+        );
+        r.register(
+            "trtc_logwatch_checkpoint_writes",
+            "Checkpoint files written",
+            m.checkpoint_writes.clone(),
+        );
+        r.register(
+            "trtc_logwatch_checkpoint_failures",
+            "Checkpoint writes that failed",
+            m.checkpoint_failures.clone(),
+        );
+        r.register(
+            "trtc_logwatch_checkpoint_last_success_timestamp_seconds",
+            "Unix time of the last checkpoint written",
+            m.checkpoint_last.clone(),
+        );
+        r.register(
+            "trtc_logwatch_config_reloads",
+            "Successful reloads (SIGHUP)",
+            m.reloads.clone(),
+        );
+        r.register(
+            "trtc_logwatch_config_reload_failures",
+            "Reloads refused because the new config or catalog was invalid",
+            m.reload_failures.clone(),
+        );
+        r.register(
+            "trtc_logwatch_queue_depth",
+            "Events waiting for the sink",
+            m.queue_depth.clone(),
+        );
+        r.register(
+            "trtc_logwatch_build",
+            "Build information",
+            Info::new(BuildLabels {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            }),
+        );
+        Self { registry: r, ..m }
+    }
+
+    /// Counts one event (and its cause).
+    pub fn error_event(&self, ev: &Event<'_>) {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                catalog: ev.catalog.to_string(),
+                category: ev.category.to_string(),
+                key: ev.key.to_string(),
+                code: ev
+                    .code
+                    .map_or_else(|| "none".to_string(), |c| c.to_string()),
+            })
+            .inc();
+        if let Some(c) = &ev.cause {
+            self.causes
+                .get_or_create(&CauseLabels {
+                    category: c.category.to_string(),
+                    code: c.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
+                })
+                .inc();
+        }
+    }
+
+    /// Counts one event for `e` (and its cause).
+    pub fn error(&self, e: &Entry, cause: Option<&Entry>) {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                catalog: e.catalog.clone(),
+                category: e.category.clone(),
+                key: e.key.clone(),
+                code: e.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
+            })
+            .inc();
+        if let Some(c) = cause {
+            self.causes
+                .get_or_create(&CauseLabels {
+                    category: c.category.clone(),
+                    code: c.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
+                })
+                .inc();
+        }
+    }
+
+    /// Adds what a scanner counted since the last call (`delta`).
+    pub fn read(&self, source: &str, delta: &Stats) {
+        let l = SourceLabel {
+            source: source.to_string(),
+        };
+        if delta.lines > 0 {
+            self.last_read.get_or_create(&l).set(now_secs());
+        }
+        for (fam, n) in [
+            (&self.lines, delta.lines),
+            (&self.bytes, delta.bytes),
+            (&self.cut, delta.cut_lines),
+            (&self.invalid_utf8, delta.invalid_utf8),
+            (&self.bad_json, delta.bad_json),
+        ] {
+            let c = fam.get_or_create(&l);
+            if n > 0 {
+                c.inc_by(n);
+            }
+        }
+    }
+
+    /// A rotation (rename or delete) of one of `source`'s files.
+    pub fn rotation(&self, source: &str) {
+        self.rotations
+            .get_or_create(&SourceLabel {
+                source: source.into(),
+            })
+            .inc();
+    }
+
+    /// A truncation (copytruncate) of one of `source`'s files.
+    pub fn truncation(&self, source: &str) {
+        self.truncations
+            .get_or_create(&SourceLabel {
+                source: source.into(),
+            })
+            .inc();
+    }
+
+    /// A file of `source` could not be opened or read.
+    pub fn read_error(&self, source: &str) {
+        self.read_errors
+            .get_or_create(&SourceLabel {
+                source: source.into(),
+            })
+            .inc();
+    }
+
+    /// Sets lag and open-file count of `source`.
+    pub fn files(&self, source: &str, open: usize, lag_bytes: u64) {
+        let l = SourceLabel {
+            source: source.into(),
+        };
+        self.files.get_or_create(&l).set(open as i64);
+        self.lag
+            .get_or_create(&l)
+            .set(i64::try_from(lag_bytes).unwrap_or(i64::MAX));
+    }
+
+    /// An event was written.
+    pub fn event_written(&self) {
+        self.events_written.inc();
+    }
+
+    /// An event was dropped (queue full, `overflow: drop`).
+    pub fn event_dropped(&self) {
+        self.events_dropped.inc();
+    }
+
+    /// Sets the queue depth.
+    pub fn queue_depth(&self, n: usize) {
+        self.queue_depth.set(n as i64);
+    }
+
+    /// A checkpoint write, successful or not.
+    pub fn checkpoint(&self, ok: bool) {
+        if ok {
+            self.checkpoint_writes.inc();
+            self.checkpoint_last.set(now_secs());
+        } else {
+            self.checkpoint_failures.inc();
+        }
+    }
+
+    /// A reload, successful or not.
+    pub fn reload(&self, ok: bool) {
+        if ok {
+            self.reloads.inc()
+        } else {
+            self.reload_failures.inc()
+        };
+    }
+
+    /// OpenMetrics text of every metric.
+    pub fn openmetrics(&self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut s, &self.registry);
+        s
+    }
+
+    /// Prometheus text format 0.0.4: the OpenMetrics text with counter
+    /// families named as their `_total` samples, no `# UNIT` and no `# EOF`.
+    pub fn prometheus_text(&self) -> String {
+        to_prometheus_text(&self.openmetrics())
+    }
+}
+
+/// Converts OpenMetrics text to the Prometheus 0.0.4 text format.
+pub fn to_prometheus_text(om: &str) -> String {
+    let mut counters: Vec<String> = Vec::new();
+    for l in om.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ")
+            && let Some(name) = rest.strip_suffix(" counter")
+        {
+            counters.push(name.to_string());
+        }
+    }
+    let mut out = String::with_capacity(om.len());
+    for l in om.lines() {
+        if l == "# EOF" || l.starts_with("# UNIT ") {
+            continue;
+        }
+        let fixed = ["# TYPE ", "# HELP "].iter().find_map(|p| {
+            let rest = l.strip_prefix(p)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .iter()
+                .any(|c| c == name)
+                .then(|| format!("{p}{name}_total {tail}"))
+        });
+        match fixed {
+            Some(f) => out.push_str(&f),
+            None if l.starts_with("# TYPE ") && l.ends_with(" info") => {
+                out.push_str(&l.replace(" info", " gauge"));
+            }
+            None => out.push_str(l),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::CatalogSet;
+
+    #[test]
+    fn counts_with_catalog_labels_in_both_formats() {
+        let set = CatalogSet::builtin().unwrap();
+        let m = Metrics::new();
+        let ice = set.entry(set.lookup("0x4003")[0]);
+        let acct = set.entry(set.lookup("70001")[0]);
+        m.error(ice, None);
+        m.error(ice, Some(acct));
+        let om = m.openmetrics();
+        assert!(om.contains(r#"trtc_errors_total{catalog="trtc-web-v4",category="transport",key="ICE_TRANSPORT_ERROR",code="16387"} 2"#), "{om}");
+        assert!(om.contains(r#"trtc_error_causes_total{category="account",code="70001"} 1"#));
+        assert!(om.ends_with("# EOF\n"));
+        let p = m.prometheus_text();
+        assert!(p.contains("# TYPE trtc_errors_total counter"), "{p}");
+        assert!(!p.contains("# EOF"));
+        assert!(p.contains("trtc_logwatch_build_info{version="));
+    }
+}

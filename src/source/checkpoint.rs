@@ -1,0 +1,129 @@
+//! Checkpoints: per file, identity → offset just past the last complete line
+//! whose events were written. Stored as versioned JSON, written atomically
+//! (temp file, fsync, rename, fsync of the directory).
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::fingerprint::{FileId, Fingerprint};
+
+/// Format version of the checkpoint file.
+pub const VERSION: u32 = 1;
+
+/// Where one file was left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileCheckpoint {
+    /// Source name.
+    pub source: String,
+    /// Path the file had when last seen (informational).
+    pub path: PathBuf,
+    /// Identity.
+    pub id: FileId,
+    /// Fingerprint of its first bytes.
+    pub fingerprint: Fingerprint,
+    /// Offset just past the last complete line handled.
+    pub offset: u64,
+    /// Number of the next line (1-based).
+    pub line_number: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OnDisk {
+    version: u32,
+    files: Vec<FileCheckpoint>,
+}
+
+/// The checkpoint file of a state directory.
+#[derive(Debug, Clone)]
+pub struct Checkpointer {
+    path: PathBuf,
+}
+
+impl Checkpointer {
+    /// Checkpoints in `state_dir/checkpoints.json`; creates the directory.
+    pub fn new(state_dir: &Path) -> io::Result<Self> {
+        fs::create_dir_all(state_dir)?;
+        Ok(Self {
+            path: state_dir.join("checkpoints.json"),
+        })
+    }
+
+    /// The stored checkpoints; `Ok(None)` when there is no file yet (first start).
+    pub fn load(&self) -> io::Result<Option<BTreeMap<FileId, FileCheckpoint>>> {
+        let text = match fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let disk: OnDisk = serde_json::from_slice(&text).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {e}", self.path.display()),
+            )
+        })?;
+        if disk.version != VERSION {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: unknown checkpoint version {}",
+                    self.path.display(),
+                    disk.version
+                ),
+            ));
+        }
+        Ok(Some(disk.files.into_iter().map(|f| (f.id, f)).collect()))
+    }
+
+    /// Writes all checkpoints atomically.
+    pub fn store(&self, files: &BTreeMap<FileId, FileCheckpoint>) -> io::Result<()> {
+        let disk = OnDisk {
+            version: VERSION,
+            files: files.values().cloned().collect(),
+        };
+        let tmp = self.path.with_extension("json.tmp");
+        {
+            let mut f = File::create(&tmp)?;
+            serde_json::to_writer_pretty(&mut f, &disk)?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_first_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Checkpointer::new(&dir.path().join("state")).unwrap();
+        assert!(c.load().unwrap().is_none());
+        let id = FileId { dev: 1, ino: 2 };
+        let mut m = BTreeMap::new();
+        m.insert(
+            id,
+            FileCheckpoint {
+                source: "app".into(),
+                path: "/x.log".into(),
+                id,
+                fingerprint: Fingerprint { len: 3, hash: 9 },
+                offset: 42,
+                line_number: 3,
+            },
+        );
+        c.store(&m).unwrap();
+        assert_eq!(c.load().unwrap().unwrap(), m);
+        std::fs::write(dir.path().join("state/checkpoints.json"), b"{oops").unwrap();
+        assert!(c.load().is_err());
+    }
+}

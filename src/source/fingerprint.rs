@@ -1,0 +1,115 @@
+//! File identity: device + inode, plus a fingerprint of the first bytes so
+//! that a reused inode (a new file that got a deleted file's inode) and a
+//! truncated-then-rewritten file are told apart.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+
+use serde::{Deserialize, Serialize};
+
+/// Bytes hashed for the fingerprint.
+pub const FP_LEN: usize = 256;
+
+/// Device and inode of an open file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FileId {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of `meta`.
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        Self {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// FNV-1a hash of the first `len` bytes of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// How many bytes were hashed (less than [`FP_LEN`] for a short file).
+    pub len: u32,
+    /// The hash.
+    pub hash: u64,
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; len];
+    let mut got = 0;
+    while got < len {
+        match file.read_at(&mut buf[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+impl Fingerprint {
+    /// The fingerprint of `file` now.
+    pub fn of(file: &File) -> io::Result<Self> {
+        let p = read_prefix(file, FP_LEN)?;
+        Ok(Self {
+            len: p.len() as u32,
+            hash: fnv(&p),
+        })
+    }
+
+    /// Whether `file` still starts with the bytes this fingerprint was made
+    /// from. `Ok(Some(new))` when it does and is now longer: the caller keeps
+    /// the longer fingerprint.
+    pub fn check(&self, file: &File) -> io::Result<Result<Option<Self>, ()>> {
+        let p = read_prefix(file, FP_LEN)?;
+        if p.len() < self.len as usize || fnv(&p[..self.len as usize]) != self.hash {
+            return Ok(Err(()));
+        }
+        if p.len() > self.len as usize {
+            return Ok(Ok(Some(Self {
+                len: p.len() as u32,
+                hash: fnv(&p),
+            })));
+        }
+        Ok(Ok(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn grows_and_detects_rewrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"line 1\n").unwrap();
+        let f = File::open(&p).unwrap();
+        let fp = Fingerprint::of(&f).unwrap();
+        assert_eq!(fp.len, 7);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"line 2\n")
+            .unwrap();
+        let grown = fp.check(&f).unwrap().unwrap().unwrap();
+        assert_eq!(grown.len, 14);
+        std::fs::write(&p, b"line 3\n").unwrap();
+        assert!(grown.check(&f).unwrap().is_err());
+    }
+}

@@ -1,0 +1,230 @@
+//! One followed file: its open handle, identity, read position, line
+//! splitter and scanner. Reads only complete lines; detects truncation and
+//! rewritten content; stays open after rotation until drained.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::checkpoint::FileCheckpoint;
+use super::fingerprint::{FileId, Fingerprint};
+use crate::event::Event;
+use crate::lines::LineSplitter;
+use crate::matcher::Matcher;
+use crate::scan::{Position, SourceScanner, Stats};
+
+/// Most bytes read from one file in one pass, so one busy file cannot
+/// starve the others.
+const READ_BUDGET: usize = 8 * 1024 * 1024;
+
+/// What a read pass saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOutcome {
+    /// Bytes read.
+    pub bytes: u64,
+    /// The file was truncated or rewritten and is read again from 0.
+    pub truncated: bool,
+    /// The read budget ran out before the end of the file.
+    pub more: bool,
+}
+
+/// A followed file.
+#[derive(Debug)]
+pub struct Watched {
+    /// Source name.
+    pub source: String,
+    /// Path it was last seen at.
+    pub path: PathBuf,
+    /// Identity.
+    pub id: FileId,
+    fp: Fingerprint,
+    file: File,
+    split: LineSplitter,
+    scanner: SourceScanner,
+    /// Bytes consumed from the file (offset + partial line buffered).
+    read_pos: u64,
+    /// Size at the last read.
+    pub size: u64,
+    /// When the file was renamed away or deleted.
+    pub draining_since: Option<Instant>,
+    /// Last time data arrived.
+    pub last_data: Instant,
+    reported: Stats,
+    committed: u64,
+}
+
+impl Watched {
+    /// Opens `path` for source `source`, starting at `start` (a checkpoint or 0/size).
+    pub fn open(
+        source: &str,
+        path: PathBuf,
+        matcher: Arc<Matcher>,
+        limit: usize,
+        start: Option<&FileCheckpoint>,
+        at_end: bool,
+    ) -> io::Result<Self> {
+        let mut file = File::open(&path)?;
+        let meta = file.metadata()?;
+        let id = FileId::of(&meta);
+        let fp = Fingerprint::of(&file)?;
+        let pos = match start {
+            Some(c) if c.offset <= meta.len() => Position {
+                line_number: c.line_number,
+                offset: c.offset,
+            },
+            Some(_) => Position::default(),
+            None if at_end => Position {
+                line_number: 1,
+                offset: meta.len(),
+            },
+            _ => Position::default(),
+        };
+        file.seek(SeekFrom::Start(pos.offset))?;
+        Ok(Self {
+            source: source.to_string(),
+            path,
+            id,
+            fp,
+            file,
+            split: LineSplitter::with_capacity(limit, limit + 64 * 1024),
+            scanner: SourceScanner::new(Arc::clone(&matcher), source, limit, pos),
+            read_pos: pos.offset,
+            size: meta.len(),
+            draining_since: None,
+            last_data: Instant::now(),
+            reported: Stats::default(),
+            committed: u64::MAX,
+        })
+    }
+
+    /// Uses a new matcher (after a reload).
+    pub fn set_matcher(&mut self, m: Arc<Matcher>) {
+        self.scanner.set_matcher(m);
+    }
+
+    /// Offset just past the last complete line handled.
+    pub fn offset(&self) -> u64 {
+        self.scanner.pos.offset
+    }
+
+    /// Bytes in the file not read yet.
+    pub fn lag(&self) -> u64 {
+        self.size.saturating_sub(self.offset())
+    }
+
+    fn restart_from_zero(&mut self) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(0))?;
+        self.split =
+            LineSplitter::with_capacity(self.split.limit(), self.split.limit() + 64 * 1024);
+        self.scanner.pos = Position::default();
+        self.read_pos = 0;
+        self.fp = Fingerprint::of(&self.file)?;
+        Ok(())
+    }
+
+    /// Reads what was appended since the last call, scanning complete lines.
+    pub fn read<E>(
+        &mut self,
+        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> io::Result<Result<ReadOutcome, E>> {
+        let mut out = ReadOutcome::default();
+        let size = self.file.metadata()?.len();
+        if size != self.size || size < self.read_pos {
+            // Truncated (copytruncate), or the first bytes changed (rewritten).
+            let rewritten = match self.fp.check(&self.file)? {
+                Ok(Some(longer)) => {
+                    self.fp = longer;
+                    false
+                }
+                Ok(None) => false,
+                Err(()) => true,
+            };
+            if size < self.read_pos || rewritten {
+                self.restart_from_zero()?;
+                out.truncated = true;
+            }
+        }
+        self.size = size;
+        let mut budget = READ_BUDGET;
+        loop {
+            let spare = self.split.spare();
+            let want = spare.len().min(budget);
+            let n = match self.file.read(&mut spare[..want]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                break;
+            }
+            self.split.filled(n);
+            self.read_pos += n as u64;
+            out.bytes += n as u64;
+            budget -= n;
+            while let Some(c) = self.split.next_chunk() {
+                if let Err(e) = self.scanner.chunk(c, emit) {
+                    return Ok(Err(e));
+                }
+            }
+            if budget == 0 {
+                out.more = true;
+                break;
+            }
+        }
+        if out.bytes > 0 {
+            self.last_data = Instant::now();
+            self.size = self.size.max(self.read_pos);
+        }
+        Ok(Ok(out))
+    }
+
+    /// Hands out a final line without `\n` (after idle time or at close).
+    pub fn flush_partial<E>(
+        &mut self,
+        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        while let Some(c) = self.split.flush_partial() {
+            self.scanner.chunk(c, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes of a partial line waiting for its `\n`.
+    pub fn pending(&self) -> usize {
+        self.split.pending()
+    }
+
+    /// Counters added since the last call.
+    pub fn take_stats(&mut self) -> Stats {
+        let now = self.scanner.stats;
+        let d = Stats {
+            lines: now.lines - self.reported.lines,
+            bytes: now.bytes - self.reported.bytes,
+            events: now.events - self.reported.events,
+            cut_lines: now.cut_lines - self.reported.cut_lines,
+            invalid_utf8: now.invalid_utf8 - self.reported.invalid_utf8,
+            bad_json: now.bad_json - self.reported.bad_json,
+        };
+        self.reported = now;
+        d
+    }
+
+    /// The checkpoint for the current position, if it moved since the last one.
+    pub fn checkpoint_if_moved(&mut self) -> Option<FileCheckpoint> {
+        let off = self.offset();
+        if off == self.committed {
+            return None;
+        }
+        self.committed = off;
+        Some(FileCheckpoint {
+            source: self.source.clone(),
+            path: self.path.clone(),
+            id: self.id,
+            fingerprint: self.fp,
+            offset: off,
+            line_number: self.scanner.pos.line_number,
+        })
+    }
+}
