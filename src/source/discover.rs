@@ -56,7 +56,7 @@ pub fn watch_dirs(src: &SourceConfig) -> Vec<(PathBuf, bool)> {
         .collect()
 }
 
-/// Every file of the source, in path order.
+/// Every path of the source that is not a directory, in path order.
 pub fn files(src: &SourceConfig) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for g in &src.include {
@@ -87,7 +87,9 @@ fn walk(src: &SourceConfig, dir: &Path, depth: usize, strip_dot: bool, out: &mut
         let Ok(ft) = ent.file_type() else { continue };
         if ft.is_dir() {
             walk(src, &path, depth - 1, strip_dot, out);
-        } else if src.matches(&shown) && std::fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+        } else if src.matches(&shown) {
+            // Symlinks included, even dangling ones: the caller stats them and
+            // counts the ones it cannot open.
             out.push(shown);
         }
     }
@@ -120,6 +122,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let root = d.path();
         std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::create_dir_all(root.join("dir.log")).unwrap();
         for f in ["x.log", "a/y.log", "a/b/z.log", "a/b/z.log.1", "a/skip.log"] {
             std::fs::write(root.join(f), b"").unwrap();
         }

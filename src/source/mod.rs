@@ -10,7 +10,7 @@ pub mod discover;
 pub mod fingerprint;
 pub mod watcher;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,6 +50,8 @@ pub struct FileServer {
     emitter: Emitter,
     metrics: Arc<Metrics>,
     files: HashMap<FileId, Watched>,
+    /// Paths that matched but could not be opened (counted once each).
+    failing: HashSet<PathBuf>,
     /// Checkpoints loaded at start; `None` on the first start.
     resume: Option<BTreeMap<FileId, FileCheckpoint>>,
     first_pass: bool,
@@ -87,6 +89,7 @@ impl FileServer {
             emitter,
             metrics,
             files: HashMap::new(),
+            failing: HashSet::new(),
             resume,
             first_pass: true,
             ready,
@@ -189,16 +192,25 @@ impl FileServer {
     /// files no longer found as rotated.
     fn discover(&mut self) {
         let mut seen: HashMap<FileId, (PathBuf, String)> = HashMap::new();
+        let mut failing = HashSet::new();
         for s in self.config.sources.iter().filter(|s| !s.stdin) {
             for p in discover::files(s) {
                 match std::fs::metadata(&p) {
-                    Ok(m) => {
+                    Ok(m) if m.is_file() => {
                         seen.entry(FileId::of(&m)).or_insert((p, s.name.clone()));
                     }
-                    Err(_) => self.metrics.read_error(&s.name),
+                    Ok(_) => {}
+                    Err(e) => {
+                        if !self.failing.contains(&p) {
+                            tracing::warn!("cannot open {}: {e}", p.display());
+                            self.metrics.read_error(&s.name);
+                        }
+                        failing.insert(p);
+                    }
                 }
             }
         }
+        self.failing = failing;
         let now = Instant::now();
         for (id, w) in self.files.iter_mut() {
             match seen.get(id) {

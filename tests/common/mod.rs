@@ -2,6 +2,8 @@
 //! and locating the shared fixtures.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

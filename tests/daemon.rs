@@ -1,0 +1,444 @@
+//! `run` end to end with real files, real rotation, real signals and real
+//! HTTP scrapes: every line is seen exactly once through each kind of
+//! rotation, restarts lose nothing, stdin and late files are followed, and
+//! bad config or unreadable files give clear errors.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::daemon::{Daemon, append, free_port, line, metric, seqs, write_config};
+
+const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+const TOTAL: u64 = 1500;
+
+fn config(dir: &Path, include: &str, extra: &str) -> std::path::PathBuf {
+    write_config(
+        dir,
+        &format!(
+            "state_dir: {state}\nevents:\n  path: {events}\nrotate_wait: 1s\nrescan_interval: 200ms\npoll_interval: 50ms\ncheckpoint_interval: 200ms\nidle_flush: 1s\n{extra}sources:\n  - name: app\n    include: [\"{include}\"]\n    start_at: beginning\n",
+            state = dir.join("state").display(),
+            events = dir.join("events.ndjson").display(),
+        ),
+    )
+}
+
+/// Writes TOTAL numbered lines; `rotate` runs once at the middle and returns
+/// the file to write to from then on (after the app "reopens").
+fn writer(mut f: std::fs::File, mut rotate: impl FnMut(&mut std::fs::File) -> std::fs::File) {
+    for seq in 1..=TOTAL {
+        if seq == TOTAL / 2 {
+            f = rotate(&mut f);
+        }
+        f.write_all(line(seq).as_bytes()).unwrap();
+        if seq % 50 == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn check_exactly_once(d: Daemon, dir: &Path) {
+    let got = d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(20));
+    let (code, took, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+    let s = seqs(&dir.join("events.ndjson"));
+    let missing: Vec<u64> = (1..=TOTAL).filter(|n| !s.contains_key(n)).collect();
+    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
+    assert!(
+        missing.is_empty() && dups.is_empty(),
+        "missing {missing:?} dups {dups:?}\n{err}"
+    );
+    assert_eq!(got, TOTAL as f64, "counter");
+}
+
+#[test]
+fn rotation_rename_and_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let f = append(&log);
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
+                .to_str()
+                .unwrap(),
+        ],
+        port,
+    );
+    let log2 = log.clone();
+    writer(f, |old| {
+        std::fs::rename(&log2, dir.path().join("app.log.1")).unwrap();
+        // The app keeps writing to its old handle for a while before reopening.
+        for _ in 0..3 {
+            old.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        append(&log2)
+    });
+    let m = d.metrics();
+    check_exactly_once(d, dir.path());
+    assert!(
+        metric(&m, "trtc_logwatch_rotations_total{source=\"app\"}").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
+}
+
+#[test]
+fn rotation_copytruncate() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let f = append(&log);
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
+                .to_str()
+                .unwrap(),
+        ],
+        port,
+    );
+    let log2 = log.clone();
+    // Let the daemon read the first half before the copy, as logrotate runs later than the app writes.
+    writer(f, |old| {
+        std::thread::sleep(Duration::from_millis(500));
+        std::fs::copy(&log2, dir.path().join("app.log.1")).unwrap();
+        old.set_len(0).unwrap();
+        append(&log2)
+    });
+    let got = d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(20));
+    let m = d.metrics();
+    assert!(
+        metric(&m, "trtc_logwatch_truncations_total{source=\"app\"}").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
+    assert_eq!(got, TOTAL as f64);
+    check_exactly_once(d, dir.path());
+}
+
+#[test]
+fn rotation_delete_and_recreate() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let f = append(&log);
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
+                .to_str()
+                .unwrap(),
+        ],
+        port,
+    );
+    let log2 = log.clone();
+    writer(f, |old| {
+        std::fs::remove_file(&log2).unwrap();
+        for _ in 0..3 {
+            old.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        append(&log2)
+    });
+    check_exactly_once(d, dir.path());
+}
+
+#[test]
+fn rotation_symlink_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let a = data.join("a.log");
+    let link = dir.path().join("current.log");
+    let f = append(&a);
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
+                .to_str()
+                .unwrap(),
+        ],
+        port,
+    );
+    let dir2 = dir.path().to_path_buf();
+    writer(f, |_old| {
+        let b = dir2.join("data/b.log");
+        let nf = append(&b);
+        let tmp = dir2.join("current.tmp");
+        std::os::unix::fs::symlink(&b, &tmp).unwrap();
+        std::fs::rename(&tmp, dir2.join("current.log")).unwrap();
+        nf
+    });
+    check_exactly_once(d, dir.path());
+}
+
+#[test]
+fn sigterm_then_restart_loses_nothing_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut f = append(&log);
+    let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
+    let args = ["--config", cfg.to_str().unwrap()];
+    let d = Daemon::start(&args, free_port());
+    for seq in 1..=TOTAL {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    d.wait_metric(ICE, 300.0, Duration::from_secs(10));
+    let (code, took, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(took < Duration::from_secs(5));
+    // Lines written while the daemon is down.
+    for seq in TOTAL + 1..=TOTAL + 200 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    let d = Daemon::start(&args, free_port());
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let s = seqs(&dir.path().join("events.ndjson"));
+    assert_eq!(s.len() as u64, TOTAL + 200, "every line once");
+    assert!(s.values().all(|&c| c == 1), "no duplicates");
+}
+
+#[test]
+fn sigkill_then_restart_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut f = append(&log);
+    let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
+    let args = ["--config", cfg.to_str().unwrap()];
+    let d = Daemon::start(&args, free_port());
+    for seq in 1..=TOTAL {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(400)); // at least one checkpoint
+    d.kill();
+    for seq in TOTAL + 1..=TOTAL + 200 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    let d = Daemon::start(&args, free_port());
+    d.wait_metric(ICE, 200.0, Duration::from_secs(10));
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let s = seqs(&dir.path().join("events.ndjson"));
+    let missing: Vec<u64> = (1..=TOTAL + 200).filter(|n| !s.contains_key(n)).collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+}
+
+#[test]
+fn stdin_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let port = free_port();
+    let mut d = Daemon::start_with_stdin(
+        &["--stdin", "--events", events.to_str().unwrap()],
+        port,
+        Stdio::piped(),
+    );
+    let mut stdin = d.child.stdin.take().unwrap();
+    for seq in 1..=100 {
+        stdin.write_all(line(seq).as_bytes()).unwrap();
+    }
+    stdin.write_all(b"code: 70001").unwrap(); // final line without newline
+    stdin.flush().unwrap();
+    assert_eq!(d.wait_metric(ICE, 100.0, Duration::from_secs(10)), 100.0);
+    assert_eq!(
+        metric(
+            &d.metrics(),
+            "trtc_logwatch_lines_read_total{source=\"stdin\"}"
+        ),
+        Some(100.0)
+    );
+    drop(stdin); // EOF: the stdin-only daemon drains and exits
+    let status = d.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let s = seqs(&events);
+    assert_eq!(s.len(), 100);
+    let text = std::fs::read_to_string(&events).unwrap();
+    assert!(text.lines().last().unwrap().contains("\"code\":70001"));
+}
+
+#[test]
+fn glob_picks_up_files_created_after_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(
+                dir.path(),
+                &format!("{}/**/*.log", dir.path().display()),
+                "",
+            )
+            .to_str()
+            .unwrap(),
+        ],
+        port,
+    );
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    let mut f = append(&dir.path().join("a/b/late.log"));
+    for seq in 1..=10 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    std::fs::write(dir.path().join("a/ignored.txt"), line(99)).unwrap();
+    assert_eq!(d.wait_metric(ICE, 10.0, Duration::from_secs(10)), 10.0);
+    let (code, _, _) = d.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(seqs(&dir.path().join("events.ndjson")).len(), 10);
+}
+
+#[test]
+fn follow_flags_without_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, line(1)).unwrap(); // present at first start: skipped (start at end)
+    let events = dir.path().join("ev.ndjson");
+    let glob = format!("{}/*.log", dir.path().display());
+    let state = dir.path().join("st");
+    let d = Daemon::start(
+        &[
+            "--follow",
+            &glob,
+            "--events",
+            events.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+        free_port(),
+    );
+    let mut f = append(&log);
+    f.write_all(line(2).as_bytes()).unwrap();
+    assert_eq!(d.wait_metric(ICE, 1.0, Duration::from_secs(10)), 1.0);
+    let (code, _, _) = d.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(seqs(&events).keys().copied().collect::<Vec<_>>(), [2]);
+    assert!(state.join("checkpoints.json").exists());
+}
+
+#[test]
+fn bad_config_is_refused_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "listen: 127.0.0.1:1\nsources:\n  - name: app\n    include: [\"x/*.log\"]\n    colour: red\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["check-config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:5:5:", cfg.display())), "{err}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let good = write_config(
+        dir.path(),
+        "sources:\n  - name: app\n    include: [\"x/*.log\"]\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["check-config", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "no sources");
+}
+
+#[test]
+fn unreadable_files_are_counted_and_the_rest_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target.log", dir.path().join("dangling.log")).unwrap();
+    let mut f = append(&dir.path().join("good.log"));
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
+                .to_str()
+                .unwrap(),
+        ],
+        port,
+    );
+    for seq in 1..=5 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    assert_eq!(d.wait_metric(ICE, 5.0, Duration::from_secs(10)), 5.0);
+    let m = d.metrics();
+    assert!(
+        metric(&m, "trtc_logwatch_read_errors_total{source=\"app\"}").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
+    assert_eq!(common::daemon::http_get(port, "/healthz").unwrap().0, 200);
+    d.stop();
+}
+
+#[test]
+fn sighup_with_a_bad_config_keeps_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let glob = format!("{}/*.log", dir.path().display());
+    let cfg = config(dir.path(), &glob, "");
+    let port = free_port();
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], port);
+    std::fs::write(&cfg, "sources: [oops\n").unwrap();
+    d.signal(libc::SIGHUP);
+    assert_eq!(
+        d.wait_metric(
+            "trtc_logwatch_config_reload_failures_total",
+            1.0,
+            Duration::from_secs(5)
+        ),
+        1.0
+    );
+    let mut f = append(&dir.path().join("app.log"));
+    f.write_all(line(1).as_bytes()).unwrap();
+    assert_eq!(
+        d.wait_metric(ICE, 1.0, Duration::from_secs(10)),
+        1.0,
+        "still running on the old config"
+    );
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0));
+    assert!(err.contains("refused"), "{err}");
+}
+
+#[test]
+fn metrics_in_prometheus_text_and_openmetrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let d = Daemon::start(
+        &[
+            "--config",
+            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
+                .to_str()
+                .unwrap(),
+        ],
+        port,
+    );
+    let body = d.metrics();
+    assert!(
+        body.contains("# TYPE trtc_logwatch_events_written_total counter"),
+        "{body}"
+    );
+    assert!(!body.contains("# EOF"));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut r = String::new();
+    std::io::Read::read_to_string(&mut s, &mut r).unwrap();
+    assert!(r.contains("application/openmetrics-text"), "{r}");
+    assert!(r.contains("# EOF"));
+    d.stop();
+}
