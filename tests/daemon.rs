@@ -442,3 +442,54 @@ fn metrics_in_prometheus_text_and_openmetrics() {
     assert!(r.contains("# EOF"));
     d.stop();
 }
+
+#[test]
+fn overflow_drop_counts_every_dropped_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut f = append(&log);
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "events:\n  path: \"-\"\n  overflow: drop\n  queue_capacity: 8\npoll_interval: 50ms\nsources:\n  - name: app\n    include: [\"{}/*.log\"]\n",
+            dir.path().display()
+        ),
+    );
+    // Nobody reads stdout: the pipe fills, the sink blocks, the queue fills.
+    let mut d = Daemon::start_with(
+        &["--config", cfg.to_str().unwrap()],
+        free_port(),
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    for seq in 1..=2000 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    assert_eq!(
+        d.wait_metric(
+            "trtc_logwatch_lines_read_total{source=\"app\"}",
+            2000.0,
+            Duration::from_secs(10)
+        ),
+        2000.0
+    );
+    let m = d.metrics();
+    let dropped = metric(&m, "trtc_logwatch_events_dropped_total").unwrap();
+    assert!(dropped > 0.0, "{m}");
+    assert_eq!(
+        metric(&m, ICE),
+        Some(2000.0),
+        "every error is counted even when its event is dropped"
+    );
+    // Drain stdout so the daemon can finish; written + dropped covers every event.
+    let mut out = d.child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).unwrap();
+        s.lines().count()
+    });
+    let (code, _, _) = d.stop();
+    assert_eq!(code, Some(0));
+    let written = reader.join().unwrap();
+    assert_eq!(written as f64 + dropped, 2000.0);
+}

@@ -67,6 +67,8 @@ pub fn metric(body: &str, prefix: &str) -> Option<f64> {
 pub struct Daemon {
     pub child: Child,
     pub port: u16,
+    /// The daemon's own log (stderr), in a file so a full pipe never blocks it.
+    pub log: PathBuf,
 }
 
 impl Daemon {
@@ -75,26 +77,38 @@ impl Daemon {
     }
 
     pub fn start_with_stdin(args: &[&str], port: u16, stdin: Stdio) -> Daemon {
+        Self::start_with(args, port, stdin, Stdio::null())
+    }
+
+    pub fn start_with(args: &[&str], port: u16, stdin: Stdio, stdout: Stdio) -> Daemon {
         let listen = format!("127.0.0.1:{port}");
+        let log = std::env::temp_dir().join(format!("trtc-logwatch-test-{port}.log"));
+        let err = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
             .arg("run")
             .args(args)
             .args(["--listen", &listen, "--log-level", "debug"])
             .stdin(stdin)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(stdout)
+            .stderr(Stdio::from(err))
             .spawn()
             .unwrap();
-        let d = Daemon { child, port };
+        let mut d = Daemon { child, port, log };
         d.wait_ready();
         d
     }
 
-    pub fn wait_ready(&self) {
+    pub fn wait_ready(&mut self) {
         let t = Instant::now();
         while t.elapsed() < Duration::from_secs(20) {
             if let Some((200, _)) = http_get(self.port, "/readyz") {
                 return;
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!(
+                    "daemon exited with {st}: {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -132,10 +146,7 @@ impl Daemon {
         let t = Instant::now();
         self.signal(libc::SIGTERM);
         let status = self.child.wait().unwrap();
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
+        let err = std::fs::read_to_string(&self.log).unwrap_or_default();
         (status.code(), t.elapsed(), err)
     }
 
@@ -149,6 +160,7 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
