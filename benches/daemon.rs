@@ -1,0 +1,201 @@
+//! Daemon benchmarks (no criterion: they time a real process over HTTP).
+//!
+//! 1. Latency: a line appended to a followed file → its counter on
+//!    `/metrics`, 300 samples, p50 / p99 / max.
+//! 2. Catch-up: a backlog file (bench-data/corpus-MB.log, from
+//!    ../shared/tools/gen_perf_corpus.py; TRTC_BENCH_MB, default 1024) read
+//!    from the beginning by `run`, against `scan` on the same file.
+//!
+//! Run: `cargo bench --bench daemon`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_trtc-logwatch");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn get(port: u16, path: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let mut b = String::new();
+    let _ = s.read_to_string(&mut b);
+    b
+}
+
+fn metric(body: &str, prefix: &str) -> f64 {
+    body.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn start(args: &[&str], port: u16) -> Child {
+    let c = Command::new(BIN)
+        .arg("run")
+        .args(args)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--events",
+            "/dev/null",
+            "--log-level",
+            "warn",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !get(port, "/readyz").contains(" 200 ") {
+        assert!(t.elapsed() < Duration::from_secs(20), "not ready");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    c
+}
+
+fn stop(mut c: Child) {
+    unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+    let _ = c.wait();
+}
+
+fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let port = free_port();
+    let glob = format!("{}/*.log", dir.path().display());
+    let child = start(&["--follow", &glob], port);
+    let key = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+    let mut samples = Vec::new();
+    for i in 1..=300u32 {
+        let t = Instant::now();
+        writeln!(
+            f,
+            "[10:00:00:000] <ERROR> [↑c1|u] RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq={i}"
+        )
+        .unwrap();
+        while metric(&get(port, "/metrics"), key) < f64::from(i) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "line {i} never counted"
+            );
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        samples.push(t.elapsed());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop(child);
+    let p50 = pct(&mut samples, 0.5);
+    let p99 = pct(&mut samples, 0.99);
+    let max = pct(&mut samples, 1.0);
+    println!("latency append→/metrics (300 lines, inotify): p50 {p50:?}  p99 {p99:?}  max {max:?}");
+}
+
+fn corpus(mb: u64) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let p = root.join(format!("bench-data/corpus-{mb}.log"));
+    if !p.exists() {
+        std::fs::create_dir_all(root.join("bench-data")).unwrap();
+        let out = Command::new("python3")
+            .arg(root.join("../shared/tools/gen_perf_corpus.py"))
+            .arg(mb.to_string())
+            .output()
+            .unwrap();
+        std::fs::write(&p, out.stdout).unwrap();
+    }
+    p
+}
+
+fn lines(p: &Path) -> u64 {
+    let mut f = std::fs::File::open(p).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0;
+    loop {
+        let k = f.read(&mut buf).unwrap();
+        if k == 0 {
+            return n;
+        }
+        n += buf[..k].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+fn catch_up() {
+    let mb: u64 = std::env::var("TRTC_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1024);
+    let file = corpus(mb);
+    let total = lines(&file);
+    let bytes = std::fs::metadata(&file).unwrap().len() as f64;
+    // Warm the page cache, then time scan.
+    let _ = Command::new(BIN)
+        .args(["scan"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .status();
+    let t = Instant::now();
+    let _ = Command::new(BIN)
+        .args(["scan"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .status();
+    let scan = t.elapsed();
+    // A directory beside the corpus holding a hard link to it (same file system).
+    let dir = file.parent().unwrap().join("catchup");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::hard_link(&file, dir.join("backlog.log")).unwrap();
+    let port = free_port();
+    let glob = format!("{}/*.log", dir.display());
+    let t = Instant::now();
+    let child = start(&["--follow", &glob, "--start-at", "beginning"], port);
+    let key = "trtc_logwatch_lines_read_total{source=\"files\"}";
+    while metric(&get(port, "/metrics"), key) < total as f64 {
+        assert!(
+            t.elapsed() < Duration::from_secs(600),
+            "catch-up did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let run = t.elapsed();
+    stop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "catch-up on a {mb} MiB backlog ({total} lines): run {:.3} s ({:.0} MB/s), scan {:.3} s ({:.0} MB/s), run/scan {:.2}",
+        run.as_secs_f64(),
+        bytes / run.as_secs_f64() / 1e6,
+        scan.as_secs_f64(),
+        bytes / scan.as_secs_f64() / 1e6,
+        run.as_secs_f64() / scan.as_secs_f64()
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--bench") || std::env::args().len() == 1 {
+        latency();
+        catch_up();
+    }
+}
