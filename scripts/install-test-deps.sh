@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond the Rust toolchain, from
-# Debian's packages, only when it is missing. Safe to run repeatedly.
+# Debian's packages, only when it is missing: prometheus and promtool (the
+# alerting tests run a real Prometheus). Safe to run repeatedly.
 set -euo pipefail
 need=()
-command -v python3 >/dev/null || need+=(python3)
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]} from Debian's packages" >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The package may start its own service where an init system runs; the tests start their own.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    systemctl stop prometheus || true
+  fi
 fi
+prometheus --version 2>&1 | head -1
+promtool --version 2>&1 | head -1
