@@ -212,17 +212,17 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
             n += 1;
             writeln!(log, "[10:00:00:000] <ERROR> [↑c1|alice] RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003> seq={n}").unwrap();
         }
-        if n % 50 == 0 {
+        if n.is_multiple_of(50) {
             writeln!(log, "RtcError: SignalChannel setup failure: (errorCode: 70001, errorMsg: userSig expired }}) <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>").unwrap();
         }
-        if n % 25 == 0 {
-            if let Some(s) = alert_state(pport, "TrtcIceTransportErrorSpike") {
-                if states.last() != Some(&s) {
-                    states.push(s.clone());
-                }
-                if s == "firing" {
-                    break;
-                }
+        if n.is_multiple_of(25)
+            && let Some(s) = alert_state(pport, "TrtcIceTransportErrorSpike")
+        {
+            if states.last() != Some(&s) {
+                states.push(s.clone());
+            }
+            if s == "firing" {
+                break;
             }
         }
         std::thread::sleep(Duration::from_millis(200));
