@@ -493,3 +493,40 @@ fn overflow_drop_counts_every_dropped_event() {
     let written = reader.join().unwrap();
     assert_eq!(written as f64 + dropped, 2000.0);
 }
+
+#[test]
+fn shipped_configs_validate() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for f in ["config.example.yaml", "deploy/systemd/config.yaml"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+            .arg("check-config")
+            .arg(root.join(f))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The config embedded in the Kubernetes ConfigMap.
+    let k8s = std::fs::read_to_string(root.join("deploy/kubernetes/sidecar.yaml")).unwrap();
+    let start = k8s.find("  config.yaml: |\n").unwrap() + "  config.yaml: |\n".len();
+    let body: String = k8s[start..]
+        .lines()
+        .take_while(|l| l.starts_with("    ") || l.is_empty())
+        .map(|l| format!("{}\n", l.get(4..).unwrap_or("")))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_config(dir.path(), &body);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .arg("check-config")
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{body}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
