@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
@@ -76,6 +76,7 @@ pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> 
         .clone()
         .map_or(Destination::Stdout, Destination::File);
     let reopen = Arc::new(AtomicBool::new(false));
+    let cancel = CancellationToken::new();
     let (emitter, sink) = sink::channel(
         dest,
         config.queue_capacity,
@@ -85,6 +86,7 @@ pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> 
         resume.clone().unwrap_or_default(),
         config.checkpoint_interval,
         Arc::clone(&reopen),
+        cancel.clone(),
     )
     .map_err(|e| DaemonError::Setup(format!("cannot open the events output: {e}")))?;
 
@@ -93,7 +95,6 @@ pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> 
         .map_err(|e| DaemonError::Setup(format!("cannot listen on {}: {e}", config.listen)))?;
     tracing::info!("serving /metrics on http://{}", config.listen);
 
-    let cancel = CancellationToken::new();
     let ready = Arc::new(AtomicBool::new(false));
     let reload_slot: ReloadSlot = Arc::new(Mutex::new(None));
 
@@ -188,25 +189,30 @@ pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> 
         }
     }
 
+    // Shutdown within 5 s even when the events output is blocked (a pipe
+    // nobody reads): every step has a deadline; readers give up on a full
+    // queue 2 s after cancellation.
     cancel.cancel();
+    let deadline = Instant::now() + Duration::from_millis(3500);
+    let left = || deadline.saturating_duration_since(Instant::now());
     if let Some(t) = file_thread {
         let joined = tokio::task::spawn_blocking(move || t.join());
-        if tokio::time::timeout(Duration::from_secs(4), joined)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(left(), joined).await.is_err() {
             tracing::error!("file reader did not stop in time");
         }
     }
-    let _ = emitter.send(SinkMsg::Shutdown);
+    let e = emitter.clone();
+    let until = deadline.min(Instant::now() + Duration::from_secs(1));
+    let sent = tokio::task::spawn_blocking(move || e.send_until(SinkMsg::Shutdown, until)).await;
     drop(emitter);
-    let joined = tokio::task::spawn_blocking(move || sink_thread.join());
-    if tokio::time::timeout(Duration::from_secs(4), joined)
-        .await
-        .is_err()
-    {
-        tracing::error!("events sink did not stop in time");
+    if matches!(sent, Ok(Ok(()))) {
+        let joined = tokio::task::spawn_blocking(move || sink_thread.join());
+        if tokio::time::timeout(left(), joined).await.is_err() {
+            tracing::error!("events sink did not stop in time");
+        }
+    } else {
+        tracing::error!("events output is blocked; exiting without draining the queue");
     }
-    let _ = tokio::time::timeout(Duration::from_millis(500), http).await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), http).await;
     Ok(())
 }

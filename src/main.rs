@@ -283,10 +283,13 @@ fn run_daemon(args: RunArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let reloader: Reloader = Box::new(move || build_config(&args));
-    rt.block_on(daemon::run(config, reloader))
-        .map_err(|e| match e {
-            DaemonError::Invalid(m) | DaemonError::Setup(m) => UsageError(m).into(),
-        })
+    let result = rt.block_on(daemon::run(config, reloader));
+    // Do not wait for blocking tasks stuck on a blocked output: shutdown has
+    // already drained what it could within its deadline.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    result.map_err(|e| match e {
+        DaemonError::Invalid(m) | DaemonError::Setup(m) => UsageError(m).into(),
+    })
 }
 
 enum Input {

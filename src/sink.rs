@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::config::Overflow;
 use crate::event::Event;
 use crate::metrics::Metrics;
@@ -37,7 +39,15 @@ pub struct Emitter {
     metrics: Arc<Metrics>,
     overflow: Overflow,
     depth: Arc<AtomicUsize>,
+    cancel: CancellationToken,
+    /// When a reader first saw the cancellation while the queue was full.
+    gave_up: Arc<std::sync::OnceLock<Instant>>,
 }
+
+/// How long a reader keeps waiting for room in the queue after shutdown
+/// began. A healthy sink drains far faster; a blocked one (an events pipe
+/// nobody reads) must not keep the process from exiting.
+const GIVE_UP_AFTER_CANCEL: Duration = Duration::from_millis(1500);
 
 /// The sink has stopped; nothing more can be queued.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +60,7 @@ impl Emitter {
         self.metrics.error_event(ev);
         let bytes = serde_json::to_vec(ev).map_err(|_| SinkClosed)?;
         match self.overflow {
-            Overflow::Block => self.send(SinkMsg::Event(bytes)),
+            Overflow::Block => self.send_blocking(SinkMsg::Event(bytes)),
             Overflow::Drop => match self.tx.try_send(SinkMsg::Event(bytes)) {
                 Ok(()) => {
                     self.depth.fetch_add(1, Ordering::Relaxed);
@@ -65,11 +75,51 @@ impl Emitter {
         }
     }
 
-    /// Queues a message, waiting for room.
+    /// Queues a message if there is room, retrying until `deadline`.
+    pub fn send_until(&self, m: SinkMsg, deadline: Instant) -> Result<(), SinkClosed> {
+        let mut m = m;
+        loop {
+            match self.tx.try_send(m) {
+                Ok(()) => {
+                    self.depth.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                    m = back;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => return Err(SinkClosed),
+            }
+        }
+    }
+
+    /// Queues a message, waiting for room (back-pressure); gives up
+    /// [`GIVE_UP_AFTER_CANCEL`] after shutdown began.
     pub fn send(&self, m: SinkMsg) -> Result<(), SinkClosed> {
-        self.tx.send(m).map_err(|_| SinkClosed)?;
-        self.depth.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        self.send_blocking(m)
+    }
+
+    fn send_blocking(&self, m: SinkMsg) -> Result<(), SinkClosed> {
+        let mut m = m;
+        loop {
+            match self.tx.try_send(m) {
+                Ok(()) => {
+                    self.depth.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(SinkClosed),
+                Err(TrySendError::Full(back)) => {
+                    m = back;
+                    if self.cancel.is_cancelled() {
+                        let t = *self.gave_up.get_or_init(Instant::now);
+                        if t.elapsed() >= GIVE_UP_AFTER_CANCEL {
+                            return Err(SinkClosed);
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
     }
 }
 
@@ -101,6 +151,7 @@ pub struct Sink {
     interval: Duration,
     reopen: Arc<AtomicBool>,
     dirty: bool,
+    stored_once: bool,
 }
 
 /// Builds the queue: the readers' [`Emitter`] and the [`Sink`] to run on its own thread.
@@ -114,6 +165,7 @@ pub fn channel(
     initial: BTreeMap<FileId, FileCheckpoint>,
     interval: Duration,
     reopen: Arc<AtomicBool>,
+    cancel: CancellationToken,
 ) -> io::Result<(Emitter, Sink)> {
     let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
     let depth = Arc::new(AtomicUsize::new(0));
@@ -124,6 +176,8 @@ pub fn channel(
             metrics: Arc::clone(&metrics),
             overflow,
             depth: Arc::clone(&depth),
+            cancel,
+            gave_up: Arc::new(std::sync::OnceLock::new()),
         },
         Sink {
             rx,
@@ -136,6 +190,7 @@ pub fn channel(
             interval,
             reopen,
             dirty: false,
+            stored_once: false,
         },
     ))
 }
@@ -149,8 +204,11 @@ impl Sink {
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(200));
             let msg = self.rx.recv_timeout(wait);
-            if let Ok(m) = &msg {
-                let _ = m;
+            // A reopen request (SIGHUP) applies before the next event is written.
+            if self.reopen.swap(false, Ordering::Relaxed) {
+                self.reopen_output();
+            }
+            if msg.is_ok() {
                 let d = self.depth.fetch_sub(1, Ordering::Relaxed);
                 self.metrics.queue_depth(d.saturating_sub(1));
             }
@@ -159,6 +217,11 @@ impl Sink {
                 Ok(SinkMsg::Commit(c)) => {
                     self.committed.insert(c.id, c);
                     self.dirty = true;
+                    if !self.stored_once {
+                        // The first positions are written at once: a crash before the
+                        // first interval must not make the next start a "first start".
+                        self.checkpoint();
+                    }
                 }
                 Ok(SinkMsg::Forget(id)) => {
                     self.dirty |= self.committed.remove(&id).is_some();
@@ -167,9 +230,6 @@ impl Sink {
                 Err(RecvTimeoutError::Timeout) => {
                     let _ = self.out.flush();
                 }
-            }
-            if self.reopen.swap(false, Ordering::Relaxed) {
-                self.reopen_output();
             }
             if Instant::now() >= next_checkpoint {
                 self.checkpoint();
@@ -217,6 +277,7 @@ impl Sink {
         match c.store(&self.committed) {
             Ok(()) => {
                 self.dirty = false;
+                self.stored_once = true;
                 self.metrics.checkpoint(true);
             }
             Err(e) => {

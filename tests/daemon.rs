@@ -321,6 +321,19 @@ fn follow_flags_without_a_config_file() {
     assert_eq!(code, Some(0));
     assert_eq!(seqs(&events).keys().copied().collect::<Vec<_>>(), [2]);
     assert!(state.join("checkpoints.json").exists());
+    let ev: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&events)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        ev["line_number"], 2,
+        "lines before the start position are counted"
+    );
+    assert_eq!(ev["offset"], line(1).len());
 }
 
 #[test]
@@ -529,4 +542,85 @@ fn shipped_configs_validate() {
         "{body}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn sighup_reopens_the_events_file_and_applies_a_new_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    let events = dir.path().join("events.ndjson");
+    let body = |globs: &str| {
+        format!(
+            "events:\n  path: {}\nrescan_interval: 200ms\npoll_interval: 50ms\nsources:\n  - name: app\n    include: [{globs}]\n    start_at: beginning\n",
+            events.display()
+        )
+    };
+    let cfg = write_config(dir.path(), &body(&format!("\"{}/*.log\"", a.display())));
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    append(&a.join("x.log"))
+        .write_all(line(1).as_bytes())
+        .unwrap();
+    d.wait_metric(ICE, 1.0, Duration::from_secs(10));
+    // logrotate moves the events file away, then sends SIGHUP; the config now follows b/ too.
+    std::fs::rename(&events, dir.path().join("events.ndjson.1")).unwrap();
+    write_config(
+        dir.path(),
+        &body(&format!(
+            "\"{}/*.log\", \"{}/*.log\"",
+            a.display(),
+            b.display()
+        )),
+    );
+    d.signal(libc::SIGHUP);
+    assert_eq!(
+        d.wait_metric(
+            "trtc_logwatch_config_reloads_total",
+            1.0,
+            Duration::from_secs(5)
+        ),
+        1.0
+    );
+    append(&b.join("y.log"))
+        .write_all(line(2).as_bytes())
+        .unwrap();
+    assert_eq!(d.wait_metric(ICE, 2.0, Duration::from_secs(10)), 2.0);
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        seqs(&dir.path().join("events.ndjson.1"))
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        [1]
+    );
+    assert_eq!(
+        seqs(&events).keys().copied().collect::<Vec<_>>(),
+        [2],
+        "new events go to the reopened file"
+    );
+}
+
+#[test]
+fn sigterm_exits_in_time_even_when_the_events_output_is_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = append(&dir.path().join("app.log"));
+    let glob = format!("{}/*.log", dir.path().display());
+    // Events on a stdout pipe that nobody reads; the default overflow policy blocks.
+    let d = Daemon::start_with(
+        &["--follow", &glob],
+        free_port(),
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    // More events than the queue holds (10000), so the reader blocks too.
+    for seq in 1..=20_000 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let (code, took, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }

@@ -19,6 +19,30 @@ use crate::scan::{Position, SourceScanner, Stats};
 /// starve the others.
 const READ_BUDGET: usize = 8 * 1024 * 1024;
 
+/// Files up to this size are counted when following starts at their end,
+/// so line numbers stay true; larger ones number lines from there on.
+const COUNT_LIMIT: u64 = 1 << 30;
+
+/// Newlines in the first `len` bytes of `file` (0 when `len` is over [`COUNT_LIMIT`]).
+fn count_lines(file: &File, len: u64) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    if len > COUNT_LIMIT {
+        return Ok(0);
+    }
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut at, mut n) = (0u64, 0u64);
+    while at < len {
+        let want = buf.len().min((len - at) as usize);
+        let got = file.read_at(&mut buf[..want], at)?;
+        if got == 0 {
+            break;
+        }
+        n += memchr::memchr_iter(b'\n', &buf[..got]).count() as u64;
+        at += got as u64;
+    }
+    Ok(n)
+}
+
 /// What a read pass saw.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ReadOutcome {
@@ -76,7 +100,7 @@ impl Watched {
             },
             Some(_) => Position::default(),
             None if at_end => Position {
-                line_number: 1,
+                line_number: 1 + count_lines(&file, meta.len())?,
                 offset: meta.len(),
             },
             _ => Position::default(),
