@@ -624,3 +624,41 @@ fn sigterm_exits_in_time_even_when_the_events_output_is_blocked() {
     assert_eq!(code, Some(0), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+#[test]
+fn file_rotated_while_the_daemon_was_stopped_is_drained_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let mut f = append(&log);
+    let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
+    let args = ["--config", cfg.to_str().unwrap()];
+    let d = Daemon::start(&args, free_port());
+    for seq in 1..=1000 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    d.wait_metric(ICE, 1000.0, Duration::from_secs(10));
+    let (code, _, _) = d.stop();
+    assert_eq!(code, Some(0));
+    // While stopped: the app writes more, logrotate renames the file out of
+    // the glob, the app writes to its old handle, then reopens a new file.
+    for seq in 1001..=1200 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
+    for seq in 1201..=1300 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    let mut f = append(&log);
+    for seq in 1301..=1400 {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+    let d = Daemon::start(&args, free_port());
+    assert_eq!(d.wait_metric(ICE, 400.0, Duration::from_secs(10)), 400.0);
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let s = seqs(&dir.path().join("events.ndjson"));
+    let missing: Vec<u64> = (1..=1400).filter(|n| !s.contains_key(n)).collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+    assert!(s.values().all(|&c| c == 1), "no duplicates");
+    assert!(err.contains("rotated while stopped"), "{err}");
+}

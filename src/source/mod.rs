@@ -237,8 +237,63 @@ impl FileServer {
             self.open(id, path, &source);
         }
         if self.first_pass {
+            self.recover_rotated_while_down(now);
             self.first_pass = false;
             self.ready.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// At start: a checkpointed file that no glob matches any more was
+    /// rotated while the daemon was down (renamed beside its old path). It is
+    /// found by its identity in its old directory, checked by fingerprint, and
+    /// drained from its checkpoint like any rotated file, so the lines written
+    /// to it before or after the rename are not lost.
+    fn recover_rotated_while_down(&mut self, now: Instant) {
+        let Some(resume) = self.resume.clone() else {
+            return;
+        };
+        for (id, c) in resume {
+            if self.files.contains_key(&id)
+                || !self.config.sources.iter().any(|s| s.name == c.source)
+            {
+                continue;
+            }
+            let Some(dir) = c.path.parent() else { continue };
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let found = rd
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && FileId::of(&m) == id));
+            let Some(path) = found else { continue };
+            let fits = std::fs::File::open(&path)
+                .ok()
+                .and_then(|f| c.fingerprint.check(&f).ok())
+                .is_some_and(|r| r.is_ok());
+            if !fits {
+                continue;
+            }
+            match Watched::open(
+                &c.source,
+                path.clone(),
+                Arc::clone(&self.matcher),
+                self.config.max_line_bytes,
+                Some(&c),
+                false,
+            ) {
+                Ok(mut w) if w.id == id => {
+                    tracing::info!(
+                        "{} was rotated while stopped; draining it from offset {}",
+                        path.display(),
+                        w.offset()
+                    );
+                    w.draining_since = Some(now);
+                    self.metrics.rotation(&c.source);
+                    self.files.insert(id, w);
+                }
+                _ => {}
+            }
         }
     }
 
