@@ -40,14 +40,7 @@ pub struct LineSplitter {
 impl LineSplitter {
     /// A splitter that cuts lines longer than `limit` bytes.
     pub fn new(limit: usize) -> Self {
-        let limit = limit.max(1);
-        Self {
-            buf: vec![0; MIN_CAPACITY.max(limit + 1)],
-            len: 0,
-            start: 0,
-            limit,
-            skipping: false,
-        }
+        Self::with_capacity(limit, MIN_CAPACITY)
     }
 
     /// A splitter with a buffer of `capacity` bytes (at least `limit + 1`),

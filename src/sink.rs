@@ -77,20 +77,7 @@ impl Emitter {
 
     /// Queues a message if there is room, retrying until `deadline`.
     pub fn send_until(&self, m: SinkMsg, deadline: Instant) -> Result<(), SinkClosed> {
-        let mut m = m;
-        loop {
-            match self.tx.try_send(m) {
-                Ok(()) => {
-                    self.depth.fetch_add(1, Ordering::Relaxed);
-                    return Ok(());
-                }
-                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
-                    m = back;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                Err(_) => return Err(SinkClosed),
-            }
-        }
+        self.retry_send(m, || Instant::now() >= deadline)
     }
 
     /// Queues a message, waiting for room (back-pressure); gives up
@@ -100,24 +87,25 @@ impl Emitter {
     }
 
     fn send_blocking(&self, m: SinkMsg) -> Result<(), SinkClosed> {
-        let mut m = m;
+        self.retry_send(m, || {
+            self.cancel.is_cancelled()
+                && self.gave_up.get_or_init(Instant::now).elapsed() >= GIVE_UP_AFTER_CANCEL
+        })
+    }
+
+    /// Tries to queue `m` until it fits or `give_up()` says to stop.
+    fn retry_send(&self, mut m: SinkMsg, give_up: impl Fn() -> bool) -> Result<(), SinkClosed> {
         loop {
             match self.tx.try_send(m) {
                 Ok(()) => {
                     self.depth.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
-                Err(TrySendError::Disconnected(_)) => return Err(SinkClosed),
-                Err(TrySendError::Full(back)) => {
+                Err(TrySendError::Full(back)) if !give_up() => {
                     m = back;
-                    if self.cancel.is_cancelled() {
-                        let t = *self.gave_up.get_or_init(Instant::now);
-                        if t.elapsed() >= GIVE_UP_AFTER_CANCEL {
-                            return Err(SinkClosed);
-                        }
-                    }
                     std::thread::sleep(Duration::from_millis(1));
                 }
+                Err(_) => return Err(SinkClosed),
             }
         }
     }

@@ -15,6 +15,12 @@ use common::daemon::{Daemon, append, free_port, line, metric, seqs, write_config
 const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
 const TOTAL: u64 = 1500;
 
+/// A daemon with the test config following `dir/*.log`.
+fn start_on(dir: &Path) -> Daemon {
+    let cfg = config(dir, &format!("{}/*.log", dir.display()), "");
+    Daemon::start(&["--config", cfg.to_str().unwrap()], free_port())
+}
+
 fn config(dir: &Path, include: &str, extra: &str) -> std::path::PathBuf {
     write_config(
         dir,
@@ -60,16 +66,7 @@ fn rotation_rename_and_create() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let f = append(&log);
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
-                .to_str()
-                .unwrap(),
-        ],
-        port,
-    );
+    let d = start_on(dir.path());
     let log2 = log.clone();
     writer(f, |old| {
         std::fs::rename(&log2, dir.path().join("app.log.1")).unwrap();
@@ -93,16 +90,7 @@ fn rotation_copytruncate() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let f = append(&log);
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
-                .to_str()
-                .unwrap(),
-        ],
-        port,
-    );
+    let d = start_on(dir.path());
     let log2 = log.clone();
     // Let the daemon read the first half before the copy, as logrotate runs later than the app writes.
     writer(f, |old| {
@@ -126,16 +114,7 @@ fn rotation_delete_and_recreate() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     let f = append(&log);
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
-                .to_str()
-                .unwrap(),
-        ],
-        port,
-    );
+    let d = start_on(dir.path());
     let log2 = log.clone();
     writer(f, |old| {
         std::fs::remove_file(&log2).unwrap();
@@ -157,16 +136,7 @@ fn rotation_symlink_switch() {
     let link = dir.path().join("current.log");
     let f = append(&a);
     std::os::unix::fs::symlink(&a, &link).unwrap();
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
-                .to_str()
-                .unwrap(),
-        ],
-        port,
-    );
+    let d = start_on(dir.path());
     let dir2 = dir.path().to_path_buf();
     writer(f, |_old| {
         let b = dir2.join("data/b.log");
@@ -376,16 +346,7 @@ fn unreadable_files_are_counted_and_the_rest_is_served() {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink("/nonexistent/target.log", dir.path().join("dangling.log")).unwrap();
     let mut f = append(&dir.path().join("good.log"));
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
-                .to_str()
-                .unwrap(),
-        ],
-        port,
-    );
+    let d = start_on(dir.path());
     for seq in 1..=5 {
         f.write_all(line(seq).as_bytes()).unwrap();
     }
@@ -395,7 +356,7 @@ fn unreadable_files_are_counted_and_the_rest_is_served() {
         metric(&m, "trtc_logwatch_read_errors_total{source=\"app\"}").unwrap_or(0.0) >= 1.0,
         "{m}"
     );
-    assert_eq!(common::daemon::http_get(port, "/healthz").unwrap().0, 200);
+    assert_eq!(common::daemon::http_get(d.port, "/healthz").unwrap().0, 200);
     d.stop();
 }
 
@@ -431,23 +392,14 @@ fn sighup_with_a_bad_config_keeps_the_old_one() {
 #[test]
 fn metrics_in_prometheus_text_and_openmetrics() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(dir.path(), &format!("{}/*.log", dir.path().display()), "")
-                .to_str()
-                .unwrap(),
-        ],
-        port,
-    );
+    let d = start_on(dir.path());
     let body = d.metrics();
     assert!(
         body.contains("# TYPE trtc_logwatch_events_written_total counter"),
         "{body}"
     );
     assert!(!body.contains("# EOF"));
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
     write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0\r\nConnection: close\r\n\r\n").unwrap();
     let mut r = String::new();
     std::io::Read::read_to_string(&mut s, &mut r).unwrap();
