@@ -71,6 +71,7 @@ pub struct Watched {
     read_pos: u64,
     /// Size at the last read.
     pub size: u64,
+    mtime: Option<std::time::SystemTime>,
     /// When the file was renamed away or deleted.
     pub draining_since: Option<Instant>,
     /// Last time data arrived.
@@ -116,6 +117,7 @@ impl Watched {
             scanner: SourceScanner::new(Arc::clone(&matcher), source, limit, pos),
             read_pos: pos.offset,
             size: meta.len(),
+            mtime: meta.modified().ok(),
             draining_since: None,
             last_data: Instant::now(),
             reported: Stats::default(),
@@ -154,8 +156,12 @@ impl Watched {
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> io::Result<Result<ReadOutcome, E>> {
         let mut out = ReadOutcome::default();
-        let size = self.file.metadata()?.len();
-        if size != self.size || size < self.read_pos {
+        let meta = self.file.metadata()?;
+        let size = meta.len();
+        let mtime = meta.modified().ok();
+        // Size or modification time changed: check the first bytes too, which
+        // also catches a truncation followed by as many bytes as were there.
+        if size != self.size || mtime != self.mtime || size < self.read_pos {
             // Truncated (copytruncate), or the first bytes changed (rewritten).
             let rewritten = match self.fp.check(&self.file)? {
                 Ok(Some(longer)) => {
@@ -171,6 +177,7 @@ impl Watched {
             }
         }
         self.size = size;
+        self.mtime = mtime;
         let mut budget = READ_BUDGET;
         loop {
             let spare = self.split.spare();
@@ -250,5 +257,109 @@ impl Watched {
             offset: off,
             line_number: self.scanner.pos.line_number,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Model-based: random appends (whole and partial lines), reads and
+    //! copytruncates against one followed file; every line must come out
+    //! exactly once, in order.
+    use super::*;
+    use crate::catalog::CatalogSet;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Lines(u8),
+        Partial,
+        Read,
+        CopyTruncate,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (1u8..20).prop_map(Op::Lines),
+            1 => Just(Op::Partial),
+            3 => Just(Op::Read),
+            1 => Just(Op::CopyTruncate),
+        ]
+    }
+
+    fn matcher() -> Arc<Matcher> {
+        Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap())
+    }
+
+    fn read(w: &mut Watched, seen: &mut Vec<u64>) {
+        w.read(&mut |ev: &Event<'_>| {
+            let n = ev
+                .line
+                .rsplit("seq=")
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap();
+            seen.push(n);
+            Ok::<_, ()>(())
+        })
+        .unwrap()
+        .unwrap();
+    }
+
+    #[test]
+    fn truncated_and_rewritten_to_the_same_size_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.log");
+        std::fs::write(&p, "x <ICE_TRANSPORT_ERROR 0x4003> seq=1\n").unwrap();
+        let mut w = Watched::open("t", p.clone(), matcher(), 1024, None, false).unwrap();
+        let mut seen = Vec::new();
+        read(&mut w, &mut seen);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&p, "x <ICE_TRANSPORT_ERROR 0x4003> seq=2\n").unwrap();
+        read(&mut w, &mut seen);
+        assert_eq!(seen, [1, 2]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn every_line_once_in_order(ops in proptest::collection::vec(op(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("app.log");
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).unwrap();
+            let mut w = Watched::open("t", p.clone(), matcher(), 1024, None, false).unwrap();
+            let (mut next, mut pending_partial) = (1u64, false);
+            let mut seen = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Lines(n) => {
+                        for _ in 0..n {
+                            let prefix = if pending_partial { "" } else { "x <ICE_TRANSPORT_ERROR 0x4003> " };
+                            write!(f, "{prefix}seq={next}\n").unwrap();
+                            pending_partial = false;
+                            next += 1;
+                        }
+                    }
+                    Op::Partial if !pending_partial => {
+                        write!(f, "x <ICE_TRANSPORT_ERROR 0x4003> ").unwrap();
+                        pending_partial = true;
+                    }
+                    Op::Partial => {}
+                    Op::Read => read(&mut w, &mut seen),
+                    Op::CopyTruncate if !pending_partial => {
+                        // logrotate copies what the app wrote; everything was read first.
+                        read(&mut w, &mut seen);
+                        f.set_len(0).unwrap();
+                    }
+                    Op::CopyTruncate => {}
+                }
+            }
+            if pending_partial {
+                write!(f, "seq={next}\n").unwrap();
+                next += 1;
+            }
+            read(&mut w, &mut seen);
+            prop_assert_eq!(seen, (1..next).collect::<Vec<_>>());
+        }
     }
 }
