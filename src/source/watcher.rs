@@ -335,7 +335,7 @@ mod tests {
                     Op::Lines(n) => {
                         for _ in 0..n {
                             let prefix = if pending_partial { "" } else { "x <ICE_TRANSPORT_ERROR 0x4003> " };
-                            write!(f, "{prefix}seq={next}\n").unwrap();
+                            writeln!(f, "{prefix}seq={next}").unwrap();
                             pending_partial = false;
                             next += 1;
                         }
@@ -355,7 +355,7 @@ mod tests {
                 }
             }
             if pending_partial {
-                write!(f, "seq={next}\n").unwrap();
+                writeln!(f, "seq={next}").unwrap();
                 next += 1;
             }
             read(&mut w, &mut seen);
