@@ -248,7 +248,7 @@ fn leading_timestamp(line: &str) -> Option<jiff::Timestamp> {
         .find(|&(i, c)| c == ' ' && i > 10 || c == ']' || c == ',')
         .map_or(line.len(), |(i, _)| i);
     let head = &line[..end];
-    parse_timestamp(head).or_else(|| parse_timestamp(&line[..19]))
+    parse_timestamp(head).or_else(|| line.get(..19).and_then(parse_timestamp))
 }
 
 #[cfg(test)]
@@ -285,6 +285,19 @@ mod tests {
         }
         let l = lift("2024/05/13 20:41:13 [error] 2211#2211: *70001 x");
         assert_eq!(l.ts.unwrap().to_string(), "2024-05-13T20:41:13Z");
+    }
+
+    #[test]
+    fn multibyte_text_near_a_timestamp_prefix_does_not_panic() {
+        for l in [
+            "2024-ééééééééééééééé code: 70001",
+            "2024/↑↑↑↑↑↑↑↑↑ <ICE_TRANSPORT_ERROR 0x4003>",
+            "2024-05-13T12:41:2↑ x",
+            "{\"ts\":\"2024-05-13T12:41:21.730Z\",\"userId\":\"é\"",
+            "[↑c1|] <ERROR> > [|] userId=",
+        ] {
+            let _ = lift(l);
+        }
     }
 
     #[test]

@@ -115,6 +115,10 @@ fn line_strategy() -> impl Strategy<Value = Vec<u8>> {
         Just(b"code: 70001".to_vec()),
         Just(br#"{"code":5500,"extraCode":5501,"name":"OPERATION_FAILED"}"#.to_vec()),
         "[ -~]{0,80}".prop_map(|s| s.into_bytes()),
+        // Timestamp-like prefixes with multi-byte text, on error lines.
+        "20[0-9]{2}[-/]\\PC{0,30}"
+            .prop_map(|s| format!("{s} <ICE_TRANSPORT_ERROR 0x4003>").into_bytes()),
+        "\\PC{0,40}".prop_map(|s| format!("{{\"userId\":\"{s}\",\"code\":16387}}").into_bytes()),
     ]
 }
 
