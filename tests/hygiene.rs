@@ -151,3 +151,67 @@ proptest! {
         prop_assert!(got >= want);
     }
 }
+
+/// Pieces of every form the matcher and the context lifting read, glued in
+/// random order with random bytes: the library must never panic on them.
+const FRAGMENTS: &[&str] = &[
+    "<ICE_TRANSPORT_ERROR 0x4003>",
+    "code: ",
+    "errorCode=",
+    "0x",
+    "-failed-",
+    "<ERROR> [↑c1|a] ",
+    "{\"code\":",
+    "\"userId\":\"",
+    "2024-05-13T",
+    "2024/",
+    "RtcError: ",
+    "\nRefer to: x\n <JOIN_ROOM_FAILED 0x4004>",
+    "NotAllowedError",
+    "result: -",
+    "INVALID_PARAMETER: ",
+    "code:50",
+    "é",
+    "↑",
+    "{",
+    "}",
+    "\"",
+    "'",
+    "[",
+    "]",
+    "|",
+    "\r\n",
+    "\n",
+    "70001",
+    "-10012",
+    "16387",
+    "5302",
+    "5/13/2024, 8:40:02 PM",
+    "\"ts\":",
+    "\"sdk\":\"trtc-sdk-v5@",
+    "> [",
+    "userId=",
+    "1715608931873",
+];
+
+fn soup() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(
+        prop_oneof![
+            3 => proptest::sample::select(FRAGMENTS).prop_map(|f| f.as_bytes().to_vec()),
+            1 => proptest::collection::vec(any::<u8>(), 1..12),
+        ],
+        1..200,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn fragment_soup_never_panics(input in soup(), limit in prop_oneof![Just(256usize), Just(1000), Just(65536)]) {
+        let (ev, st) = common::scan_lib(&common::matcher(), &input, limit);
+        prop_assert_eq!(st.bytes, input.len() as u64);
+        prop_assert!(ev.len() as u64 <= st.lines * 8);
+    }
+}
