@@ -481,7 +481,9 @@ fn code_identifier(line: &[u8], s: usize, e: usize) -> bool {
     {
         a += 1;
     }
-    if b > 0 && line[b - 1].is_ascii_digit() {
+    // `42code`, and URL query parameters (`?code=70001&state=...`, an OAuth
+    // callback) are not error codes.
+    if b > 0 && (line[b - 1].is_ascii_digit() || matches!(line[b - 1], b'?' | b'&')) {
         return false;
     }
     let prefix: Vec<u8> = line[b..s]

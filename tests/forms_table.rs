@@ -174,6 +174,8 @@ fn forms() {
         ),
         ("MY_ICE_TRANSPORT_ERROR_COUNT=3", &[]),
         ("random=16387&code_page=4096", &[]),
+        ("GET /oauth/callback?code=70001&state=x HTTP/1.1", &[]),
+        ("GET /login?state=x&code=16387 HTTP/1.1", &[]),
     ];
     let mut failures = vec![];
     for (line, want) in table {
