@@ -287,3 +287,57 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     assert!(!query(pport, "trtc_key:errors:rate5m").is_empty());
     daemon.stop();
 }
+
+#[test]
+fn dashboard_is_importable_shape() {
+    let d: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("deploy/grafana/trtc-logwatch.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        d["schemaVersion"].as_u64().unwrap() >= 36,
+        "a current dashboard schema"
+    );
+    assert_eq!(d["uid"], "trtc-logwatch");
+    let vars = d["templating"]["list"].as_array().unwrap();
+    let ds = vars.iter().find(|v| v["name"] == "datasource").unwrap();
+    assert_eq!(
+        (ds["type"].as_str(), ds["query"].as_str()),
+        (Some("datasource"), Some("prometheus"))
+    );
+    let mut ids = std::collections::HashSet::new();
+    for p in d["panels"].as_array().unwrap() {
+        assert!(ids.insert(p["id"].as_u64().unwrap()), "duplicate panel id");
+        let g = &p["gridPos"];
+        assert!(
+            g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24,
+            "{p}"
+        );
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "{}", p["title"]);
+        for t in p["targets"].as_array().unwrap() {
+            assert_eq!(t["datasource"]["uid"], "${datasource}");
+            assert!(!t["expr"].as_str().unwrap().is_empty());
+        }
+    }
+    let titles: Vec<&str> = d["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    for want in [
+        "Errors per second by category",
+        "Top error keys (last 5m)",
+        "ICE_TRANSPORT_ERROR rate vs alert threshold",
+        "Causes: account and room-entry codes",
+        "Lines read per second",
+        "Lag (bytes not read yet)",
+        "Dropped events per second",
+        "Checkpoint age",
+    ] {
+        assert!(titles.contains(&want), "missing panel {want}");
+    }
+}
