@@ -121,6 +121,8 @@ struct RawConfig {
     #[serde(default)]
     idle_flush: Option<Spanned<String>>,
     #[serde(default)]
+    notify: Option<bool>,
+    #[serde(default)]
     sources: Vec<RawSource>,
 }
 
@@ -174,6 +176,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// A final line without `\n` is read after this much quiet.
     pub idle_flush: Duration,
+    /// Use file notifications (inotify); `false` polls only (NFS, FUSE).
+    pub notify: bool,
     /// The sources.
     pub sources: Vec<SourceConfig>,
 }
@@ -194,6 +198,7 @@ impl Default for Config {
             rescan_interval: Duration::from_secs(5),
             poll_interval: Duration::from_millis(250),
             idle_flush: Duration::from_secs(5),
+            notify: true,
             sources: Vec::new(),
         }
     }
@@ -338,6 +343,7 @@ impl Config {
             c.queue_capacity = q.value;
         }
         c.builtin_patterns = raw.patterns.builtin.unwrap_or(true);
+        c.notify = raw.notify.unwrap_or(true);
         c.pattern_dirs = raw.patterns.dirs;
         if let Some(m) = &raw.max_line_bytes {
             if m.value < 256 {

@@ -614,3 +614,27 @@ fn file_rotated_while_the_daemon_was_stopped_is_drained_after_restart() {
     assert!(s.values().all(|&c| c == 1), "no duplicates");
     assert!(err.contains("rotated while stopped"), "{err}");
 }
+
+#[test]
+fn rotation_with_polling_only() {
+    // No inotify: the rescan and the poll of open files must find everything.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let f = append(&log);
+    let cfg = config(
+        dir.path(),
+        &format!("{}/*.log", dir.path().display()),
+        "notify: false\n",
+    );
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let log2 = log.clone();
+    writer(f, |old| {
+        std::fs::rename(&log2, dir.path().join("app.log.1")).unwrap();
+        for _ in 0..3 {
+            old.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        append(&log2)
+    });
+    check_exactly_once(d, dir.path());
+}

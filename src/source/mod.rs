@@ -101,6 +101,10 @@ impl FileServer {
     }
 
     fn watch_dirs(&mut self) {
+        if !self.config.notify {
+            self.watcher = None;
+            return;
+        }
         let tx = self.notify_tx.clone();
         let w = notify::recommended_watcher(move |e| {
             let _ = tx.send(e);
