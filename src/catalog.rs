@@ -269,6 +269,16 @@ impl CatalogSet {
     }
 }
 
+/// The built-in catalogs (if `builtin`) plus every catalog in `dirs`.
+pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<CatalogSet, CatalogError> {
+    let mut b = CatalogSetBuilder::new();
+    b.builtin(builtin);
+    for d in dirs {
+        b.add_dir(d)?;
+    }
+    b.build()
+}
+
 /// Builds a [`CatalogSet`] from the built-in catalogs and user directories.
 #[derive(Debug)]
 pub struct CatalogSetBuilder {

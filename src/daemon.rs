@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::CatalogSetBuilder;
+use crate::catalog;
 use crate::config::Config;
 use crate::matcher::Matcher;
 use crate::metrics::Metrics;
@@ -32,12 +32,7 @@ pub enum DaemonError {
 
 /// Builds the catalog and matcher a config asks for.
 pub fn build_matcher(c: &Config) -> Result<Arc<Matcher>, String> {
-    let mut b = CatalogSetBuilder::new();
-    b.builtin(c.builtin_patterns);
-    for d in &c.pattern_dirs {
-        b.add_dir(d).map_err(|e| e.to_string())?;
-    }
-    let set = b.build().map_err(|e| e.to_string())?;
+    let set = catalog::load(c.builtin_patterns, &c.pattern_dirs).map_err(|e| e.to_string())?;
     Matcher::new(Arc::new(set))
         .map(Arc::new)
         .map_err(|e| e.to_string())

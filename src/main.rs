@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use trtc_logwatch::catalog::{CatalogSet, CatalogSetBuilder};
+use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::config::{Config, SourceConfig, StartAt};
 use trtc_logwatch::daemon::{self, DaemonError, Reloader, build_matcher};
 use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineSplitter};
@@ -139,12 +139,9 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
-    let mut b = CatalogSetBuilder::new();
-    b.builtin(!c.no_builtin_patterns);
-    for d in &c.patterns {
-        b.add_dir(d).map_err(|e| UsageError(e.to_string()))?;
-    }
-    Ok(Arc::new(b.build().map_err(|e| UsageError(e.to_string()))?))
+    let set = catalog::load(!c.no_builtin_patterns, &c.patterns)
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(Arc::new(set))
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -13,7 +13,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::catalog::Entry;
 use crate::event::Event;
 use crate::scan::Stats;
 
@@ -259,26 +258,6 @@ impl Metrics {
         }
     }
 
-    /// Counts one event for `e` (and its cause).
-    pub fn error(&self, e: &Entry, cause: Option<&Entry>) {
-        self.errors
-            .get_or_create(&ErrorLabels {
-                catalog: e.catalog.clone(),
-                category: e.category.clone(),
-                key: e.key.clone(),
-                code: e.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
-            })
-            .inc();
-        if let Some(c) = cause {
-            self.causes
-                .get_or_create(&CauseLabels {
-                    category: c.category.clone(),
-                    code: c.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
-                })
-                .inc();
-        }
-    }
-
     /// Adds what a scanner counted since the last call (`delta`).
     pub fn read(&self, source: &str, delta: &Stats) {
         let l = SourceLabel {
@@ -430,12 +409,20 @@ mod tests {
 
     #[test]
     fn counts_with_catalog_labels_in_both_formats() {
-        let set = CatalogSet::builtin().unwrap();
+        use crate::lines::LineSplitter;
+        use crate::matcher::Matcher;
+        use crate::scan::{Position, SourceScanner};
+        use std::sync::Arc;
+        let matcher = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
         let m = Metrics::new();
-        let ice = set.entry(set.lookup("0x4003")[0]);
-        let acct = set.entry(set.lookup("70001")[0]);
-        m.error(ice, None);
-        m.error(ice, Some(acct));
+        let mut sc = SourceScanner::new(matcher, "t", 1024, Position::default());
+        let input: &[u8] =
+            b"<ICE_TRANSPORT_ERROR 0x4003>\n(errorCode: 70001) <ICE_TRANSPORT_ERROR 0x4003>\n";
+        sc.read_all(input, &mut LineSplitter::new(1024), &mut |ev| {
+            m.error_event(ev);
+            Ok(())
+        })
+        .unwrap();
         let om = m.openmetrics();
         assert!(om.contains(r#"trtc_errors_total{catalog="trtc-web-v4",category="transport",key="ICE_TRANSPORT_ERROR",code="16387"} 2"#), "{om}");
         assert!(om.contains(r#"trtc_error_causes_total{category="account",code="70001"} 1"#));

@@ -27,6 +27,18 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// What was counted since `earlier` (an older copy of these counters).
+    pub fn since(&self, earlier: &Stats) -> Stats {
+        Stats {
+            lines: self.lines - earlier.lines,
+            bytes: self.bytes - earlier.bytes,
+            events: self.events - earlier.events,
+            cut_lines: self.cut_lines - earlier.cut_lines,
+            invalid_utf8: self.invalid_utf8 - earlier.invalid_utf8,
+            bad_json: self.bad_json - earlier.bad_json,
+        }
+    }
+
     /// Adds another set of counters.
     pub fn add(&mut self, o: &Stats) {
         self.lines += o.lines;

@@ -283,8 +283,3 @@ impl std::fmt::Debug for Sink {
             .finish_non_exhaustive()
     }
 }
-
-/// Convenience for tests and `File` users.
-pub fn file_destination(p: Option<PathBuf>) -> Destination {
-    p.map_or(Destination::Stdout, Destination::File)
-}

@@ -473,15 +473,8 @@ pub fn read_stdin(
                 }
             }
         }
-        let now = sc.stats;
-        let mut d = now;
-        d.lines -= reported.lines;
-        d.bytes -= reported.bytes;
-        d.cut_lines -= reported.cut_lines;
-        d.invalid_utf8 -= reported.invalid_utf8;
-        d.bad_json -= reported.bad_json;
-        metrics.read(name, &d);
-        reported = now;
+        metrics.read(name, &sc.stats.since(&reported));
+        reported = sc.stats;
         if n == 0 {
             tracing::info!("stdin reached its end");
             return;

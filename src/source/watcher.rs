@@ -229,16 +229,8 @@ impl Watched {
 
     /// Counters added since the last call.
     pub fn take_stats(&mut self) -> Stats {
-        let now = self.scanner.stats;
-        let d = Stats {
-            lines: now.lines - self.reported.lines,
-            bytes: now.bytes - self.reported.bytes,
-            events: now.events - self.reported.events,
-            cut_lines: now.cut_lines - self.reported.cut_lines,
-            invalid_utf8: now.invalid_utf8 - self.reported.invalid_utf8,
-            bad_json: now.bad_json - self.reported.bad_json,
-        };
-        self.reported = now;
+        let d = self.scanner.stats.since(&self.reported);
+        self.reported = self.scanner.stats;
         d
     }
 
