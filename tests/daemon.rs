@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::daemon::{Daemon, append, free_port, line, metric, seqs, write_config};
+use common::daemon::{Daemon, append, free_port, line, metric, seqs, write_config, write_seqs};
 
 const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
 const TOTAL: u64 = 1500;
@@ -153,28 +153,41 @@ fn rotation_symlink_switch() {
 fn sigterm_then_restart_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
-    let mut f = append(&log);
     let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
     let args = ["--config", cfg.to_str().unwrap()];
     let d = Daemon::start(&args, free_port());
-    for seq in 1..=TOTAL {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    // The app keeps writing through the stop and the restart.
+    let total = 3000;
+    let mut f = append(&log);
+    let w = std::thread::spawn(move || {
+        for seq in 1..=total {
+            f.write_all(line(seq).as_bytes()).unwrap();
+            if seq % 100 == 0 {
+                std::thread::sleep(Duration::from_millis(60));
+            }
+        }
+    });
     d.wait_metric(ICE, 300.0, Duration::from_secs(10));
     let (code, took, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
-    assert!(took < Duration::from_secs(5));
-    // Lines written while the daemon is down.
-    for seq in TOTAL + 1..=TOTAL + 200 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    std::thread::sleep(Duration::from_millis(300)); // lines written while down
     let d = Daemon::start(&args, free_port());
-    std::thread::sleep(Duration::from_millis(500));
+    w.join().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let t = std::time::Instant::now();
+    while (seqs(&events).len() as u64) < total && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
-    let s = seqs(&dir.path().join("events.ndjson"));
-    assert_eq!(s.len() as u64, TOTAL + 200, "every line once");
-    assert!(s.values().all(|&c| c == 1), "no duplicates");
+    let s = seqs(&events);
+    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
+    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
+    assert!(
+        missing.is_empty() && dups.is_empty(),
+        "missing {missing:?} dups {dups:?}"
+    );
 }
 
 #[test]
@@ -185,15 +198,11 @@ fn sigkill_then_restart_loses_nothing() {
     let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
     let args = ["--config", cfg.to_str().unwrap()];
     let d = Daemon::start(&args, free_port());
-    for seq in 1..=TOTAL {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1..=TOTAL);
     d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(400)); // at least one checkpoint
     d.kill();
-    for seq in TOTAL + 1..=TOTAL + 200 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, TOTAL + 1..=TOTAL + 200);
     let d = Daemon::start(&args, free_port());
     d.wait_metric(ICE, 200.0, Duration::from_secs(10));
     let (code, _, err) = d.stop();
@@ -255,9 +264,7 @@ fn glob_picks_up_files_created_after_start() {
     );
     std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
     let mut f = append(&dir.path().join("a/b/late.log"));
-    for seq in 1..=10 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1..=10);
     std::fs::write(dir.path().join("a/ignored.txt"), line(99)).unwrap();
     assert_eq!(d.wait_metric(ICE, 10.0, Duration::from_secs(10)), 10.0);
     let (code, _, _) = d.stop();
@@ -347,9 +354,7 @@ fn unreadable_files_are_counted_and_the_rest_is_served() {
     std::os::unix::fs::symlink("/nonexistent/target.log", dir.path().join("dangling.log")).unwrap();
     let mut f = append(&dir.path().join("good.log"));
     let d = start_on(dir.path());
-    for seq in 1..=5 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1..=5);
     assert_eq!(d.wait_metric(ICE, 5.0, Duration::from_secs(10)), 5.0);
     let m = d.metrics();
     assert!(
@@ -427,9 +432,7 @@ fn overflow_drop_counts_every_dropped_event() {
         Stdio::null(),
         Stdio::piped(),
     );
-    for seq in 1..=2000 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1..=2000);
     assert_eq!(
         d.wait_metric(
             "trtc_logwatch_lines_read_total{source=\"app\"}",
@@ -568,9 +571,7 @@ fn sigterm_exits_in_time_even_when_the_events_output_is_blocked() {
         Stdio::piped(),
     );
     // More events than the queue holds (10000), so the reader blocks too.
-    for seq in 1..=20_000 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1..=20_000);
     std::thread::sleep(Duration::from_millis(1000));
     let (code, took, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
@@ -585,25 +586,17 @@ fn file_rotated_while_the_daemon_was_stopped_is_drained_after_restart() {
     let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
     let args = ["--config", cfg.to_str().unwrap()];
     let d = Daemon::start(&args, free_port());
-    for seq in 1..=1000 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1..=1000);
     d.wait_metric(ICE, 1000.0, Duration::from_secs(10));
     let (code, _, _) = d.stop();
     assert_eq!(code, Some(0));
     // While stopped: the app writes more, logrotate renames the file out of
     // the glob, the app writes to its old handle, then reopens a new file.
-    for seq in 1001..=1200 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1001..=1200);
     std::fs::rename(&log, dir.path().join("app.log.1")).unwrap();
-    for seq in 1201..=1300 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1201..=1300);
     let mut f = append(&log);
-    for seq in 1301..=1400 {
-        f.write_all(line(seq).as_bytes()).unwrap();
-    }
+    write_seqs(&mut f, 1301..=1400);
     let d = Daemon::start(&args, free_port());
     assert_eq!(d.wait_metric(ICE, 400.0, Duration::from_secs(10)), 400.0);
     let (code, _, err) = d.stop();

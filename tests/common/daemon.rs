@@ -171,6 +171,13 @@ pub fn line(seq: u64) -> String {
     )
 }
 
+/// Appends the numbered lines `seqs` to `f`.
+pub fn write_seqs(f: &mut std::fs::File, seqs: std::ops::RangeInclusive<u64>) {
+    for seq in seqs {
+        f.write_all(line(seq).as_bytes()).unwrap();
+    }
+}
+
 /// seq → how many events carry it, from an NDJSON events file.
 pub fn seqs(events: &Path) -> BTreeMap<u64, usize> {
     let mut m = BTreeMap::new();
