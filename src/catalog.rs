@@ -353,12 +353,12 @@ impl CatalogSetBuilder {
             .map(|(n, y)| (PathBuf::from(format!("<builtin>/{n}")), (*y).to_string()));
         for (path, text) in builtin.chain(self.files.iter().cloned()) {
             let raw: RawFile = serde_saphyr::from_str(&text).map_err(|e| {
-                let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+                let (line, column, message) = yaml_error(&e);
                 CatalogError::Invalid {
                     path: path.clone(),
                     line,
                     column,
-                    message: first_line(&e.to_string()),
+                    message,
                 }
             })?;
             // A later catalog of the same name replaces the earlier one.
@@ -379,8 +379,19 @@ impl CatalogSetBuilder {
     }
 }
 
-fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").trim().to_string()
+/// Line, column and message of a YAML error, without the parser's own
+/// `error: line N column M:` prefix (the caller puts `file:line:column:` first).
+pub(crate) fn yaml_error(e: &serde_saphyr::Error) -> (u64, u64, String) {
+    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+    let text = e.to_string();
+    let mut msg = text.lines().next().unwrap_or("").trim();
+    msg = msg.strip_prefix("error:").unwrap_or(msg).trim_start();
+    let prefix = format!("line {line} column {column}:");
+    msg = msg
+        .strip_prefix(prefix.as_str())
+        .unwrap_or(msg)
+        .trim_start();
+    (line, column, msg.to_string())
 }
 
 fn invalid<T>(path: &Path, at: &Spanned<T>, message: String) -> CatalogError {

@@ -311,17 +311,8 @@ impl Config {
             return Ok(Self::default());
         } else {
             serde_saphyr::from_str(text).map_err(|e| {
-                let (l, c) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-                at(
-                    l,
-                    c,
-                    e.to_string()
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                        .to_string(),
-                )
+                let (l, c, m) = crate::catalog::yaml_error(&e);
+                at(l, c, m)
             })?
         };
         let mut c = Self::default();
