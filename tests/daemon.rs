@@ -46,6 +46,24 @@ fn writer(mut f: std::fs::File, mut rotate: impl FnMut(&mut std::fs::File) -> st
     }
 }
 
+/// The app keeps writing to its old handle for a while before it reopens.
+fn linger(old: &mut std::fs::File) {
+    for _ in 0..3 {
+        old.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// logrotate's default: rename to `.1`, the app lingers, then reopens `log`.
+fn rename_rotation(log: &Path) -> impl FnMut(&mut std::fs::File) -> std::fs::File {
+    let log = log.to_path_buf();
+    move |old| {
+        std::fs::rename(&log, log.with_extension("log.1")).unwrap();
+        linger(old);
+        append(&log)
+    }
+}
+
 fn check_exactly_once(d: Daemon, dir: &Path) {
     let got = d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(20));
     let (code, took, err) = d.stop();
@@ -67,16 +85,7 @@ fn rotation_rename_and_create() {
     let log = dir.path().join("app.log");
     let f = append(&log);
     let d = start_on(dir.path());
-    let log2 = log.clone();
-    writer(f, |old| {
-        std::fs::rename(&log2, dir.path().join("app.log.1")).unwrap();
-        // The app keeps writing to its old handle for a while before reopening.
-        for _ in 0..3 {
-            old.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        append(&log2)
-    });
+    writer(f, rename_rotation(&log));
     let m = d.metrics();
     check_exactly_once(d, dir.path());
     assert!(
@@ -118,10 +127,7 @@ fn rotation_delete_and_recreate() {
     let log2 = log.clone();
     writer(f, |old| {
         std::fs::remove_file(&log2).unwrap();
-        for _ in 0..3 {
-            old.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        linger(old);
         append(&log2)
     });
     check_exactly_once(d, dir.path());
@@ -620,14 +626,6 @@ fn rotation_with_polling_only() {
         "notify: false\n",
     );
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
-    let log2 = log.clone();
-    writer(f, |old| {
-        std::fs::rename(&log2, dir.path().join("app.log.1")).unwrap();
-        for _ in 0..3 {
-            old.flush().unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        append(&log2)
-    });
+    writer(f, rename_rotation(&log));
     check_exactly_once(d, dir.path());
 }
