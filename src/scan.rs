@@ -168,8 +168,8 @@ impl SourceScanner {
                 line_number,
                 offset: base.offset + s as u64,
             };
-            match continuation(block, s, end) {
-                Some((key_start, key_end)) if !truncated => {
+            match (!truncated).then(|| continuation(block, s, end)).flatten() {
+                Some((key_start, key_end)) => {
                     // One error printed over several physical lines (SDK 4.15).
                     let mut joined = trim_cr(&block[s..end]).to_vec();
                     joined.push(b'\n');
@@ -196,7 +196,7 @@ impl SourceScanner {
         truncated: bool,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let raw = trim_cr(raw);
         // Cheap first look: most candidate lines hold no error.
         let quick = self.matcher.analyze(raw, Hints::default());
         if quick.is_empty() {

@@ -271,13 +271,6 @@ impl FileServer {
                 .map(|e| e.path())
                 .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && FileId::of(&m) == id));
             let Some(path) = found else { continue };
-            let fits = std::fs::File::open(&path)
-                .ok()
-                .and_then(|f| c.fingerprint.check(&f).ok())
-                .is_some_and(|r| r.is_ok());
-            if !fits {
-                continue;
-            }
             match Watched::open(
                 &c.source,
                 path.clone(),
@@ -286,7 +279,8 @@ impl FileServer {
                 Some(&c),
                 false,
             ) {
-                Ok(mut w) if w.id == id => {
+                // Only a file that still fits its checkpoint is the rotated one.
+                Ok(mut w) if w.id == id && w.resumed() => {
                     tracing::info!(
                         "{} was rotated while stopped; draining it from offset {}",
                         path.display(),
@@ -305,19 +299,13 @@ impl FileServer {
         let Some(src) = self.config.sources.iter().find(|s| s.name == source) else {
             return;
         };
-        // A checkpoint counts only if the file still starts with the same bytes.
-        let resume = self.resume.as_ref().and_then(|r| r.get(&id)).filter(|c| {
-            std::fs::File::open(&path)
-                .ok()
-                .and_then(|f| c.fingerprint.check(&f).ok())
-                .is_some_and(|r| r.is_ok())
-        });
+        let resume = self.resume.as_ref().and_then(|r| r.get(&id));
         let start = if self.first_pass && self.resume.is_none() {
             src.start_at
         } else {
             src.new_files_start_at
         };
-        let at_end = resume.is_none() && start == StartAt::End;
+        let at_end = start == StartAt::End;
         match Watched::open(
             source,
             path.clone(),

@@ -78,23 +78,30 @@ pub struct Watched {
     pub last_data: Instant,
     reported: Stats,
     committed: u64,
+    resumed: bool,
 }
 
 impl Watched {
-    /// Opens `path` for source `source`, starting at `start` (a checkpoint or 0/size).
+    /// Opens `path` for source `source`. It resumes from `checkpoint` when
+    /// that is this file's (same identity, same first bytes); otherwise it
+    /// starts at its end if `at_end`, else at 0.
     pub fn open(
         source: &str,
         path: PathBuf,
         matcher: Arc<Matcher>,
         limit: usize,
-        start: Option<&FileCheckpoint>,
+        checkpoint: Option<&FileCheckpoint>,
         at_end: bool,
     ) -> io::Result<Self> {
         let mut file = File::open(&path)?;
         let meta = file.metadata()?;
         let id = FileId::of(&meta);
         let fp = Fingerprint::of(&file)?;
-        let pos = match start {
+        let usable = match checkpoint {
+            Some(c) if c.id == id && c.fingerprint.check(&file)?.is_ok() => Some(c),
+            _ => None,
+        };
+        let pos = match usable {
             Some(c) if c.offset <= meta.len() => Position {
                 line_number: c.line_number,
                 offset: c.offset,
@@ -122,7 +129,13 @@ impl Watched {
             last_data: Instant::now(),
             reported: Stats::default(),
             committed: u64::MAX,
+            resumed: usable.is_some(),
         })
+    }
+
+    /// True when the file was opened at its checkpoint.
+    pub fn resumed(&self) -> bool {
+        self.resumed
     }
 
     /// Uses a new matcher (after a reload).
