@@ -30,7 +30,7 @@ fn corpus() -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let data = corpus();
-    let m = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
+    let m = Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap();
     let mut g = c.benchmark_group("corpus-16MiB");
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.sample_size(20);
@@ -43,14 +43,9 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("scan_block_with_events", |b| {
         b.iter(|| {
-            let mut sc = SourceScanner::new(
-                Arc::clone(&m),
-                "bench",
-                DEFAULT_MAX_LINE,
-                Position::default(),
-            );
+            let mut sc = SourceScanner::new("bench", DEFAULT_MAX_LINE, Position::default());
             let mut n = 0usize;
-            sc.chunk(Chunk::Lines(&data), &mut |ev| {
+            sc.chunk(&m, Chunk::Lines(&data), &mut |ev| {
                 n += ev.key.len();
                 Ok::<_, ()>(())
             })

@@ -41,30 +41,8 @@ pub const CATEGORIES: &[&str] = &[
     "unknown",
 ];
 
-/// A catalog that could not be loaded, with the place of the mistake.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not valid YAML or does not fit the schema.
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: u64,
-        /// 1-based column.
-        column: u64,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// A catalog that could not be loaded: the YAML error type shared with the config.
+pub use crate::yaml::YamlError as CatalogError;
 
 /// What an entry is: an SDK error code, a cause code, or a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -208,7 +186,6 @@ pub struct CatalogSet {
     by_code: HashMap<i64, Vec<EntryId>>,
     by_hex: HashMap<u32, EntryId>,
     by_name: HashMap<String, Vec<EntryId>>,
-    catalogs: Vec<String>,
 }
 
 impl CatalogSet {
@@ -225,11 +202,6 @@ impl CatalogSet {
     /// The entry with this id.
     pub fn entry(&self, id: EntryId) -> &Entry {
         &self.entries[id]
-    }
-
-    /// Names of the loaded catalogs, in load order.
-    pub fn catalogs(&self) -> &[String] {
-        &self.catalogs
     }
 
     /// Entries with this decimal code (v4 and v5 never share one, but user catalogs may).
@@ -317,10 +289,7 @@ impl CatalogSetBuilder {
     /// itself if it is a file. A user catalog with the name of a built-in one
     /// replaces it.
     pub fn add_dir(&mut self, dir: &Path) -> Result<&mut Self, CatalogError> {
-        let io = |source| CatalogError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
+        let io = |source| CatalogError::io(dir, source);
         let mut paths = Vec::new();
         if dir.is_file() {
             paths.push(dir.to_path_buf());
@@ -335,10 +304,7 @@ impl CatalogSetBuilder {
             paths.sort();
         }
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(|source| CatalogError::Io {
-                path: p.clone(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(&p).map_err(|e| CatalogError::io(&p, e))?;
             self.files.push((p, text));
         }
         Ok(self)
@@ -352,15 +318,7 @@ impl CatalogSetBuilder {
             .filter(|_| self.builtin)
             .map(|(n, y)| (PathBuf::from(format!("<builtin>/{n}")), (*y).to_string()));
         for (path, text) in builtin.chain(self.files.iter().cloned()) {
-            let raw: RawFile = serde_saphyr::from_str(&text).map_err(|e| {
-                let (line, column, message) = yaml_error(&e);
-                CatalogError::Invalid {
-                    path: path.clone(),
-                    line,
-                    column,
-                    message,
-                }
-            })?;
+            let raw: RawFile = crate::yaml::from_str(&path, &text)?;
             // A later catalog of the same name replaces the earlier one.
             parsed.retain(|(_, f)| f.catalog.value != raw.catalog.value);
             parsed.push((path, raw));
@@ -370,7 +328,6 @@ impl CatalogSetBuilder {
             by_code: HashMap::new(),
             by_hex: HashMap::new(),
             by_name: HashMap::new(),
-            catalogs: Vec::new(),
         };
         for (path, file) in parsed {
             compile_file(&mut set, &path, file)?;
@@ -379,28 +336,8 @@ impl CatalogSetBuilder {
     }
 }
 
-/// Line, column and message of a YAML error, without the parser's own
-/// `error: line N column M:` prefix (the caller puts `file:line:column:` first).
-pub(crate) fn yaml_error(e: &serde_saphyr::Error) -> (u64, u64, String) {
-    let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
-    let text = e.to_string();
-    let mut msg = text.lines().next().unwrap_or("").trim();
-    msg = msg.strip_prefix("error:").unwrap_or(msg).trim_start();
-    let prefix = format!("line {line} column {column}:");
-    msg = msg
-        .strip_prefix(prefix.as_str())
-        .unwrap_or(msg)
-        .trim_start();
-    (line, column, msg.to_string())
-}
-
 fn invalid<T>(path: &Path, at: &Spanned<T>, message: String) -> CatalogError {
-    CatalogError::Invalid {
-        path: path.to_path_buf(),
-        line: at.referenced.line(),
-        column: at.referenced.column(),
-        message,
-    }
+    CatalogError::at(path, at, message)
 }
 
 fn is_key(s: &str) -> bool {
@@ -414,7 +351,6 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
     if name.is_empty() {
         return Err(invalid(path, &file.catalog, "empty catalog name".into()));
     }
-    set.catalogs.push(name.clone());
     let mut seen: HashMap<String, ()> = HashMap::new();
     for raw in file.entries {
         let entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
@@ -442,15 +378,57 @@ fn compile_entry(
     raw: RawEntry,
     seen: &mut HashMap<String, ()>,
 ) -> Result<Entry, CatalogError> {
-    let key = raw.key.value.clone();
-    if !is_key(&key) {
+    check_names(path, &raw, seen)?;
+    if !CATEGORIES.contains(&raw.category.value.as_str()) {
+        return Err(invalid(
+            path,
+            &raw.category,
+            format!(
+                "unknown category {:?} (one of: {})",
+                raw.category.value,
+                CATEGORIES.join(", ")
+            ),
+        ));
+    }
+    check_kind(&raw).map_err(|m| invalid(path, &raw.key, m.into()))?;
+    let hex = match &raw.hex {
+        None => None,
+        Some(h) => Some(parse_hex(h, raw.code).map_err(|m| invalid(path, h, m))?),
+    };
+    Ok(Entry {
+        catalog: catalog.to_string(),
+        sdk_major,
+        key: raw.key.value,
+        aliases: raw.aliases,
+        kind: raw.kind,
+        code: raw.code,
+        hex,
+        parent: raw.parent,
+        category: raw.category.value,
+        severity: raw.severity,
+        bare: raw.bare,
+        messages: raw.messages,
+        description: raw.description,
+        action: raw.action,
+        doc_url: raw.doc_url,
+    })
+}
+
+/// The key and every alias: UPPER_SNAKE_CASE and unique in the catalog.
+fn check_names(
+    path: &Path,
+    raw: &RawEntry,
+    seen: &mut HashMap<String, ()>,
+) -> Result<(), CatalogError> {
+    let key = &raw.key.value;
+    if !is_key(key) {
         return Err(invalid(
             path,
             &raw.key,
             format!("key {key:?} is not UPPER_SNAKE_CASE"),
         ));
     }
-    for n in std::iter::once(&key).chain(&raw.aliases) {
+    for n in std::iter::once(key).chain(&raw.aliases) {
         if seen.insert(n.clone(), ()).is_some() {
             return Err(invalid(
                 path,
@@ -466,99 +444,41 @@ fn compile_entry(
             ));
         }
     }
-    if !CATEGORIES.contains(&raw.category.value.as_str()) {
-        return Err(invalid(
-            path,
-            &raw.category,
-            format!(
-                "unknown category {:?} (one of: {})",
-                raw.category.value,
-                CATEGORIES.join(", ")
-            ),
-        ));
-    }
+    Ok(())
+}
+
+/// What each kind of entry needs: a code (messages: wordings instead), a
+/// parent for extraCodes, and wordings of at least 4 characters.
+fn check_kind(raw: &RawEntry) -> Result<(), &'static str> {
     match (raw.kind, raw.code) {
         (EntryKind::Message, _) if raw.messages.is_empty() => {
-            return Err(invalid(
-                path,
-                &raw.key,
-                "a message entry needs `messages`".into(),
-            ));
+            return Err("a message entry needs `messages`");
         }
-        (EntryKind::Message, Some(_)) => {
-            return Err(invalid(
-                path,
-                &raw.key,
-                "a message entry has no `code`".into(),
-            ));
-        }
+        (EntryKind::Message, Some(_)) => return Err("a message entry has no `code`"),
         (EntryKind::Message, None) => {}
-        (_, None) => {
-            return Err(invalid(
-                path,
-                &raw.key,
-                "this kind of entry needs a `code`".into(),
-            ));
-        }
+        (_, None) => return Err("this kind of entry needs a `code`"),
         (EntryKind::Extra, Some(_)) if raw.parent.is_none() => {
-            return Err(invalid(
-                path,
-                &raw.key,
-                "an extra entry needs a `parent` code".into(),
-            ));
+            return Err("an extra entry needs a `parent` code");
         }
         _ => {}
     }
     if raw.messages.iter().any(|m| m.trim().len() < 4) {
-        return Err(invalid(
-            path,
-            &raw.key,
-            "a message must have at least 4 characters".into(),
-        ));
+        return Err("a message must have at least 4 characters");
     }
-    let hex = match raw.hex {
-        None => None,
-        Some(h) => {
-            let v = h
-                .value
-                .strip_prefix("0x")
-                .and_then(|d| u32::from_str_radix(d, 16).ok());
-            match (v, raw.code) {
-                (Some(v), Some(code)) if i64::from(v) == code => Some(h.value.to_ascii_lowercase()),
-                (Some(_), _) => {
-                    return Err(invalid(
-                        path,
-                        &h,
-                        format!("hex {} does not equal code {:?}", h.value, raw.code),
-                    ));
-                }
-                (None, _) => {
-                    return Err(invalid(
-                        path,
-                        &h,
-                        format!("bad hex {:?}, expected 0x....", h.value),
-                    ));
-                }
-            }
-        }
-    };
-    Ok(Entry {
-        catalog: catalog.to_string(),
-        sdk_major,
-        key,
-        aliases: raw.aliases,
-        kind: raw.kind,
-        code: raw.code,
-        hex,
-        parent: raw.parent,
-        category: raw.category.value,
-        severity: raw.severity,
-        bare: raw.bare,
-        messages: raw.messages,
-        description: raw.description,
-        action: raw.action,
-        doc_url: raw.doc_url,
-    })
+    Ok(())
+}
+
+/// A `0x....` hex code that equals `code`, lower-cased.
+fn parse_hex(h: &Spanned<String>, code: Option<i64>) -> Result<String, String> {
+    let v = h
+        .value
+        .strip_prefix("0x")
+        .and_then(|d| u32::from_str_radix(d, 16).ok());
+    match (v, code) {
+        (Some(v), Some(code)) if i64::from(v) == code => Ok(h.value.to_ascii_lowercase()),
+        (Some(_), _) => Err(format!("hex {} does not equal code {code:?}", h.value)),
+        (None, _) => Err(format!("bad hex {:?}, expected 0x....", h.value)),
+    }
 }
 
 impl fmt::Display for Entry {

@@ -1,7 +1,16 @@
-//! Bounded line splitting: turns a byte stream into blocks of complete
-//! lines, cuts lines longer than the limit (keeping their first `limit`
-//! bytes) and discards the rest of such a line without buffering it.
-//! Memory stays at about `max(1 MiB, limit)` whatever the input size.
+//! Bounded line splitting and the one place that reads input.
+//!
+//! [`LineSplitter`] turns a byte stream into blocks of complete lines, cuts
+//! lines longer than the limit (keeping their first `limit` bytes) and
+//! discards the rest of such a line without buffering it. Memory stays at
+//! about `max(1 MiB, limit)` whatever the input size.
+//!
+//! [`LineReader`] puts a reader under it, the way ripgrep's
+//! `LineBufferReader` is the only code that calls `read`: every source
+//! (`scan`, stdin, followed files) reads through it, so filling, `EINTR`,
+//! read budgets and the final line without `\n` are handled once.
+
+use std::io::{self, Read};
 
 /// The default longest line kept whole: 64 KiB.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
@@ -81,11 +90,6 @@ impl LineSplitter {
         self.len - self.start
     }
 
-    /// True while the tail of a cut line is being dropped.
-    pub fn skipping(&self) -> bool {
-        self.skipping
-    }
-
     /// The next chunk of complete lines, or `None` until more input arrives.
     pub fn next_chunk(&mut self) -> Option<Chunk<'_>> {
         let data = &self.buf[self.start..self.len];
@@ -148,6 +152,126 @@ impl LineSplitter {
     }
 }
 
+/// Retries an I/O call interrupted by a signal (`EINTR`).
+pub fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// What one [`LineReader::read_pass`] saw.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Bytes read.
+    pub bytes: u64,
+    /// The reader returned 0: the end of the input, for now (files grow).
+    pub eof: bool,
+    /// The byte budget ran out before the end of the input.
+    pub more: bool,
+}
+
+/// A read pass failed: reading, or the consumer of the chunks.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError<E> {
+    /// Reading the input failed.
+    #[error("read failed: {0}")]
+    Io(#[from] io::Error),
+    /// The chunk consumer stopped the pass.
+    #[error("stopped by the consumer")]
+    Consumer(E),
+}
+
+/// Reads an input through a [`LineSplitter`] and hands out its chunks.
+#[derive(Debug)]
+pub struct LineReader {
+    split: LineSplitter,
+}
+
+impl LineReader {
+    /// A reader whose lines are cut at `limit` bytes, with a buffer of
+    /// `capacity` bytes (at least `limit + 1`; [`LineSplitter::new`]'s 1 MiB
+    /// when `capacity` is 0).
+    pub fn new(limit: usize, capacity: usize) -> Self {
+        let split = if capacity == 0 {
+            LineSplitter::new(limit)
+        } else {
+            LineSplitter::with_capacity(limit, capacity)
+        };
+        Self { split }
+    }
+
+    /// The line length limit.
+    pub fn limit(&self) -> usize {
+        self.split.limit()
+    }
+
+    /// Bytes of a partial line waiting for its `\n`.
+    pub fn pending(&self) -> usize {
+        self.split.pending()
+    }
+
+    /// Forgets buffered bytes (the input is read again from its start).
+    pub fn reset(&mut self) {
+        self.split = LineSplitter::with_capacity(self.split.limit(), self.split.buf.len());
+    }
+
+    /// Reads `r` and hands every chunk of complete lines to `f`, until the
+    /// reader returns 0 (`eof`), `budget` bytes were read (`more`), or a read
+    /// returned less than it was offered (no more data for now: a pipe).
+    pub fn read_pass<R: Read + ?Sized, E>(
+        &mut self,
+        r: &mut R,
+        budget: usize,
+        f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>,
+    ) -> Result<Pass, ReadError<E>> {
+        let mut pass = Pass::default();
+        let mut left = budget;
+        loop {
+            let spare = self.split.spare();
+            let want = spare.len().min(left);
+            let n = retry_interrupted(|| r.read(&mut spare[..want]))?;
+            if n == 0 {
+                pass.eof = true;
+                return Ok(pass);
+            }
+            self.split.filled(n);
+            pass.bytes += n as u64;
+            left -= n;
+            while let Some(c) = self.split.next_chunk() {
+                f(c).map_err(ReadError::Consumer)?;
+            }
+            if left == 0 {
+                pass.more = true;
+                return Ok(pass);
+            }
+            if n < want {
+                return Ok(pass);
+            }
+        }
+    }
+
+    /// Hands out a final line without `\n` (end of input, idle, or close).
+    pub fn finish<E>(&mut self, f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>) -> Result<(), E> {
+        while let Some(c) = self.split.flush_partial() {
+            f(c)?;
+        }
+        Ok(())
+    }
+
+    /// Reads `r` to its end, the final line without `\n` included.
+    pub fn read_to_end<R: Read + ?Sized, E>(
+        &mut self,
+        r: &mut R,
+        f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>,
+    ) -> Result<(), ReadError<E>> {
+        while !self.read_pass(r, usize::MAX, f)?.eof {}
+        self.finish(f).map_err(ReadError::Consumer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +313,69 @@ mod tests {
         assert!(feed(&mut sp, b"a\nb").len() == 1);
         assert_eq!(sp.pending(), 1);
         assert_eq!(sp.flush_partial(), Some(Chunk::Lines(b"b")));
+    }
+}
+
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+
+    /// Hands out its data a few bytes at a time, with an `EINTR` between reads.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        interrupt: bool,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt = !self.interrupt;
+            if self.interrupt {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.data.len()).min(3);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn collect(c: Chunk<'_>, out: &mut Vec<u8>) -> Result<(), ()> {
+        if let Chunk::Lines(b) = c {
+            out.extend_from_slice(b);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn reads_to_the_end_through_interruptions_and_short_reads() {
+        let mut r = LineReader::new(64, 0);
+        let mut out = Vec::new();
+        let mut input = Trickle {
+            data: b"one\ntwo\nthree",
+            interrupt: false,
+        };
+        r.read_to_end(&mut input, &mut |c| collect(c, &mut out))
+            .unwrap();
+        assert_eq!(out, b"one\ntwo\nthree");
+    }
+
+    #[test]
+    fn a_pass_stops_at_its_budget_and_keeps_the_partial_line() {
+        let mut r = LineReader::new(64, 0);
+        let mut out = Vec::new();
+        let data: &[u8] = b"aaaa\nbbbb\ncc";
+        let mut input = data;
+        let p = r
+            .read_pass(&mut input, 7, &mut |c| collect(c, &mut out))
+            .unwrap();
+        assert_eq!((p.bytes, p.more, p.eof), (7, true, false));
+        assert_eq!(out, b"aaaa\n");
+        let p = r
+            .read_pass(&mut input, 64, &mut |c| collect(c, &mut out))
+            .unwrap();
+        assert_eq!((p.bytes, p.more, p.eof), (5, false, false));
+        assert_eq!(r.pending(), 2);
+        r.finish(&mut |c| collect(c, &mut out)).unwrap();
+        assert_eq!(out, data);
     }
 }

@@ -10,9 +10,9 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use trtc_logwatch::catalog::{self, CatalogSet};
-use trtc_logwatch::config::{Config, SourceConfig, StartAt};
-use trtc_logwatch::daemon::{self, DaemonError, Reloader, build_matcher};
-use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineSplitter};
+use trtc_logwatch::daemon::config::{Config, ConfigError, SourceConfig, StartAt};
+use trtc_logwatch::daemon::{self, Generation, Reloader};
+use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader};
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::report::{self, Lang, Summary};
 use trtc_logwatch::scan::{Position, SourceScanner, Stats};
@@ -127,20 +127,22 @@ enum LangArg {
     Ja,
 }
 
-/// Errors that exit with status 2 (bad input from the user).
-#[derive(Debug)]
-struct UsageError(String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Errors that exit with status 2 (bad input from the user, or a
+/// resource the daemon cannot set up); others exit with 1.
+#[derive(Debug, thiserror::Error)]
+enum UsageError {
+    #[error("{0}")]
+    Message(String),
+    #[error(transparent)]
+    Catalog(#[from] catalog::CatalogError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Load(#[from] daemon::LoadError),
 }
-impl std::error::Error for UsageError {}
 
 fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
-    let set = catalog::load(!c.no_builtin_patterns, &c.patterns)
-        .map_err(|e| UsageError(e.to_string()))?;
+    let set = catalog::load(!c.no_builtin_patterns, &c.patterns).map_err(UsageError::from)?;
     Ok(Arc::new(set))
 }
 
@@ -183,7 +185,7 @@ fn run(cli: Cli) -> Result<()> {
             let set = load(&catalogs)?;
             let ids = set.lookup(&query);
             if ids.is_empty() {
-                return Err(UsageError(format!("no catalog entry for {query:?}")).into());
+                return Err(UsageError::Message(format!("no catalog entry for {query:?}")).into());
             }
             let lang = match lang {
                 None => Lang::Both,
@@ -199,9 +201,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Cmd::Run(args) => run_daemon(args),
         Cmd::CheckConfig { file } => {
-            let c = Config::load(&file).map_err(|e| UsageError(e.to_string()))?;
-            build_matcher(&c).map_err(UsageError)?;
-            println!("{}: ok ({} sources)", file.display(), c.sources.len());
+            let c = Config::load(&file).map_err(UsageError::from)?;
+            let g = Generation::build(c).map_err(UsageError::from)?;
+            println!(
+                "{}: ok ({} sources)",
+                file.display(),
+                g.config.sources.len()
+            );
             Ok(())
         }
         Cmd::Catalog { catalogs, json } => {
@@ -219,17 +225,18 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// The config file (if any) with the flags applied on top.
-fn build_config(a: &RunArgs) -> Result<Config, String> {
+fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
     let mut c = match &a.config {
-        Some(p) => Config::load(p).map_err(|e| e.to_string())?,
+        Some(p) => Config::load(p)?,
         None => Config::default(),
     };
     if !a.follow.is_empty() {
-        let mut s = SourceConfig::files("files", a.follow.clone(), a.exclude.clone())?;
+        let mut s = SourceConfig::files("files", a.follow.clone(), a.exclude.clone())
+            .map_err(ConfigError::Flag)?;
         if c.sources.iter().any(|o| o.name == s.name) {
-            return Err(
+            return Err(ConfigError::Flag(
                 "a config source is already named `files`; rename it to use --follow".into(),
-            );
+            ));
         }
         if let Some(st) = a.start_at {
             s.start_at = start(st);
@@ -247,7 +254,7 @@ fn build_config(a: &RunArgs) -> Result<Config, String> {
     if let Some(l) = &a.listen {
         c.listen = l
             .parse()
-            .map_err(|e| format!("bad --listen {l:?}: {e} (want HOST:PORT)"))?;
+            .map_err(|e| ConfigError::Flag(format!("bad --listen {l:?}: {e} (want HOST:PORT)")))?;
     }
     if let Some(e) = &a.events {
         c.events_path = (e != "-").then(|| PathBuf::from(e));
@@ -256,7 +263,7 @@ fn build_config(a: &RunArgs) -> Result<Config, String> {
         c.state_dir = Some(d.clone());
     }
     c.pattern_dirs.extend(a.patterns.iter().cloned());
-    c.check_runnable().map_err(|e| e.to_string())?;
+    c.check_runnable()?;
     Ok(c)
 }
 
@@ -273,20 +280,23 @@ fn run_daemon(args: RunArgs) -> Result<()> {
         .with_max_level(args.log_level)
         .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
         .init();
-    let config = build_config(&args).map_err(UsageError)?;
+    let config = build_config(&args).map_err(UsageError::from)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let reloader: Reloader = Box::new(move || build_config(&args));
+    let reloader: Reloader = Arc::new(move || build_config(&args));
     let result = rt.block_on(daemon::run(config, reloader));
-    // Do not wait for blocking tasks stuck on a blocked output: shutdown has
-    // already drained what it could within its deadline.
+    // Do not wait for blocking tasks stuck on a blocked output (or a reload
+    // still building): shutdown has drained what it could within its deadline.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    result.map_err(|e| match e {
-        DaemonError::Invalid(m) | DaemonError::Setup(m) => UsageError(m).into(),
-    })
+    match result {
+        Ok(()) => Ok(()),
+        // A worker that died is a failure of the daemon, not of the user's input.
+        Err(e @ daemon::DaemonError::WorkerDied(_)) => Err(e.into()),
+        Err(e) => Err(UsageError::Message(e.to_string()).into()),
+    }
 }
 
 enum Input {
@@ -296,18 +306,20 @@ enum Input {
 
 fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) -> Result<()> {
     let set = load(catalogs)?;
-    let matcher = Arc::new(Matcher::new(set).context("building the matcher")?);
+    let matcher = Matcher::new(set).context("building the matcher")?;
     let mut inputs = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             inputs.push(Input::Stdin);
         } else {
             let f = File::open(p)
-                .map_err(|e| UsageError(format!("cannot read {}: {e}", p.display())))?;
+                .map_err(|e| UsageError::Message(format!("cannot read {}: {e}", p.display())))?;
             if f.metadata().is_ok_and(|m| m.is_dir()) {
-                return Err(
-                    UsageError(format!("cannot read {}: is a directory", p.display())).into(),
-                );
+                return Err(UsageError::Message(format!(
+                    "cannot read {}: is a directory",
+                    p.display()
+                ))
+                .into());
             }
             inputs.push(Input::File(p.clone(), f));
         }
@@ -316,20 +328,15 @@ fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) 
         inputs.push(Input::Stdin);
     }
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-    let mut split = LineSplitter::new(limit);
+    let mut reader = LineReader::new(limit, 0);
     let mut total = Stats::default();
     let mut sum = Summary::default();
     for input in inputs {
-        let (name, reader): (String, Box<dyn io::Read>) = match input {
+        let (name, input_reader): (String, Box<dyn io::Read>) = match input {
             Input::Stdin => ("stdin".into(), Box::new(io::stdin().lock())),
             Input::File(p, f) => (p.display().to_string(), Box::new(f)),
         };
-        let mut sc = SourceScanner::new(
-            Arc::clone(&matcher),
-            name.clone(),
-            limit,
-            Position::default(),
-        );
+        let mut sc = SourceScanner::new(name.clone(), limit, Position::default());
         let mut emit = |ev: &trtc_logwatch::event::Event<'_>| -> io::Result<()> {
             if summary {
                 sum.add(ev.category, ev.key);
@@ -337,7 +344,7 @@ fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) 
             serde_json::to_writer(&mut out, ev)?;
             out.write_all(b"\n")
         };
-        sc.read_all(reader, &mut split, &mut emit)
+        sc.read_all(&matcher, input_reader, &mut reader, &mut emit)
             .with_context(|| format!("reading {name}"))?;
         total.add(&sc.stats);
     }

@@ -1,13 +1,16 @@
 //! The scanning pipeline shared by `scan` and `run`: chunks of lines in,
 //! events out, with counters for everything that was read, cut or skipped.
+//!
+//! A [`SourceScanner`] holds one source's position and counters, not the
+//! matcher: the matcher is passed with every chunk, so a reload reaches
+//! every source before its next block.
 
 use std::io::{self, Read};
-use std::sync::Arc;
 
 use crate::context;
 use crate::event::{Event, LineInfo};
-use crate::lines::{Chunk, LineSplitter};
-use crate::matcher::{Hints, Matcher};
+use crate::lines::{Chunk, LineReader, ReadError};
+use crate::matcher::{Hints, Matcher, forms};
 
 /// Counters of one source (or one scan).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,50 +74,45 @@ impl Default for Position {
 /// Scans chunks of one source. Holds the source's position and counters.
 #[derive(Debug)]
 pub struct SourceScanner {
-    matcher: Arc<Matcher>,
     name: String,
     limit: usize,
     /// Where the next chunk starts.
     pub pos: Position,
     /// Counters so far.
     pub stats: Stats,
+    /// Counters as of the last [`take_delta`](Self::take_delta).
+    reported: Stats,
 }
 
 impl SourceScanner {
-    /// A scanner for the source `name` starting at `pos`.
-    pub fn new(
-        matcher: Arc<Matcher>,
-        name: impl Into<String>,
-        limit: usize,
-        pos: Position,
-    ) -> Self {
+    /// A scanner for the source `name` (the events' `source`) starting at
+    /// `pos`, matching at most `limit` bytes of a line.
+    pub fn new(name: impl Into<String>, limit: usize, pos: Position) -> Self {
         Self {
-            matcher,
             name: name.into(),
             limit,
             pos,
             stats: Stats::default(),
+            reported: Stats::default(),
         }
     }
 
-    /// Uses a new matcher from now on (after a reload).
-    pub fn set_matcher(&mut self, m: Arc<Matcher>) {
-        self.matcher = m;
+    /// The counters added since the last call (for metrics).
+    pub fn take_delta(&mut self) -> Stats {
+        let d = self.stats.since(&self.reported);
+        self.reported = self.stats;
+        d
     }
 
-    /// The source name used in events.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Scans one chunk from a [`LineSplitter`], calling `emit` for each event.
+    /// Scans one chunk from a [`LineReader`] with `m`, calling `emit` for each event.
     pub fn chunk<E>(
         &mut self,
+        m: &Matcher,
         chunk: Chunk<'_>,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         match chunk {
-            Chunk::Lines(b) => self.lines(b, emit),
+            Chunk::Lines(b) => self.lines(m, b, emit),
             Chunk::CutLine(b) => {
                 self.stats.cut_lines += 1;
                 self.stats.lines += 1;
@@ -124,7 +122,7 @@ impl SourceScanner {
                 }
                 let pos = self.pos;
                 self.pos.offset += b.len() as u64;
-                self.line(b, pos, true, emit)
+                self.line(m, b, pos, true, emit)
             }
             Chunk::Skipped { bytes, end } => {
                 self.stats.bytes += bytes;
@@ -139,6 +137,7 @@ impl SourceScanner {
 
     fn lines<E>(
         &mut self,
+        matcher: &Matcher,
         block: &[u8],
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
@@ -155,7 +154,6 @@ impl SourceScanner {
         let mut line_number = base.line_number;
         let mut result = Ok(());
         let mut skip_until = 0;
-        let matcher = Arc::clone(&self.matcher);
         matcher.candidate_lines(block, |s, e| {
             if result.is_err() || s < skip_until {
                 return;
@@ -168,16 +166,19 @@ impl SourceScanner {
                 line_number,
                 offset: base.offset + s as u64,
             };
-            match (!truncated).then(|| continuation(block, s, end)).flatten() {
+            match (!truncated)
+                .then(|| forms::continuation(block, s, end))
+                .flatten()
+            {
                 Some((key_start, key_end)) => {
                     // One error printed over several physical lines (SDK 4.15).
                     let mut joined = trim_cr(&block[s..end]).to_vec();
                     joined.push(b'\n');
                     joined.extend_from_slice(trim_cr(&block[key_start..key_end]));
                     skip_until = key_end;
-                    result = self.line(&joined, pos, false, emit);
+                    result = self.line(matcher, &joined, pos, false, emit);
                 }
-                _ => result = self.line(&block[s..end], pos, truncated, emit),
+                _ => result = self.line(matcher, &block[s..end], pos, truncated, emit),
             }
         });
         result?;
@@ -191,6 +192,7 @@ impl SourceScanner {
 
     fn line<E>(
         &mut self,
+        matcher: &Matcher,
         raw: &[u8],
         pos: Position,
         truncated: bool,
@@ -198,8 +200,8 @@ impl SourceScanner {
     ) -> Result<(), E> {
         let raw = trim_cr(raw);
         // Cheap first look: most candidate lines hold no error.
-        let quick = self.matcher.analyze(raw, Hints::default());
-        if quick.is_empty() {
+        let hits = matcher.find(raw);
+        if hits.is_empty() {
             return Ok(());
         }
         let text = String::from_utf8_lossy(raw);
@@ -210,11 +212,7 @@ impl SourceScanner {
         let hints = Hints {
             sdk_major: lifted.context.sdk_major(),
         };
-        let dets = if hints.sdk_major.is_some() {
-            self.matcher.analyze(raw, hints)
-        } else {
-            quick
-        };
+        let dets = matcher.resolve(raw, &hits, hints);
         let ts = lifted.ts.unwrap_or_else(jiff::Timestamp::now).to_string();
         let info = LineInfo {
             source: &self.name,
@@ -222,7 +220,7 @@ impl SourceScanner {
             offset: pos.offset,
             truncated,
         };
-        let set = self.matcher.catalog();
+        let set = matcher.catalog();
         for d in &dets {
             let ev = Event::new(set, d, &text, raw, info, lifted.context.clone(), ts.clone());
             self.stats.events += 1;
@@ -231,68 +229,26 @@ impl SourceScanner {
         Ok(())
     }
 
-    /// Reads `r` to its end, scanning every line (a final line without `\n` included).
+    /// Reads `r` to its end through `reader`, scanning every line with `m`
+    /// (a final line without `\n` included).
     pub fn read_all<R: Read>(
         &mut self,
+        m: &Matcher,
         mut r: R,
-        split: &mut LineSplitter,
+        reader: &mut LineReader,
         emit: &mut impl FnMut(&Event<'_>) -> io::Result<()>,
     ) -> io::Result<()> {
-        loop {
-            let n = match r.read(split.spare()) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            split.filled(n);
-            while let Some(c) = split.next_chunk() {
-                self.chunk(c, emit)?;
-            }
-            if n == 0 {
-                while let Some(c) = split.flush_partial() {
-                    self.chunk(c, emit)?;
-                }
-                return Ok(());
-            }
-        }
+        reader
+            .read_to_end(&mut r, &mut |c| self.chunk(m, c, emit))
+            .map_err(|e| match e {
+                ReadError::Io(e) | ReadError::Consumer(e) => e,
+            })
     }
 }
 
-fn trim_cr(l: &[u8]) -> &[u8] {
+/// The line without a final `\r` (CRLF input).
+pub(crate) fn trim_cr(l: &[u8]) -> &[u8] {
     l.strip_suffix(b"\r").unwrap_or(l)
-}
-
-/// True when `l` holds the SDK's `<KEY 0xhex>` form.
-fn has_key_hex(l: &[u8]) -> bool {
-    memchr::memmem::find_iter(l, b" 0x")
-        .any(|i| i > 0 && (l[i - 1].is_ascii_uppercase() || l[i - 1] == b'_'))
-}
-
-/// SDK 4.15 prints `RtcError: message \nRefer to: URL\n <KEY 0xhex>`, so one
-/// error arrives as two or three physical lines. For a line `s..e` of `block`
-/// without its own `<KEY 0xhex>`, finds the ` <KEY 0xhex>` line that ends it
-/// (after at most one `Refer to:` line) and returns its range. Lines beyond
-/// the block are not looked at: such an error gives two events.
-fn continuation(block: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
-    if has_key_hex(&block[s..e]) {
-        return None;
-    }
-    let mut at = e + 1;
-    for _ in 0..2 {
-        if at >= block.len() {
-            return None;
-        }
-        let le = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
-        let l = block[at..le].trim_ascii();
-        if l.starts_with(b"Refer to:") {
-            at = le + 1;
-            continue;
-        }
-        let key_only =
-            l.len() < 96 && l.first() == Some(&b'<') && l.last() == Some(&b'>') && has_key_hex(l);
-        return key_only.then_some((at, le));
-    }
-    None
 }
 
 /// Counts lines longer than `limit` in a block of whole lines without
@@ -320,16 +276,6 @@ pub fn count_long_lines(block: &[u8], limit: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_error_is_joined_with_its_key_line() {
-        let b = b"RtcError: x (errorCode: 70001). \nRefer to: https://a\n <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>\nnext\n";
-        let e = memchr::memchr(b'\n', b).unwrap();
-        let (ks, ke) = continuation(b, 0, e).unwrap();
-        assert_eq!(&b[ks..ke], b" <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>");
-        assert_eq!(continuation(b"a <X_Y 0x1>\n <Z 0x2>\n", 0, 11), None);
-        assert_eq!(continuation(b"a\nb\n <Z 0x2>\n", 0, 1), None);
-    }
 
     #[test]
     fn long_line_count() {

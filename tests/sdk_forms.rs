@@ -16,7 +16,7 @@ struct Record {
 }
 
 fn records() -> BTreeMap<u32, Record> {
-    let text = common::data("sdk-forms.tsv", "samples/sdk-forms.tsv");
+    let text = common::data("sdk-forms.tsv");
     let mut recs: BTreeMap<u32, Record> = BTreeMap::new();
     for l in text
         .lines()

@@ -13,7 +13,7 @@ struct Row {
 }
 
 fn rows() -> Vec<Row> {
-    let text = common::data("seed-trtc-web-v4-ja.md", "seed/000_622d9a6f188d3d15.txt");
+    let text = common::data("seed-trtc-web-v4-ja.md");
     let mut section = String::new();
     let mut out = vec![];
     for line in text.lines() {

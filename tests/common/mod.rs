@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: scanning through the library
-//! and locating the shared fixtures.
+//! and reading the fixtures in tests/data.
 #![allow(dead_code)]
 
 pub mod daemon;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use trtc_logwatch::catalog::CatalogSet;
-use trtc_logwatch::lines::LineSplitter;
+use trtc_logwatch::lines::LineReader;
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::scan::{Position, SourceScanner, Stats};
 
@@ -22,10 +22,10 @@ pub fn matcher() -> Arc<Matcher> {
 
 /// Scans `input` through the library; returns the events as JSON values.
 pub fn scan_lib(m: &Arc<Matcher>, input: &[u8], limit: usize) -> (Vec<serde_json::Value>, Stats) {
-    let mut sc = SourceScanner::new(Arc::clone(m), "test", limit, Position::default());
-    let mut split = LineSplitter::new(limit);
+    let mut sc = SourceScanner::new("test", limit, Position::default());
+    let mut reader = LineReader::new(limit, 0);
     let mut out = Vec::new();
-    sc.read_all(input, &mut split, &mut |ev| {
+    sc.read_all(m, input, &mut reader, &mut |ev| {
         out.push(serde_json::to_value(ev).unwrap());
         Ok(())
     })
@@ -33,19 +33,10 @@ pub fn scan_lib(m: &Arc<Matcher>, input: &[u8], limit: usize) -> (Vec<serde_json
     (out, sc.stats)
 }
 
-/// A data file of this repository, checked against the shared copy when
-/// `../shared` is present beside the checkout.
-pub fn data(name: &str, shared: &str) -> String {
+/// A data file of this repository (tests/data). The tests never read
+/// ../shared: `scripts/check-fixtures.sh` tells whether these copies still
+/// match it.
+pub fn data(name: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("tests/data").join(name)).unwrap();
-    let theirs = root.join("..").join("shared").join(shared);
-    if let Ok(t) = std::fs::read_to_string(&theirs) {
-        assert_eq!(
-            t,
-            text,
-            "tests/data/{name} differs from {}",
-            theirs.display()
-        );
-    }
-    text
+    std::fs::read_to_string(root.join("tests/data").join(name)).unwrap()
 }

@@ -8,6 +8,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 
 use serde::{Deserialize, Serialize};
 
+use crate::lines::retry_interrupted;
+
 /// Bytes hashed for the fingerprint.
 pub const FP_LEN: usize = 256;
 
@@ -49,15 +51,24 @@ fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; len];
     let mut got = 0;
     while got < len {
-        match file.read_at(&mut buf[got..], got as u64) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        match retry_interrupted(|| file.read_at(&mut buf[got..], got as u64))? {
+            0 => break,
+            n => got += n,
         }
     }
     buf.truncate(got);
     Ok(buf)
+}
+
+/// How a file compares with a fingerprint taken earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// It starts with the same bytes, and no more of them.
+    Same,
+    /// It starts with the same bytes and has grown: keep this longer one.
+    Grown(Fingerprint),
+    /// Its first bytes changed: truncated and rewritten, or another file.
+    Changed,
 }
 
 impl Fingerprint {
@@ -70,21 +81,19 @@ impl Fingerprint {
         })
     }
 
-    /// Whether `file` still starts with the bytes this fingerprint was made
-    /// from. `Ok(Some(new))` when it does and is now longer: the caller keeps
-    /// the longer fingerprint.
-    pub fn check(&self, file: &File) -> io::Result<Result<Option<Self>, ()>> {
+    /// Whether `file` still starts with the bytes this fingerprint was made from.
+    pub fn check(&self, file: &File) -> io::Result<Check> {
         let p = read_prefix(file, FP_LEN)?;
         if p.len() < self.len as usize || fnv(&p[..self.len as usize]) != self.hash {
-            return Ok(Err(()));
+            return Ok(Check::Changed);
         }
         if p.len() > self.len as usize {
-            return Ok(Ok(Some(Self {
+            return Ok(Check::Grown(Self {
                 len: p.len() as u32,
                 hash: fnv(&p),
-            })));
+            }));
         }
-        Ok(Ok(None))
+        Ok(Check::Same)
     }
 }
 
@@ -107,9 +116,12 @@ mod tests {
             .unwrap()
             .write_all(b"line 2\n")
             .unwrap();
-        let grown = fp.check(&f).unwrap().unwrap().unwrap();
+        let Check::Grown(grown) = fp.check(&f).unwrap() else {
+            panic!("not grown")
+        };
         assert_eq!(grown.len, 14);
+        assert_eq!(grown.check(&f).unwrap(), Check::Same);
         std::fs::write(&p, b"line 3\n").unwrap();
-        assert!(grown.check(&f).unwrap().is_err());
+        assert_eq!(grown.check(&f).unwrap(), Check::Changed);
     }
 }

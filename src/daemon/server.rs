@@ -3,7 +3,6 @@
 //! source is open).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -11,15 +10,16 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::metrics::Metrics;
+use super::metrics::Metrics;
+use super::source::Readiness;
 
 /// What the handlers read.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The metrics.
     pub metrics: Arc<Metrics>,
-    /// Set once every source is open.
-    pub ready: Arc<AtomicBool>,
+    /// Every source is open once this says so.
+    pub ready: Arc<Readiness>,
 }
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -48,7 +48,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
-    if s.ready.load(Ordering::Relaxed) {
+    if s.ready.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "starting\n")

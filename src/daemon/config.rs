@@ -12,31 +12,15 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::lines::DEFAULT_MAX_LINE;
+use crate::yaml::YamlError;
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not valid, with the place of the mistake.
-    #[error("{path}:{line}:{column}: {message}")]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line (0 when unknown).
-        line: u64,
-        /// 1-based column (0 when unknown).
-        column: u64,
-        /// What is wrong.
-        message: String,
-    },
-    /// A value given on the command line is invalid.
+    /// The config file cannot be read, or has a mistake at `file:line:column`.
+    #[error(transparent)]
+    File(#[from] YamlError),
+    /// A value given on the command line (or their combination) is invalid.
     #[error("{0}")]
     Flag(String),
 }
@@ -288,105 +272,89 @@ impl SourceConfig {
 impl Config {
     /// Reads and validates a YAML config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::from_yaml(path, &text)
+        let text = std::fs::read_to_string(path).map_err(|e| YamlError::io(path, e))?;
+        Ok(Self::from_yaml(path, &text)?)
     }
 
-    /// Validates YAML text; `path` names it in errors and anchors relative paths.
-    pub fn from_yaml(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let at = |line: u64, column: u64, message: String| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            message,
-        };
-        let spanned = |s: &dyn SpanInfo, message: String| {
-            let (l, c) = s.place();
-            at(l, c, message)
-        };
-        let raw: RawConfig = if text.trim().is_empty() {
+    /// Validates YAML text; `path` names it in errors.
+    pub fn from_yaml(path: &Path, text: &str) -> Result<Self, YamlError> {
+        if text.trim().is_empty() {
             return Ok(Self::default());
-        } else {
-            serde_saphyr::from_str(text).map_err(|e| {
-                let (l, c, m) = crate::catalog::yaml_error(&e);
-                at(l, c, m)
-            })?
-        };
+        }
+        let raw: RawConfig = crate::yaml::from_str(path, text)?;
         let mut c = Self::default();
+        c.apply_general(path, &raw)?;
+        c.apply_durations(path, &raw)?;
+        for s in raw.sources {
+            let src = compile_source(path, s, &c.sources)?;
+            c.sources.push(src);
+        }
+        Ok(c)
+    }
+
+    /// Listen address, state, events, catalogs, line limit, notify.
+    fn apply_general(&mut self, path: &Path, raw: &RawConfig) -> Result<(), YamlError> {
         if let Some(l) = &raw.listen {
-            c.listen = l.value.parse().map_err(|e| {
-                spanned(
+            self.listen = l.value.parse().map_err(|e| {
+                YamlError::at(
+                    path,
                     l,
                     format!("bad listen address {:?}: {e} (want HOST:PORT)", l.value),
                 )
             })?;
         }
-        c.state_dir = raw.state_dir;
-        c.events_path = raw.events.path.filter(|p| p != "-").map(PathBuf::from);
-        c.overflow = raw.events.overflow.unwrap_or(Overflow::Block);
+        self.state_dir.clone_from(&raw.state_dir);
+        self.events_path = raw
+            .events
+            .path
+            .as_ref()
+            .filter(|p| *p != "-")
+            .map(PathBuf::from);
+        self.overflow = raw.events.overflow.unwrap_or(Overflow::Block);
         if let Some(q) = &raw.events.queue_capacity {
             if q.value == 0 {
-                return Err(spanned(q, "queue_capacity must be at least 1".into()));
+                return Err(YamlError::at(path, q, "queue_capacity must be at least 1"));
             }
-            c.queue_capacity = q.value;
+            self.queue_capacity = q.value;
         }
-        c.builtin_patterns = raw.patterns.builtin.unwrap_or(true);
-        c.notify = raw.notify.unwrap_or(true);
-        c.pattern_dirs = raw.patterns.dirs;
+        self.builtin_patterns = raw.patterns.builtin.unwrap_or(true);
+        self.notify = raw.notify.unwrap_or(true);
+        self.pattern_dirs.clone_from(&raw.patterns.dirs);
         if let Some(m) = &raw.max_line_bytes {
             if m.value < 256 {
-                return Err(spanned(m, "max_line_bytes must be at least 256".into()));
+                return Err(YamlError::at(
+                    path,
+                    m,
+                    "max_line_bytes must be at least 256",
+                ));
             }
-            c.max_line_bytes = m.value;
+            self.max_line_bytes = m.value;
         }
+        Ok(())
+    }
+
+    /// The intervals and waits.
+    fn apply_durations(&mut self, path: &Path, raw: &RawConfig) -> Result<(), YamlError> {
         for (slot, raw) in [
-            (&mut c.checkpoint_interval, &raw.checkpoint_interval),
-            (&mut c.rotate_wait, &raw.rotate_wait),
-            (&mut c.rescan_interval, &raw.rescan_interval),
-            (&mut c.poll_interval, &raw.poll_interval),
-            (&mut c.idle_flush, &raw.idle_flush),
+            (&mut self.checkpoint_interval, &raw.checkpoint_interval),
+            (&mut self.rotate_wait, &raw.rotate_wait),
+            (&mut self.rescan_interval, &raw.rescan_interval),
+            (&mut self.poll_interval, &raw.poll_interval),
+            (&mut self.idle_flush, &raw.idle_flush),
         ] {
             if let Some(d) = raw {
                 *slot = parse_duration(&d.value)
                     .filter(|d| !d.is_zero())
                     .ok_or_else(|| {
-                        spanned(
+                        YamlError::at(
+                            path,
                             d,
                             format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
                         )
                     })?;
             }
         }
-        for s in raw.sources {
-            let name = s.name.value.clone();
-            if c.sources.iter().any(|o| o.name == name) {
-                return Err(spanned(&s.name, format!("duplicate source name {name:?}")));
-            }
-            if s.stdin {
-                if !s.include.is_empty() {
-                    return Err(spanned(
-                        &s.name,
-                        "a stdin source has no include globs".into(),
-                    ));
-                }
-                c.sources.push(SourceConfig::stdin(&name));
-                continue;
-            }
-            for g in s.include.iter().chain(&s.exclude) {
-                glob_set(std::slice::from_ref(&g.value)).map_err(|e| spanned(g, e))?;
-            }
-            let strs =
-                |v: &[Spanned<String>]| v.iter().map(|g| g.value.clone()).collect::<Vec<_>>();
-            let mut src = SourceConfig::files(&name, strs(&s.include), strs(&s.exclude))
-                .map_err(|e| spanned(&s.name, e))?;
-            src.start_at = s.start_at.unwrap_or(StartAt::End);
-            src.new_files_start_at = s.new_files_start_at.unwrap_or(StartAt::Beginning);
-            c.sources.push(src);
-        }
-        Ok(c)
+        Ok(())
     }
 
     /// Checks what only makes sense once flags are merged: at least one source.
@@ -405,14 +373,39 @@ impl Config {
     }
 }
 
-trait SpanInfo {
-    fn place(&self) -> (u64, u64);
-}
-
-impl<T> SpanInfo for Spanned<T> {
-    fn place(&self) -> (u64, u64) {
-        (self.referenced.line(), self.referenced.column())
+/// One `sources:` entry, checked against the sources before it.
+fn compile_source(
+    path: &Path,
+    s: RawSource,
+    before: &[SourceConfig],
+) -> Result<SourceConfig, YamlError> {
+    let name = s.name.value.clone();
+    if before.iter().any(|o| o.name == name) {
+        return Err(YamlError::at(
+            path,
+            &s.name,
+            format!("duplicate source name {name:?}"),
+        ));
     }
+    if s.stdin {
+        if !s.include.is_empty() {
+            return Err(YamlError::at(
+                path,
+                &s.name,
+                "a stdin source has no include globs",
+            ));
+        }
+        return Ok(SourceConfig::stdin(&name));
+    }
+    for g in s.include.iter().chain(&s.exclude) {
+        glob_set(std::slice::from_ref(&g.value)).map_err(|e| YamlError::at(path, g, e))?;
+    }
+    let strs = |v: &[Spanned<String>]| v.iter().map(|g| g.value.clone()).collect::<Vec<_>>();
+    let mut src = SourceConfig::files(&name, strs(&s.include), strs(&s.exclude))
+        .map_err(|e| YamlError::at(path, &s.name, e))?;
+    src.start_at = s.start_at.unwrap_or(StartAt::End);
+    src.new_files_start_at = s.new_files_start_at.unwrap_or(StartAt::Beginning);
+    Ok(src)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::SourceConfig;
+use crate::daemon::config::SourceConfig;
 
 /// Deepest directory level walked for `**`.
 const MAX_DEPTH: usize = 16;

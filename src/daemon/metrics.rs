@@ -54,12 +54,9 @@ struct BuildLabels {
 type Fam<L> = Family<L, Counter>;
 type GaugeFam = Family<SourceLabel, Gauge>;
 
-/// All metrics of the process.
-#[derive(Debug)]
-pub struct Metrics {
-    registry: Registry,
-    errors: Fam<ErrorLabels>,
-    causes: Fam<CauseLabels>,
+/// Per-source counters and gauges of the readers.
+#[derive(Debug, Default)]
+struct SourceMetrics {
     lines: Fam<SourceLabel>,
     bytes: Fam<SourceLabel>,
     cut: Fam<SourceLabel>,
@@ -71,6 +68,76 @@ pub struct Metrics {
     lag: GaugeFam,
     files: GaugeFam,
     last_read: Family<SourceLabel, Gauge<f64, AtomicU64>>,
+}
+
+impl SourceMetrics {
+    fn register(&self, r: &mut Registry) {
+        let counters = [
+            (
+                "trtc_logwatch_lines_read",
+                "Lines read per source",
+                &self.lines,
+            ),
+            (
+                "trtc_logwatch_bytes_read",
+                "Bytes read per source",
+                &self.bytes,
+            ),
+            (
+                "trtc_logwatch_lines_cut",
+                "Lines longer than max_line_bytes, cut and matched in their kept part",
+                &self.cut,
+            ),
+            (
+                "trtc_logwatch_invalid_utf8_lines",
+                "Lines that were not valid UTF-8 (replaced in events)",
+                &self.invalid_utf8,
+            ),
+            (
+                "trtc_logwatch_bad_json_lines",
+                "Error lines that looked like JSON but did not parse (matched as text)",
+                &self.bad_json,
+            ),
+            (
+                "trtc_logwatch_rotations",
+                "Files renamed or deleted (rotation) and drained",
+                &self.rotations,
+            ),
+            (
+                "trtc_logwatch_truncations",
+                "Files found shorter than their offset (copytruncate), read again from 0",
+                &self.truncations,
+            ),
+            (
+                "trtc_logwatch_read_errors",
+                "Files that could not be opened or read",
+                &self.read_errors,
+            ),
+        ];
+        for (name, help, fam) in counters {
+            r.register(name, help, fam.clone());
+        }
+        r.register(
+            "trtc_logwatch_lag_bytes",
+            "Bytes written to a source's files but not read yet (size minus offset, summed)",
+            self.lag.clone(),
+        );
+        r.register(
+            "trtc_logwatch_files_watched",
+            "Files open per source",
+            self.files.clone(),
+        );
+        r.register(
+            "trtc_logwatch_last_read_timestamp_seconds",
+            "Unix time a source last delivered a line",
+            self.last_read.clone(),
+        );
+    }
+}
+
+/// The sink, checkpoints, reloads and the queue.
+#[derive(Debug, Default)]
+struct PipelineMetrics {
     events_written: Counter,
     events_dropped: Counter,
     checkpoint_writes: Counter,
@@ -79,6 +146,66 @@ pub struct Metrics {
     reloads: Counter,
     reload_failures: Counter,
     queue_depth: Gauge<i64, AtomicI64>,
+}
+
+impl PipelineMetrics {
+    fn register(&self, r: &mut Registry) {
+        let counters = [
+            (
+                "trtc_logwatch_events_written",
+                "Events written to the events sink",
+                &self.events_written,
+            ),
+            (
+                "trtc_logwatch_events_dropped",
+                "Events dropped because the queue was full (events.overflow: drop)",
+                &self.events_dropped,
+            ),
+            (
+                "trtc_logwatch_checkpoint_writes",
+                "Checkpoint files written",
+                &self.checkpoint_writes,
+            ),
+            (
+                "trtc_logwatch_checkpoint_failures",
+                "Checkpoint writes that failed",
+                &self.checkpoint_failures,
+            ),
+            (
+                "trtc_logwatch_config_reloads",
+                "Successful reloads (SIGHUP)",
+                &self.reloads,
+            ),
+            (
+                "trtc_logwatch_config_reload_failures",
+                "Reloads refused because the new config or catalog was invalid",
+                &self.reload_failures,
+            ),
+        ];
+        for (name, help, c) in counters {
+            r.register(name, help, c.clone());
+        }
+        r.register(
+            "trtc_logwatch_checkpoint_last_success_timestamp_seconds",
+            "Unix time of the last checkpoint written",
+            self.checkpoint_last.clone(),
+        );
+        r.register(
+            "trtc_logwatch_queue_depth",
+            "Events waiting for the sink",
+            self.queue_depth.clone(),
+        );
+    }
+}
+
+/// All metrics of the process.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    errors: Fam<ErrorLabels>,
+    causes: Fam<CauseLabels>,
+    src: SourceMetrics,
+    pipe: PipelineMetrics,
 }
 
 fn now_secs() -> f64 {
@@ -97,135 +224,22 @@ impl Metrics {
     /// Registers every metric.
     pub fn new() -> Self {
         let mut r = Registry::default();
-        let m = Self {
-            errors: Fam::default(),
-            causes: Fam::default(),
-            lines: Fam::default(),
-            bytes: Fam::default(),
-            cut: Fam::default(),
-            invalid_utf8: Fam::default(),
-            bad_json: Fam::default(),
-            rotations: Fam::default(),
-            truncations: Fam::default(),
-            read_errors: Fam::default(),
-            lag: GaugeFam::default(),
-            files: GaugeFam::default(),
-            last_read: Family::default(),
-            events_written: Counter::default(),
-            events_dropped: Counter::default(),
-            checkpoint_writes: Counter::default(),
-            checkpoint_failures: Counter::default(),
-            checkpoint_last: Gauge::default(),
-            reloads: Counter::default(),
-            reload_failures: Counter::default(),
-            queue_depth: Gauge::default(),
-            registry: Registry::default(),
-        };
+        let errors = Fam::<ErrorLabels>::default();
+        let causes = Fam::<CauseLabels>::default();
         r.register(
             "trtc_errors",
             "TRTC errors found in the logs, one per event",
-            m.errors.clone(),
+            errors.clone(),
         );
         r.register(
             "trtc_error_causes",
             "Cause codes (account, room-entry, v5 extraCode) of TRTC errors",
-            m.causes.clone(),
+            causes.clone(),
         );
-        r.register(
-            "trtc_logwatch_lines_read",
-            "Lines read per source",
-            m.lines.clone(),
-        );
-        r.register(
-            "trtc_logwatch_bytes_read",
-            "Bytes read per source",
-            m.bytes.clone(),
-        );
-        r.register(
-            "trtc_logwatch_lines_cut",
-            "Lines longer than max_line_bytes, cut and matched in their kept part",
-            m.cut.clone(),
-        );
-        r.register(
-            "trtc_logwatch_invalid_utf8_lines",
-            "Lines that were not valid UTF-8 (replaced in events)",
-            m.invalid_utf8.clone(),
-        );
-        r.register(
-            "trtc_logwatch_bad_json_lines",
-            "Error lines that looked like JSON but did not parse (matched as text)",
-            m.bad_json.clone(),
-        );
-        r.register(
-            "trtc_logwatch_rotations",
-            "Files renamed or deleted (rotation) and drained",
-            m.rotations.clone(),
-        );
-        r.register(
-            "trtc_logwatch_truncations",
-            "Files found shorter than their offset (copytruncate), read again from 0",
-            m.truncations.clone(),
-        );
-        r.register(
-            "trtc_logwatch_read_errors",
-            "Files that could not be opened or read",
-            m.read_errors.clone(),
-        );
-        r.register(
-            "trtc_logwatch_lag_bytes",
-            "Bytes written to a source's files but not read yet (size minus offset, summed)",
-            m.lag.clone(),
-        );
-        r.register(
-            "trtc_logwatch_files_watched",
-            "Files open per source",
-            m.files.clone(),
-        );
-        r.register(
-            "trtc_logwatch_last_read_timestamp_seconds",
-            "Unix time a source last delivered a line",
-            m.last_read.clone(),
-        );
-        r.register(
-            "trtc_logwatch_events_written",
-            "Events written to the events sink",
-            m.events_written.clone(),
-        );
-        r.register(
-            "trtc_logwatch_events_dropped",
-            "Events dropped because the queue was full (events.overflow: drop)",
-            m.events_dropped.clone(),
-        );
-        r.register(
-            "trtc_logwatch_checkpoint_writes",
-            "Checkpoint files written",
-            m.checkpoint_writes.clone(),
-        );
-        r.register(
-            "trtc_logwatch_checkpoint_failures",
-            "Checkpoint writes that failed",
-            m.checkpoint_failures.clone(),
-        );
-        r.register(
-            "trtc_logwatch_checkpoint_last_success_timestamp_seconds",
-            "Unix time of the last checkpoint written",
-            m.checkpoint_last.clone(),
-        );
-        r.register(
-            "trtc_logwatch_config_reloads",
-            "Successful reloads (SIGHUP)",
-            m.reloads.clone(),
-        );
-        r.register(
-            "trtc_logwatch_config_reload_failures",
-            "Reloads refused because the new config or catalog was invalid",
-            m.reload_failures.clone(),
-        );
-        r.register(
-            "trtc_logwatch_queue_depth",
-            "Events waiting for the sink",
-            m.queue_depth.clone(),
-        );
+        let src = SourceMetrics::default();
+        src.register(&mut r);
+        let pipe = PipelineMetrics::default();
+        pipe.register(&mut r);
         r.register(
             "trtc_logwatch_build",
             "Build information",
@@ -233,7 +247,13 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             }),
         );
-        Self { registry: r, ..m }
+        Self {
+            registry: r,
+            errors,
+            causes,
+            src,
+            pipe,
+        }
     }
 
     /// Counts one event (and its cause).
@@ -264,14 +284,14 @@ impl Metrics {
             source: source.to_string(),
         };
         if delta.lines > 0 {
-            self.last_read.get_or_create(&l).set(now_secs());
+            self.src.last_read.get_or_create(&l).set(now_secs());
         }
         for (fam, n) in [
-            (&self.lines, delta.lines),
-            (&self.bytes, delta.bytes),
-            (&self.cut, delta.cut_lines),
-            (&self.invalid_utf8, delta.invalid_utf8),
-            (&self.bad_json, delta.bad_json),
+            (&self.src.lines, delta.lines),
+            (&self.src.bytes, delta.bytes),
+            (&self.src.cut, delta.cut_lines),
+            (&self.src.invalid_utf8, delta.invalid_utf8),
+            (&self.src.bad_json, delta.bad_json),
         ] {
             let c = fam.get_or_create(&l);
             if n > 0 {
@@ -282,7 +302,8 @@ impl Metrics {
 
     /// A rotation (rename or delete) of one of `source`'s files.
     pub fn rotation(&self, source: &str) {
-        self.rotations
+        self.src
+            .rotations
             .get_or_create(&SourceLabel {
                 source: source.into(),
             })
@@ -291,7 +312,8 @@ impl Metrics {
 
     /// A truncation (copytruncate) of one of `source`'s files.
     pub fn truncation(&self, source: &str) {
-        self.truncations
+        self.src
+            .truncations
             .get_or_create(&SourceLabel {
                 source: source.into(),
             })
@@ -300,7 +322,8 @@ impl Metrics {
 
     /// A file of `source` could not be opened or read.
     pub fn read_error(&self, source: &str) {
-        self.read_errors
+        self.src
+            .read_errors
             .get_or_create(&SourceLabel {
                 source: source.into(),
             })
@@ -312,43 +335,44 @@ impl Metrics {
         let l = SourceLabel {
             source: source.into(),
         };
-        self.files.get_or_create(&l).set(open as i64);
-        self.lag
+        self.src.files.get_or_create(&l).set(open as i64);
+        self.src
+            .lag
             .get_or_create(&l)
             .set(i64::try_from(lag_bytes).unwrap_or(i64::MAX));
     }
 
     /// An event was written.
     pub fn event_written(&self) {
-        self.events_written.inc();
+        self.pipe.events_written.inc();
     }
 
     /// An event was dropped (queue full, `overflow: drop`).
     pub fn event_dropped(&self) {
-        self.events_dropped.inc();
+        self.pipe.events_dropped.inc();
     }
 
     /// Sets the queue depth.
     pub fn queue_depth(&self, n: usize) {
-        self.queue_depth.set(n as i64);
+        self.pipe.queue_depth.set(n as i64);
     }
 
     /// A checkpoint write, successful or not.
     pub fn checkpoint(&self, ok: bool) {
         if ok {
-            self.checkpoint_writes.inc();
-            self.checkpoint_last.set(now_secs());
+            self.pipe.checkpoint_writes.inc();
+            self.pipe.checkpoint_last.set(now_secs());
         } else {
-            self.checkpoint_failures.inc();
+            self.pipe.checkpoint_failures.inc();
         }
     }
 
     /// A reload, successful or not.
     pub fn reload(&self, ok: bool) {
         if ok {
-            self.reloads.inc()
+            self.pipe.reloads.inc()
         } else {
-            self.reload_failures.inc()
+            self.pipe.reload_failures.inc()
         };
     }
 
@@ -409,16 +433,16 @@ mod tests {
 
     #[test]
     fn counts_with_catalog_labels_in_both_formats() {
-        use crate::lines::LineSplitter;
+        use crate::lines::LineReader;
         use crate::matcher::Matcher;
         use crate::scan::{Position, SourceScanner};
         use std::sync::Arc;
-        let matcher = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
+        let matcher = Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap();
         let m = Metrics::new();
-        let mut sc = SourceScanner::new(matcher, "t", 1024, Position::default());
+        let mut sc = SourceScanner::new("t", 1024, Position::default());
         let input: &[u8] =
             b"<ICE_TRANSPORT_ERROR 0x4003>\n(errorCode: 70001) <ICE_TRANSPORT_ERROR 0x4003>\n";
-        sc.read_all(input, &mut LineSplitter::new(1024), &mut |ev| {
+        sc.read_all(&matcher, input, &mut LineReader::new(1024, 0), &mut |ev| {
             m.error_event(ev);
             Ok(())
         })

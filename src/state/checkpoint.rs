@@ -37,6 +37,40 @@ struct OnDisk {
     files: Vec<FileCheckpoint>,
 }
 
+/// The checkpoint file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// Reading or writing `path` failed.
+    #[error("{doing} {path}: {source}", path = path.display())]
+    Io {
+        /// What was being done.
+        doing: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// The file is not a checkpoint file this version can read.
+    #[error("{path}: {message}", path = path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+fn io_err<'p>(
+    doing: &'static str,
+    path: &'p Path,
+) -> impl FnOnce(io::Error) -> CheckpointError + 'p {
+    move |source| CheckpointError::Io {
+        doing,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// The checkpoint file of a state directory.
 #[derive(Debug, Clone)]
 pub struct Checkpointer {
@@ -45,55 +79,61 @@ pub struct Checkpointer {
 
 impl Checkpointer {
     /// Checkpoints in `state_dir/checkpoints.json`; creates the directory.
-    pub fn new(state_dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(state_dir)?;
+    pub fn new(state_dir: &Path) -> Result<Self, CheckpointError> {
+        fs::create_dir_all(state_dir).map_err(io_err("creating the state directory", state_dir))?;
+        if !state_dir.is_dir() {
+            return Err(CheckpointError::Unreadable {
+                path: state_dir.to_path_buf(),
+                message: "the state directory is not a directory".into(),
+            });
+        }
         Ok(Self {
             path: state_dir.join("checkpoints.json"),
         })
     }
 
     /// The stored checkpoints; `Ok(None)` when there is no file yet (first start).
-    pub fn load(&self) -> io::Result<Option<BTreeMap<FileId, FileCheckpoint>>> {
+    pub fn load(&self) -> Result<Option<BTreeMap<FileId, FileCheckpoint>>, CheckpointError> {
         let text = match fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(io_err("reading checkpoints", &self.path)(e)),
         };
-        let disk: OnDisk = serde_json::from_slice(&text).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{}: {e}", self.path.display()),
-            )
-        })?;
+        let unreadable = |message: String| CheckpointError::Unreadable {
+            path: self.path.clone(),
+            message,
+        };
+        let disk: OnDisk = serde_json::from_slice(&text).map_err(|e| unreadable(e.to_string()))?;
         if disk.version != VERSION {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{}: unknown checkpoint version {}",
-                    self.path.display(),
-                    disk.version
-                ),
-            ));
+            return Err(unreadable(format!(
+                "unknown checkpoint version {}",
+                disk.version
+            )));
         }
         Ok(Some(disk.files.into_iter().map(|f| (f.id, f)).collect()))
     }
 
-    /// Writes all checkpoints atomically.
-    pub fn store(&self, files: &BTreeMap<FileId, FileCheckpoint>) -> io::Result<()> {
+    /// Writes all checkpoints atomically (temp file, fsync, rename, fsync
+    /// of the directory).
+    pub fn store(&self, files: &BTreeMap<FileId, FileCheckpoint>) -> Result<(), CheckpointError> {
         let disk = OnDisk {
             version: VERSION,
             files: files.values().cloned().collect(),
         };
         let tmp = self.path.with_extension("json.tmp");
-        {
-            let mut f = File::create(&tmp)?;
-            serde_json::to_writer_pretty(&mut f, &disk)?;
+        let write = |f: &mut File| -> io::Result<()> {
+            serde_json::to_writer_pretty(&mut *f, &disk)?;
             f.write_all(b"\n")?;
-            f.sync_all()?;
-        }
-        fs::rename(&tmp, &self.path)?;
+            f.sync_all()
+        };
+        File::create(&tmp)
+            .and_then(|mut f| write(&mut f))
+            .map_err(io_err("writing checkpoints to", &tmp))?;
+        fs::rename(&tmp, &self.path).map_err(io_err("renaming checkpoints to", &self.path))?;
         if let Some(dir) = self.path.parent() {
-            File::open(dir)?.sync_all()?;
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("syncing", dir))?;
         }
         Ok(())
     }

@@ -1,65 +1,57 @@
-//! Sources: files found by globs and followed through rotation, and stdin.
-//!
-//! [`FileServer`] owns every followed file on one thread: it discovers files
-//! (notify events, plus a periodic rescan as a backstop and a poll of open
-//! files where notifications are missing), reads them, drains rotated files
-//! for `rotate_wait`, and queues events and checkpoints for the sink.
-
-pub mod checkpoint;
-pub mod discover;
-pub mod fingerprint;
-pub mod watcher;
+//! The file source: every followed file of every file source, on one
+//! thread. It discovers files (notify events, plus a periodic rescan as a
+//! backstop and a poll of open files where notifications are missing),
+//! reads them, drains rotated files for `rotate_wait`, and queues events and
+//! checkpoints for the sink.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use notify::{RecursiveMode, Watcher as _};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, StartAt};
-use crate::lines::LineSplitter;
-use crate::matcher::Matcher;
-use crate::metrics::Metrics;
-use crate::scan::{Position, SourceScanner};
-use crate::sink::{Emitter, SinkMsg};
-use checkpoint::FileCheckpoint;
-use fingerprint::FileId;
-use watcher::Watched;
-
-/// A new configuration and matcher for a running [`FileServer`].
-#[derive(Debug)]
-pub struct Reload {
-    /// The new configuration.
-    pub config: Arc<Config>,
-    /// The matcher built from its catalogs.
-    pub matcher: Arc<Matcher>,
-}
-
-/// Shared slot through which a reload reaches the file server.
-pub type ReloadSlot = Arc<Mutex<Option<Reload>>>;
+use super::tailer::Watched;
+use super::{Source, SourceContext, discover};
+use crate::daemon::config::{Config, StartAt};
+use crate::daemon::queue::SinkMsg;
+use crate::lines::ReadError;
+use crate::state::checkpoint::FileCheckpoint;
+use crate::state::fingerprint::FileId;
 
 /// Follows every file of every file source.
 pub struct FileServer {
+    ctx: SourceContext,
     config: Arc<Config>,
-    matcher: Arc<Matcher>,
-    emitter: Emitter,
-    metrics: Arc<Metrics>,
     files: HashMap<FileId, Watched>,
     /// Paths that matched but could not be opened (counted once each).
     failing: HashSet<PathBuf>,
     /// Checkpoints loaded at start; `None` on the first start.
     resume: Option<BTreeMap<FileId, FileCheckpoint>>,
     first_pass: bool,
-    ready: Arc<AtomicBool>,
-    reload: ReloadSlot,
     notify_rx: Receiver<notify::Result<notify::Event>>,
     watcher: Option<notify::RecommendedWatcher>,
     notify_tx: std::sync::mpsc::Sender<notify::Result<notify::Event>>,
+}
+
+/// The file source as the daemon starts it.
+#[derive(Debug)]
+pub struct FileSource {
+    /// Checkpoints loaded at start; `None` on the first start.
+    pub resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+}
+
+impl Source for FileSource {
+    fn name(&self) -> String {
+        "files".into()
+    }
+
+    fn run(self: Box<Self>, ctx: SourceContext) {
+        let cancel = ctx.cancel.clone();
+        FileServer::new(ctx, self.resume).run(&cancel);
+    }
 }
 
 impl std::fmt::Debug for FileServer {
@@ -71,29 +63,19 @@ impl std::fmt::Debug for FileServer {
 }
 
 impl FileServer {
-    /// A server for `config`'s file sources. `resume` is the loaded
-    /// checkpoint map, `None` when there was none (first start).
-    pub fn new(
-        config: Arc<Config>,
-        matcher: Arc<Matcher>,
-        emitter: Emitter,
-        metrics: Arc<Metrics>,
-        resume: Option<BTreeMap<FileId, FileCheckpoint>>,
-        ready: Arc<AtomicBool>,
-        reload: ReloadSlot,
-    ) -> Self {
+    /// A server for the file sources of the current configuration.
+    /// `resume` is the loaded checkpoint map, `None` when there was none
+    /// (first start).
+    pub fn new(mut ctx: SourceContext, resume: Option<BTreeMap<FileId, FileCheckpoint>>) -> Self {
         let (notify_tx, notify_rx) = std::sync::mpsc::channel();
+        let config = Arc::clone(&ctx.current.borrow_and_update().config);
         Self {
+            ctx,
             config,
-            matcher,
-            emitter,
-            metrics,
             files: HashMap::new(),
             failing: HashSet::new(),
             resume,
             first_pass: true,
-            ready,
-            reload,
             notify_rx,
             watcher: None,
             notify_tx,
@@ -178,15 +160,13 @@ impl FileServer {
         self.commit_all();
     }
 
+    /// A new configuration (SIGHUP): watch its directories and discover its
+    /// files now. The matcher needs nothing here: it is read per pass.
     fn apply_reload(&mut self) {
-        let Some(r) = self.reload.lock().ok().and_then(|mut g| g.take()) else {
+        if !self.ctx.current.has_changed().unwrap_or(false) {
             return;
-        };
-        for w in self.files.values_mut() {
-            w.set_matcher(Arc::clone(&r.matcher));
         }
-        self.config = r.config;
-        self.matcher = r.matcher;
+        self.config = Arc::clone(&self.ctx.current.borrow_and_update().config);
         self.watch_dirs();
         self.discover();
         tracing::info!("configuration reloaded");
@@ -207,7 +187,7 @@ impl FileServer {
                     Err(e) => {
                         if !self.failing.contains(&p) {
                             tracing::warn!("cannot open {}: {e}", p.display());
-                            self.metrics.read_error(&s.name);
+                            self.ctx.metrics.read_error(&s.name);
                         }
                         failing.insert(p);
                     }
@@ -229,7 +209,7 @@ impl FileServer {
                         self.config.rotate_wait
                     );
                     w.draining_since = Some(now);
-                    self.metrics.rotation(&w.source);
+                    self.ctx.metrics.rotation(&w.source);
                 }
                 None => {}
             }
@@ -243,7 +223,7 @@ impl FileServer {
         if self.first_pass {
             self.recover_rotated_while_down(now);
             self.first_pass = false;
-            self.ready.store(true, Ordering::Relaxed);
+            self.ctx.ready.set();
         }
     }
 
@@ -274,7 +254,6 @@ impl FileServer {
             match Watched::open(
                 &c.source,
                 path.clone(),
-                Arc::clone(&self.matcher),
                 self.config.max_line_bytes,
                 Some(&c),
                 false,
@@ -287,7 +266,7 @@ impl FileServer {
                         w.offset()
                     );
                     w.draining_since = Some(now);
-                    self.metrics.rotation(&c.source);
+                    self.ctx.metrics.rotation(&c.source);
                     self.files.insert(id, w);
                 }
                 _ => {}
@@ -309,7 +288,6 @@ impl FileServer {
         match Watched::open(
             source,
             path.clone(),
-            Arc::clone(&self.matcher),
             self.config.max_line_bytes,
             resume,
             at_end,
@@ -321,13 +299,14 @@ impl FileServer {
             Ok(_) => {} // replaced between stat and open: the next pass sees it
             Err(e) => {
                 tracing::warn!("cannot open {}: {e}", path.display());
-                self.metrics.read_error(source);
+                self.ctx.metrics.read_error(source);
             }
         }
     }
 
     /// Reads every file once (rotated ones first, so an old file is drained
-    /// before its successor). Returns true when some file has more to read.
+    /// before its successor), with the matcher current at this pass.
+    /// Returns true when some file has more to read.
     fn read_all(&mut self) -> bool {
         let mut ids: Vec<FileId> = self.files.keys().copied().collect();
         ids.sort_by_key(|id| {
@@ -336,28 +315,29 @@ impl FileServer {
                 self.files[id].path.clone(),
             )
         });
+        let g = self.ctx.generation();
         let mut more = false;
         let mut closed = Vec::new();
         let now = Instant::now();
-        let emitter = self.emitter.clone();
+        let emitter = self.ctx.emitter.clone();
         let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
         for id in ids {
             let Some(w) = self.files.get_mut(&id) else {
                 continue;
             };
             let mut file_more = false;
-            match w.read(&mut emit) {
-                Ok(Ok(o)) => {
+            match w.read(&g.matcher, &mut emit) {
+                Ok(o) => {
                     file_more = o.more;
                     more |= o.more;
                     if o.truncated {
-                        self.metrics.truncation(&w.source);
+                        self.ctx.metrics.truncation(&w.source);
                     }
                 }
-                Ok(Err(_closed)) => return false,
-                Err(e) => {
+                Err(ReadError::Consumer(_closed)) => return false,
+                Err(ReadError::Io(e)) => {
                     tracing::warn!("reading {} failed: {e}", w.path.display());
-                    self.metrics.read_error(&w.source);
+                    self.ctx.metrics.read_error(&w.source);
                 }
             }
             let idle = now.duration_since(w.last_data) >= self.config.idle_flush;
@@ -365,12 +345,12 @@ impl FileServer {
                 .draining_since
                 .is_some_and(|t| now.duration_since(t) >= self.config.rotate_wait);
             if (idle || done) && w.pending() > 0 && !file_more {
-                let _ = w.flush_partial(&mut emit);
+                let _ = w.flush_partial(&g.matcher, &mut emit);
             }
             let delta = w.take_stats();
-            self.metrics.read(&w.source, &delta);
+            self.ctx.metrics.read(&w.source, &delta);
             if let Some(c) = w.checkpoint_if_moved() {
-                let _ = self.emitter.send(SinkMsg::Commit(c));
+                let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
             }
             if done && !file_more {
                 closed.push(id);
@@ -379,7 +359,7 @@ impl FileServer {
         for id in closed {
             if let Some(w) = self.files.remove(&id) {
                 tracing::debug!("closed {} after rotation", w.path.display());
-                let _ = self.emitter.send(SinkMsg::Forget(id));
+                let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
             }
         }
         self.update_gauges();
@@ -393,14 +373,14 @@ impl FileServer {
                 .values()
                 .filter(|w| w.source == s.name)
                 .fold((0, 0), |(n, l), w| (n + 1, l + w.lag()));
-            self.metrics.files(&s.name, n, lag);
+            self.ctx.metrics.files(&s.name, n, lag);
         }
     }
 
     fn commit_all(&mut self) {
         for w in self.files.values_mut() {
             if let Some(c) = w.checkpoint_if_moved() {
-                let _ = self.emitter.send(SinkMsg::Commit(c));
+                let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
             }
         }
     }
@@ -418,54 +398,5 @@ fn is_structural(ev: &notify::Result<notify::Event>) -> bool {
                 | EventKind::Other
         ),
         Err(_) => true, // e.g. queue overflow: rescan
-    }
-}
-
-/// Reads stdin to its end on the calling thread, queueing events.
-pub fn read_stdin(
-    name: &str,
-    matcher: Arc<Matcher>,
-    limit: usize,
-    emitter: &Emitter,
-    metrics: &Metrics,
-    cancel: &CancellationToken,
-) {
-    let mut sc = SourceScanner::new(matcher, name, limit, Position::default());
-    let mut split = LineSplitter::with_capacity(limit, limit + 64 * 1024);
-    let mut stdin = std::io::stdin().lock();
-    let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
-    let mut reported = crate::scan::Stats::default();
-    loop {
-        if cancel.is_cancelled() {
-            return;
-        }
-        let n = match stdin.read(split.spare()) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                tracing::warn!("reading stdin failed: {e}");
-                metrics.read_error(name);
-                0
-            }
-        };
-        split.filled(n);
-        while let Some(c) = split.next_chunk() {
-            if sc.chunk(c, &mut emit).is_err() {
-                return;
-            }
-        }
-        if n == 0 {
-            while let Some(c) = split.flush_partial() {
-                if sc.chunk(c, &mut emit).is_err() {
-                    return;
-                }
-            }
-        }
-        metrics.read(name, &sc.stats.since(&reported));
-        reported = sc.stats;
-        if n == 0 {
-            tracing::info!("stdin reached its end");
-            return;
-        }
     }
 }

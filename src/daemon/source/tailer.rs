@@ -3,17 +3,16 @@
 //! rewritten content; stays open after rotation until drained.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use super::checkpoint::FileCheckpoint;
-use super::fingerprint::{FileId, Fingerprint};
 use crate::event::Event;
-use crate::lines::LineSplitter;
+use crate::lines::{LineReader, ReadError};
 use crate::matcher::Matcher;
 use crate::scan::{Position, SourceScanner, Stats};
+use crate::state::checkpoint::FileCheckpoint;
+use crate::state::fingerprint::{Check, FileId, Fingerprint};
 
 /// Most bytes read from one file in one pass, so one busy file cannot
 /// starve the others.
@@ -65,7 +64,7 @@ pub struct Watched {
     pub id: FileId,
     fp: Fingerprint,
     file: File,
-    split: LineSplitter,
+    reader: LineReader,
     scanner: SourceScanner,
     /// Bytes consumed from the file (offset + partial line buffered).
     read_pos: u64,
@@ -76,7 +75,6 @@ pub struct Watched {
     pub draining_since: Option<Instant>,
     /// Last time data arrived.
     pub last_data: Instant,
-    reported: Stats,
     committed: u64,
     resumed: bool,
 }
@@ -88,7 +86,6 @@ impl Watched {
     pub fn open(
         source: &str,
         path: PathBuf,
-        matcher: Arc<Matcher>,
         limit: usize,
         checkpoint: Option<&FileCheckpoint>,
         at_end: bool,
@@ -98,7 +95,7 @@ impl Watched {
         let id = FileId::of(&meta);
         let fp = Fingerprint::of(&file)?;
         let usable = match checkpoint {
-            Some(c) if c.id == id && c.fingerprint.check(&file)?.is_ok() => Some(c),
+            Some(c) if c.id == id && c.fingerprint.check(&file)? != Check::Changed => Some(c),
             _ => None,
         };
         let pos = match usable {
@@ -120,14 +117,13 @@ impl Watched {
             id,
             fp,
             file,
-            split: LineSplitter::with_capacity(limit, limit + 64 * 1024),
-            scanner: SourceScanner::new(Arc::clone(&matcher), source, limit, pos),
+            reader: LineReader::new(limit, limit + 64 * 1024),
+            scanner: SourceScanner::new(source, limit, pos),
             read_pos: pos.offset,
             size: meta.len(),
             mtime: meta.modified().ok(),
             draining_since: None,
             last_data: Instant::now(),
-            reported: Stats::default(),
             committed: u64::MAX,
             resumed: usable.is_some(),
         })
@@ -136,11 +132,6 @@ impl Watched {
     /// True when the file was opened at its checkpoint.
     pub fn resumed(&self) -> bool {
         self.resumed
-    }
-
-    /// Uses a new matcher (after a reload).
-    pub fn set_matcher(&mut self, m: Arc<Matcher>) {
-        self.scanner.set_matcher(m);
     }
 
     /// Offset just past the last complete line handled.
@@ -155,19 +146,19 @@ impl Watched {
 
     fn restart_from_zero(&mut self) -> io::Result<()> {
         self.file.seek(SeekFrom::Start(0))?;
-        self.split =
-            LineSplitter::with_capacity(self.split.limit(), self.split.limit() + 64 * 1024);
+        self.reader.reset();
         self.scanner.pos = Position::default();
         self.read_pos = 0;
         self.fp = Fingerprint::of(&self.file)?;
         Ok(())
     }
 
-    /// Reads what was appended since the last call, scanning complete lines.
+    /// Reads what was appended since the last call, scanning complete lines with `m`.
     pub fn read<E>(
         &mut self,
+        m: &Matcher,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
-    ) -> io::Result<Result<ReadOutcome, E>> {
+    ) -> Result<ReadOutcome, ReadError<E>> {
         let mut out = ReadOutcome::default();
         let meta = self.file.metadata()?;
         let size = meta.len();
@@ -177,12 +168,12 @@ impl Watched {
         if size != self.size || mtime != self.mtime || size < self.read_pos {
             // Truncated (copytruncate), or the first bytes changed (rewritten).
             let rewritten = match self.fp.check(&self.file)? {
-                Ok(Some(longer)) => {
+                Check::Grown(longer) => {
                     self.fp = longer;
                     false
                 }
-                Ok(None) => false,
-                Err(()) => true,
+                Check::Same => false,
+                Check::Changed => true,
             };
             if size < self.read_pos || rewritten {
                 self.restart_from_zero()?;
@@ -191,29 +182,21 @@ impl Watched {
         }
         self.size = size;
         self.mtime = mtime;
+        let scanner = &mut self.scanner;
         let mut budget = READ_BUDGET;
+        // Read until the end of the file or the budget: a short read of a
+        // regular file is not its end while it grows.
         loop {
-            let spare = self.split.spare();
-            let want = spare.len().min(budget);
-            let n = match self.file.read(&mut spare[..want]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if n == 0 {
-                break;
-            }
-            self.split.filled(n);
-            self.read_pos += n as u64;
-            out.bytes += n as u64;
-            budget -= n;
-            while let Some(c) = self.split.next_chunk() {
-                if let Err(e) = self.scanner.chunk(c, emit) {
-                    return Ok(Err(e));
-                }
-            }
-            if budget == 0 {
+            let pass = self
+                .reader
+                .read_pass(&mut self.file, budget, &mut |c| scanner.chunk(m, c, emit))?;
+            self.read_pos += pass.bytes;
+            out.bytes += pass.bytes;
+            budget -= pass.bytes as usize;
+            if pass.more {
                 out.more = true;
+            }
+            if pass.eof || pass.more {
                 break;
             }
         }
@@ -221,30 +204,27 @@ impl Watched {
             self.last_data = Instant::now();
             self.size = self.size.max(self.read_pos);
         }
-        Ok(Ok(out))
+        Ok(out)
     }
 
     /// Hands out a final line without `\n` (after idle time or at close).
     pub fn flush_partial<E>(
         &mut self,
+        m: &Matcher,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        while let Some(c) = self.split.flush_partial() {
-            self.scanner.chunk(c, emit)?;
-        }
-        Ok(())
+        let scanner = &mut self.scanner;
+        self.reader.finish(&mut |c| scanner.chunk(m, c, emit))
     }
 
     /// Bytes of a partial line waiting for its `\n`.
     pub fn pending(&self) -> usize {
-        self.split.pending()
+        self.reader.pending()
     }
 
     /// Counters added since the last call.
     pub fn take_stats(&mut self) -> Stats {
-        let d = self.scanner.stats.since(&self.reported);
-        self.reported = self.scanner.stats;
-        d
+        self.scanner.take_delta()
     }
 
     /// The checkpoint for the current position, if it moved since the last one.
@@ -292,12 +272,13 @@ mod tests {
         ]
     }
 
-    fn matcher() -> Arc<Matcher> {
-        Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap())
+    fn matcher() -> &'static Matcher {
+        static M: std::sync::OnceLock<Matcher> = std::sync::OnceLock::new();
+        M.get_or_init(|| Matcher::new(std::sync::Arc::new(CatalogSet::builtin().unwrap())).unwrap())
     }
 
     fn read(w: &mut Watched, seen: &mut Vec<u64>) {
-        w.read(&mut |ev: &Event<'_>| {
+        w.read(matcher(), &mut |ev: &Event<'_>| {
             let n = ev
                 .line
                 .rsplit("seq=")
@@ -307,7 +288,6 @@ mod tests {
             seen.push(n);
             Ok::<_, ()>(())
         })
-        .unwrap()
         .unwrap();
     }
 
@@ -316,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("app.log");
         std::fs::write(&p, "x <ICE_TRANSPORT_ERROR 0x4003> seq=1\n").unwrap();
-        let mut w = Watched::open("t", p.clone(), matcher(), 1024, None, false).unwrap();
+        let mut w = Watched::open("t", p.clone(), 1024, None, false).unwrap();
         let mut seen = Vec::new();
         read(&mut w, &mut seen);
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -332,7 +312,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().join("app.log");
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).unwrap();
-            let mut w = Watched::open("t", p.clone(), matcher(), 1024, None, false).unwrap();
+            let mut w = Watched::open("t", p.clone(), 1024, None, false).unwrap();
             let (mut next, mut pending_partial) = (1u64, false);
             let mut seen = Vec::new();
             for op in ops {

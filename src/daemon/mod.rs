@@ -1,0 +1,433 @@
+//! `run`: the daemon. Starts the sink, the sources and the HTTP server,
+//! serves until a signal, and shuts down within a deadline.
+//!
+//! - [`config`]: the YAML config and its validation.
+//! - [`source`]: where lines come from (files, stdin), behind one trait.
+//! - [`queue`]: the bounded queue from the sources to the sink.
+//! - [`sink`]: writes events and, after them, checkpoints.
+//! - [`metrics`] and [`server`]: `/metrics`, `/healthz`, `/readyz`.
+//!
+//! SIGTERM/SIGINT stop reading, drain the queue, flush events and write
+//! checkpoints. SIGHUP reopens the events file and reloads the config and
+//! catalogs: the new [`Generation`] is built on a blocking thread, off the
+//! signal loop, and swapped in whole; every source reads it before its next
+//! block. A bad one is refused and the old one kept.
+
+pub mod config;
+pub(crate) mod metrics;
+pub(crate) mod queue;
+pub(crate) mod server;
+pub(crate) mod sink;
+pub(crate) mod source;
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::{self, CatalogError};
+use crate::matcher::{self, Matcher};
+use crate::state::checkpoint::{CheckpointError, Checkpointer, FileCheckpoint};
+use crate::state::fingerprint::FileId;
+use config::{Config, ConfigError};
+use metrics::Metrics;
+use queue::{Emitter, SinkMsg};
+use server::{AppState, router};
+use sink::{Destination, Sink, SinkOptions};
+use source::files::FileSource;
+use source::stdin::StdinSource;
+use source::{Readiness, Source, SourceContext};
+
+/// One configuration with the matcher built from its catalogs: what a
+/// reload replaces whole.
+#[derive(Debug)]
+pub struct Generation {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The matcher over its catalogs.
+    pub matcher: Arc<Matcher>,
+}
+
+/// A configuration, its catalogs or its matcher could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The config file or the flags.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A catalog.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// The automaton.
+    #[error(transparent)]
+    Matcher(#[from] matcher::BuildError),
+}
+
+impl Generation {
+    /// Loads the catalogs `config` asks for and builds the matcher (blocking:
+    /// reads files and builds automata).
+    pub fn build(config: Config) -> Result<Self, LoadError> {
+        let set = catalog::load(config.builtin_patterns, &config.pattern_dirs)?;
+        let matcher = Matcher::new(Arc::new(set))?;
+        Ok(Self {
+            config: Arc::new(config),
+            matcher: Arc::new(matcher),
+        })
+    }
+}
+
+/// Why the daemon could not start, or stopped with a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Config, catalogs or flags are invalid.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The checkpoint file or state directory cannot be used.
+    #[error("{0} (move the file away to start over)")]
+    Checkpoint(#[from] CheckpointError),
+    /// The events output cannot be opened.
+    #[error(transparent)]
+    Output(#[from] sink::OpenError),
+    /// A resource could not be set up (listen address, threads, signals).
+    #[error("{what}: {source}")]
+    Setup {
+        /// What was being set up.
+        what: String,
+        /// The cause.
+        source: io::Error,
+    },
+    /// A worker thread ended while the daemon was running.
+    #[error("the {0} thread stopped unexpectedly")]
+    WorkerDied(String),
+}
+
+fn setup(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
+    let what = what.into();
+    move |source| DaemonError::Setup { what, source }
+}
+
+/// Rebuilds the configuration on SIGHUP (the config file plus the flags).
+pub type Reloader = Arc<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
+
+/// Runs the daemon until SIGTERM/SIGINT, or until every source has ended
+/// when all of them end by themselves (stdin).
+pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> {
+    config.check_runnable().map_err(LoadError::from)?;
+    let generation = tokio::task::spawn_blocking(move || Generation::build(config))
+        .await
+        .map_err(|e| setup("building the matcher")(io::Error::other(e)))??;
+    let mut daemon = Daemon::start(generation).await?;
+    let stopped = daemon.serve(reloader).await;
+    daemon.shutdown().await;
+    stopped
+}
+
+/// A worker thread (source or sink) that ended, told by its guard.
+#[derive(Debug)]
+struct Ended {
+    name: String,
+    finite: bool,
+    panicked: bool,
+}
+
+/// Sends [`Ended`] when its thread ends, by return or by panic.
+struct EndGuard {
+    tx: mpsc::UnboundedSender<Ended>,
+    name: String,
+    finite: bool,
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Ended {
+            name: std::mem::take(&mut self.name),
+            finite: self.finite,
+            panicked: std::thread::panicking(),
+        });
+    }
+}
+
+/// A started source thread.
+struct Running {
+    name: String,
+    /// `None` for a source that cannot be waited for (stdin).
+    handle: Option<JoinHandle<()>>,
+}
+
+/// Everything `run` started, for `serve` and `shutdown`.
+struct Daemon {
+    current: watch::Sender<Arc<Generation>>,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+    tx: queue::Sender,
+    reopen: Arc<AtomicBool>,
+    sink: Option<JoinHandle<()>>,
+    sources: Vec<Running>,
+    /// Sources that end by themselves and have not yet; `None` when some
+    /// source never ends by itself.
+    finite_left: Option<usize>,
+    ended: mpsc::UnboundedReceiver<Ended>,
+    http: tokio::task::JoinHandle<()>,
+}
+
+impl Daemon {
+    /// Opens the checkpoints and the events output, binds the listener and
+    /// starts the sink, the sources and the HTTP server.
+    async fn start(g: Generation) -> Result<Self, DaemonError> {
+        let config = Arc::clone(&g.config);
+        let metrics = Arc::new(Metrics::new());
+        let (checkpointer, resume) = match &config.state_dir {
+            Some(d) => {
+                let c = Checkpointer::new(d)?;
+                let resume = c.load()?;
+                (Some(c), resume)
+            }
+            None => (None, None),
+        };
+        let (tx, rx) = queue::bounded(config.queue_capacity);
+        let reopen = Arc::new(AtomicBool::new(false));
+        let sink = Sink::new(
+            rx,
+            SinkOptions {
+                dest: config
+                    .events_path
+                    .clone()
+                    .map_or(Destination::Stdout, Destination::File),
+                checkpointer,
+                initial: resume.clone().unwrap_or_default(),
+                interval: config.checkpoint_interval,
+            },
+            Arc::clone(&metrics),
+            Arc::clone(&reopen),
+        )?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(setup(format!("cannot listen on {}", config.listen)))?;
+        tracing::info!("serving /metrics on http://{}", config.listen);
+
+        let (ended_tx, ended) = mpsc::unbounded_channel();
+        let sink = spawn_guarded("sink", false, &ended_tx, move || sink.run())?;
+        let (current, current_rx) = watch::channel(Arc::new(g));
+        let cancel = CancellationToken::new();
+        let ready = Arc::new(Readiness::default());
+        let ctx = SourceContext {
+            current: current_rx,
+            emitter: Emitter::new(tx.clone(), Arc::clone(&metrics), config.overflow),
+            metrics: Arc::clone(&metrics),
+            cancel: cancel.clone(),
+            ready: ready.register(),
+        };
+        let (sources, finite_left) = start_sources(&config, resume, &ctx, &ready, &ended_tx)?;
+
+        let app = router(AppState {
+            metrics: Arc::clone(&metrics),
+            ready,
+        });
+        let http_cancel = cancel.clone();
+        let http = tokio::spawn(async move {
+            let r = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { http_cancel.cancelled().await })
+                .await;
+            if let Err(e) = r {
+                tracing::error!("HTTP server failed: {e}");
+            }
+        });
+        Ok(Self {
+            current,
+            metrics,
+            cancel,
+            tx,
+            reopen,
+            sink: Some(sink),
+            sources,
+            finite_left,
+            ended,
+            http,
+        })
+    }
+
+    /// Serves until a signal, the end of every finite source, or a worker
+    /// that died (an error).
+    async fn serve(&mut self, reloader: Reloader) -> Result<(), DaemonError> {
+        let sig = |k: SignalKind| -> Result<Signal, DaemonError> {
+            signal(k).map_err(setup("installing a signal handler"))
+        };
+        let (mut term, mut int, mut hup) = (
+            sig(SignalKind::terminate())?,
+            sig(SignalKind::interrupt())?,
+            sig(SignalKind::hangup())?,
+        );
+        let (reload_tx, mut reload_rx) = mpsc::channel(1);
+        let (mut reloading, mut again) = (false, false);
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); return Ok(()); }
+                _ = int.recv() => { tracing::info!("SIGINT: shutting down"); return Ok(()); }
+                _ = hup.recv() => {
+                    // The events file is reopened before the next event.
+                    self.reopen.store(true, Ordering::Relaxed);
+                    if reloading {
+                        again = true;
+                    } else {
+                        reloading = true;
+                        spawn_reload(&reloader, &reload_tx);
+                    }
+                }
+                Some(r) = reload_rx.recv() => {
+                    self.apply_reload(r);
+                    if std::mem::take(&mut again) {
+                        spawn_reload(&reloader, &reload_tx);
+                    } else {
+                        reloading = false;
+                    }
+                }
+                Some(e) = self.ended.recv() => {
+                    if let Some(stop) = self.worker_ended(e) {
+                        return stop;
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_reload(&self, r: Result<Generation, LoadError>) {
+        match r {
+            Ok(g) => {
+                self.current.send_replace(Arc::new(g));
+                self.metrics.reload(true);
+                tracing::info!("SIGHUP: new configuration accepted");
+            }
+            Err(e) => {
+                self.metrics.reload(false);
+                tracing::error!("SIGHUP: new configuration refused, keeping the old one: {e}");
+            }
+        }
+    }
+
+    /// `Some` when the daemon must stop: every finite source has ended
+    /// (`Ok`), or a thread ended that should not have (`Err`).
+    fn worker_ended(&mut self, e: Ended) -> Option<Result<(), DaemonError>> {
+        if e.finite && !e.panicked {
+            let left = self.finite_left.as_mut().map(|n| {
+                *n = n.saturating_sub(1);
+                *n
+            });
+            if left == Some(0) {
+                tracing::info!("every source has ended: shutting down");
+                return Some(Ok(()));
+            }
+            return None;
+        }
+        let how = if e.panicked { "panicked" } else { "returned" };
+        tracing::error!("the {} thread {how} while the daemon was running", e.name);
+        Some(Err(DaemonError::WorkerDied(e.name)))
+    }
+
+    /// Stops within about 5 s even when the events output is blocked (a pipe
+    /// nobody reads): every step has a deadline; sources waiting for room in
+    /// the queue give up [`queue::GIVE_UP_AFTER_SHUTDOWN`] after it begins.
+    async fn shutdown(&mut self) {
+        self.cancel.cancel();
+        self.tx.begin_shutdown();
+        let deadline = Instant::now() + Duration::from_millis(3500);
+        for s in self.sources.iter_mut() {
+            let Some(h) = s.handle.take() else { continue };
+            if !join_before(h, deadline).await {
+                tracing::error!("the {} source did not stop in time", s.name);
+            }
+        }
+        let until = deadline.min(Instant::now() + Duration::from_secs(1));
+        let tx = self.tx.clone();
+        let sent =
+            tokio::task::spawn_blocking(move || tx.send_before(SinkMsg::Shutdown, until)).await;
+        match (sent, self.sink.take()) {
+            (Ok(Ok(())), Some(sink)) => {
+                if !join_before(sink, deadline).await {
+                    tracing::error!("events sink did not stop in time");
+                }
+            }
+            _ => tracing::error!("events output is blocked; exiting without draining the queue"),
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.http).await;
+    }
+}
+
+/// Starts a thread for each kind of source the config has; returns them
+/// and how many end by themselves (`None` if some source never does).
+fn start_sources(
+    config: &Config,
+    resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+    ctx: &SourceContext,
+    ready: &Arc<Readiness>,
+    ended: &mpsc::UnboundedSender<Ended>,
+) -> Result<(Vec<Running>, Option<usize>), DaemonError> {
+    let mut list: Vec<Box<dyn Source>> = Vec::new();
+    if config.sources.iter().any(|s| !s.stdin) {
+        list.push(Box::new(FileSource { resume }));
+    }
+    if let Some(s) = config.sources.iter().find(|s| s.stdin) {
+        list.push(Box::new(StdinSource::new(&s.name, config.max_line_bytes)));
+    }
+    let finite = list.iter().all(|s| s.is_finite()).then_some(list.len());
+    let mut running = Vec::new();
+    // The context's own flag stands for the first source; the others get theirs.
+    let mut first_ready = Some(ctx.ready.clone());
+    for src in list {
+        let mut c = ctx.clone();
+        c.ready = first_ready.take().unwrap_or_else(|| ready.register());
+        let name = src.name();
+        let joinable = src.joinable();
+        let finite = src.is_finite();
+        let h = spawn_guarded(&name, finite, ended, move || src.run(c))?;
+        running.push(Running {
+            name,
+            handle: joinable.then_some(h),
+        });
+    }
+    Ok((running, finite))
+}
+
+/// Spawns a named thread whose end (return or panic) is reported on `ended`.
+fn spawn_guarded(
+    name: &str,
+    finite: bool,
+    ended: &mpsc::UnboundedSender<Ended>,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, DaemonError> {
+    let guard = EndGuard {
+        tx: ended.clone(),
+        name: name.to_string(),
+        finite,
+    };
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let _guard = guard;
+            f();
+        })
+        .map_err(setup(format!("starting the {name} thread")))
+}
+
+/// Builds the next generation on a blocking thread and sends it to the
+/// signal loop.
+fn spawn_reload(reloader: &Reloader, tx: &mpsc::Sender<Result<Generation, LoadError>>) {
+    let (reloader, tx) = (Arc::clone(reloader), tx.clone());
+    tokio::task::spawn_blocking(move || {
+        let r = reloader()
+            .map_err(LoadError::from)
+            .and_then(Generation::build);
+        let _ = tx.blocking_send(r);
+    });
+}
+
+/// Waits for a thread until `deadline`; false if it is still running.
+async fn join_before(h: JoinHandle<()>, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    let joined = tokio::task::spawn_blocking(move || h.join());
+    tokio::time::timeout(left, joined).await.is_ok()
+}

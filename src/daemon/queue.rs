@@ -1,0 +1,352 @@
+//! The bounded queue between the sources and the sink, and the
+//! [`Emitter`] through which sources count, serialise and queue events.
+//!
+//! Sources and the sink know this module, never each other. Messages keep
+//! their order: a source queues a file's events before that file's
+//! [`SinkMsg::Commit`], so the sink never writes a checkpoint ahead of the
+//! events it covers.
+//!
+//! A full queue blocks the sender on a condition variable (back-pressure)
+//! until there is room; once shutdown begins ([`Sender::begin_shutdown`]) a
+//! waiting sender gives up after [`GIVE_UP_AFTER_SHUTDOWN`], so a blocked
+//! events output (a pipe nobody reads) cannot keep the process alive.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::event::Event;
+use crate::state::checkpoint::FileCheckpoint;
+use crate::state::fingerprint::FileId;
+
+use super::config::Overflow;
+use super::metrics::Metrics;
+
+/// What travels from the sources to the sink, in order.
+#[derive(Debug)]
+pub enum SinkMsg {
+    /// One serialized event (without its newline).
+    Event(Vec<u8>),
+    /// A file's position: everything before it has been queued.
+    Commit(FileCheckpoint),
+    /// A file that is closed for good (drained after rotation).
+    Forget(FileId),
+    /// Flush, write checkpoints and stop.
+    Shutdown,
+}
+
+/// How long a sender keeps waiting for room after shutdown began. A
+/// healthy sink drains far faster.
+pub const GIVE_UP_AFTER_SHUTDOWN: Duration = Duration::from_millis(1500);
+
+/// The sink has stopped (or shutdown gave up on it); nothing more can be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the events sink has stopped")]
+pub struct Closed;
+
+/// Why [`Receiver::recv_timeout`] returned without a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvError {
+    /// Nothing arrived in time.
+    Timeout,
+    /// Every sender is gone and the queue is empty.
+    Disconnected,
+}
+
+#[derive(Debug)]
+struct State {
+    queue: VecDeque<SinkMsg>,
+    senders: usize,
+    receiver: bool,
+    shutdown_at: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    not_full: Condvar,
+    not_empty: Condvar,
+    capacity: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves a consistent queue: go on.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The sending half; cloned by every source.
+#[derive(Debug)]
+pub struct Sender {
+    shared: Arc<Shared>,
+}
+
+/// The receiving half, owned by the sink.
+#[derive(Debug)]
+pub struct Receiver {
+    shared: Arc<Shared>,
+}
+
+/// A queue that holds at most `capacity` messages (at least 1).
+pub fn bounded(capacity: usize) -> (Sender, Receiver) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            queue: VecDeque::with_capacity(capacity.clamp(1, 1024)),
+            senders: 1,
+            receiver: true,
+            shutdown_at: None,
+        }),
+        not_full: Condvar::new(),
+        not_empty: Condvar::new(),
+        capacity: capacity.max(1),
+    });
+    (
+        Sender {
+            shared: Arc::clone(&shared),
+        },
+        Receiver { shared },
+    )
+}
+
+impl Clone for Sender {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.shared.lock().senders -= 1;
+        self.shared.not_empty.notify_all();
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.shared.lock().receiver = false;
+        self.shared.not_full.notify_all();
+    }
+}
+
+impl Sender {
+    /// Queues `m`, waiting for room (back-pressure); after shutdown began,
+    /// waits at most until [`GIVE_UP_AFTER_SHUTDOWN`] past its start.
+    pub fn send(&self, m: SinkMsg) -> Result<(), Closed> {
+        self.send_until(m, None)
+    }
+
+    /// Queues `m`, waiting for room until `deadline` at the latest.
+    pub fn send_before(&self, m: SinkMsg, deadline: Instant) -> Result<(), Closed> {
+        self.send_until(m, Some(deadline))
+    }
+
+    fn send_until(&self, m: SinkMsg, deadline: Option<Instant>) -> Result<(), Closed> {
+        let mut st = self.shared.lock();
+        loop {
+            if !st.receiver {
+                return Err(Closed);
+            }
+            if st.queue.len() < self.shared.capacity {
+                st.queue.push_back(m);
+                drop(st);
+                self.shared.not_empty.notify_one();
+                return Ok(());
+            }
+            let give_up = st.shutdown_at.map(|t| t + GIVE_UP_AFTER_SHUTDOWN);
+            let limit = match (deadline, give_up) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            st = match limit {
+                None => self
+                    .shared
+                    .not_full
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(limit) => {
+                    let left = limit.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Closed);
+                    }
+                    self.shared
+                        .not_full
+                        .wait_timeout(st, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Queues `m` if there is room now; gives it back otherwise.
+    pub fn try_send(&self, m: SinkMsg) -> Result<(), Result<SinkMsg, Closed>> {
+        let mut st = self.shared.lock();
+        if !st.receiver {
+            return Err(Err(Closed));
+        }
+        if st.queue.len() >= self.shared.capacity {
+            return Err(Ok(m));
+        }
+        st.queue.push_back(m);
+        drop(st);
+        self.shared.not_empty.notify_one();
+        Ok(())
+    }
+
+    /// Shutdown has begun: senders waiting for room give up
+    /// [`GIVE_UP_AFTER_SHUTDOWN`] from now.
+    pub fn begin_shutdown(&self) {
+        let mut st = self.shared.lock();
+        st.shutdown_at.get_or_insert_with(Instant::now);
+        drop(st);
+        self.shared.not_full.notify_all();
+    }
+}
+
+impl Receiver {
+    /// The next message, waiting at most `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<SinkMsg, RecvError> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        loop {
+            if let Some(m) = st.queue.pop_front() {
+                drop(st);
+                self.shared.not_full.notify_one();
+                return Ok(m);
+            }
+            if st.senders == 0 {
+                return Err(RecvError::Disconnected);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(RecvError::Timeout);
+            }
+            st = self
+                .shared
+                .not_empty
+                .wait_timeout(st, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Messages waiting.
+    pub fn len(&self) -> usize {
+        self.shared.lock().queue.len()
+    }
+}
+
+/// What sources hold: counts each event in the metrics, serialises it and
+/// queues it according to the overflow policy.
+#[derive(Debug, Clone)]
+pub struct Emitter {
+    tx: Sender,
+    metrics: Arc<Metrics>,
+    overflow: Overflow,
+}
+
+impl Emitter {
+    /// An emitter over `tx`.
+    pub fn new(tx: Sender, metrics: Arc<Metrics>, overflow: Overflow) -> Self {
+        Self {
+            tx,
+            metrics,
+            overflow,
+        }
+    }
+
+    /// Counts the event in the metrics and queues it. An event that cannot
+    /// be serialised is logged and counted as dropped; only a stopped sink
+    /// is an error.
+    pub fn event(&self, ev: &Event<'_>) -> Result<(), Closed> {
+        self.metrics.error_event(ev);
+        let bytes = match serde_json::to_vec(ev) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("an event could not be serialised, dropped: {e}");
+                self.metrics.event_dropped();
+                return Ok(());
+            }
+        };
+        match self.overflow {
+            Overflow::Block => self.tx.send(SinkMsg::Event(bytes)),
+            Overflow::Drop => match self.tx.try_send(SinkMsg::Event(bytes)) {
+                Ok(()) => Ok(()),
+                Err(Ok(_)) => {
+                    self.metrics.event_dropped();
+                    Ok(())
+                }
+                Err(Err(c)) => Err(c),
+            },
+        }
+    }
+
+    /// Queues a control message (commit, forget), waiting for room.
+    pub fn send(&self, m: SinkMsg) -> Result<(), Closed> {
+        self.tx.send(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(n: u8) -> SinkMsg {
+        SinkMsg::Event(vec![n])
+    }
+
+    fn got(m: SinkMsg) -> u8 {
+        match m {
+            SinkMsg::Event(v) => v[0],
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_blocks_until_the_receiver_takes_one() {
+        let (tx, rx) = bounded(2);
+        tx.send(ev(1)).unwrap();
+        tx.send(ev(2)).unwrap();
+        assert!(matches!(tx.try_send(ev(3)), Err(Ok(_))));
+        let t = std::thread::spawn(move || tx.send(ev(3)));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(rx.len(), 2);
+        let order: Vec<u8> = (0..3)
+            .map(|_| got(rx.recv_timeout(Duration::from_secs(5)).unwrap()))
+            .collect();
+        assert_eq!(order, [1, 2, 3]);
+        assert_eq!(t.join().unwrap(), Ok(()));
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(10)).unwrap_err(),
+            RecvError::Disconnected
+        );
+    }
+
+    #[test]
+    fn senders_give_up_after_shutdown_and_when_the_receiver_is_gone() {
+        let (tx, rx) = bounded(1);
+        tx.send(ev(1)).unwrap();
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert_eq!(tx.send_before(ev(2), soon), Err(Closed));
+        tx.begin_shutdown();
+        let t0 = Instant::now();
+        assert_eq!(tx.send(ev(2)), Err(Closed));
+        assert!(t0.elapsed() >= GIVE_UP_AFTER_SHUTDOWN - Duration::from_millis(50));
+        drop(rx);
+        assert_eq!(tx.send(ev(3)), Err(Closed));
+    }
+
+    #[test]
+    fn receiver_times_out_while_senders_live() {
+        let (_tx, rx) = bounded(1);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(10)).unwrap_err(),
+            RecvError::Timeout
+        );
+        assert_eq!(rx.len(), 0);
+    }
+}

@@ -1,0 +1,60 @@
+//! The block-wide search: a few substrings ("anchors") that every pattern
+//! contains, few enough for aho-corasick's packed (Teddy) prefilter.
+
+/// Most patterns the packed (Teddy) prefilter takes before aho-corasick
+/// falls back to a far slower search (measured: 66 patterns scan at
+/// 0.58 GB/s, 60 at 3.5 GB/s).
+pub const TEDDY_LIMIT: usize = 64;
+
+/// Picks the substrings searched for across whole blocks: every pattern
+/// holds one of them, so every line with a pattern holds an anchor, and
+/// there are few enough (at most [`TEDDY_LIMIT`]) for the packed prefilter.
+/// An anchor is a pattern's prefix; patterns that already contain a chosen
+/// anchor add none. Prefixes are shortened until the set fits.
+pub fn anchors(words: &[String]) -> Vec<Vec<u8>> {
+    let mut sorted: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+    sorted.sort_by_key(|w| w.len());
+    let mut chosen: Vec<Vec<u8>> = Vec::new();
+    for len in [12, 10, 8, 6, 5, 4] {
+        chosen.clear();
+        for w in &sorted {
+            let covered = chosen.iter().any(|a| memchr::memmem::find(w, a).is_some());
+            if !covered {
+                chosen.push(w[..w.len().min(len)].to_vec());
+            }
+        }
+        if chosen.len() <= TEDDY_LIMIT {
+            break;
+        }
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_cover_every_pattern_and_fit_teddy() {
+        let words: Vec<String> = [
+            "SIGNAL_CHANNEL_ERROR",
+            "SIGNAL_CHANNEL_SETUP_FAILED",
+            "publish timeout",
+            "unpublish timeout",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let a = anchors(&words);
+        assert_eq!(a.len(), 2, "{a:?}");
+        for w in &words {
+            assert!(
+                a.iter()
+                    .any(|x| memchr::memmem::find(w.as_bytes(), x).is_some())
+            );
+        }
+        let many: Vec<String> = (0..200).map(|i| format!("KEY_{i:03}_X")).collect();
+        let a = anchors(&many);
+        assert!(a.len() <= TEDDY_LIMIT, "{}", a.len());
+    }
+}

@@ -1,0 +1,161 @@
+//! From hits to detections: which entry a shared name means (v4 or v5),
+//! which codes are primary errors and which explain them (causes), and
+//! which message wording enriches them. One event per error: the same
+//! entry twice on a line is one detection.
+
+use std::ops::Range;
+
+use super::{Detection, Hints, Hits, KeyHit, Matcher, NumHit, forms};
+use crate::catalog::{EntryId, EntryKind};
+
+impl Matcher {
+    /// Turns the hits [`find`](Self::find) kept on `line` into detections.
+    pub fn resolve(&self, line: &[u8], hits: &Hits, hints: Hints) -> Vec<Detection> {
+        let (primaries, causes) = self.split_primaries(hits, hints);
+        let mut out: Vec<Detection> = Vec::new();
+        for (id, span) in primaries {
+            push_primary(&mut out, id, span);
+        }
+        for (cid, span) in causes {
+            if out.iter().any(|d| d.cause == Some(cid) || d.entry == cid) {
+                continue;
+            }
+            if self.set.entry(cid).kind == EntryKind::Extra {
+                self.attach_extra(&mut out, cid, span);
+            } else {
+                self.attach_cause(&mut out, cid, span);
+            }
+        }
+        if let Some((mid, span)) = hits.msgs.first() {
+            match out.first_mut() {
+                Some(d) => d.message = Some(*mid),
+                None if !forms::is_info_line(line) => out.push(Detection {
+                    entry: *mid,
+                    cause: None,
+                    message: Some(*mid),
+                    matched: span.clone(),
+                }),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// SDK errors (keys, SDK codes) in line order, and cause codes (account,
+    /// room-entry, extraCode). Key hits come first on the line in the SDK's
+    /// own forms; numbers may come before them (JSON), so both are ordered
+    /// by position.
+    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Spanned>, Vec<Spanned>) {
+        let mut primaries: Vec<Spanned> = Vec::new();
+        for k in &hits.keys {
+            primaries.push((self.pick(k, &hits.nums, hints), k.span.clone()));
+        }
+        let mut causes: Vec<Spanned> = Vec::new();
+        for n in &hits.nums {
+            for &id in &n.entries {
+                if self.set.entry(id).kind == EntryKind::Sdk {
+                    primaries.push((id, n.span.clone()));
+                } else {
+                    causes.push((id, n.span.clone()));
+                }
+            }
+        }
+        primaries.sort_by_key(|p| p.1.start);
+        (primaries, causes)
+    }
+
+    /// A v5 extraCode refines its parent, which may stand on the line or
+    /// not: it becomes the parent's cause, or alone on the line, the parent
+    /// event with it as cause.
+    fn attach_extra(&self, out: &mut Vec<Detection>, cid: EntryId, span: Range<usize>) {
+        let c = self.set.entry(cid);
+        let was_empty = out.is_empty();
+        let slot = out.iter_mut().find(|d| {
+            let e = self.set.entry(d.entry);
+            e.code == c.parent && e.catalog == c.catalog
+        });
+        match slot {
+            Some(d) if d.cause.is_none() => d.cause = Some(cid),
+            Some(_) => {}
+            None if was_empty => {
+                let pid = c.parent.and_then(|p| {
+                    self.set
+                        .by_code(p)
+                        .iter()
+                        .copied()
+                        .find(|&i| self.set.entry(i).catalog == c.catalog)
+                });
+                if let Some(pid) = pid {
+                    out.push(Detection {
+                        entry: pid,
+                        cause: Some(cid),
+                        message: None,
+                        matched: span,
+                    });
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// An account or room-entry code explains the first SDK error without a
+    /// cause; alone on the line it is an event itself.
+    fn attach_cause(&self, out: &mut Vec<Detection>, cid: EntryId, span: Range<usize>) {
+        let is_sdk = |d: &Detection| self.set.entry(d.entry).kind == EntryKind::Sdk;
+        let has_sdk = out.iter().any(is_sdk);
+        match out.iter_mut().find(|d| d.cause.is_none() && is_sdk(d)) {
+            Some(d) => d.cause = Some(cid),
+            None if has_sdk => {}
+            None => push_primary(out, cid, span),
+        }
+    }
+
+    fn major(&self, id: EntryId) -> Option<u32> {
+        self.set.entry(id).sdk_major
+    }
+
+    /// Picks one entry among those that share a name (v4 and v5
+    /// `INVALID_PARAMETER`): the hex decides, then codes on the line, then
+    /// the SDK version hint, then catalog order.
+    fn pick(&self, k: &KeyHit, nums: &[NumHit], hints: Hints) -> EntryId {
+        if k.entries.len() == 1 {
+            return k.entries[0];
+        }
+        if let Some(h) = k.hex
+            && let Some(&id) = k
+                .entries
+                .iter()
+                .find(|&&id| self.set.entry(id).code == Some(i64::from(h)))
+        {
+            return id;
+        }
+        let line_major = nums
+            .iter()
+            .flat_map(|n| n.entries.iter())
+            .find_map(|&id| self.major(id))
+            .or(hints.sdk_major);
+        line_major
+            .and_then(|m| {
+                k.entries
+                    .iter()
+                    .copied()
+                    .find(|&id| self.major(id) == Some(m))
+            })
+            .unwrap_or(k.entries[0])
+    }
+}
+
+/// An entry and the text that identified it.
+type Spanned = (EntryId, Range<usize>);
+
+/// Adds a primary detection unless the same entry is already there.
+fn push_primary(out: &mut Vec<Detection>, id: EntryId, span: Range<usize>) {
+    if !out.iter().any(|d| d.entry == id) {
+        out.push(Detection {
+            entry: id,
+            cause: None,
+            message: None,
+            matched: span,
+        });
+    }
+}
