@@ -4,7 +4,7 @@
 //! The built-in catalogs are compiled into the binary ([`CatalogSet::builtin`]);
 //! users add or replace catalogs with [`CatalogSetBuilder::add_dir`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -351,7 +351,7 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
     if name.is_empty() {
         return Err(invalid(path, &file.catalog, "empty catalog name".into()));
     }
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for raw in file.entries {
         let entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
         let id = set.entries.len();
@@ -376,7 +376,7 @@ fn compile_entry(
     catalog: &str,
     sdk_major: Option<u32>,
     raw: RawEntry,
-    seen: &mut HashMap<String, ()>,
+    seen: &mut HashSet<String>,
 ) -> Result<Entry, CatalogError> {
     check_names(path, &raw, seen)?;
     if !CATEGORIES.contains(&raw.category.value.as_str()) {
@@ -418,7 +418,7 @@ fn compile_entry(
 fn check_names(
     path: &Path,
     raw: &RawEntry,
-    seen: &mut HashMap<String, ()>,
+    seen: &mut HashSet<String>,
 ) -> Result<(), CatalogError> {
     let key = &raw.key.value;
     if !is_key(key) {
@@ -429,7 +429,7 @@ fn check_names(
         ));
     }
     for n in std::iter::once(key).chain(&raw.aliases) {
-        if seen.insert(n.clone(), ()).is_some() {
+        if !seen.insert(n.clone()) {
             return Err(invalid(
                 path,
                 &raw.key,

@@ -139,6 +139,8 @@ enum UsageError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Load(#[from] daemon::LoadError),
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
 }
 
 fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
@@ -231,8 +233,7 @@ fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
         None => Config::default(),
     };
     if !a.follow.is_empty() {
-        let mut s = SourceConfig::files("files", a.follow.clone(), a.exclude.clone())
-            .map_err(ConfigError::Flag)?;
+        let mut s = SourceConfig::files("files", a.follow.clone(), a.exclude.clone())?;
         if c.sources.iter().any(|o| o.name == s.name) {
             return Err(ConfigError::Flag(
                 "a config source is already named `files`; rename it to use --follow".into(),
@@ -295,7 +296,7 @@ fn run_daemon(args: RunArgs) -> Result<()> {
         Ok(()) => Ok(()),
         // A worker that died is a failure of the daemon, not of the user's input.
         Err(e @ daemon::DaemonError::WorkerDied(_)) => Err(e.into()),
-        Err(e) => Err(UsageError::Message(e.to_string()).into()),
+        Err(e) => Err(UsageError::from(e).into()),
     }
 }
 

@@ -116,8 +116,7 @@ impl Summary {
         );
         for (cat, n) in &self.by_category {
             let _ = writeln!(s, "{cat:<14} {n:>10}");
-            for ((c, key), n) in self.by_key.iter().filter(|((c, _), _)| c == cat) {
-                let _ = c;
+            for ((_, key), n) in self.by_key.iter().filter(|((c, _), _)| c == cat) {
                 let _ = writeln!(s, "  {key:<38} {n:>8}");
             }
         }

@@ -252,6 +252,45 @@ fn stdin_end_to_end() {
 }
 
 #[test]
+fn sighup_reloads_the_catalog_of_the_stdin_reader_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let patterns = dir.path().join("patterns");
+    std::fs::create_dir(&patterns).unwrap();
+    let events = dir.path().join("events.ndjson");
+    let mut d = Daemon::start_with_stdin(
+        &[
+            "--stdin",
+            "--patterns",
+            patterns.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ],
+        free_port(),
+        Stdio::piped(),
+    );
+    let mut stdin = d.child.stdin.take().unwrap();
+    let lines_read = "trtc_logwatch_lines_read_total{source=\"stdin\"}";
+    stdin.write_all(b"MY_APP_FAILURE seq=1\n").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(d.wait_metric(lines_read, 1.0, Duration::from_secs(10)), 1.0);
+    std::fs::write(
+        patterns.join("custom.yaml"),
+        "catalog: custom\nentries:\n  - key: MY_APP_FAILURE\n    kind: sdk\n    code: 90001\n    category: room\n    severity: error\n    description: {en: custom}\n",
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    let reloads = "trtc_logwatch_config_reloads_total";
+    assert_eq!(d.wait_metric(reloads, 1.0, Duration::from_secs(10)), 1.0);
+    stdin.write_all(b"MY_APP_FAILURE seq=2\n").unwrap();
+    stdin.flush().unwrap();
+    let custom = "trtc_errors_total{catalog=\"custom\",category=\"room\",key=\"MY_APP_FAILURE\",code=\"90001\"}";
+    assert_eq!(d.wait_metric(custom, 1.0, Duration::from_secs(10)), 1.0);
+    drop(stdin);
+    assert_eq!(d.child.wait().unwrap().code(), Some(0));
+    assert_eq!(seqs(&events).keys().copied().collect::<Vec<_>>(), [2]);
+}
+
+#[test]
 fn glob_picks_up_files_created_after_start() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

@@ -20,9 +20,31 @@ pub enum ConfigError {
     /// The config file cannot be read, or has a mistake at `file:line:column`.
     #[error(transparent)]
     File(#[from] YamlError),
+    /// A source given on the command line is invalid.
+    #[error(transparent)]
+    Source(#[from] SourceError),
     /// A value given on the command line (or their combination) is invalid.
     #[error("{0}")]
     Flag(String),
+}
+
+/// A source definition that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The name is not usable as a metrics label.
+    #[error("bad source name {0:?}: use letters, digits, _ and - (at most 64)")]
+    BadName(String),
+    /// Neither globs nor stdin.
+    #[error("source {0:?} has neither include globs nor stdin: true")]
+    NoInclude(String),
+    /// A glob that does not compile.
+    #[error("bad glob {glob:?}: {source}")]
+    BadGlob {
+        /// The glob as written.
+        glob: String,
+        /// Why it does not compile.
+        source: globset::Error,
+    },
 }
 
 /// Where a file is read from when it is first seen.
@@ -205,16 +227,20 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// Compiles globs; the error names the bad one.
-pub fn glob_set(globs: &[String]) -> Result<GlobSet, String> {
+pub fn glob_set(globs: &[String]) -> Result<GlobSet, SourceError> {
+    let bad = |glob: &str| {
+        let glob = glob.to_string();
+        move |source| SourceError::BadGlob { glob, source }
+    };
     let mut b = GlobSetBuilder::new();
     for g in globs {
         let glob = globset::GlobBuilder::new(g)
             .literal_separator(true)
             .build()
-            .map_err(|e| format!("bad glob {g:?}: {e}"))?;
+            .map_err(bad(g))?;
         b.add(glob);
     }
-    b.build().map_err(|e| e.to_string())
+    b.build().map_err(bad(&globs.join(" ")))
 }
 
 fn valid_name(n: &str) -> bool {
@@ -226,16 +252,16 @@ fn valid_name(n: &str) -> bool {
 
 impl SourceConfig {
     /// A file source from globs, with the default start positions.
-    pub fn files(name: &str, include: Vec<String>, exclude: Vec<String>) -> Result<Self, String> {
+    pub fn files(
+        name: &str,
+        include: Vec<String>,
+        exclude: Vec<String>,
+    ) -> Result<Self, SourceError> {
         if !valid_name(name) {
-            return Err(format!(
-                "bad source name {name:?}: use letters, digits, _ and -"
-            ));
+            return Err(SourceError::BadName(name.to_string()));
         }
         if include.is_empty() {
-            return Err(format!(
-                "source {name:?} has neither include globs nor stdin: true"
-            ));
+            return Err(SourceError::NoInclude(name.to_string()));
         }
         Ok(Self {
             name: name.to_string(),
@@ -398,11 +424,12 @@ fn compile_source(
         return Ok(SourceConfig::stdin(&name));
     }
     for g in s.include.iter().chain(&s.exclude) {
-        glob_set(std::slice::from_ref(&g.value)).map_err(|e| YamlError::at(path, g, e))?;
+        glob_set(std::slice::from_ref(&g.value))
+            .map_err(|e| YamlError::at(path, g, e.to_string()))?;
     }
     let strs = |v: &[Spanned<String>]| v.iter().map(|g| g.value.clone()).collect::<Vec<_>>();
     let mut src = SourceConfig::files(&name, strs(&s.include), strs(&s.exclude))
-        .map_err(|e| YamlError::at(path, &s.name, e))?;
+        .map_err(|e| YamlError::at(path, &s.name, e.to_string()))?;
     src.start_at = s.start_at.unwrap_or(StartAt::End);
     src.new_files_start_at = s.new_files_start_at.unwrap_or(StartAt::Beginning);
     Ok(src)
