@@ -15,6 +15,12 @@ use std::io::{self, Read};
 /// The default longest line kept whole: 64 KiB.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 
+/// The smallest line limit accepted: below it every SDK error line would be cut.
+pub const MIN_MAX_LINE: usize = 256;
+
+/// The largest line limit accepted: the buffer is allocated up front.
+pub const MAX_MAX_LINE: usize = 64 * 1024 * 1024;
+
 const MIN_CAPACITY: usize = 1024 * 1024;
 
 /// A piece of input handed to the scanner.

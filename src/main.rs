@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::daemon::config::{Config, ConfigError, SourceConfig, StartAt};
 use trtc_logwatch::daemon::{self, Generation, Reloader};
-use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader};
+use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_LINE};
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::report::{self, Lang, Summary};
 use trtc_logwatch::scan::{Position, SourceScanner, Stats};
@@ -48,8 +48,8 @@ enum Cmd {
         /// Print counts per category and key on stderr at the end.
         #[arg(long)]
         summary: bool,
-        /// Longest line kept whole, in bytes; longer lines are cut and counted.
-        #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
+        /// Longest line kept whole, in bytes (256 to 67108864); longer lines are cut and counted.
+        #[arg(long, default_value_t = DEFAULT_MAX_LINE, value_parser = line_limit)]
         max_line_bytes: usize,
         /// Files to scan; none or `-` reads stdin.
         paths: Vec<PathBuf>,
@@ -113,6 +113,16 @@ struct RunArgs {
     /// Log level of the daemon's own log on stderr.
     #[arg(long, default_value = "info")]
     log_level: tracing::Level,
+}
+
+/// A line limit within bounds.
+fn line_limit(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    if (MIN_MAX_LINE..=MAX_MAX_LINE).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("must be {MIN_MAX_LINE} to {MAX_MAX_LINE} bytes"))
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -11,7 +11,7 @@ use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::lines::DEFAULT_MAX_LINE;
+use crate::lines::{DEFAULT_MAX_LINE, MAX_MAX_LINE, MIN_MAX_LINE};
 use crate::yaml::YamlError;
 
 /// A configuration that cannot be used.
@@ -210,6 +210,28 @@ impl Default for Config {
     }
 }
 
+/// Most events queued between the sources and the sink.
+pub const MAX_QUEUE: usize = 1_000_000;
+
+/// A number within `min..=max`, or an error at its place naming the range.
+fn in_range(
+    path: &Path,
+    name: &str,
+    v: &Spanned<usize>,
+    min: usize,
+    max: usize,
+) -> Result<usize, YamlError> {
+    if (min..=max).contains(&v.value) {
+        Ok(v.value)
+    } else {
+        Err(YamlError::at(
+            path,
+            v,
+            format!("{name} {} is out of range ({min} to {max})", v.value),
+        ))
+    }
+}
+
 /// Parses `250ms`, `5s`, `2m`, `1h`.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
@@ -338,47 +360,74 @@ impl Config {
             .map(PathBuf::from);
         self.overflow = raw.events.overflow.unwrap_or(Overflow::Block);
         if let Some(q) = &raw.events.queue_capacity {
-            if q.value == 0 {
-                return Err(YamlError::at(path, q, "queue_capacity must be at least 1"));
-            }
-            self.queue_capacity = q.value;
+            self.queue_capacity = in_range(path, "queue_capacity", q, 1, MAX_QUEUE)?;
         }
         self.builtin_patterns = raw.patterns.builtin.unwrap_or(true);
         self.notify = raw.notify.unwrap_or(true);
         self.pattern_dirs.clone_from(&raw.patterns.dirs);
         if let Some(m) = &raw.max_line_bytes {
-            if m.value < 256 {
-                return Err(YamlError::at(
-                    path,
-                    m,
-                    "max_line_bytes must be at least 256",
-                ));
-            }
-            self.max_line_bytes = m.value;
+            self.max_line_bytes = in_range(path, "max_line_bytes", m, MIN_MAX_LINE, MAX_MAX_LINE)?;
         }
         Ok(())
     }
 
-    /// The intervals and waits.
+    /// The intervals and waits, each within its bounds.
     fn apply_durations(&mut self, path: &Path, raw: &RawConfig) -> Result<(), YamlError> {
-        for (slot, raw) in [
-            (&mut self.checkpoint_interval, &raw.checkpoint_interval),
-            (&mut self.rotate_wait, &raw.rotate_wait),
-            (&mut self.rescan_interval, &raw.rescan_interval),
-            (&mut self.poll_interval, &raw.poll_interval),
-            (&mut self.idle_flush, &raw.idle_flush),
+        let ms = Duration::from_millis;
+        let hour = Duration::from_secs(3600);
+        for (name, slot, raw, min, max) in [
+            (
+                "checkpoint_interval",
+                &mut self.checkpoint_interval,
+                &raw.checkpoint_interval,
+                ms(10),
+                hour,
+            ),
+            (
+                "rotate_wait",
+                &mut self.rotate_wait,
+                &raw.rotate_wait,
+                ms(1),
+                24 * hour,
+            ),
+            (
+                "rescan_interval",
+                &mut self.rescan_interval,
+                &raw.rescan_interval,
+                ms(10),
+                hour,
+            ),
+            (
+                "poll_interval",
+                &mut self.poll_interval,
+                &raw.poll_interval,
+                ms(10),
+                ms(60_000),
+            ),
+            (
+                "idle_flush",
+                &mut self.idle_flush,
+                &raw.idle_flush,
+                ms(1),
+                hour,
+            ),
         ] {
-            if let Some(d) = raw {
-                *slot = parse_duration(&d.value)
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        YamlError::at(
-                            path,
-                            d,
-                            format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
-                        )
-                    })?;
+            let Some(d) = raw else { continue };
+            let v = parse_duration(&d.value).ok_or_else(|| {
+                YamlError::at(
+                    path,
+                    d,
+                    format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
+                )
+            })?;
+            if v < min || v > max {
+                return Err(YamlError::at(
+                    path,
+                    d,
+                    format!("{name} {:?} is out of range ({min:?} to {max:?})", d.value),
+                ));
             }
+            *slot = v;
         }
         Ok(())
     }
@@ -472,6 +521,36 @@ mod tests {
         assert!(e.starts_with("c.yaml:3:15: bad glob"), "{e}");
         let e = err("sources:\n  - name: a\n    include: [x]\n  - name: a\n    include: [y]\n");
         assert!(e.starts_with("c.yaml:4:11: duplicate source"), "{e}");
+    }
+
+    #[test]
+    fn numbers_and_durations_are_bounded() {
+        for (yaml, want) in [
+            (
+                "checkpoint_interval: 5000000000000000h\n",
+                "c.yaml:1:22: checkpoint_interval",
+            ),
+            ("rotate_wait: 0s\n", "c.yaml:1:14: rotate_wait"),
+            (
+                "events:\n  queue_capacity: 100000000000\n",
+                "c.yaml:2:19: queue_capacity",
+            ),
+            (
+                "events:\n  queue_capacity: 0\n",
+                "c.yaml:2:19: queue_capacity",
+            ),
+            (
+                "max_line_bytes: 100000000000\n",
+                "c.yaml:1:17: max_line_bytes",
+            ),
+            ("max_line_bytes: 10\n", "c.yaml:1:17: max_line_bytes"),
+        ] {
+            let e = err(yaml);
+            assert!(
+                e.starts_with(want) && e.contains("out of range"),
+                "{yaml}: {e}"
+            );
+        }
     }
 
     #[test]

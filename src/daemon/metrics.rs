@@ -146,6 +146,8 @@ struct PipelineMetrics {
     reloads: Counter,
     reload_failures: Counter,
     queue_depth: Gauge<i64, AtomicI64>,
+    output_errors: Counter,
+    output_blocked: Gauge<i64, AtomicI64>,
 }
 
 impl PipelineMetrics {
@@ -172,6 +174,11 @@ impl PipelineMetrics {
                 &self.checkpoint_failures,
             ),
             (
+                "trtc_logwatch_output_errors",
+                "Writes to the events output that failed (events kept and retried)",
+                &self.output_errors,
+            ),
+            (
                 "trtc_logwatch_config_reloads",
                 "Successful reloads (SIGHUP)",
                 &self.reloads,
@@ -194,6 +201,11 @@ impl PipelineMetrics {
             "trtc_logwatch_queue_depth",
             "Events waiting for the sink",
             self.queue_depth.clone(),
+        );
+        r.register(
+            "trtc_logwatch_output_blocked",
+            "1 while the events output refuses writes (disk full): sources wait or drop",
+            self.output_blocked.clone(),
         );
     }
 }
@@ -342,9 +354,19 @@ impl Metrics {
             .set(i64::try_from(lag_bytes).unwrap_or(i64::MAX));
     }
 
-    /// An event was written.
-    pub fn event_written(&self) {
-        self.pipe.events_written.inc();
+    /// `n` events were written to the output.
+    pub fn events_written(&self, n: u64) {
+        self.pipe.events_written.inc_by(n);
+    }
+
+    /// A write to the events output failed (its events are kept and retried).
+    pub fn output_error(&self) {
+        self.pipe.output_errors.inc();
+    }
+
+    /// Whether the events output refuses writes now.
+    pub fn output_blocked(&self, blocked: bool) {
+        self.pipe.output_blocked.set(i64::from(blocked));
     }
 
     /// An event was dropped (queue full, `overflow: drop`).

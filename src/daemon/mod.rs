@@ -14,6 +14,7 @@
 //! block. A bad one is refused and the old one kept.
 
 pub mod config;
+pub(crate) mod health;
 pub(crate) mod metrics;
 pub(crate) mod queue;
 pub(crate) mod server;
@@ -36,13 +37,14 @@ use crate::matcher::{self, Matcher};
 use crate::state::checkpoint::{CheckpointError, Checkpointer, FileCheckpoint};
 use crate::state::fingerprint::FileId;
 use config::{Config, ConfigError};
+use health::Health;
 use metrics::Metrics;
 use queue::{Emitter, SinkMsg};
 use server::{AppState, router};
 use sink::{Destination, Sink, SinkOptions};
 use source::files::FileSource;
 use source::stdin::StdinSource;
-use source::{Readiness, Source, SourceContext};
+use source::{Source, SourceContext};
 
 /// One configuration with the matcher built from its catalogs: what a
 /// reload replaces whole.
@@ -111,6 +113,23 @@ fn setup(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
     move |source| DaemonError::Setup { what, source }
 }
 
+/// Fault injection for the tests, in debug builds only:
+/// `TRTC_LOGWATCH_FAILPOINT=NAME` makes the worker that checks `NAME` panic
+/// (`sink`: at the 10th event; `files`: after 10 lines read).
+#[cfg(debug_assertions)]
+pub(crate) fn failpoint(name: &str) -> bool {
+    static SET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| std::env::var("TRTC_LOGWATCH_FAILPOINT").ok())
+        .as_deref()
+        == Some(name)
+}
+
+/// Fault injection is compiled out of release builds.
+#[cfg(not(debug_assertions))]
+pub(crate) fn failpoint(_name: &str) -> bool {
+    false
+}
+
 /// Rebuilds the configuration on SIGHUP (the config file plus the flags).
 pub type Reloader = Arc<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
 
@@ -163,6 +182,7 @@ struct Running {
 struct Daemon {
     current: watch::Sender<Arc<Generation>>,
     metrics: Arc<Metrics>,
+    health: Arc<Health>,
     cancel: CancellationToken,
     tx: queue::Sender,
     reopen: Arc<AtomicBool>,
@@ -181,6 +201,7 @@ impl Daemon {
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
         let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::default());
         let (checkpointer, resume) = match &config.state_dir {
             Some(d) => {
                 let c = Checkpointer::new(d)?;
@@ -203,6 +224,7 @@ impl Daemon {
                 interval: config.checkpoint_interval,
             },
             Arc::clone(&metrics),
+            Arc::clone(&health),
             Arc::clone(&reopen),
         )?;
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -214,19 +236,18 @@ impl Daemon {
         let sink = spawn_guarded("sink", false, &ended_tx, move || sink.run())?;
         let (current, current_rx) = watch::channel(Arc::new(g));
         let cancel = CancellationToken::new();
-        let ready = Arc::new(Readiness::default());
         let ctx = SourceContext {
             current: current_rx,
             emitter: Emitter::new(tx.clone(), Arc::clone(&metrics), config.overflow),
             metrics: Arc::clone(&metrics),
             cancel: cancel.clone(),
-            ready: ready.register(),
+            ready: health.register(),
         };
-        let (sources, finite_left) = start_sources(&config, resume, &ctx, &ready, &ended_tx)?;
+        let (sources, finite_left) = start_sources(&config, resume, &ctx, &health, &ended_tx)?;
 
         let app = router(AppState {
             metrics: Arc::clone(&metrics),
-            ready,
+            health: Arc::clone(&health),
         });
         let http_cancel = cancel.clone();
         let http = tokio::spawn(async move {
@@ -240,6 +261,7 @@ impl Daemon {
         Ok(Self {
             current,
             metrics,
+            health,
             cancel,
             tx,
             reopen,
@@ -324,7 +346,12 @@ impl Daemon {
             return None;
         }
         let how = if e.panicked { "panicked" } else { "returned" };
-        tracing::error!("the {} thread {how} while the daemon was running", e.name);
+        tracing::error!(
+            "the {} thread {how} while the daemon was running; stopping",
+            e.name
+        );
+        self.health
+            .set_problem("worker", format!("the {} thread stopped", e.name));
         Some(Err(DaemonError::WorkerDied(e.name)))
     }
 
@@ -363,7 +390,7 @@ fn start_sources(
     config: &Config,
     resume: Option<BTreeMap<FileId, FileCheckpoint>>,
     ctx: &SourceContext,
-    ready: &Arc<Readiness>,
+    ready: &Arc<Health>,
     ended: &mpsc::UnboundedSender<Ended>,
 ) -> Result<(Vec<Running>, Option<usize>), DaemonError> {
     let mut list: Vec<Box<dyn Source>> = Vec::new();

@@ -1,6 +1,6 @@
 //! The HTTP endpoints: `/metrics` (Prometheus text, or OpenMetrics when the
-//! scraper asks for it), `/healthz` (the process lives) and `/readyz` (every
-//! source is open).
+//! scraper asks for it), `/healthz` (the process lives) and `/readyz` (see
+//! [`Health`]).
 
 use std::sync::Arc;
 
@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use super::health::Health;
 use super::metrics::Metrics;
-use super::source::Readiness;
 
 /// What the handlers read.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct AppState {
     /// The metrics.
     pub metrics: Arc<Metrics>,
     /// Every source is open once this says so.
-    pub ready: Arc<Readiness>,
+    pub health: Arc<Health>,
 }
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -47,11 +47,13 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
-    if s.ready.is_ready() {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "starting\n")
+async fn readyz(State(s): State<AppState>) -> (StatusCode, String) {
+    match s.health.status() {
+        Ok(()) => (StatusCode::OK, "ready\n".into()),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        ),
     }
 }
 

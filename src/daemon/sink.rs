@@ -1,19 +1,35 @@
 //! The events sink: one thread that writes NDJSON events (stdout or an
 //! appended file, reopened on request for logrotate) in queue order and owns
 //! the checkpoints, so a checkpoint never runs ahead of the events written.
+//!
+//! A write that fails (disk full, `EFBIG`, a closed pipe) loses nothing:
+//! the bytes not written stay in the sink's buffer, the sink stops taking
+//! messages from the queue (back-pressure on the sources, or counted drops
+//! with `overflow: drop`), `/readyz` says why, and the write is retried
+//! with backoff until it goes through. Checkpoints are stored only after
+//! every event before them is written, so a restart in the meantime reads
+//! the unwritten lines again.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::health::Health;
 use super::metrics::Metrics;
 use super::queue::{Receiver, RecvError, SinkMsg};
 use crate::state::checkpoint::{Checkpointer, FileCheckpoint};
 use crate::state::fingerprint::FileId;
+
+/// Bytes buffered before a write to the output.
+const BUFFER: usize = 64 * 1024;
+
+/// First and longest wait between retries of a failed write.
+const RETRY_FIRST: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(1);
 
 /// Where events go.
 #[derive(Debug, Clone)]
@@ -29,6 +45,60 @@ fn open(dest: &Destination) -> io::Result<Box<dyn Write + Send>> {
         Destination::Stdout => Box::new(io::stdout()),
         Destination::File(p) => Box::new(OpenOptions::new().create(true).append(true).open(p)?),
     })
+}
+
+impl Destination {
+    fn name(&self) -> String {
+        match self {
+            Destination::Stdout => "stdout".into(),
+            Destination::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// The events output with its own buffer: what a failed write did not take
+/// stays buffered, in order, for the next try.
+struct Output {
+    w: Box<dyn Write + Send>,
+    buf: Vec<u8>,
+    /// Events in `buf` (counted as written once they all are).
+    events: u64,
+}
+
+impl Output {
+    fn new(w: Box<dyn Write + Send>) -> Self {
+        Self {
+            w,
+            buf: Vec::with_capacity(BUFFER + 4096),
+            events: 0,
+        }
+    }
+
+    fn push(&mut self, event: &[u8]) {
+        self.buf.extend_from_slice(event);
+        self.buf.push(b'\n');
+        self.events += 1;
+    }
+
+    /// Writes everything buffered; on failure keeps what was not written.
+    /// Returns the number of events that went out.
+    fn flush(&mut self) -> io::Result<u64> {
+        let mut done = 0;
+        let r = loop {
+            if done == self.buf.len() {
+                break self.w.flush();
+            }
+            match self.w.write(&self.buf[done..]) {
+                Ok(0) => break Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.buf.drain(..done);
+        r?;
+        Ok(std::mem::take(&mut self.events))
+    }
 }
 
 /// How the sink is set up.
@@ -48,14 +118,17 @@ pub struct SinkOptions {
 pub struct Sink {
     rx: Receiver,
     dest: Destination,
-    out: BufWriter<Box<dyn Write + Send>>,
+    out: Output,
     metrics: Arc<Metrics>,
+    health: Arc<Health>,
     checkpointer: Option<Checkpointer>,
     committed: BTreeMap<FileId, FileCheckpoint>,
     interval: Duration,
     reopen: Arc<AtomicBool>,
     dirty: bool,
     stored_once: bool,
+    /// Set while the output refuses writes: the wait before the next try.
+    retry: Option<Duration>,
 }
 
 /// The events output could not be opened.
@@ -73,26 +146,26 @@ impl Sink {
         rx: Receiver,
         opts: SinkOptions,
         metrics: Arc<Metrics>,
+        health: Arc<Health>,
         reopen: Arc<AtomicBool>,
     ) -> Result<Self, OpenError> {
         let out = open(&opts.dest).map_err(|source| OpenError {
-            dest: match &opts.dest {
-                Destination::Stdout => "stdout".into(),
-                Destination::File(p) => p.display().to_string(),
-            },
+            dest: opts.dest.name(),
             source,
         })?;
         Ok(Self {
             rx,
             dest: opts.dest,
-            out: BufWriter::with_capacity(64 * 1024, out),
+            out: Output::new(out),
             metrics,
+            health,
             checkpointer: opts.checkpointer,
             committed: opts.initial,
             interval: opts.interval,
             reopen,
             dirty: false,
             stored_once: false,
+            retry: None,
         })
     }
 
@@ -100,19 +173,34 @@ impl Sink {
     pub fn run(mut self) {
         let mut next_checkpoint = Instant::now() + self.interval;
         loop {
-            let wait = next_checkpoint
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_millis(200));
-            let msg = self.rx.recv_timeout(wait);
             // A reopen request (SIGHUP) applies before the next event is written.
             if self.reopen.swap(false, Ordering::Relaxed) {
                 self.reopen_output();
             }
+            if let Some(wait) = self.retry {
+                // The output refused the last write: take nothing more from
+                // the queue until it takes what is buffered.
+                std::thread::sleep(wait);
+                self.flush();
+                continue;
+            }
+            let wait = next_checkpoint
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(200));
+            let msg = self.rx.recv_timeout(wait);
             if msg.is_ok() {
                 self.metrics.queue_depth(self.rx.len());
             }
             match msg {
-                Ok(SinkMsg::Event(bytes)) => self.write(&bytes),
+                Ok(SinkMsg::Event(bytes)) => {
+                    self.out.push(&bytes);
+                    if self.out.events == 10 && super::failpoint("sink") {
+                        panic!("failpoint: sink");
+                    }
+                    if self.out.buf.len() >= BUFFER {
+                        self.flush();
+                    }
+                }
                 Ok(SinkMsg::Commit(c)) => {
                     self.committed.insert(c.id, c);
                     self.dirty = true;
@@ -127,7 +215,7 @@ impl Sink {
                 }
                 Ok(SinkMsg::Shutdown) | Err(RecvError::Disconnected) => break,
                 Err(RecvError::Timeout) => {
-                    let _ = self.out.flush();
+                    self.flush();
                 }
             }
             if Instant::now() >= next_checkpoint {
@@ -138,23 +226,50 @@ impl Sink {
         self.checkpoint();
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        let r = self
-            .out
-            .write_all(bytes)
-            .and_then(|()| self.out.write_all(b"\n"));
-        match r {
-            Ok(()) => self.metrics.event_written(),
-            Err(e) => tracing::error!("writing an event failed: {e}"),
+    /// Writes what is buffered; on failure, schedules a retry with backoff
+    /// and says why on `/readyz`. True when everything is written.
+    fn flush(&mut self) -> bool {
+        match self.out.flush() {
+            Ok(n) => {
+                self.metrics.events_written(n);
+                if self.retry.take().is_some() {
+                    self.health.clear_problem("events output");
+                    self.metrics.output_blocked(false);
+                    tracing::info!("events output writable again");
+                }
+                true
+            }
+            Err(e) => {
+                self.metrics.output_error();
+                let next = match self.retry {
+                    None => {
+                        tracing::error!(
+                            "writing events to {} failed: {e}; keeping them and retrying",
+                            self.dest.name()
+                        );
+                        self.metrics.output_blocked(true);
+                        RETRY_FIRST
+                    }
+                    Some(w) => (w * 2).min(RETRY_MAX),
+                };
+                self.health
+                    .set_problem("events output", format!("{}: {e}", self.dest.name()));
+                self.retry = Some(next);
+                false
+            }
         }
     }
 
     fn reopen_output(&mut self) {
-        let _ = self.out.flush();
         match open(&self.dest) {
             Ok(w) => {
-                self.out = BufWriter::with_capacity(64 * 1024, w);
+                // What the old output did not take goes to the new one.
+                let _ = self.out.flush();
+                self.out.w = w;
                 tracing::info!("events output reopened");
+                if self.retry.is_some() {
+                    self.flush();
+                }
             }
             Err(e) => {
                 tracing::error!("reopening the events output failed, keeping the old one: {e}")
@@ -164,9 +279,7 @@ impl Sink {
 
     /// Flushes the events, then writes the checkpoints of what was flushed.
     fn checkpoint(&mut self) {
-        if let Err(e) = self.out.flush() {
-            tracing::error!("flushing events failed: {e}; checkpoints not written");
-            self.metrics.checkpoint(false);
+        if !self.flush() {
             return;
         }
         let Some(c) = &self.checkpointer else { return };
@@ -178,10 +291,12 @@ impl Sink {
                 self.dirty = false;
                 self.stored_once = true;
                 self.metrics.checkpoint(true);
+                self.health.clear_problem("checkpoints");
             }
             Err(e) => {
                 tracing::error!("writing checkpoints failed: {e}");
                 self.metrics.checkpoint(false);
+                self.health.set_problem("checkpoints", e.to_string());
             }
         }
     }

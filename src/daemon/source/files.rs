@@ -349,6 +349,9 @@ impl FileServer {
             }
             let delta = w.take_stats();
             self.ctx.metrics.read(&w.source, &delta);
+            if delta.lines >= 10 && crate::daemon::failpoint("files") {
+                panic!("failpoint: files");
+            }
             if let Some(c) = w.checkpoint_if_moved() {
                 let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
             }

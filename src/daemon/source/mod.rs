@@ -19,12 +19,12 @@ pub mod stdin;
 pub mod tailer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::Generation;
+use super::health::Ready;
 use super::metrics::Metrics;
 use super::queue::Emitter;
 
@@ -69,61 +69,5 @@ impl SourceContext {
     /// The current generation (configuration and matcher).
     pub fn generation(&self) -> Arc<Generation> {
         Arc::clone(&self.current.borrow())
-    }
-}
-
-/// Counts the sources that are not ready yet; `/readyz` answers 200 when
-/// none is left.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    starting: AtomicUsize,
-}
-
-impl Readiness {
-    /// A flag for one more source, not ready until it says so.
-    pub fn register(self: &Arc<Self>) -> Ready {
-        self.starting.fetch_add(1, Ordering::Relaxed);
-        Ready {
-            all: Arc::clone(self),
-            done: Arc::new(std::sync::Once::new()),
-        }
-    }
-
-    /// True when every registered source is ready.
-    pub fn is_ready(&self) -> bool {
-        self.starting.load(Ordering::Relaxed) == 0
-    }
-}
-
-/// One source's readiness flag.
-#[derive(Debug, Clone)]
-pub struct Ready {
-    all: Arc<Readiness>,
-    done: Arc<std::sync::Once>,
-}
-
-impl Ready {
-    /// The source is ready (once; later calls do nothing).
-    pub fn set(&self) {
-        self.done.call_once(|| {
-            self.all.starting.fetch_sub(1, Ordering::Relaxed);
-        });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ready_when_every_source_says_so_once() {
-        let r = Arc::new(Readiness::default());
-        assert!(r.is_ready());
-        let (a, b) = (r.register(), r.register());
-        a.set();
-        a.set();
-        assert!(!r.is_ready());
-        b.set();
-        assert!(r.is_ready());
     }
 }

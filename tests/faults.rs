@@ -1,0 +1,258 @@
+//! Faults: the machine runs short (file descriptors, disk space), clients
+//! misbehave, a worker thread dies, the config asks for the impossible.
+//! Each test counts every line by its sequence number: none lost, none
+//! counted twice (except where the README says a crash replays).
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::daemon::{Daemon, append, free_port, http_get, metric, seqs, write_config, write_seqs};
+
+const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+const WRITTEN: &str = "trtc_logwatch_events_written_total";
+
+/// Skips a test whose tool or privilege is missing, except under CI.
+fn skip(why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "needed under CI: {why}");
+    eprintln!("skipped: {why}");
+}
+
+/// A config following `dir/*.log` from the beginning, events and state in `out`.
+fn config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
+    write_config(
+        dir,
+        &format!(
+            "state_dir: {state}\nevents:\n  path: {events}\nrotate_wait: 1s\nrescan_interval: 200ms\npoll_interval: 50ms\ncheckpoint_interval: 200ms\nidle_flush: 1s\n{extra}sources:\n  - name: app\n    include: [\"{dir}/*.log\"]\n    start_at: beginning\n",
+            state = out.join("state").display(),
+            events = out.join("events.ndjson").display(),
+            dir = dir.display(),
+        ),
+    )
+}
+
+fn assert_exactly_once(events: &Path, total: u64) {
+    let s = seqs(events);
+    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
+    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
+    assert!(
+        missing.is_empty() && dups.is_empty(),
+        "missing {} {missing:?}, doubled {} {dups:?}",
+        missing.len(),
+        dups.len()
+    );
+}
+
+fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn values_out_of_range_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, want) in [
+        (
+            "checkpoint_interval: 5000000000000000h\n",
+            "checkpoint_interval",
+        ),
+        (
+            "events:\n  queue_capacity: 100000000000\n",
+            "queue_capacity",
+        ),
+        ("max_line_bytes: 100000000000\n", "max_line_bytes"),
+    ] {
+        let cfg = write_config(
+            dir.path(),
+            &format!("{body}sources:\n  - name: a\n    include: [\"/x/*.log\"]\n"),
+        );
+        let c = cfg.to_str().unwrap();
+        for cmd in [
+            vec!["check-config", c],
+            vec!["run", "--config", c, "--listen", "127.0.0.1:0"],
+        ] {
+            let out = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+                .args(&cmd)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd:?} {body}: {err}");
+            assert!(err.contains(want) && err.contains("out of range"), "{err}");
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["scan", "--max-line-bytes", "18446744073709551615"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A worker thread that panics stops the daemon with a failure; a restart
+/// reads every line the dead run did not checkpoint.
+fn worker_death(failpoint: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), dir.path(), "");
+    let mut f = append(&dir.path().join("app.log"));
+    write_seqs(&mut f, 1..=100);
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("TRTC_LOGWATCH_FAILPOINT", failpoint)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("the {failpoint} thread panicked")),
+        "{err}"
+    );
+    // The restart reads what the dead run did not checkpoint: nothing lost.
+    write_seqs(&mut f, 101..=200);
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    d.wait_metric(WRITTEN, 1.0, Duration::from_secs(10));
+    wait_until(Duration::from_secs(10), || {
+        seqs(&dir.path().join("events.ndjson")).len() == 200
+    });
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let s = seqs(&dir.path().join("events.ndjson"));
+    let missing: Vec<u64> = (1..=200).filter(|n| !s.contains_key(n)).collect();
+    assert!(missing.is_empty(), "missing {missing:?}");
+    // Replayed only what the dead run had written after its last checkpoint.
+    assert!(s.range(101..).all(|(_, c)| *c == 1));
+}
+
+#[test]
+fn a_dying_sink_thread_stops_the_daemon_with_a_failure_and_loses_nothing() {
+    worker_death("sink");
+}
+
+#[test]
+fn a_dying_file_thread_stops_the_daemon_with_a_failure_and_loses_nothing() {
+    worker_death("files");
+}
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+
+    /// Fills the file system but for about `leave` bytes.
+    fn fill(&self, leave: u64) -> PathBuf {
+        let filler = self.0.join("filler");
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while free_bytes(&self.0) > leave + block.len() as u64 {
+            if f.write_all(&block).is_err() {
+                break;
+            }
+        }
+        f.sync_all().unwrap();
+        filler
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+fn free_bytes(p: &Path) -> u64 {
+    let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut s) }, 0);
+    s.f_bavail * s.f_frsize
+}
+
+#[test]
+fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
+    const TOTAL: u64 = 3500;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "8m") else {
+        return skip("cannot mount a tmpfs (needs root)");
+    };
+    let cfg = config(dir.path(), &fs.0, "");
+    let events = fs.0.join("events.ndjson");
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let filler = fs.fill(200 * 1024);
+    let mut f = append(&dir.path().join("app.log"));
+    write_seqs(&mut f, 1..=TOTAL);
+    f.flush().unwrap();
+    // The disk fills up: /readyz says why, the sink holds back.
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            http_get(d.port, "/readyz")
+                .is_some_and(|(c, b)| c == 503 && b.contains("events output"))
+        }),
+        "{:?}",
+        http_get(d.port, "/readyz")
+    );
+    let body = d.metrics();
+    assert_eq!(metric(&body, "trtc_logwatch_output_blocked"), Some(1.0));
+    assert!(metric(&body, "trtc_logwatch_output_errors_total").unwrap() >= 1.0);
+    let written = metric(&body, WRITTEN).unwrap_or(0.0);
+    assert!(written < TOTAL as f64, "the disk was not full: {written}");
+    // A checkpoint never covers a line whose event is not in the file.
+    let ckpt = std::fs::read_to_string(fs.0.join("state/checkpoints.json")).unwrap_or_default();
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&ckpt) {
+        let next_line = v["files"][0]["line_number"].as_u64().unwrap_or(1);
+        let s = seqs(&events);
+        let lost: Vec<u64> = (1..next_line).filter(|n| !s.contains_key(n)).collect();
+        assert!(lost.is_empty(), "checkpoint ahead of the events: {lost:?}");
+    }
+    // Space returns: everything held back is written, once.
+    std::fs::remove_file(filler).unwrap();
+    assert_eq!(
+        d.wait_metric(WRITTEN, TOTAL as f64, Duration::from_secs(30)),
+        TOTAL as f64
+    );
+    assert!(wait_until(Duration::from_secs(10), || {
+        http_get(d.port, "/readyz").is_some_and(|(c, _)| c == 200)
+    }));
+    assert_eq!(
+        metric(&d.metrics(), "trtc_logwatch_output_blocked"),
+        Some(0.0)
+    );
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert_exactly_once(&events, TOTAL);
+    // A restart finds every line checkpointed: nothing again.
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(metric(&d.metrics(), ICE), None);
+    d.stop();
+    assert_exactly_once(&events, TOTAL);
+}
