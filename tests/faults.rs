@@ -256,3 +256,155 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     d.stop();
     assert_exactly_once(&events, TOTAL);
 }
+
+/// `files` files of `per` numbered lines each, in `dir`; returns the total.
+fn many_files(dir: &Path, files: u64, per: u64) -> u64 {
+    for i in 0..files {
+        let mut f = append(&dir.join(format!("f{i:05}.log")));
+        write_seqs(&mut f, i * per + 1..=i * per + per);
+    }
+    files * per
+}
+
+/// Many unchanging files under a low descriptor limit: every line once,
+/// no rotation seen, and each failure cause logged once, not per pass.
+fn out_of_descriptors(files: u64, nofile: u64, max_open: Option<u64>) {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let total = many_files(&logs, files, 3);
+    let events = dir.path().join("events.ndjson");
+    let glob = format!("{}/*.log", logs.display());
+    let cfg = write_config(
+        dir.path(),
+        &max_open.map_or(String::new(), |n| format!("max_open_files: {n}\n")),
+    );
+    let d = Daemon::start_limited(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--follow",
+            &glob,
+            "--start-at",
+            "beginning",
+            "--events",
+            events.to_str().unwrap(),
+        ],
+        free_port(),
+        nofile,
+    );
+    assert_eq!(
+        d.wait_metric(WRITTEN, total as f64, Duration::from_secs(60)),
+        total as f64
+    );
+    // Rescans and polls go on: nothing more, nothing rotated.
+    std::thread::sleep(Duration::from_millis(1500));
+    let body = d.metrics();
+    assert_eq!(metric(&body, ICE), Some(total as f64));
+    assert_eq!(
+        metric(&body, "trtc_logwatch_rotations_total{source=\"files\"}").unwrap_or(0.0),
+        0.0
+    );
+    assert_eq!(
+        metric(&body, "trtc_logwatch_files_watched{source=\"files\"}"),
+        Some(files as f64)
+    );
+    let open = metric(&body, "trtc_logwatch_files_open").unwrap();
+    assert!(
+        open < nofile as f64,
+        "{open} files open under a limit of {nofile}"
+    );
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert_exactly_once(&events, total);
+    let warnings = log.matches("WARN").count();
+    assert!(warnings < 20, "{warnings} warnings:\n{log}");
+}
+
+#[test]
+fn a_hundred_files_under_a_limit_of_64_descriptors_are_read_once_each() {
+    out_of_descriptors(100, 64, None);
+}
+
+#[test]
+fn a_cap_set_above_the_descriptor_limit_comes_down_without_loss() {
+    out_of_descriptors(300, 64, Some(1000));
+}
+
+#[test]
+fn two_thousand_files_under_a_limit_of_256_descriptors_are_read_once_each() {
+    out_of_descriptors(2000, 256, None);
+}
+
+/// Descriptors the process `pid` holds.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+#[test]
+fn slow_and_idle_http_clients_cannot_take_the_descriptors_of_the_readers() {
+    const FILES: u64 = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let first = many_files(&logs, FILES, 3);
+    let events = dir.path().join("events.ndjson");
+    let cfg = write_config(dir.path(), "http:\n  header_timeout: 1s\n");
+    let glob = format!("{}/*.log", logs.display());
+    let port = free_port();
+    let d = Daemon::start_limited(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--follow",
+            &glob,
+            "--start-at",
+            "beginning",
+            "--events",
+            events.to_str().unwrap(),
+        ],
+        port,
+        1024,
+    );
+    // 1100 clients send half a request and wait.
+    let mut clients = Vec::new();
+    for _ in 0..1100 {
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            continue;
+        };
+        let _ = s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n");
+        clients.push(s);
+    }
+    let held = fds(d.child.id());
+    assert!(held < 600, "the daemon holds {held} descriptors");
+    // The files are still followed: the lines written now are read, once.
+    for i in 0..FILES {
+        let mut f = append(&logs.join(format!("f{i:05}.log")));
+        write_seqs(&mut f, first + i * 2 + 1..=first + i * 2 + 2);
+    }
+    let total = first + FILES * 2;
+    // Slow clients are cut off after the header timeout; scrapes work again.
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            metric(&d.metrics(), WRITTEN) == Some(total as f64)
+        }),
+        "{:?}",
+        metric(&d.metrics(), WRITTEN)
+    );
+    let body = d.metrics();
+    assert!(
+        metric(&body, "trtc_logwatch_http_connections_rejected_total").unwrap() > 0.0,
+        "{body}"
+    );
+    for s in clients.iter_mut().take(50) {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 512];
+        let n = std::io::Read::read(s, &mut buf).unwrap_or(0);
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
+    }
+    drop(clients);
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert_exactly_once(&events, total);
+}

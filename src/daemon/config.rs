@@ -80,6 +80,15 @@ struct RawEvents {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    max_connections: Option<Spanned<usize>>,
+    #[serde(default)]
+    header_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct RawPatterns {
     #[serde(default)]
     builtin: Option<bool>,
@@ -128,6 +137,10 @@ struct RawConfig {
     idle_flush: Option<Spanned<String>>,
     #[serde(default)]
     notify: Option<bool>,
+    #[serde(default)]
+    max_open_files: Option<Spanned<usize>>,
+    #[serde(default)]
+    http: RawHttp,
     #[serde(default)]
     sources: Vec<RawSource>,
 }
@@ -184,6 +197,12 @@ pub struct Config {
     pub idle_flush: Duration,
     /// Use file notifications (inotify); `false` polls only (NFS, FUSE).
     pub notify: bool,
+    /// Most followed files open at once; `None`: from the descriptor limit.
+    pub max_open_files: Option<usize>,
+    /// Most HTTP connections at once; `None`: from the descriptor limit.
+    pub http_max_connections: Option<usize>,
+    /// Time an HTTP client has to send a request's headers.
+    pub http_header_timeout: Duration,
     /// The sources.
     pub sources: Vec<SourceConfig>,
 }
@@ -205,6 +224,9 @@ impl Default for Config {
             poll_interval: Duration::from_millis(250),
             idle_flush: Duration::from_secs(5),
             notify: true,
+            max_open_files: None,
+            http_max_connections: None,
+            http_header_timeout: Duration::from_secs(5),
             sources: Vec::new(),
         }
     }
@@ -365,6 +387,13 @@ impl Config {
         self.builtin_patterns = raw.patterns.builtin.unwrap_or(true);
         self.notify = raw.notify.unwrap_or(true);
         self.pattern_dirs.clone_from(&raw.patterns.dirs);
+        if let Some(m) = &raw.http.max_connections {
+            self.http_max_connections =
+                Some(in_range(path, "http.max_connections", m, 1, 100_000)?);
+        }
+        if let Some(m) = &raw.max_open_files {
+            self.max_open_files = Some(in_range(path, "max_open_files", m, 1, MAX_QUEUE)?);
+        }
         if let Some(m) = &raw.max_line_bytes {
             self.max_line_bytes = in_range(path, "max_line_bytes", m, MIN_MAX_LINE, MAX_MAX_LINE)?;
         }
@@ -411,6 +440,13 @@ impl Config {
                 ms(1),
                 hour,
             ),
+            (
+                "http.header_timeout",
+                &mut self.http_header_timeout,
+                &raw.http.header_timeout,
+                ms(100),
+                ms(300_000),
+            ),
         ] {
             let Some(d) = raw else { continue };
             let v = parse_duration(&d.value).ok_or_else(|| {
@@ -430,6 +466,20 @@ impl Config {
             *slot = v;
         }
         Ok(())
+    }
+
+    /// Most followed files open at once: `max_open_files`, or half of what
+    /// the descriptor limit leaves.
+    pub fn open_files_cap(&self) -> usize {
+        self.max_open_files
+            .unwrap_or_else(|| super::limits::auto_open_files(super::limits::nofile()))
+    }
+
+    /// Most HTTP connections at once: `http.max_connections`, or a quarter
+    /// of what the descriptor limit leaves.
+    pub fn http_connections_cap(&self) -> usize {
+        self.http_max_connections
+            .unwrap_or_else(|| super::limits::auto_http_connections(super::limits::nofile()))
     }
 
     /// Checks what only makes sense once flags are merged: at least one source.

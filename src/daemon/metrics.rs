@@ -124,7 +124,7 @@ impl SourceMetrics {
         );
         r.register(
             "trtc_logwatch_files_watched",
-            "Files open per source",
+            "Files followed per source (open or parked)",
             self.files.clone(),
         );
         r.register(
@@ -148,6 +148,8 @@ struct PipelineMetrics {
     queue_depth: Gauge<i64, AtomicI64>,
     output_errors: Counter,
     output_blocked: Gauge<i64, AtomicI64>,
+    files_open: Gauge<i64, AtomicI64>,
+    http_rejected: Counter,
 }
 
 impl PipelineMetrics {
@@ -179,6 +181,11 @@ impl PipelineMetrics {
                 &self.output_errors,
             ),
             (
+                "trtc_logwatch_http_connections_rejected",
+                "HTTP connections closed at once because max_connections were open",
+                &self.http_rejected,
+            ),
+            (
                 "trtc_logwatch_config_reloads",
                 "Successful reloads (SIGHUP)",
                 &self.reloads,
@@ -201,6 +208,11 @@ impl PipelineMetrics {
             "trtc_logwatch_queue_depth",
             "Events waiting for the sink",
             self.queue_depth.clone(),
+        );
+        r.register(
+            "trtc_logwatch_files_open",
+            "Followed files open now (at most max_open_files; the others are parked)",
+            self.files_open.clone(),
         );
         r.register(
             "trtc_logwatch_output_blocked",
@@ -362,6 +374,16 @@ impl Metrics {
     /// A write to the events output failed (its events are kept and retried).
     pub fn output_error(&self) {
         self.pipe.output_errors.inc();
+    }
+
+    /// An HTTP connection was refused (at the connection limit).
+    pub fn http_rejected(&self) {
+        self.pipe.http_rejected.inc();
+    }
+
+    /// Followed files open now, all sources.
+    pub fn files_open(&self, n: usize) {
+        self.pipe.files_open.set(n as i64);
     }
 
     /// Whether the events output refuses writes now.

@@ -15,6 +15,7 @@
 
 pub mod config;
 pub(crate) mod health;
+pub(crate) mod limits;
 pub(crate) mod metrics;
 pub(crate) mod queue;
 pub(crate) mod server;
@@ -137,6 +138,10 @@ pub type Reloader = Arc<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
 /// when all of them end by themselves (stdin).
 pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> {
     config.check_runnable().map_err(LoadError::from)?;
+    match limits::raise_nofile() {
+        Ok(n) => tracing::info!("open files limit: {n}"),
+        Err(e) => tracing::warn!("cannot raise the open files limit: {e}"),
+    }
     let generation = tokio::task::spawn_blocking(move || Generation::build(config))
         .await
         .map_err(|e| setup("building the matcher")(io::Error::other(e)))??;
@@ -249,15 +254,17 @@ impl Daemon {
             metrics: Arc::clone(&metrics),
             health: Arc::clone(&health),
         });
-        let http_cancel = cancel.clone();
-        let http = tokio::spawn(async move {
-            let r = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { http_cancel.cancelled().await })
-                .await;
-            if let Err(e) = r {
-                tracing::error!("HTTP server failed: {e}");
-            }
-        });
+        let limits = server::HttpLimits {
+            max_connections: config.http_connections_cap(),
+            header_timeout: config.http_header_timeout,
+        };
+        let http = tokio::spawn(server::serve(
+            listener,
+            app,
+            limits,
+            Arc::clone(&metrics),
+            cancel.clone(),
+        ));
         Ok(Self {
             current,
             metrics,

@@ -1,8 +1,18 @@
 //! The HTTP endpoints: `/metrics` (Prometheus text, or OpenMetrics when the
 //! scraper asks for it), `/healthz` (the process lives) and `/readyz` (see
-//! [`Health`]).
+//! [`Health`]), served with limits: at most `max_connections` connections
+//! (more are closed at once, counted), a request's headers within
+//! `header_timeout`, a connection at most [`MAX_CONNECTION_AGE`] old. So
+//! slow or idle clients cannot hold the descriptors the file readers need.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use axum::Router;
 use axum::extract::State;
@@ -64,4 +74,81 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
+}
+
+/// A connection is closed (gracefully, after its request) at this age;
+/// Prometheus opens a new one for its next scrape.
+pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(120);
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: Duration,
+}
+
+/// Serves `app` on `listener` until `cancel`, within `limits`.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    metrics: Arc<Metrics>,
+    cancel: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut failing: Option<String> = None;
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                failing = None;
+                stream
+            }
+            Err(e) => {
+                // Out of descriptors, most likely: say so once, wait, go on.
+                let cause = e.to_string();
+                if failing.as_ref() != Some(&cause) {
+                    tracing::warn!("accepting an HTTP connection failed: {e}");
+                    failing = Some(cause);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            metrics.http_rejected();
+            drop(stream);
+            continue;
+        };
+        let (app, cancel) = (app.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            connection(stream, app, limits, cancel).await;
+        });
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    app: Router,
+    limits: HttpLimits,
+    cancel: CancellationToken,
+) {
+    let mut b = hyper::server::conn::http1::Builder::new();
+    b.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let conn = b.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = tokio::time::sleep(MAX_CONNECTION_AGE) => {}
+        _ = cancel.cancelled() => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(limits.header_timeout, conn).await;
 }

@@ -173,14 +173,13 @@ impl Sink {
     pub fn run(mut self) {
         let mut next_checkpoint = Instant::now() + self.interval;
         loop {
-            // A reopen request (SIGHUP) applies before the next event is written.
-            if self.reopen.swap(false, Ordering::Relaxed) {
-                self.reopen_output();
-            }
             if let Some(wait) = self.retry {
                 // The output refused the last write: take nothing more from
                 // the queue until it takes what is buffered.
                 std::thread::sleep(wait);
+                if self.reopen.swap(false, Ordering::Relaxed) {
+                    self.reopen_output();
+                }
                 self.flush();
                 continue;
             }
@@ -188,6 +187,10 @@ impl Sink {
                 .saturating_duration_since(Instant::now())
                 .min(Duration::from_millis(200));
             let msg = self.rx.recv_timeout(wait);
+            // A reopen request (SIGHUP) applies before the next event is written.
+            if self.reopen.swap(false, Ordering::Relaxed) {
+                self.reopen_output();
+            }
             if msg.is_ok() {
                 self.metrics.queue_depth(self.rx.len());
             }

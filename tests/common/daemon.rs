@@ -81,10 +81,46 @@ impl Daemon {
     }
 
     pub fn start_with(args: &[&str], port: u16, stdin: Stdio, stdout: Stdio) -> Daemon {
+        Self::start_cmd(
+            Command::new(env!("CARGO_BIN_EXE_trtc-logwatch")),
+            args,
+            port,
+            stdin,
+            stdout,
+        )
+    }
+
+    /// A daemon whose limit on open files (soft and hard) is `nofile`.
+    pub fn start_limited(args: &[&str], port: u16, nofile: u64) -> Daemon {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"));
+        // SAFETY: only setrlimit runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                let r = libc::rlimit {
+                    rlim_cur: nofile,
+                    rlim_max: nofile,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Self::start_cmd(cmd, args, port, Stdio::null(), Stdio::null())
+    }
+
+    fn start_cmd(
+        mut cmd: Command,
+        args: &[&str],
+        port: u16,
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> Daemon {
         let listen = format!("127.0.0.1:{port}");
         let log = std::env::temp_dir().join(format!("trtc-logwatch-test-{port}.log"));
         let err = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        let child = cmd
             .arg("run")
             .args(args)
             .args(["--listen", &listen, "--log-level", "debug"])

@@ -1,7 +1,11 @@
 //! Finding the files of a source: walks the literal base directory of each
 //! include glob (as deep as the glob reaches, any depth for `**`) and keeps
-//! regular files (symlinks followed) that match include and not exclude.
+//! the entries that match include and not exclude (symlinks too: the caller
+//! stats them). A directory that cannot be listed is reported, never taken
+//! as empty: a failed listing is no evidence that its files went away.
 
+use std::io;
+use std::os::unix::fs::DirEntryExt;
 use std::path::{Path, PathBuf};
 
 use crate::daemon::config::SourceConfig;
@@ -44,39 +48,65 @@ pub fn glob_base(glob: &str) -> (PathBuf, Option<usize>) {
     (base, depth)
 }
 
-/// Directories to watch for a source: the existing base directories.
-pub fn watch_dirs(src: &SourceConfig) -> Vec<(PathBuf, bool)> {
-    src.include
-        .iter()
-        .map(|g| {
-            let (b, d) = glob_base(g);
-            (b, d.is_none_or(|d| d > 1))
-        })
-        .filter(|(b, _)| b.is_dir())
-        .collect()
+/// One matching directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Its path, as the glob names it.
+    pub path: PathBuf,
+    /// The inode the directory lists for a regular file (no `stat` needed
+    /// to tell that a known path still names the same file); `None` for a
+    /// symlink, whose target only `stat` tells.
+    pub ino: Option<u64>,
 }
 
-/// Every path of the source that is not a directory, in path order.
-pub fn files(src: &SourceConfig) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+/// What a walk of a source's globs found.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Matching entries, in path order.
+    pub files: Vec<Found>,
+    /// Every directory listed (to be watched).
+    pub dirs: Vec<PathBuf>,
+    /// Directories that could not be listed, with why.
+    pub errors: Vec<(PathBuf, io::Error)>,
+}
+
+/// Walks every include glob of `src`.
+pub fn files(src: &SourceConfig) -> Listing {
+    let mut out = Listing::default();
     for g in &src.include {
         let (base, depth) = glob_base(g);
         let strip_dot = !g.starts_with("./") && base == Path::new(".");
         walk(src, &base, depth.unwrap_or(MAX_DEPTH), strip_dot, &mut out);
     }
-    out.sort();
-    out.dedup();
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    out.files.dedup_by(|a, b| a.path == b.path);
+    out.dirs.sort();
+    out.dirs.dedup();
     out
 }
 
-fn walk(src: &SourceConfig, dir: &Path, depth: usize, strip_dot: bool, out: &mut Vec<PathBuf>) {
+fn walk(src: &SourceConfig, dir: &Path, depth: usize, strip_dot: bool, out: &mut Listing) {
     if depth == 0 {
         return;
     }
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        // A base directory that does not exist (yet) holds no files.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+        Err(e) => {
+            out.errors.push((dir.to_path_buf(), e));
+            return;
+        }
     };
-    for ent in rd.flatten() {
+    out.dirs.push(dir.to_path_buf());
+    for ent in rd {
+        let ent = match ent {
+            Ok(e) => e,
+            Err(e) => {
+                out.errors.push((dir.to_path_buf(), e));
+                return;
+            }
+        };
         let path = ent.path();
         let shown = if strip_dot {
             path.strip_prefix(".")
@@ -90,7 +120,10 @@ fn walk(src: &SourceConfig, dir: &Path, depth: usize, strip_dot: bool, out: &mut
         } else if src.matches(&shown) {
             // Symlinks included, even dangling ones: the caller stats them and
             // counts the ones it cannot open.
-            out.push(shown);
+            out.files.push(Found {
+                path: shown,
+                ino: ft.is_file().then(|| ent.ino()),
+            });
         }
     }
 }
@@ -129,10 +162,14 @@ mod tests {
         let g = format!("{}/**/*.log", root.display());
         let ex = format!("{}/**/skip.log", root.display());
         let src = SourceConfig::files("t", vec![g], vec![ex]).unwrap();
-        let names: Vec<_> = files(&src)
+        let listing = files(&src);
+        let names: Vec<_> = listing
+            .files
             .iter()
-            .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+            .map(|f| f.path.strip_prefix(root).unwrap().display().to_string())
             .collect();
         assert_eq!(names, ["a/b/z.log", "a/y.log", "x.log"]);
+        assert_eq!(listing.dirs.len(), 4, "{:?}", listing.dirs);
+        assert!(listing.errors.is_empty());
     }
 }

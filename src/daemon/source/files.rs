@@ -1,40 +1,36 @@
 //! The file source: every followed file of every file source, on one
-//! thread. It discovers files (notify events, plus a periodic rescan as a
-//! backstop and a poll of open files where notifications are missing),
-//! reads them, drains rotated files for `rotate_wait`, and queues events and
-//! checkpoints for the sink.
+//! thread. It lists the globs' directories (at start, on notifications that
+//! files came or went, and every `rescan_interval` as a backstop), reads a
+//! file when a notification says it changed (or on every `poll_interval`
+//! where no notification can come: `notify: false`, an unwatchable
+//! directory, a symlink into an unwatched one, a rotated file), drains
+//! rotated files for `rotate_wait`, and queues events and checkpoints for
+//! the sink.
+//!
+//! What runs short never looks like a rotation: a directory that cannot be
+//! listed (`EMFILE`, `EACCES`) keeps its files as they are; a file that
+//! cannot be opened waits, counted and logged once per cause, and is tried
+//! again with backoff. At most `max_open_files` files are open: past that,
+//! the least recently active file that was read to its end is closed
+//! ("parked") at its checkpoint and reopened by identity when it changes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use notify::{RecursiveMode, Watcher as _};
 use tokio_util::sync::CancellationToken;
 
+use super::failures::Failures;
 use super::tailer::Watched;
+use super::watcher::Watch;
 use super::{Source, SourceContext, discover};
 use crate::daemon::config::{Config, StartAt};
 use crate::daemon::queue::SinkMsg;
 use crate::lines::ReadError;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
-
-/// Follows every file of every file source.
-pub struct FileServer {
-    ctx: SourceContext,
-    config: Arc<Config>,
-    files: HashMap<FileId, Watched>,
-    /// Paths that matched but could not be opened (counted once each).
-    failing: HashSet<PathBuf>,
-    /// Checkpoints loaded at start; `None` on the first start.
-    resume: Option<BTreeMap<FileId, FileCheckpoint>>,
-    first_pass: bool,
-    notify_rx: Receiver<notify::Result<notify::Event>>,
-    watcher: Option<notify::RecommendedWatcher>,
-    notify_tx: std::sync::mpsc::Sender<notify::Result<notify::Event>>,
-}
 
 /// The file source as the daemon starts it.
 #[derive(Debug)]
@@ -54,12 +50,64 @@ impl Source for FileSource {
     }
 }
 
+/// A followed file closed to stay under `max_open_files`.
+#[derive(Debug)]
+struct Parked {
+    at: FileCheckpoint,
+    size: u64,
+    mtime: Option<SystemTime>,
+    /// Its real directory, to know whether notifications cover it.
+    dir: Option<PathBuf>,
+}
+
+/// A file found by a listing, not open yet.
+#[derive(Debug)]
+struct Waiting {
+    path: PathBuf,
+    source: String,
+    /// Where to start when it has no checkpoint: decided when it was found.
+    at_end: bool,
+}
+
+/// Follows every file of every file source.
+pub struct FileServer {
+    ctx: SourceContext,
+    config: Arc<Config>,
+    open: HashMap<FileId, Watched>,
+    /// Real directory of each open file (notifications cover it or not).
+    dirs: HashMap<FileId, Option<PathBuf>>,
+    parked: HashMap<FileId, Parked>,
+    waiting: BTreeMap<FileId, Waiting>,
+    /// Current path → file, for notifications.
+    paths: HashMap<PathBuf, FileId>,
+    /// Open files to read in the next pass.
+    dirty: HashSet<FileId>,
+    failing: Failures,
+    dir_failing: Failures,
+    /// Checkpoints loaded at start; `None` on the first start.
+    resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+    first_pass: bool,
+    watch: Watch,
+    max_open: usize,
+}
+
 impl std::fmt::Debug for FileServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileServer")
-            .field("files", &self.files.len())
+            .field("open", &self.open.len())
+            .field("parked", &self.parked.len())
             .finish_non_exhaustive()
     }
+}
+
+fn real_dir(p: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(p)
+        .ok()
+        .and_then(|c| c.parent().map(Path::to_path_buf))
+}
+
+fn is_emfile(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 impl FileServer {
@@ -67,142 +115,232 @@ impl FileServer {
     /// `resume` is the loaded checkpoint map, `None` when there was none
     /// (first start).
     pub fn new(mut ctx: SourceContext, resume: Option<BTreeMap<FileId, FileCheckpoint>>) -> Self {
-        let (notify_tx, notify_rx) = std::sync::mpsc::channel();
         let config = Arc::clone(&ctx.current.borrow_and_update().config);
         Self {
+            watch: Watch::new(config.notify),
+            max_open: config.open_files_cap(),
             ctx,
             config,
-            files: HashMap::new(),
-            failing: HashSet::new(),
+            open: HashMap::new(),
+            dirs: HashMap::new(),
+            parked: HashMap::new(),
+            waiting: BTreeMap::new(),
+            paths: HashMap::new(),
+            dirty: HashSet::new(),
+            failing: Failures::default(),
+            dir_failing: Failures::default(),
             resume,
             first_pass: true,
-            notify_rx,
-            watcher: None,
-            notify_tx,
         }
-    }
-
-    fn watch_dirs(&mut self) {
-        if !self.config.notify {
-            self.watcher = None;
-            return;
-        }
-        let tx = self.notify_tx.clone();
-        let w = notify::recommended_watcher(move |e| {
-            let _ = tx.send(e);
-        });
-        let mut w = match w {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::warn!("file notifications unavailable, polling only: {e}");
-                self.watcher = None;
-                return;
-            }
-        };
-        for s in self.config.sources.iter().filter(|s| !s.stdin) {
-            for (dir, recursive) in discover::watch_dirs(s) {
-                let mode = if recursive {
-                    RecursiveMode::Recursive
-                } else {
-                    RecursiveMode::NonRecursive
-                };
-                if let Err(e) = w.watch(&dir, mode) {
-                    tracing::warn!("cannot watch {}: {e}; polling it", dir.display());
-                }
-            }
-        }
-        self.watcher = Some(w);
     }
 
     /// Runs until `cancel`; then queues final checkpoints.
     pub fn run(mut self, cancel: &CancellationToken) {
-        self.watch_dirs();
         let mut next_rescan = Instant::now();
-        let mut watched_dirs_missing = true;
+        let mut next_poll = Instant::now();
         while !cancel.is_cancelled() {
-            self.apply_reload();
+            if self.apply_reload() {
+                next_rescan = Instant::now();
+            }
             let now = Instant::now();
             if now >= next_rescan {
-                self.discover();
-                if watched_dirs_missing {
-                    // A base directory may have appeared since: watch again.
-                    watched_dirs_missing = self.config.sources.iter().any(|s| {
-                        !s.stdin && s.include.iter().any(|g| !discover::glob_base(g).0.is_dir())
-                    });
-                    if !watched_dirs_missing {
-                        self.watch_dirs();
-                    }
-                }
+                self.discover(now);
+                // Backstop for missed notifications: look at every file.
+                self.dirty.extend(self.open.keys().copied());
+                self.check_parked(true);
                 next_rescan = now + self.config.rescan_interval;
             }
-            let more = self.read_all();
-            if more {
+            if now >= next_poll {
+                self.poll();
+                next_poll = now + self.config.poll_interval;
+            }
+            let opened = self.open_waiting(now);
+            let more = self.read_dirty();
+            if more || opened {
                 continue;
             }
-            // Sleep until a notification or the poll interval.
-            match self.notify_rx.recv_timeout(self.config.poll_interval) {
-                Ok(ev) => {
-                    let mut structural = is_structural(&ev);
-                    while let Ok(ev) = self.notify_rx.try_recv() {
-                        structural |= is_structural(&ev);
-                    }
-                    if structural {
-                        next_rescan = Instant::now();
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {
-                    std::thread::sleep(self.config.poll_interval)
-                }
+            let until = next_poll.min(next_rescan);
+            let notes = self.watch.wait(until.saturating_duration_since(now));
+            if notes.structural {
+                next_rescan = Instant::now();
+            }
+            for p in notes.changed {
+                self.changed(&p);
             }
         }
         // Stop reading: what was read is queued; record where each file stands.
         self.commit_all();
     }
 
-    /// A new configuration (SIGHUP): watch its directories and discover its
-    /// files now. The matcher needs nothing here: it is read per pass.
-    fn apply_reload(&mut self) {
+    /// A new configuration (SIGHUP): its globs are listed at once. The
+    /// matcher needs nothing here: it is read per pass. True when it changed.
+    fn apply_reload(&mut self) -> bool {
         if !self.ctx.current.has_changed().unwrap_or(false) {
-            return;
+            return false;
         }
         self.config = Arc::clone(&self.ctx.current.borrow_and_update().config);
-        self.watch_dirs();
-        self.discover();
+        self.watch.set_enabled(self.config.notify);
+        self.max_open = self.config.open_files_cap();
         tracing::info!("configuration reloaded");
+        true
     }
 
-    /// Finds the files of every source and opens the new ones; marks
-    /// files no longer found as rotated.
-    fn discover(&mut self) {
+    /// On every poll: files no notification covers are read (and parked
+    /// ones looked at); so are rotated files, which may have left the
+    /// watched directories.
+    fn poll(&mut self) {
+        for (id, w) in &self.open {
+            let covered = self.dirs.get(id).and_then(Option::as_deref);
+            if w.draining_since.is_some() || !covered.is_some_and(|d| self.watch.covers(d)) {
+                self.dirty.insert(*id);
+            }
+        }
+        self.check_parked(false);
+    }
+
+    /// A notification: the file at `path` changed.
+    fn changed(&mut self, path: &Path) {
+        let Some(&id) = self.paths.get(path) else {
+            return;
+        };
+        if self.open.contains_key(&id) {
+            self.dirty.insert(id);
+        } else if let Some(p) = self.parked.remove(&id) {
+            self.unpark(id, p);
+        }
+    }
+
+    /// Parked files that grew or changed are opened again (`all`: every
+    /// one; else only those no notification covers).
+    fn check_parked(&mut self, all: bool) {
+        let grown: Vec<FileId> = self
+            .parked
+            .iter()
+            .filter(|(_, p)| all || !p.dir.as_deref().is_some_and(|d| self.watch.covers(d)))
+            .filter(|(id, p)| {
+                std::fs::metadata(&p.at.path).is_ok_and(|m| {
+                    FileId::of(&m) == **id && (m.len() != p.size || m.modified().ok() != p.mtime)
+                })
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in grown {
+            if let Some(p) = self.parked.remove(&id) {
+                self.unpark(id, p);
+            }
+        }
+    }
+
+    /// Reopens a parked file at its checkpoint (it waits if it cannot be
+    /// opened now).
+    fn unpark(&mut self, id: FileId, p: Parked) {
+        let source = p.at.source.clone();
+        let path = p.at.path.clone();
+        let room = self.open.len() < self.max_open || self.park_one();
+        if room && self.open_file(id, &path, &source, Some(&p.at), false) {
+            return;
+        }
+        // Not now (no descriptor left): keep it parked, try again later.
+        self.parked.insert(id, p);
+    }
+
+    /// Lists every file source; opens nothing (see [`open_waiting`]), but
+    /// queues new files, follows renames and marks files that are gone as
+    /// rotated, only where the listing was complete.
+    fn discover(&mut self, now: Instant) {
         let mut seen: HashMap<FileId, (PathBuf, String)> = HashMap::new();
-        let mut failing = HashSet::new();
-        for s in self.config.sources.iter().filter(|s| !s.stdin) {
-            for p in discover::files(s) {
-                match std::fs::metadata(&p) {
-                    Ok(m) if m.is_file() => {
-                        seen.entry(FileId::of(&m)).or_insert((p, s.name.clone()));
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        if !self.failing.contains(&p) {
-                            tracing::warn!("cannot open {}: {e}", p.display());
-                            self.ctx.metrics.read_error(&s.name);
-                        }
-                        failing.insert(p);
-                    }
+        let mut incomplete: HashSet<String> = HashSet::new();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut listed: HashSet<PathBuf> = HashSet::new();
+        let config = Arc::clone(&self.config);
+        for s in config.sources.iter().filter(|s| !s.stdin) {
+            let listing = discover::files(s);
+            if !listing.errors.is_empty() {
+                incomplete.insert(s.name.clone());
+            }
+            for (dir, e) in &listing.errors {
+                if self.dir_failing.fail(dir, e, now) {
+                    tracing::warn!(
+                        "cannot list {}: {e}; keeping its files as they are",
+                        dir.display()
+                    );
+                    self.ctx.metrics.read_error(&s.name);
+                }
+            }
+            for d in &listing.dirs {
+                if self.dir_failing.ok(d) {
+                    tracing::info!("{} can be listed again", d.display());
+                }
+            }
+            dirs.extend(listing.dirs);
+            for f in listing.files {
+                listed.insert(f.path.clone());
+                self.identify(f, &s.name, now, &mut seen);
+            }
+        }
+        self.failing.retain(|p| listed.contains(p));
+        self.watch.update(&dirs, now);
+        self.follow_renames(&seen, &incomplete, now);
+        self.queue_new(seen);
+        if self.first_pass {
+            self.recover_rotated_while_down(now);
+            self.first_pass = false;
+            self.ctx.ready.set();
+        }
+        self.index_paths();
+    }
+
+    /// The identity of a listed entry: from the listing alone when a known
+    /// path still has its inode, else by `stat` (failures logged once).
+    fn identify(
+        &mut self,
+        f: discover::Found,
+        source: &str,
+        now: Instant,
+        seen: &mut HashMap<FileId, (PathBuf, String)>,
+    ) {
+        if let (Some(ino), Some(&id)) = (f.ino, self.paths.get(&f.path))
+            && id.ino == ino
+        {
+            seen.entry(id).or_insert((f.path, source.to_string()));
+            return;
+        }
+        if !self.failing.may_try(&f.path, now) {
+            return;
+        }
+        match std::fs::metadata(&f.path) {
+            Ok(m) if m.is_file() => {
+                seen.entry(FileId::of(&m))
+                    .or_insert((f.path, source.to_string()));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if self.failing.fail(&f.path, &e, now) {
+                    tracing::warn!("cannot open {}: {e}", f.path.display());
+                    self.ctx.metrics.read_error(source);
                 }
             }
         }
-        self.failing = failing;
-        let now = Instant::now();
-        for (id, w) in self.files.iter_mut() {
+    }
+
+    /// Open and parked files take the path they were found at; a file not
+    /// found where its source was listed completely was rotated away.
+    fn follow_renames(
+        &mut self,
+        seen: &HashMap<FileId, (PathBuf, String)>,
+        incomplete: &HashSet<String>,
+        now: Instant,
+    ) {
+        let gone = |source: &str, path: &Path, failing: &Failures| {
+            !incomplete.contains(source) && !failing.is_failing(path)
+        };
+        for (id, w) in self.open.iter_mut() {
             match seen.get(id) {
                 Some((p, _)) => {
                     w.path.clone_from(p);
                     w.draining_since = None;
                 }
-                None if w.draining_since.is_none() => {
+                None if w.draining_since.is_none() && gone(&w.source, &w.path, &self.failing) => {
                     tracing::debug!(
                         "{} rotated away; draining for {:?}",
                         w.path.display(),
@@ -210,178 +348,323 @@ impl FileServer {
                     );
                     w.draining_since = Some(now);
                     self.ctx.metrics.rotation(&w.source);
+                    self.dirty.insert(*id);
                 }
                 None => {}
             }
         }
-        for (id, (path, source)) in seen {
-            if self.files.contains_key(&id) {
-                continue;
+        let parked_gone: Vec<FileId> = self
+            .parked
+            .iter_mut()
+            .filter_map(|(id, p)| match seen.get(id) {
+                Some((path, _)) => {
+                    p.at.path.clone_from(path);
+                    None
+                }
+                None => gone(&p.at.source, &p.at.path, &self.failing).then_some(*id),
+            })
+            .collect();
+        for id in parked_gone {
+            if let Some(p) = self.parked.remove(&id) {
+                self.drain_rotated(id, &p.at, now);
             }
-            self.open(id, path, &source);
-        }
-        if self.first_pass {
-            self.recover_rotated_while_down(now);
-            self.first_pass = false;
-            self.ctx.ready.set();
         }
     }
 
+    /// Files found for the first time wait to be opened.
+    fn queue_new(&mut self, seen: HashMap<FileId, (PathBuf, String)>) {
+        let first_start = self.first_pass && self.resume.is_none();
+        self.waiting.retain(|id, _| seen.contains_key(id));
+        for (id, (path, source)) in seen {
+            if self.open.contains_key(&id) || self.parked.contains_key(&id) {
+                continue;
+            }
+            let Some(src) = self.config.sources.iter().find(|s| s.name == source) else {
+                continue;
+            };
+            let start = if first_start {
+                src.start_at
+            } else {
+                src.new_files_start_at
+            };
+            let w = self.waiting.entry(id).or_insert(Waiting {
+                path: PathBuf::new(),
+                source,
+                at_end: start == StartAt::End,
+            });
+            w.path = path;
+        }
+    }
+
+    fn index_paths(&mut self) {
+        self.paths = self
+            .open
+            .iter()
+            .map(|(id, w)| (w.path.clone(), *id))
+            .chain(self.parked.iter().map(|(id, p)| (p.at.path.clone(), *id)))
+            .collect();
+    }
+
     /// At start: a checkpointed file that no glob matches any more was
-    /// rotated while the daemon was down (renamed beside its old path). It is
-    /// found by its identity in its old directory, checked by fingerprint, and
-    /// drained from its checkpoint like any rotated file, so the lines written
-    /// to it before or after the rename are not lost.
+    /// rotated while the daemon was down (renamed beside its old path). It
+    /// is drained from its checkpoint like any rotated file, so the lines
+    /// written to it before or after the rename are not lost.
     fn recover_rotated_while_down(&mut self, now: Instant) {
         let Some(resume) = self.resume.clone() else {
             return;
         };
         for (id, c) in resume {
-            if self.files.contains_key(&id)
+            if self.open.contains_key(&id)
+                || self.waiting.contains_key(&id)
                 || !self.config.sources.iter().any(|s| s.name == c.source)
             {
                 continue;
             }
-            let Some(dir) = c.path.parent() else { continue };
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            let found = rd
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && FileId::of(&m) == id));
-            let Some(path) = found else { continue };
-            match Watched::open(
-                &c.source,
-                path.clone(),
-                self.config.max_line_bytes,
-                Some(&c),
-                false,
-            ) {
-                // Only a file that still fits its checkpoint is the rotated one.
-                Ok(mut w) if w.id == id && w.resumed() => {
-                    tracing::info!(
-                        "{} was rotated while stopped; draining it from offset {}",
-                        path.display(),
-                        w.offset()
-                    );
-                    w.draining_since = Some(now);
-                    self.ctx.metrics.rotation(&c.source);
-                    self.files.insert(id, w);
-                }
-                _ => {}
+            if self.drain_rotated(id, &c, now) {
+                tracing::info!(
+                    "{} was rotated while stopped; draining it",
+                    c.path.display()
+                );
             }
         }
     }
 
-    fn open(&mut self, id: FileId, path: PathBuf, source: &str) {
-        let Some(src) = self.config.sources.iter().find(|s| s.name == source) else {
-            return;
+    /// Finds a file by identity beside its old path and opens it, from its
+    /// checkpoint, to drain it for `rotate_wait`. False when it is not there.
+    fn drain_rotated(&mut self, id: FileId, at: &FileCheckpoint, now: Instant) -> bool {
+        let Some(path) = find_by_identity(&at.path, id) else {
+            tracing::debug!("{} is gone", at.path.display());
+            let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
+            return false;
         };
-        let resume = self.resume.as_ref().and_then(|r| r.get(&id));
-        let start = if self.first_pass && self.resume.is_none() {
-            src.start_at
-        } else {
-            src.new_files_start_at
-        };
-        let at_end = start == StartAt::End;
         match Watched::open(
-            source,
-            path.clone(),
+            &at.source,
+            path,
             self.config.max_line_bytes,
-            resume,
-            at_end,
+            Some(at),
+            false,
         ) {
-            Ok(w) if w.id == id => {
-                tracing::debug!("following {} from offset {}", path.display(), w.offset());
-                self.files.insert(id, w);
+            // Only a file that still fits its checkpoint is the rotated one.
+            Ok(mut w) if w.id == id && w.resumed() => {
+                w.draining_since = Some(now);
+                self.ctx.metrics.rotation(&at.source);
+                self.dirs.insert(id, None);
+                self.open.insert(id, w);
+                self.dirty.insert(id);
+                true
             }
-            Ok(_) => {} // replaced between stat and open: the next pass sees it
+            _ => false,
+        }
+    }
+
+    /// Opens waiting files, parking idle ones to stay under the cap. True
+    /// when some file was opened.
+    fn open_waiting(&mut self, now: Instant) -> bool {
+        while self.open.len() > self.max_open && self.park_one() {}
+        let ids: Vec<FileId> = self.waiting.keys().copied().collect();
+        let mut opened = false;
+        for id in ids {
+            let Some(w) = self.waiting.get(&id) else {
+                continue;
+            };
+            if !self.failing.may_try(&w.path, now) {
+                continue;
+            }
+            if self.open.len() >= self.max_open && !self.park_one() {
+                break;
+            }
+            let Some(w) = self.waiting.remove(&id) else {
+                continue;
+            };
+            let resume = self.resume.as_ref().and_then(|r| r.get(&id)).cloned();
+            if self.open_file(id, &w.path, &w.source, resume.as_ref(), w.at_end) {
+                opened = true;
+            } else if self.failing.is_failing(&w.path) {
+                self.waiting.insert(id, w);
+            }
+        }
+        if opened {
+            self.index_paths();
+        }
+        opened
+    }
+
+    /// Opens one file (from `resume` if it is this file's checkpoint). True
+    /// when it is open; on failure it is logged once per cause and retried
+    /// with backoff; out of descriptors, the cap comes down to what fits.
+    fn open_file(
+        &mut self,
+        id: FileId,
+        path: &Path,
+        source: &str,
+        resume: Option<&FileCheckpoint>,
+        at_end: bool,
+    ) -> bool {
+        let now = Instant::now();
+        let limit = self.config.max_line_bytes;
+        match Watched::open(source, path.to_path_buf(), limit, resume, at_end) {
+            Ok(w) if w.id == id => {
+                if self.failing.ok(path) {
+                    tracing::info!("{} can be opened again", path.display());
+                }
+                tracing::debug!("following {} from offset {}", path.display(), w.offset());
+                self.dirs.insert(id, real_dir(path));
+                self.open.insert(id, w);
+                self.dirty.insert(id);
+                true
+            }
+            Ok(_) => false, // replaced between stat and open: the next listing sees it
             Err(e) => {
-                tracing::warn!("cannot open {}: {e}", path.display());
-                self.ctx.metrics.read_error(source);
+                if is_emfile(&e) && self.open.len() <= self.max_open {
+                    // Leave a quarter of what files hold to the rest of the
+                    // daemon (HTTP connections, checkpoints, the events file).
+                    self.max_open = (self.open.len() * 3 / 4).max(1);
+                    tracing::warn!(
+                        "out of file descriptors: following at most {} files open at once",
+                        self.max_open
+                    );
+                }
+                if self.failing.fail(path, &e, now) {
+                    tracing::warn!("cannot open {}: {e}", path.display());
+                    self.ctx.metrics.read_error(source);
+                }
+                false
             }
         }
     }
 
-    /// Reads every file once (rotated ones first, so an old file is drained
-    /// before its successor), with the matcher current at this pass.
-    /// Returns true when some file has more to read.
-    fn read_all(&mut self) -> bool {
-        let mut ids: Vec<FileId> = self.files.keys().copied().collect();
-        ids.sort_by_key(|id| {
-            (
-                self.files[id].draining_since.is_none(),
-                self.files[id].path.clone(),
-            )
-        });
-        let g = self.ctx.generation();
-        let mut more = false;
-        let mut closed = Vec::new();
-        let now = Instant::now();
-        let emitter = self.ctx.emitter.clone();
-        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
-        for id in ids {
-            let Some(w) = self.files.get_mut(&id) else {
-                continue;
-            };
-            let mut file_more = false;
-            match w.read(&g.matcher, &mut emit) {
-                Ok(o) => {
-                    file_more = o.more;
-                    more |= o.more;
-                    if o.truncated {
-                        self.ctx.metrics.truncation(&w.source);
-                    }
-                }
-                Err(ReadError::Consumer(_closed)) => return false,
-                Err(ReadError::Io(e)) => {
-                    tracing::warn!("reading {} failed: {e}", w.path.display());
-                    self.ctx.metrics.read_error(&w.source);
-                }
-            }
-            let idle = now.duration_since(w.last_data) >= self.config.idle_flush;
-            let done = w
-                .draining_since
-                .is_some_and(|t| now.duration_since(t) >= self.config.rotate_wait);
-            if (idle || done) && w.pending() > 0 && !file_more {
-                let _ = w.flush_partial(&g.matcher, &mut emit);
-            }
-            let delta = w.take_stats();
-            self.ctx.metrics.read(&w.source, &delta);
-            if delta.lines >= 10 && crate::daemon::failpoint("files") {
-                panic!("failpoint: files");
-            }
-            if let Some(c) = w.checkpoint_if_moved() {
-                let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
-            }
-            if done && !file_more {
-                closed.push(id);
-            }
+    /// Closes the least recently active open file that was read to its end
+    /// (not rotated, not waiting to be read), keeping its checkpoint.
+    fn park_one(&mut self) -> bool {
+        let Some(id) = self
+            .open
+            .iter()
+            .filter(|(id, w)| w.draining_since.is_none() && !self.dirty.contains(id))
+            .min_by_key(|(_, w)| w.last_data)
+            .map(|(id, _)| *id)
+        else {
+            return false;
+        };
+        let Some(mut w) = self.open.remove(&id) else {
+            return false;
+        };
+        if let Some(c) = w.checkpoint_if_moved() {
+            let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
         }
-        for id in closed {
-            if let Some(w) = self.files.remove(&id) {
-                tracing::debug!("closed {} after rotation", w.path.display());
-                let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
+        tracing::debug!("parking {} (open files at the cap)", w.path.display());
+        self.parked.insert(
+            id,
+            Parked {
+                at: w.position(),
+                size: w.size,
+                mtime: w.mtime(),
+                dir: self.dirs.remove(&id).flatten(),
+            },
+        );
+        true
+    }
+
+    /// Reads every file marked dirty once (rotated ones first, so an old
+    /// file is drained before its successor), with the matcher current at
+    /// this pass. Returns true when some file has more to read.
+    fn read_dirty(&mut self) -> bool {
+        let mut ids: Vec<FileId> = self
+            .dirty
+            .iter()
+            .copied()
+            .filter(|id| self.open.contains_key(id))
+            .collect();
+        ids.sort_by_key(|id| {
+            let w = &self.open[id];
+            (w.draining_since.is_none(), w.path.clone())
+        });
+        self.dirty.clear();
+        let g = self.ctx.generation();
+        let now = Instant::now();
+        let mut more = false;
+        for id in ids {
+            match self.read_one(id, &g.matcher, now) {
+                Some(true) => {
+                    more = true;
+                    self.dirty.insert(id);
+                }
+                Some(false) => {}
+                None => return false, // the sink has stopped
             }
         }
         self.update_gauges();
         more
     }
 
+    /// Reads one file; flushes its final partial line when idle or drained;
+    /// queues its checkpoint; closes it when drained. `Some(more)`, or
+    /// `None` when the sink has stopped.
+    fn read_one(&mut self, id: FileId, m: &crate::matcher::Matcher, now: Instant) -> Option<bool> {
+        let w = self.open.get_mut(&id)?;
+        let emitter = &self.ctx.emitter;
+        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
+        let mut more = false;
+        match w.read(m, &mut emit) {
+            Ok(o) => {
+                more = o.more;
+                if o.truncated {
+                    self.ctx.metrics.truncation(&w.source);
+                }
+            }
+            Err(ReadError::Consumer(_closed)) => return None,
+            Err(ReadError::Io(e)) => {
+                tracing::warn!("reading {} failed: {e}", w.path.display());
+                self.ctx.metrics.read_error(&w.source);
+            }
+        }
+        let idle = now.duration_since(w.last_data) >= self.config.idle_flush;
+        let done = w
+            .draining_since
+            .is_some_and(|t| now.duration_since(t) >= self.config.rotate_wait);
+        if (idle || done) && w.pending() > 0 && !more {
+            let _ = w.flush_partial(m, &mut emit);
+        }
+        let delta = w.take_stats();
+        self.ctx.metrics.read(&w.source, &delta);
+        if delta.lines >= 10 && crate::daemon::failpoint("files") {
+            panic!("failpoint: files");
+        }
+        if let Some(c) = w.checkpoint_if_moved() {
+            let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
+        }
+        if done && !more {
+            if let Some(w) = self.open.remove(&id) {
+                tracing::debug!("closed {} after rotation", w.path.display());
+                self.dirs.remove(&id);
+                let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
+            }
+        } else if w.draining_since.is_some() || w.pending() > 0 {
+            // Rotated files are read until closed; a partial line until flushed.
+            self.dirty.insert(id);
+        }
+        Some(more)
+    }
+
     fn update_gauges(&self) {
         for s in self.config.sources.iter().filter(|s| !s.stdin) {
-            let (n, lag) = self
-                .files
+            let open = self
+                .open
                 .values()
                 .filter(|w| w.source == s.name)
-                .fold((0, 0), |(n, l), w| (n + 1, l + w.lag()));
+                .map(|w| w.lag());
+            let parked = self
+                .parked
+                .values()
+                .filter(|p| p.at.source == s.name)
+                .map(|p| p.size.saturating_sub(p.at.offset));
+            let (n, lag) = open.chain(parked).fold((0, 0), |(n, l), x| (n + 1, l + x));
             self.ctx.metrics.files(&s.name, n, lag);
         }
+        self.ctx.metrics.files_open(self.open.len());
     }
 
     fn commit_all(&mut self) {
-        for w in self.files.values_mut() {
+        for w in self.open.values_mut() {
             if let Some(c) = w.checkpoint_if_moved() {
                 let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
             }
@@ -389,17 +672,18 @@ impl FileServer {
     }
 }
 
-fn is_structural(ev: &notify::Result<notify::Event>) -> bool {
-    use notify::EventKind;
-    match ev {
-        Ok(e) => matches!(
-            e.kind,
-            EventKind::Create(_)
-                | EventKind::Remove(_)
-                | EventKind::Modify(notify::event::ModifyKind::Name(_))
-                | EventKind::Any
-                | EventKind::Other
-        ),
-        Err(_) => true, // e.g. queue overflow: rescan
-    }
+/// The file with identity `id` in the directory of `old` (renamed beside
+/// its old path by a rotation).
+fn find_by_identity(old: &Path, id: FileId) -> Option<PathBuf> {
+    let dir = old.parent()?;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && FileId::of(&m) == id))
 }

@@ -14,9 +14,11 @@
 //! - [`stdin`]: standard input, to its end.
 
 pub mod discover;
+pub mod failures;
 pub mod files;
 pub mod stdin;
 pub mod tailer;
+pub mod watcher;
 
 use std::sync::Arc;
 

@@ -234,14 +234,24 @@ impl Watched {
             return None;
         }
         self.committed = off;
-        Some(FileCheckpoint {
+        Some(self.position())
+    }
+
+    /// Where the file stands: the checkpoint of its current position.
+    pub fn position(&self) -> FileCheckpoint {
+        FileCheckpoint {
             source: self.source.clone(),
             path: self.path.clone(),
             id: self.id,
             fingerprint: self.fp,
-            offset: off,
+            offset: self.offset(),
             line_number: self.scanner.pos.line_number,
-        })
+        }
+    }
+
+    /// Modification time at the last read.
+    pub fn mtime(&self) -> Option<std::time::SystemTime> {
+        self.mtime
     }
 }
 
