@@ -408,3 +408,72 @@ fn slow_and_idle_http_clients_cannot_take_the_descriptors_of_the_readers() {
     assert_eq!(code, Some(0), "{log}");
     assert_exactly_once(&events, total);
 }
+
+#[test]
+fn a_file_that_cannot_be_opened_is_warned_about_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/nonexistent/x.log", dir.path().join("dangling.log")).unwrap();
+    let cfg = config(dir.path(), dir.path(), "");
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    // Five rescans (200 ms) later: one warning, one count.
+    std::thread::sleep(Duration::from_millis(1200));
+    let body = d.metrics();
+    assert_eq!(
+        metric(&body, "trtc_logwatch_read_errors_total{source=\"app\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    let (_, _, log) = d.stop();
+    assert_eq!(log.matches("cannot open").count(), 1, "{log}");
+}
+
+#[test]
+fn an_unreadable_directory_is_skipped_once_and_the_others_keep_their_notifications() {
+    use std::os::unix::fs::PermissionsExt;
+    if unsafe { libc::geteuid() } != 0 {
+        return skip("needs root to run the daemon as another user");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let perm = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    perm(dir.path(), 0o777).unwrap();
+    let logs = dir.path().join("logs");
+    for d in ["a", "secret"] {
+        std::fs::create_dir_all(logs.join(d)).unwrap();
+    }
+    let log = logs.join("a/app.log");
+    let mut f = append(&log);
+    write_seqs(&mut f, 1..=5);
+    perm(&log, 0o644).unwrap();
+    for d in [&logs, &logs.join("a")] {
+        perm(d, 0o755).unwrap();
+    }
+    perm(&logs.join("secret"), 0o000).unwrap();
+    // Polls and rescans far apart: only notifications can be this quick.
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "events:\n  path: {}\npoll_interval: 60s\nrescan_interval: 1h\nsources:\n  - name: app\n    include: [\"{}/**/*.log\"]\n    start_at: beginning\n",
+            dir.path().join("events.ndjson").display(),
+            logs.display()
+        ),
+    );
+    perm(&cfg, 0o644).unwrap();
+    let d = Daemon::start_as_nobody(&["--config", cfg.to_str().unwrap()], free_port());
+    assert_eq!(d.wait_metric(ICE, 5.0, Duration::from_secs(10)), 5.0);
+    write_seqs(&mut f, 6..=10);
+    assert_eq!(
+        d.wait_metric(ICE, 10.0, Duration::from_secs(5)),
+        10.0,
+        "a write was not noticed without polling"
+    );
+    let body = d.metrics();
+    assert_eq!(
+        metric(&body, "trtc_logwatch_read_errors_total{source=\"app\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(err.matches("cannot list").count(), 1, "{err}");
+    assert!(!err.contains("polling it"), "{err}");
+}

@@ -110,6 +110,14 @@ impl Daemon {
         Self::start_cmd(cmd, args, port, Stdio::null(), Stdio::null())
     }
 
+    /// A daemon run as the unprivileged user `nobody` (the caller is root).
+    pub fn start_as_nobody(args: &[&str], port: u16) -> Daemon {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"));
+        cmd.uid(65534).gid(65534);
+        Self::start_cmd(cmd, args, port, Stdio::null(), Stdio::null())
+    }
+
     fn start_cmd(
         mut cmd: Command,
         args: &[&str],

@@ -68,6 +68,9 @@ pub struct Listing {
     pub dirs: Vec<PathBuf>,
     /// Directories that could not be listed, with why.
     pub errors: Vec<(PathBuf, io::Error)>,
+    /// A glob's base directory does not exist (yet): nothing can watch
+    /// for it to appear, only a later listing finds it.
+    pub missing_base: bool,
 }
 
 /// Walks every include glob of `src`.
@@ -76,6 +79,7 @@ pub fn files(src: &SourceConfig) -> Listing {
     for g in &src.include {
         let (base, depth) = glob_base(g);
         let strip_dot = !g.starts_with("./") && base == Path::new(".");
+        out.missing_base |= !base.is_dir();
         walk(src, &base, depth.unwrap_or(MAX_DEPTH), strip_dot, &mut out);
     }
     out.files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -32,6 +32,9 @@ use crate::lines::ReadError;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 
+/// With every directory watched, listings run this many times less often.
+const COVERED_RESCAN_FACTOR: u32 = 12;
+
 /// The file source as the daemon starts it.
 #[derive(Debug)]
 pub struct FileSource {
@@ -58,6 +61,8 @@ struct Parked {
     mtime: Option<SystemTime>,
     /// Its real directory, to know whether notifications cover it.
     dir: Option<PathBuf>,
+    /// Notifications cover it (else it is looked at on every poll).
+    covered: bool,
 }
 
 /// A file found by a listing, not open yet.
@@ -82,6 +87,8 @@ pub struct FileServer {
     paths: HashMap<PathBuf, FileId>,
     /// Open files to read in the next pass.
     dirty: HashSet<FileId>,
+    /// Open files no notification covers: read on every poll.
+    uncovered: HashSet<FileId>,
     failing: Failures,
     dir_failing: Failures,
     /// Checkpoints loaded at start; `None` on the first start.
@@ -89,6 +96,9 @@ pub struct FileServer {
     first_pass: bool,
     watch: Watch,
     max_open: usize,
+    /// The last listing was complete and notifications cover every
+    /// directory it listed: the backstop listing can wait longer.
+    all_covered: bool,
 }
 
 impl std::fmt::Debug for FileServer {
@@ -127,10 +137,12 @@ impl FileServer {
             waiting: BTreeMap::new(),
             paths: HashMap::new(),
             dirty: HashSet::new(),
+            uncovered: HashSet::new(),
             failing: Failures::default(),
             dir_failing: Failures::default(),
             resume,
             first_pass: true,
+            all_covered: false,
         }
     }
 
@@ -145,10 +157,7 @@ impl FileServer {
             let now = Instant::now();
             if now >= next_rescan {
                 self.discover(now);
-                // Backstop for missed notifications: look at every file.
-                self.dirty.extend(self.open.keys().copied());
-                self.check_parked(true);
-                next_rescan = now + self.config.rescan_interval;
+                next_rescan = now + self.rescan_every();
             }
             if now >= next_poll {
                 self.poll();
@@ -164,12 +173,27 @@ impl FileServer {
             if notes.structural {
                 next_rescan = Instant::now();
             }
+            if notes.lost {
+                self.dirty.extend(self.open.keys().copied());
+                self.check_parked(true);
+            }
             for p in notes.changed {
                 self.changed(&p);
             }
         }
         // Stop reading: what was read is queued; record where each file stands.
         self.commit_all();
+    }
+
+    /// How long until the next listing: `rescan_interval`, or with every
+    /// directory watched (a listing then only backs notifications up)
+    /// [`COVERED_RESCAN_FACTOR`] times that.
+    fn rescan_every(&self) -> std::time::Duration {
+        if self.all_covered {
+            self.config.rescan_interval * COVERED_RESCAN_FACTOR
+        } else {
+            self.config.rescan_interval
+        }
     }
 
     /// A new configuration (SIGHUP): its globs are listed at once. The
@@ -189,13 +213,31 @@ impl FileServer {
     /// ones looked at); so are rotated files, which may have left the
     /// watched directories.
     fn poll(&mut self) {
-        for (id, w) in &self.open {
-            let covered = self.dirs.get(id).and_then(Option::as_deref);
-            if w.draining_since.is_some() || !covered.is_some_and(|d| self.watch.covers(d)) {
-                self.dirty.insert(*id);
-            }
-        }
+        // Rotated files and partial lines stay dirty until closed or flushed.
+        self.dirty.extend(self.uncovered.iter().copied());
         self.check_parked(false);
+    }
+
+    /// Whether notifications cover the open file `id`.
+    fn is_covered(&self, id: FileId) -> bool {
+        self.dirs
+            .get(&id)
+            .and_then(Option::as_deref)
+            .is_some_and(|d| self.watch.covers(d))
+    }
+
+    /// Recomputes which open files no notification covers (the watched
+    /// directories may have changed).
+    fn find_uncovered(&mut self) {
+        self.uncovered = self
+            .open
+            .keys()
+            .copied()
+            .filter(|id| !self.is_covered(*id))
+            .collect();
+        for p in self.parked.values_mut() {
+            p.covered = p.dir.as_deref().is_some_and(|d| self.watch.covers(d));
+        }
     }
 
     /// A notification: the file at `path` changed.
@@ -216,7 +258,7 @@ impl FileServer {
         let grown: Vec<FileId> = self
             .parked
             .iter()
-            .filter(|(_, p)| all || !p.dir.as_deref().is_some_and(|d| self.watch.covers(d)))
+            .filter(|(_, p)| all || !p.covered)
             .filter(|(id, p)| {
                 std::fs::metadata(&p.at.path).is_ok_and(|m| {
                     FileId::of(&m) == **id && (m.len() != p.size || m.modified().ok() != p.mtime)
@@ -252,12 +294,14 @@ impl FileServer {
         let mut incomplete: HashSet<String> = HashSet::new();
         let mut dirs: Vec<PathBuf> = Vec::new();
         let mut listed: HashSet<PathBuf> = HashSet::new();
+        let mut complete = true;
         let config = Arc::clone(&self.config);
         for s in config.sources.iter().filter(|s| !s.stdin) {
             let listing = discover::files(s);
             if !listing.errors.is_empty() {
                 incomplete.insert(s.name.clone());
             }
+            complete &= listing.errors.is_empty() && !listing.missing_base;
             for (dir, e) in &listing.errors {
                 if self.dir_failing.fail(dir, e, now) {
                     tracing::warn!(
@@ -279,7 +323,10 @@ impl FileServer {
             }
         }
         self.failing.retain(|p| listed.contains(p));
+        dirs.sort();
+        dirs.dedup();
         self.watch.update(&dirs, now);
+        self.all_covered = complete && self.watch.covers_all(dirs.len());
         self.follow_renames(&seen, &incomplete, now);
         self.queue_new(seen);
         if self.first_pass {
@@ -288,6 +335,7 @@ impl FileServer {
             self.ctx.ready.set();
         }
         self.index_paths();
+        self.find_uncovered();
     }
 
     /// The identity of a listed entry: from the listing alone when a known
@@ -451,6 +499,7 @@ impl FileServer {
                 self.dirs.insert(id, None);
                 self.open.insert(id, w);
                 self.dirty.insert(id);
+                self.uncovered.insert(id);
                 true
             }
             _ => false,
@@ -511,6 +560,9 @@ impl FileServer {
                 self.dirs.insert(id, real_dir(path));
                 self.open.insert(id, w);
                 self.dirty.insert(id);
+                if !self.is_covered(id) {
+                    self.uncovered.insert(id);
+                }
                 true
             }
             Ok(_) => false, // replaced between stat and open: the next listing sees it
@@ -548,10 +600,12 @@ impl FileServer {
         let Some(mut w) = self.open.remove(&id) else {
             return false;
         };
+        self.uncovered.remove(&id);
         if let Some(c) = w.checkpoint_if_moved() {
             let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
         }
         tracing::debug!("parking {} (open files at the cap)", w.path.display());
+        let covered = self.is_covered(id);
         self.parked.insert(
             id,
             Parked {
@@ -559,6 +613,7 @@ impl FileServer {
                 size: w.size,
                 mtime: w.mtime(),
                 dir: self.dirs.remove(&id).flatten(),
+                covered,
             },
         );
         true
@@ -636,6 +691,7 @@ impl FileServer {
             if let Some(w) = self.open.remove(&id) {
                 tracing::debug!("closed {} after rotation", w.path.display());
                 self.dirs.remove(&id);
+                self.uncovered.remove(&id);
                 let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
             }
         } else if w.draining_since.is_some() || w.pending() > 0 {

@@ -22,6 +22,8 @@ pub struct Notes {
     /// Files appeared, went or were renamed, or notifications were lost:
     /// list the directories again.
     pub structural: bool,
+    /// Notifications were lost (queue overflow): read every file again.
+    pub lost: bool,
 }
 
 /// The watcher and the directories it covers.
@@ -136,6 +138,11 @@ impl Watch {
             .collect();
     }
 
+    /// True when every directory of the last [`update`](Self::update) is watched.
+    pub fn covers_all(&self, dirs: usize) -> bool {
+        self.watcher.is_some() && self.watched.len() == dirs
+    }
+
     /// True when changes to files in `dir` (a canonical directory) arrive
     /// as notifications.
     pub fn covers(&self, dir: &Path) -> bool {
@@ -176,6 +183,7 @@ fn note(ev: NotifyResult, notes: &mut Notes) {
     let Ok(ev) = ev else {
         // Lost notifications (queue overflow): look at everything again.
         notes.structural = true;
+        notes.lost = true;
         return;
     };
     match ev.kind {
