@@ -65,5 +65,38 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A user catalog with `n` keys (each with one alias and one message).
+fn big_catalog(n: usize) -> String {
+    let mut y = String::from("catalog: big\nentries:\n");
+    for i in 0..n {
+        y.push_str(&format!(
+            "  - key: APP_ERROR_{i:05}\n    aliases: [APP_ERR_{i:05}]\n    kind: sdk\n    code: {}\n    category: room\n    severity: error\n    messages: [\"app failure number {i}\"]\n    description: {{en: x}}\n",
+            100_000 + i
+        ));
+    }
+    y
+}
+
+/// Build time of catalog + matcher: the built-in catalogs, then user
+/// catalogs of 3,000 and 9,000 patterns (the limit is 10,000).
+fn build(c: &mut Criterion) {
+    let mut g = c.benchmark_group("build");
+    g.sample_size(10);
+    g.bench_function("builtin", |b| {
+        b.iter(|| Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap())
+    });
+    for n in [1000, 3000] {
+        let yaml = big_catalog(n);
+        g.bench_function(format!("user_{}_patterns", 3 * n), |b| {
+            b.iter(|| {
+                let mut cb = trtc_logwatch::catalog::CatalogSetBuilder::new();
+                cb.add_yaml("big.yaml", yaml.clone());
+                Matcher::new(Arc::new(cb.build().unwrap())).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, build);
 criterion_main!(benches);

@@ -186,6 +186,8 @@ pub struct CatalogSet {
     by_code: HashMap<i64, Vec<EntryId>>,
     by_hex: HashMap<u32, EntryId>,
     by_name: HashMap<String, Vec<EntryId>>,
+    patterns: usize,
+    warnings: Vec<String>,
 }
 
 impl CatalogSet {
@@ -197,6 +199,11 @@ impl CatalogSet {
     /// Every entry, in load order.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
+    }
+
+    /// What is allowed but unwise (keys so short they match everywhere).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The entry with this id.
@@ -328,6 +335,8 @@ impl CatalogSetBuilder {
             by_code: HashMap::new(),
             by_hex: HashMap::new(),
             by_name: HashMap::new(),
+            patterns: 0,
+            warnings: Vec::new(),
         };
         for (path, file) in parsed {
             compile_file(&mut set, &path, file)?;
@@ -335,6 +344,19 @@ impl CatalogSetBuilder {
         Ok(set)
     }
 }
+
+/// Longest key or alias.
+pub const MAX_KEY_LEN: usize = 64;
+
+/// Longest message wording, in bytes.
+pub const MAX_MESSAGE_LEN: usize = 256;
+
+/// Most keys, aliases and message wordings in all catalogs together: the
+/// matcher's build time and memory grow with them.
+pub const MAX_PATTERNS: usize = 10_000;
+
+/// Keys shorter than this are accepted with a warning.
+const SHORT_KEY: usize = 4;
 
 fn invalid<T>(path: &Path, at: &Spanned<T>, message: String) -> CatalogError {
     CatalogError::at(path, at, message)
@@ -353,6 +375,25 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
     }
     let mut seen: HashSet<String> = HashSet::new();
     for raw in file.entries {
+        set.patterns += 1 + raw.aliases.len() + raw.messages.len();
+        if set.patterns > MAX_PATTERNS {
+            return Err(invalid(
+                path,
+                &raw.key,
+                format!(
+                    "more than {MAX_PATTERNS} keys, aliases and messages in all catalogs together"
+                ),
+            ));
+        }
+        for n in std::iter::once(&raw.key.value).chain(&raw.aliases) {
+            if n.len() < SHORT_KEY {
+                set.warnings.push(format!(
+                    "{}:{}: key or alias {n:?} is shorter than {SHORT_KEY} characters: it will match in many lines that are no TRTC error, and slow scanning",
+                    path.display(),
+                    raw.key.referenced.line()
+                ));
+            }
+        }
         let entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
         let id = set.entries.len();
         if let Some(code) = entry.code {
@@ -428,6 +469,19 @@ fn check_names(
             format!("key {key:?} is not UPPER_SNAKE_CASE"),
         ));
     }
+    if let Some(n) = std::iter::once(key)
+        .chain(&raw.aliases)
+        .find(|n| n.len() > MAX_KEY_LEN)
+    {
+        return Err(invalid(
+            path,
+            &raw.key,
+            format!(
+                "key or alias of {} characters (at most {MAX_KEY_LEN})",
+                n.len()
+            ),
+        ));
+    }
     for n in std::iter::once(key).chain(&raw.aliases) {
         if !seen.insert(n.clone()) {
             return Err(invalid(
@@ -464,6 +518,9 @@ fn check_kind(raw: &RawEntry) -> Result<(), &'static str> {
     }
     if raw.messages.iter().any(|m| m.trim().len() < 4) {
         return Err("a message must have at least 4 characters");
+    }
+    if raw.messages.iter().any(|m| m.len() > MAX_MESSAGE_LEN) {
+        return Err("a message must have at most 256 bytes");
     }
     Ok(())
 }
@@ -533,6 +590,30 @@ mod tests {
             let e = b.build().unwrap_err().to_string();
             assert!(e.starts_with(want), "{e}");
         }
+    }
+
+    fn one_entry(key: &str, aliases: usize) -> String {
+        let list: Vec<String> = (0..aliases).map(|i| format!("A_{i}")).collect();
+        format!(
+            "catalog: x\nentries:\n  - key: {key}\n    aliases: [{}]\n    kind: sdk\n    code: 1\n    category: room\n    severity: error\n    description: {{en: a}}\n",
+            list.join(", ")
+        )
+    }
+
+    #[test]
+    fn sizes_are_bounded_and_short_keys_warned_about() {
+        let build = |yaml: String| {
+            let mut b = CatalogSetBuilder::new();
+            b.builtin(false).add_yaml("x.yaml", yaml);
+            b.build()
+        };
+        let e = build(one_entry(&"K".repeat(10_000), 0)).unwrap_err().to_string();
+        assert!(e.starts_with("x.yaml:3:") && e.contains("at most 64"), "{e}");
+        let e = build(one_entry("MANY", 20_000)).unwrap_err().to_string();
+        assert!(e.contains("more than 10000"), "{e}");
+        let set = build(one_entry("A", 0)).unwrap();
+        assert!(set.warnings()[0].contains("\"A\" is shorter than 4"), "{:?}", set.warnings());
+        assert!(CatalogSet::builtin().unwrap().warnings().is_empty());
     }
 
     #[test]

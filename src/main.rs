@@ -155,6 +155,9 @@ enum UsageError {
 
 fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
     let set = catalog::load(!c.no_builtin_patterns, &c.patterns).map_err(UsageError::from)?;
+    for w in set.warnings() {
+        eprintln!("trtc-logwatch: warning: {w}");
+    }
     Ok(Arc::new(set))
 }
 
@@ -215,6 +218,9 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::CheckConfig { file } => {
             let c = Config::load(&file).map_err(UsageError::from)?;
             let g = Generation::build(c).map_err(UsageError::from)?;
+            for w in g.matcher.catalog().warnings() {
+                println!("warning: {w}");
+            }
             println!(
                 "{}: ok ({} sources)",
                 file.display(),

@@ -76,6 +76,9 @@ impl Generation {
     /// reads files and builds automata).
     pub fn build(config: Config) -> Result<Self, LoadError> {
         let set = catalog::load(config.builtin_patterns, &config.pattern_dirs)?;
+        for w in set.warnings() {
+            tracing::warn!("{w}");
+        }
         let matcher = Matcher::new(Arc::new(set))?;
         Ok(Self {
             config: Arc::new(config),

@@ -22,10 +22,11 @@ pub mod forms;
 mod lexing;
 mod resolve;
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
 use crate::catalog::{CatalogSet, EntryId, EntryKind};
 
@@ -86,6 +87,9 @@ pub struct Matcher {
     anchor_count: usize,
 }
 
+/// Up to this many patterns the line automaton is a DFA.
+const DFA_PATTERNS: usize = 500;
+
 /// The matcher could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the matcher: {0}")]
@@ -126,16 +130,18 @@ impl Matcher {
     pub fn new(set: Arc<CatalogSet>) -> Result<Self, BuildError> {
         let mut words: Vec<String> = Vec::new();
         let mut pats: Vec<Pat> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
         for (id, e) in set.entries().iter().enumerate() {
             if e.kind == EntryKind::Sdk {
                 for name in std::iter::once(&e.key).chain(&e.aliases) {
-                    match words.iter().position(|w| w == name) {
-                        Some(i) => {
+                    match index.get(name.as_str()) {
+                        Some(&i) => {
                             if let Pat::Key(ids) = &mut pats[i] {
                                 ids.push(id);
                             }
                         }
                         None => {
+                            index.insert(name, words.len());
                             words.push(name.clone());
                             pats.push(Pat::Key(vec![id]));
                         }
@@ -143,7 +149,8 @@ impl Matcher {
                 }
             }
             for m in &e.messages {
-                if !words.contains(m) {
+                if !index.contains_key(m.as_str()) {
+                    index.insert(m, words.len());
                     words.push(m.clone());
                     pats.push(Pat::Message(id));
                 }
@@ -160,8 +167,12 @@ impl Matcher {
             words.push(w.to_string());
             pats.push(Pat::Ctx(c));
         }
+        // A DFA scans fastest but takes time and memory that grow with the
+        // square of a big catalog: past a few hundred patterns, an NFA.
+        let kind = (words.len() > DFA_PATTERNS).then_some(AhoCorasickKind::ContiguousNFA);
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(kind)
             .build(&words)?;
         let anchor_words = anchors::anchors(&words);
         let anchors = AhoCorasickBuilder::new()
