@@ -607,12 +607,21 @@ mod tests {
             b.builtin(false).add_yaml("x.yaml", yaml);
             b.build()
         };
-        let e = build(one_entry(&"K".repeat(10_000), 0)).unwrap_err().to_string();
-        assert!(e.starts_with("x.yaml:3:") && e.contains("at most 64"), "{e}");
+        let e = build(one_entry(&"K".repeat(10_000), 0))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("x.yaml:3:") && e.contains("at most 64"),
+            "{e}"
+        );
         let e = build(one_entry("MANY", 20_000)).unwrap_err().to_string();
         assert!(e.contains("more than 10000"), "{e}");
         let set = build(one_entry("A", 0)).unwrap();
-        assert!(set.warnings()[0].contains("\"A\" is shorter than 4"), "{:?}", set.warnings());
+        assert!(
+            set.warnings()[0].contains("\"A\" is shorter than 4"),
+            "{:?}",
+            set.warnings()
+        );
         assert!(CatalogSet::builtin().unwrap().warnings().is_empty());
     }
 

@@ -2,7 +2,8 @@
 //! and Prometheus counters.
 //!
 //! Two halves. The engine, which never imports daemon code: [`catalog`]
-//! (YAML error catalogs), [`lines`] (reading and bounded line splitting),
+//! (YAML error catalogs), [`decode`] (gzip, UTF-16, binary sniffing),
+//! [`lines`] (reading and bounded line splitting),
 //! [`matcher`] (one Aho-Corasick pass plus context rules), [`context`]
 //! (userId/roomId/timestamp lifting), [`event`] (the NDJSON event), [`scan`]
 //! (the pipeline shared by `scan` and `run`) and [`report`] (human-readable
@@ -33,6 +34,7 @@
 pub mod catalog;
 pub mod context;
 pub mod daemon;
+pub mod decode;
 pub mod event;
 pub mod lines;
 pub mod matcher;

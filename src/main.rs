@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::daemon::config::{Config, ConfigError, SourceConfig, StartAt};
 use trtc_logwatch::daemon::{self, Generation, Reloader};
+use trtc_logwatch::decode::{self, Encoding};
 use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_LINE};
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::report::{self, Lang, Summary};
@@ -349,10 +350,15 @@ fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) 
     let mut total = Stats::default();
     let mut sum = Summary::default();
     for input in inputs {
-        let (name, input_reader): (String, Box<dyn io::Read>) = match input {
+        let (name, raw): (String, Box<dyn io::Read>) = match input {
             Input::Stdin => ("stdin".into(), Box::new(io::stdin().lock())),
             Input::File(p, f) => (p.display().to_string(), Box::new(f)),
         };
+        let (encoding, input_reader) =
+            decode::decoded(raw).with_context(|| format!("reading {name}"))?;
+        if encoding == Encoding::Binary {
+            eprintln!("trtc-logwatch: warning: {name} looks binary (NUL bytes); scanned as it is");
+        }
         let mut sc = SourceScanner::new(name.clone(), limit, Position::default());
         let mut emit = |ev: &trtc_logwatch::event::Event<'_>| -> io::Result<()> {
             if summary {

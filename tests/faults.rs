@@ -477,3 +477,110 @@ fn an_unreadable_directory_is_skipped_once_and_the_others_keep_their_notificatio
     assert_eq!(err.matches("cannot list").count(), 1, "{err}");
     assert!(!err.contains("polling it"), "{err}");
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+fn utf16(text: &str, bom: bool, big_endian: bool) -> Vec<u8> {
+    let mut v = Vec::new();
+    let units = std::iter::once(0xfeff_u16)
+        .filter(|_| bom)
+        .chain(text.encode_utf16());
+    for u in units {
+        v.extend(if big_endian {
+            u.to_be_bytes()
+        } else {
+            u.to_le_bytes()
+        });
+    }
+    v
+}
+
+fn numbered(range: std::ops::RangeInclusive<u64>) -> String {
+    range.map(common::daemon::line).collect()
+}
+
+#[test]
+fn utf16_and_gzip_logs_are_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = numbered(1..=29);
+    let inputs = [
+        ("le-bom.log", utf16(&text, true, false)),
+        ("be.log", utf16(&text, false, true)),
+        ("app.log.gz", gzip(text.as_bytes())),
+        ("utf16.log.gz", gzip(&utf16(&text, true, false))),
+    ];
+    for (name, bytes) in inputs {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+            .arg("scan")
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let events = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(events.lines().count(), 29, "{name}: {events}");
+        assert!(events.contains("\"key\":\"ICE_TRANSPORT_ERROR\""), "{name}");
+    }
+    // Anything else binary: scanned as it is, with one warning.
+    let p = dir.path().join("core.bin");
+    let mut bin = b"\x7fELF\x00\x00\x00".to_vec();
+    bin.extend(numbered(1..=2).as_bytes());
+    std::fs::write(&p, bin).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .arg("scan")
+        .arg(&p)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("looks binary").count(), 1, "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), dir.path(), "");
+    let log = dir.path().join("app.log");
+    let mut f = append(&log);
+    write_seqs(&mut f, 1..=100);
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    assert_eq!(d.wait_metric(ICE, 100.0, Duration::from_secs(10)), 100.0);
+    let (code, _, _) = d.stop();
+    assert_eq!(code, Some(0));
+    // While stopped: more lines, then logrotate renames and compresses.
+    write_seqs(&mut f, 101..=150);
+    drop(f);
+    let rotated = dir.path().join("app.log.1.gz");
+    std::fs::write(&rotated, gzip(&std::fs::read(&log).unwrap())).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    let mut f = append(&log);
+    write_seqs(&mut f, 151..=170);
+    // A UTF-16 file beside it is not followed: one warning, one count.
+    std::fs::write(
+        dir.path().join("win.log"),
+        utf16(&numbered(900..=901), true, false),
+    )
+    .unwrap();
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    assert_eq!(d.wait_metric(ICE, 70.0, Duration::from_secs(10)), 70.0);
+    std::thread::sleep(Duration::from_millis(1000));
+    let body = d.metrics();
+    assert_eq!(
+        metric(&body, "trtc_logwatch_read_errors_total{source=\"app\"}"),
+        Some(1.0),
+        "{body}"
+    );
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(
+        log.matches("UTF-16LE file is not followed").count(),
+        1,
+        "{log}"
+    );
+    assert_exactly_once(&dir.path().join("events.ndjson"), 170);
+}

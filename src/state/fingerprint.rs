@@ -81,6 +81,12 @@ impl Fingerprint {
         })
     }
 
+    /// Whether `prefix` (a stream's first bytes) starts with the bytes this
+    /// fingerprint was made from.
+    pub fn matches_prefix(&self, prefix: &[u8]) -> bool {
+        prefix.len() >= self.len as usize && fnv(&prefix[..self.len as usize]) == self.hash
+    }
+
     /// Whether `file` still starts with the bytes this fingerprint was made from.
     pub fn check(&self, file: &File) -> io::Result<Check> {
         let p = read_prefix(file, FP_LEN)?;

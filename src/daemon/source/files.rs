@@ -15,7 +15,7 @@
 //! ("parked") at its checkpoint and reopened by identity when it changes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -444,10 +444,14 @@ impl FileServer {
         }
     }
 
+    /// Path → file for notifications. A rotated file's path is stale (a
+    /// new file may have it now), so it is left out: rotated files are read
+    /// on every wake-up until closed.
     fn index_paths(&mut self) {
         self.paths = self
             .open
             .iter()
+            .filter(|(_, w)| w.draining_since.is_none())
             .map(|(id, w)| (w.path.clone(), *id))
             .chain(self.parked.iter().map(|(id, p)| (p.at.path.clone(), *id)))
             .collect();
@@ -462,10 +466,13 @@ impl FileServer {
             return;
         };
         for (id, c) in resume {
-            if self.open.contains_key(&id)
-                || self.waiting.contains_key(&id)
-                || !self.config.sources.iter().any(|s| s.name == c.source)
-            {
+            if !self.config.sources.iter().any(|s| s.name == c.source) {
+                continue;
+            }
+            // Found by the listing, and still the same file (a new file
+            // may have been given the old one's inode).
+            let listed = self.waiting.get(&id).map(|w| w.path.clone());
+            if listed.is_some_and(|p| same_file(&p, &c)) {
                 continue;
             }
             if self.drain_rotated(id, &c, now) {
@@ -478,22 +485,16 @@ impl FileServer {
     }
 
     /// Finds a file by identity beside its old path and opens it, from its
-    /// checkpoint, to drain it for `rotate_wait`. False when it is not there.
+    /// checkpoint, to drain it for `rotate_wait`; failing that, a compressed
+    /// copy of it (read at once). False when neither is there.
     fn drain_rotated(&mut self, id: FileId, at: &FileCheckpoint, now: Instant) -> bool {
-        let Some(path) = find_by_identity(&at.path, id) else {
-            tracing::debug!("{} is gone", at.path.display());
-            let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
-            return false;
-        };
-        match Watched::open(
-            &at.source,
-            path,
-            self.config.max_line_bytes,
-            Some(at),
-            false,
-        ) {
+        let found = find_by_identity(&at.path, id).and_then(|path| {
+            let limit = self.config.max_line_bytes;
+            Watched::open(&at.source, path, limit, Some(at), false).ok()
+        });
+        match found {
             // Only a file that still fits its checkpoint is the rotated one.
-            Ok(mut w) if w.id == id && w.resumed() => {
+            Some(mut w) if w.id == id && w.resumed() => {
                 w.draining_since = Some(now);
                 self.ctx.metrics.rotation(&at.source);
                 self.dirs.insert(id, None);
@@ -502,7 +503,15 @@ impl FileServer {
                 self.uncovered.insert(id);
                 true
             }
-            _ => false,
+            _ => {
+                if !self.drain_compressed(at) {
+                    tracing::debug!("{} is gone", at.path.display());
+                }
+                if !self.waiting.contains_key(&id) && !self.open.contains_key(&id) {
+                    let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
+                }
+                false
+            }
         }
     }
 
@@ -557,6 +566,12 @@ impl FileServer {
                     tracing::info!("{} can be opened again", path.display());
                 }
                 tracing::debug!("following {} from offset {}", path.display(), w.offset());
+                if w.binary && w.offset() == 0 {
+                    tracing::warn!(
+                        "{} looks binary (NUL bytes); followed as it is",
+                        path.display()
+                    );
+                }
                 self.dirs.insert(id, real_dir(path));
                 self.open.insert(id, w);
                 self.dirty.insert(id);
@@ -726,6 +741,103 @@ impl FileServer {
             }
         }
     }
+}
+
+impl FileServer {
+    /// A file rotated and compressed while the daemon was stopped
+    /// (`app.log` → `app.log.1.gz`): found beside its old path by the
+    /// fingerprint of its decompressed first bytes, and read from its
+    /// checkpoint to its end. True when one was found and read.
+    fn drain_compressed(&mut self, at: &FileCheckpoint) -> bool {
+        let Some(path) = find_compressed(at) else {
+            return false;
+        };
+        let read = || -> io::Result<bool> {
+            let (_, mut text) = crate::decode::decoded(std::fs::File::open(&path)?)?;
+            let mut head = vec![0; at.fingerprint.len as usize];
+            text.read_exact(&mut head)?;
+            if !at.fingerprint.matches_prefix(&head) {
+                return Ok(false);
+            }
+            let rest = at.offset.saturating_sub(head.len() as u64);
+            io::copy(&mut (&mut text).take(rest), &mut io::sink())?;
+            let limit = self.config.max_line_bytes;
+            let pos = crate::scan::Position {
+                line_number: at.line_number,
+                offset: at.offset,
+            };
+            let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos);
+            let g = self.ctx.generation();
+            let emitter = &self.ctx.emitter;
+            let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
+            let r = crate::lines::LineReader::new(limit, 0)
+                .read_to_end(&mut text, &mut |c| sc.chunk(&g.matcher, c, &mut emit));
+            if let Err(ReadError::Io(e)) = r {
+                return Err(e);
+            }
+            self.ctx.metrics.read(&at.source, &sc.take_delta());
+            Ok(true)
+        };
+        match read() {
+            Ok(true) => {
+                tracing::info!(
+                    "{} was rotated and compressed while stopped; read {} from offset {}",
+                    at.path.display(),
+                    path.display(),
+                    at.offset
+                );
+                self.ctx.metrics.rotation(&at.source);
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!("reading {} failed: {e}", path.display());
+                self.ctx.metrics.read_error(&at.source);
+                false
+            }
+        }
+    }
+}
+
+/// Compressed files beside `at`'s old path whose name starts with its name
+/// (`app.log.1.gz`, `app.log-20261127.gz`), newest first; the first whose
+/// decompressed start fits the checkpoint's fingerprint.
+fn find_compressed(at: &FileCheckpoint) -> Option<PathBuf> {
+    let name = at.path.file_name()?.to_str()?.to_string();
+    let dir = at.path.parent().filter(|d| !d.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let mut found: Vec<(SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with(&name) && n.ends_with(".gz")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found.into_iter().take(5).map(|(_, p)| p).find(|p| {
+        let head = std::fs::File::open(p)
+            .and_then(crate::decode::decoded)
+            .and_then(|(_, mut r)| {
+                let mut h = vec![0; at.fingerprint.len as usize];
+                r.read_exact(&mut h).map(|()| h)
+            });
+        head.is_ok_and(|h| at.fingerprint.matches_prefix(&h))
+    })
+}
+
+/// True when `path` is still the file `at` was taken of (same identity,
+/// same first bytes).
+fn same_file(path: &Path, at: &FileCheckpoint) -> bool {
+    std::fs::File::open(path).is_ok_and(|f| {
+        f.metadata().is_ok_and(|m| FileId::of(&m) == at.id)
+            && at
+                .fingerprint
+                .check(&f)
+                .is_ok_and(|c| c != crate::state::fingerprint::Check::Changed)
+    })
 }
 
 /// The file with identity `id` in the directory of `old` (renamed beside

@@ -7,6 +7,7 @@ use std::io::{self, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::decode::{self, Encoding};
 use crate::event::Event;
 use crate::lines::{LineReader, ReadError};
 use crate::matcher::Matcher;
@@ -40,6 +41,14 @@ fn count_lines(file: &File, len: u64) -> io::Result<u64> {
         at += got as u64;
     }
     Ok(n)
+}
+
+/// What the first bytes of `file` say it is.
+fn sniff_file(file: &File) -> io::Result<Encoding> {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; 4096];
+    let n = crate::lines::retry_interrupted(|| file.read_at(&mut head, 0))?;
+    Ok(decode::sniff(&head[..n]))
 }
 
 /// What a read pass saw.
@@ -77,6 +86,8 @@ pub struct Watched {
     pub last_data: Instant,
     committed: u64,
     resumed: bool,
+    /// NUL bytes at its start: followed as it is, with one warning.
+    pub binary: bool,
 }
 
 impl Watched {
@@ -94,6 +105,19 @@ impl Watched {
         let meta = file.metadata()?;
         let id = FileId::of(&meta);
         let fp = Fingerprint::of(&file)?;
+        let encoding = sniff_file(&file)?;
+        if matches!(
+            encoding,
+            Encoding::Gzip | Encoding::Utf16Le | Encoding::Utf16Be
+        ) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a {} file is not followed (exclude it, or read it with `scan`)",
+                    encoding.name()
+                ),
+            ));
+        }
         let usable = match checkpoint {
             Some(c) if c.id == id && c.fingerprint.check(&file)? != Check::Changed => Some(c),
             _ => None,
@@ -126,6 +150,7 @@ impl Watched {
             last_data: Instant::now(),
             committed: u64::MAX,
             resumed: usable.is_some(),
+            binary: encoding == Encoding::Binary,
         })
     }
 
