@@ -60,7 +60,7 @@ fn promtool_checks_and_tests_the_shipped_rules() {
             .args(["check", "rules"])
             .arg(dir.join("rules.yml")),
     );
-    assert!(out.contains("SUCCESS: 12 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 13 rules found"), "{out}");
     let out = run_ok(
         Command::new(&promtool)
             .args(["test", "rules"])
