@@ -49,13 +49,223 @@ pub fn continuation(block: &[u8], s: usize, e: usize) -> Option<(usize, usize)> 
     None
 }
 
-/// True for SDK console lines at INFO, DEBUG or TRACE level: state reports,
-/// not errors, so a message wording alone on them is not an event.
-pub fn is_info_line(line: &[u8]) -> bool {
-    let head = &line[..line.len().min(96)];
-    [&b"<INFO>"[..], b"<DEBUG>", b"<TRACE>"]
+/// True when the text at `s` is inside a URL or a docs anchor:
+/// `ErrorCode.html#.ICE_TRANSPORT_ERROR`, `https://x/y?err=KEY`.
+pub fn in_url(line: &[u8], s: usize) -> bool {
+    if s > 0 && matches!(line[s - 1], b'#' | b'/' | b'?' | b'&') {
+        return true;
+    }
+    if s > 1 && line[s - 2..s] == *b"#." {
+        return true;
+    }
+    // The whitespace-delimited token the text is in.
+    let start = line[..s]
         .iter()
-        .any(|lvl| memchr::memmem::find(head, lvl).is_some())
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'(' | b'<'))
+        .map_or(0, |i| i + 1);
+    let token = &line[start..s];
+    memchr::memmem::find(token, b"://").is_some() || memchr::memmem::find(token, b".html").is_some()
+}
+
+/// True when the key at `s..e` is one of several key names listed together
+/// (`[ICE_TRANSPORT_ERROR, SIGNAL_CHANNEL_SETUP_FAILED]`, `A|B`, `"A","B"`):
+/// another key is next to it with only list punctuation between.
+pub fn in_list(line: &[u8], s: usize, e: usize, keys: &[(usize, usize)]) -> bool {
+    let list_gap = |g: &[u8]| {
+        !g.is_empty()
+            && g.len() <= 4
+            && g.iter()
+                .all(|b| matches!(b, b',' | b'|' | b' ' | b'"' | b'\'' | b'/'))
+            && g.iter().any(|b| matches!(b, b',' | b'|' | b'/'))
+    };
+    keys.iter()
+        .any(|&(ks, ke)| (ke <= s && list_gap(&line[ke..s])) || (ks >= e && list_gap(&line[e..ks])))
+}
+
+/// True when a wording that ends at `e` is a setting's name: a number is
+/// assigned to it (`publish timeout=10000ms`, `"join room timeout": 3`).
+pub fn is_setting(line: &[u8], e: usize) -> bool {
+    let mut i = e;
+    if matches!(line.get(i), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    while matches!(line.get(i), Some(b' ')) {
+        i += 1;
+    }
+    if !matches!(line.get(i), Some(b'=' | b':')) {
+        return false;
+    }
+    i += 1;
+    while matches!(line.get(i), Some(b' ' | b'"' | b'\'')) {
+        i += 1;
+    }
+    line.get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// A line's log level, as far as its text says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// error, fatal, critical (and pino's 50, 60).
+    Error,
+    /// warn, warning (pino's 40).
+    Warn,
+    /// info, notice (pino's 30).
+    Info,
+    /// debug, trace, verbose (pino's 10, 20).
+    Debug,
+}
+
+/// Level words as logs write them near the start of a line, each with the
+/// level it means. Matched with a non-letter on both sides.
+const LEVEL_WORDS: &[(&[u8], Level)] = &[
+    (b"ERROR", Level::Error),
+    (b"error", Level::Error),
+    (b"Error", Level::Error),
+    (b"ERR", Level::Error),
+    (b"FATAL", Level::Error),
+    (b"fatal", Level::Error),
+    (b"CRITICAL", Level::Error),
+    (b"critical", Level::Error),
+    (b"WARN", Level::Warn),
+    (b"warn", Level::Warn),
+    (b"Warn", Level::Warn),
+    (b"WARNING", Level::Warn),
+    (b"warning", Level::Warn),
+    (b"Warning", Level::Warn),
+    (b"INFO", Level::Info),
+    (b"info", Level::Info),
+    (b"Info", Level::Info),
+    (b"NOTICE", Level::Info),
+    (b"DEBUG", Level::Debug),
+    (b"debug", Level::Debug),
+    (b"Debug", Level::Debug),
+    (b"TRACE", Level::Debug),
+    (b"trace", Level::Debug),
+    (b"VERBOSE", Level::Debug),
+];
+
+/// The level a line states: the SDK's `<LEVEL>`, a `level`/`severity`
+/// field (JSON, logfmt, pino numbers), or a level word in the first 64
+/// bytes in brackets or between spaces (`[error]`, ` WARN `, `E/`-less).
+pub fn level(line: &[u8]) -> Option<Level> {
+    for (tag, lvl) in [
+        (&b"<ERROR>"[..], Level::Error),
+        (b"<WARN>", Level::Warn),
+        (b"<INFO>", Level::Info),
+        (b"<DEBUG>", Level::Debug),
+        (b"<TRACE>", Level::Debug),
+    ] {
+        if memchr::memmem::find(&line[..line.len().min(128)], tag).is_some() {
+            return Some(lvl);
+        }
+    }
+    if let Some(l) = level_field(line) {
+        return Some(l);
+    }
+    let head = &line[..line.len().min(64)];
+    let boundary = |b: Option<&u8>| b.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_');
+    LEVEL_WORDS.iter().find_map(|(w, lvl)| {
+        memchr::memmem::find_iter(head, w)
+            .find(|&i| {
+                boundary(i.checked_sub(1).and_then(|j| head.get(j)))
+                    && boundary(head.get(i + w.len()))
+                    && head.get(i + w.len()) != Some(&b':')
+            })
+            .map(|_| *lvl)
+    })
+}
+
+/// `"level":"error"`, `level=warn`, `"severity":"INFO"`, `"level":50`.
+fn level_field(line: &[u8]) -> Option<Level> {
+    for key in [&b"level"[..], b"severity", b"lvl"] {
+        for i in memchr::memmem::find_iter(line, key) {
+            let mut j = i + key.len();
+            if line.get(j) == Some(&b'"') {
+                j += 1;
+            }
+            if !matches!(line.get(j), Some(b':' | b'=')) {
+                continue;
+            }
+            j += 1;
+            while matches!(line.get(j), Some(b' ' | b'"' | b'\'')) {
+                j += 1;
+            }
+            let v = &line[j..line.len().min(j + 8)];
+            let word: Vec<u8> = v
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .map(u8::to_ascii_lowercase)
+                .collect();
+            let lvl = match word.as_slice() {
+                b"error" | b"err" | b"fatal" | b"critical" | b"crit" | b"50" | b"60" => {
+                    Level::Error
+                }
+                b"warn" | b"warning" | b"40" => Level::Warn,
+                b"info" | b"notice" | b"30" => Level::Info,
+                b"debug" | b"trace" | b"verbose" | b"10" | b"20" => Level::Debug,
+                _ => continue,
+            };
+            return Some(lvl);
+        }
+    }
+    None
+}
+
+/// True for lines at INFO, DEBUG or TRACE level: state reports, not errors,
+/// so only a strong form (a key with its code, a code word) counts there.
+pub fn is_info_line(line: &[u8]) -> bool {
+    matches!(level(line), Some(Level::Info | Level::Debug))
+}
+
+/// Words that make a line without a level read as an error.
+const ERROR_WORDS: &[&[u8]] = &[
+    b"rror",
+    b"RROR",
+    b"fail",
+    b"Fail",
+    b"FAIL",
+    b"xception",
+    b"reject",
+    b"denied",
+    b"banned",
+    b"kicked",
+    b"abort",
+    b"timeout",
+    b"Timeout",
+    "错误".as_bytes(),
+    "失败".as_bytes(),
+    "异常".as_bytes(),
+    "エラー".as_bytes(),
+    "失敗".as_bytes(),
+];
+
+/// True when the line reads as an error: an error or warn level, or (with
+/// no level) an error word outside `skip` (the hit being judged, whose own
+/// name may hold `ERROR`).
+pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
+    match level(line) {
+        Some(Level::Error | Level::Warn) => true,
+        Some(Level::Info | Level::Debug) => false,
+        None => ERROR_WORDS.iter().any(|w| {
+            memchr::memmem::find_iter(line, w).any(|i| i + w.len() <= skip.start || i >= skip.end)
+        }),
+    }
+}
+
+/// True for trtc-logwatch's own output read back: its NDJSON events (also
+/// inside a collector's JSON string) and its metrics exposition. Such lines
+/// are skipped, so a loop between it and a collector never doubles counts.
+pub fn is_own_output(line: &[u8]) -> bool {
+    let has = |n: &[u8]| memchr::memmem::find(line, n).is_some();
+    if has(b"trtc_errors_total{") || has(b"trtc_error_causes_total{") {
+        return true;
+    }
+    let head = &line[..line.len().min(16)];
+    if head.starts_with(b"# HELP trtc_") || head.starts_with(b"# TYPE trtc_") {
+        return true;
+    }
+    has(b"line_truncated") && has(b"\"catalog") && has(b"\"line_number")
+        || has(b"line_truncated\\\":") && has(b"catalog\\\":")
 }
 
 #[cfg(test)]
@@ -70,6 +280,46 @@ mod tests {
         assert_eq!(&b[ks..ke], b" <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>");
         assert_eq!(continuation(b"a <X_Y 0x1>\n <Z 0x2>\n", 0, 11), None);
         assert_eq!(continuation(b"a\nb\n <Z 0x2>\n", 0, 1), None);
+    }
+
+    #[test]
+    fn levels() {
+        for (line, want) in [
+            ("[20:41:09:016] <INFO> [↑n|alice] x", Some(Level::Info)),
+            (r#"{"level":"error","msg":"x"}"#, Some(Level::Error)),
+            (r#"{"level":50,"msg":"x"}"#, Some(Level::Error)),
+            ("time=1 level=info msg=x", Some(Level::Info)),
+            ("2024-05-13 20:41:09 WARN app x", Some(Level::Warn)),
+            ("May 13 20:41:09 host app[1]: [error] x", Some(Level::Error)),
+            ("RtcError: x <ICE_TRANSPORT_ERROR 0x4003>", None),
+            ("Error: x", None),
+        ] {
+            assert_eq!(level(line.as_bytes()), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn mentions() {
+        let l = b"see https://web.sdk.qcloud.com/x/module-ErrorCode.html#.ICE_TRANSPORT_ERROR for";
+        let s = memchr::memmem::find(l, b"ICE_").unwrap();
+        assert!(in_url(l, s));
+        let l = b"x ICE_TRANSPORT_ERROR y";
+        assert!(!in_url(l, 2));
+        let l = b"retryOn=[ICE_TRANSPORT_ERROR, SIGNAL_CHANNEL_ERROR]";
+        let (a, b) = (9, 30);
+        assert!(in_list(l, a, a + 19, &[(a, a + 19), (b, b + 20)]));
+        assert!(!in_list(l, a, a + 19, &[(a, a + 19)]));
+        assert!(is_setting(b"publish timeout=10000ms", 15));
+        assert!(is_setting(br#""join room timeout": 3"#, 18));
+        assert!(!is_setting(b"publish timeout (10s)", 15));
+    }
+
+    #[test]
+    fn own_output() {
+        assert!(is_own_output(br#"trtc_errors_total{catalog="trtc-web-v4",category="transport",key="ICE_TRANSPORT_ERROR",code="16387"} 3"#));
+        assert!(is_own_output(br#"{"ts":"x","source":"a","line_number":1,"offset":0,"catalog":"trtc-web-v4","key":"K","line_truncated":false}"#));
+        assert!(is_own_output(br#"{"log":"{\"ts\":\"x\",\"line_number\":1,\"catalog\":\"trtc-web-v4\",\"line_truncated\":false}"}"#));
+        assert!(!is_own_output(b"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>"));
     }
 
     #[test]

@@ -102,6 +102,184 @@ pub fn parse_number(line: &[u8], i: usize) -> Option<(i64, bool, usize)> {
     }
 }
 
+/// Bytes of a full-width separator (`：`, `，`, `（`, `）`, `【`, `】`).
+const FULL_WIDTH: &[&[u8]] = &[
+    "：".as_bytes(),
+    "，".as_bytes(),
+    "（".as_bytes(),
+    "）".as_bytes(),
+    "【".as_bytes(),
+    "】".as_bytes(),
+];
+
+/// The length of a full-width separator at `i`, if one is there.
+fn full_width_at(line: &[u8], i: usize) -> Option<usize> {
+    FULL_WIDTH
+        .iter()
+        .find(|f| line[i..].starts_with(f))
+        .map(|f| f.len())
+}
+
+/// The code word around a `code` token at `s..e` and where its number
+/// starts: `code:`, `errorCode=`, `extraCode_`, `getCode() ===`, `"code":`,
+/// `error code 16390`, `Error Code：4099`, `code（16386）`. The name is the
+/// rule name; `None` when the token is no code word or no number follows.
+pub fn code_word(line: &[u8], s: usize, e: usize) -> Option<(&'static str, usize)> {
+    if !code_identifier(line, s, e) {
+        return two_word_code(line, s, e);
+    }
+    let mut b = s;
+    while b > 0 && (line[b - 1].is_ascii_alphabetic() || line[b - 1] == b'_') {
+        b -= 1;
+    }
+    let prefix: Vec<u8> = line[b..s]
+        .iter()
+        .filter(|c| **c != b'_')
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let name = match prefix.as_slice() {
+        b"" if ends_with_error_word(&line[..b]) => return two_word_code(line, s, e),
+        b"" => "code context: code",
+        b"error" | b"rtcerror" => "code context: errorCode",
+        b"err" => "code context: errCode",
+        b"extra" => "code context: extraCode",
+        _ => "code context: getCode()",
+    };
+    let mut i = e;
+    while line
+        .get(i)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        i += 1;
+    }
+    let i = skip_separator(line, i, true).or_else(|| {
+        // Full-width colon or parenthesis: `code：16386`, `code（16386）`.
+        let j = skip_spaces(line, i);
+        full_width_at(line, j).map(|n| skip_spaces(line, j + n))
+    })?;
+    Some((name, i))
+}
+
+/// `error code 16390`, `Error Code: 4099`, `ERROR CODE #16386`: the words
+/// "error code" may be followed by a number after spaces alone.
+fn two_word_code(line: &[u8], s: usize, e: usize) -> Option<(&'static str, usize)> {
+    if !ends_with_error_word(&line[..s]) || line.get(e).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let mut i = skip_spaces(line, e);
+    if matches!(line.get(i), Some(b':' | b'=' | b'#' | b'(')) {
+        i = skip_spaces(line, i + 1);
+    } else if let Some(n) = full_width_at(line, i) {
+        i = skip_spaces(line, i + n);
+    }
+    Some(("code context: error code", i))
+}
+
+/// True when `before` ends with the word "error" (or "err") and a space.
+fn ends_with_error_word(before: &[u8]) -> bool {
+    [&b"error "[..], b"Error ", b"ERROR ", b"err "]
+        .iter()
+        .any(|w| {
+            before.ends_with(w)
+                && before
+                    .len()
+                    .checked_sub(w.len() + 1)
+                    .is_none_or(|i| !before[i].is_ascii_alphanumeric())
+        })
+}
+
+/// After a word that names an error number (`errno`, `错误码`, `err=`):
+/// spaces, one separator (`:`, `=`, `为`, `是`, `は`, a full-width one),
+/// spaces, an opening bracket or quote.
+pub fn skip_word_separator(line: &[u8], e: usize) -> usize {
+    let mut i = skip_spaces(line, e);
+    if matches!(line.get(i), Some(b':' | b'=')) {
+        i += 1;
+    } else if let Some(n) = full_width_at(line, i) {
+        i += n;
+    } else if ["为", "是", "は"]
+        .iter()
+        .any(|w| line[i..].starts_with(w.as_bytes()))
+    {
+        i += 3;
+    }
+    i = skip_spaces(line, i);
+    if matches!(line.get(i), Some(b'(' | b'[' | b'"' | b'\'')) {
+        i += 1;
+    } else if let Some(n) = full_width_at(line, i) {
+        i += n;
+    }
+    i
+}
+
+/// A number right after a key that ends at `e`: `KEY 0x1001`, `KEY (4097)`,
+/// `KEY: 4097`, `KEY,0x1001`, `"KEY":5`, `KEY（4097）`. Returns (value,
+/// is_hex, end, assigned), `assigned` when `=` or `:` stood between (a
+/// counter or setting if the number is no code).
+pub fn number_after(line: &[u8], e: usize) -> Option<(i64, bool, usize, bool)> {
+    let mut i = e;
+    let mut assigned = false;
+    let mut gap = 0;
+    while i < line.len() && gap < 4 {
+        match line[i] {
+            b' ' | b'\t' | b',' | b'(' | b'[' | b'"' | b'\'' | b'#' => i += 1,
+            b':' | b'=' => {
+                assigned = true;
+                i += 1;
+            }
+            _ => match full_width_at(line, i) {
+                Some(n) => {
+                    assigned |= line[i..].starts_with("：".as_bytes());
+                    i += n;
+                }
+                None => break,
+            },
+        }
+        gap += 1;
+    }
+    if i == e {
+        return None;
+    }
+    let (v, h, end) = parse_number(line, i)?;
+    Some((v, h, end, assigned))
+}
+
+/// A number right before a key that starts at `s`: `4097 KEY`,
+/// `(4097) KEY`, `0x1001: KEY`, `4097，KEY`. The number must stand alone
+/// (not inside an id like `[c1|16388]`). Returns (value, is_hex, start).
+pub fn number_before(line: &[u8], s: usize) -> Option<(i64, bool, usize)> {
+    let mut i = s;
+    let mut gap = 0;
+    while i > 0 && gap < 3 {
+        match line[i - 1] {
+            b' ' | b'\t' | b':' | b',' | b'=' | b')' | b'-' => i -= 1,
+            _ => match FULL_WIDTH.iter().find(|f| line[..i].ends_with(f)) {
+                Some(f) => i -= f.len(),
+                None => break,
+            },
+        }
+        gap += 1;
+    }
+    if i == s {
+        return None;
+    }
+    let end = i;
+    while i > 0 && line[i - 1].is_ascii_hexdigit() {
+        i -= 1;
+    }
+    if i >= 2 && (line[i - 2..i] == *b"0x" || line[i - 2..i] == *b"0X") {
+        i -= 2;
+    } else if i > 0 && line[i - 1] == b'-' {
+        i -= 1;
+    }
+    let standalone = i == 0 || matches!(line[i - 1], b' ' | b'\t' | b'(' | b'"' | b'\'' | b',');
+    if !standalone || i == end {
+        return None;
+    }
+    let (v, h, num_end) = parse_number(line, i)?;
+    (num_end == end).then_some((v, h, i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +306,45 @@ mod tests {
         assert!(!ok("statusCode: 1"));
         assert!(!ok("zipcode: 1"));
         assert!(!ok("?code=1"));
+    }
+
+    #[test]
+    fn numbers_beside_keys() {
+        assert_eq!(
+            number_after(b"K 0x1001 x", 1),
+            Some((0x1001, true, 8, false))
+        );
+        assert_eq!(number_after(b"K (4097)", 1), Some((4097, false, 7, false)));
+        assert_eq!(number_after(b"K=0", 1), Some((0, false, 3, true)));
+        assert_eq!(
+            number_after("K（4097）".as_bytes(), 1),
+            Some((4097, false, 8, false))
+        );
+        assert_eq!(number_after(b"K failed", 1), None);
+        assert_eq!(number_before(b"4097 K", 5), Some((4097, false, 0)));
+        assert_eq!(number_before(b"x (4097) K", 9), Some((4097, false, 3)));
+        assert_eq!(number_before(b"[c1|16388] K", 11), None);
+        assert_eq!(number_before(b"u_4099 K", 7), None);
+    }
+
+    #[test]
+    fn code_words() {
+        fn at(l: &str) -> Option<(&'static str, &str)> {
+            let s = l.find("ode").unwrap() - 1;
+            code_word(l.as_bytes(), s, s + 4).map(|(n, i)| (n, &l[i..]))
+        }
+        assert_eq!(at("errorCode: 1"), Some(("code context: errorCode", "1")));
+        assert_eq!(
+            at("error code 16390"),
+            Some(("code context: error code", "16390"))
+        );
+        assert_eq!(
+            at("Error Code：4099"),
+            Some(("code context: error code", "4099"))
+        );
+        assert_eq!(at("code（16386）"), Some(("code context: code", "16386）")));
+        assert_eq!(at("zipcode 1"), None);
+        assert_eq!(at("the code is"), None);
     }
 
     #[test]

@@ -18,9 +18,13 @@
 //! `resolve` (from hits to detections).
 
 mod anchors;
+mod find;
 pub mod forms;
 mod lexing;
 mod resolve;
+pub mod rules;
+
+pub use rules::{Reject, Rule, Verdict};
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -44,8 +48,12 @@ enum Pat {
 /// Kinds of code context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ctx {
-    /// `code`, `errorCode`, `extraCode_`, `getCode()`, ... then `:`/`=` and a number.
+    /// `code`, `errorCode`, `extraCode_`, `getCode()`, `error code`, ... then
+    /// a separator and a number.
     Code,
+    /// A word that names an error number by itself (`err=`, `errno`,
+    /// `error(`, `错误码`, `エラーコード`); holds the rule name.
+    Word(&'static str),
     /// `result: -10012` of a join failure: only room-entry and account codes.
     Result,
     /// `stat-...-failed-16387`.
@@ -66,6 +74,10 @@ pub struct Detection {
     pub message: Option<EntryId>,
     /// Byte range of the text that identified the error.
     pub matched: Range<usize>,
+    /// The rule that took it.
+    pub rule: Rule,
+    /// A v5 extraCode the catalog does not know, kept as it was written.
+    pub unknown_extra: Option<i64>,
 }
 
 /// Hints from the line's surroundings that help resolve ambiguous names.
@@ -87,6 +99,27 @@ pub struct Matcher {
     anchor_count: usize,
 }
 
+/// Tokens after which a number may be an error code.
+const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
+    ("code", Ctx::Code),
+    ("Code", Ctx::Code),
+    ("CODE", Ctx::Code),
+    ("result", Ctx::Result),
+    ("-failed-", Ctx::Failed),
+    ("<ERROR>", Ctx::ErrorLine),
+    ("err=", Ctx::Word("code context: err=")),
+    ("err:", Ctx::Word("code context: err=")),
+    ("errno", Ctx::Word("code context: errno")),
+    ("Errno", Ctx::Word("code context: errno")),
+    ("error(", Ctx::Word("code context: error(N)")),
+    ("Error(", Ctx::Word("code context: error(N)")),
+    ("错误码", Ctx::Word("code context: 错误码")),
+    ("错误代码", Ctx::Word("code context: 错误代码")),
+    ("错误号", Ctx::Word("code context: 错误号")),
+    ("エラーコード", Ctx::Word("code context: エラーコード")),
+    ("エラー番号", Ctx::Word("code context: エラー番号")),
+];
+
 /// Up to this many patterns the line automaton is a DFA.
 const DFA_PATTERNS: usize = 500;
 
@@ -95,19 +128,21 @@ const DFA_PATTERNS: usize = 500;
 #[error("cannot build the matcher: {0}")]
 pub struct BuildError(#[from] aho_corasick::BuildError);
 
-/// A key or alias in an error-shaped form.
+/// A key or alias taken as an error.
 #[derive(Debug)]
 struct KeyHit {
     entries: Vec<EntryId>,
     hex: Option<u32>,
     span: Range<usize>,
+    rule: Rule,
 }
 
-/// A number in code context that is a catalog code.
+/// A number taken as a catalog code.
 #[derive(Debug)]
 struct NumHit {
     entries: Vec<EntryId>,
     span: Range<usize>,
+    rule: Rule,
 }
 
 /// What [`Matcher::find`] saw on a line, for [`Matcher::resolve`].
@@ -116,12 +151,21 @@ pub struct Hits {
     keys: Vec<KeyHit>,
     nums: Vec<NumHit>,
     msgs: Vec<(EntryId, Range<usize>)>,
+    /// A v5 extraCode (5001-5999) in code context that the catalog does not know.
+    unknown_v5: Option<i64>,
+    /// The line is trtc-logwatch's own output.
+    own_output: bool,
 }
 
 impl Hits {
     /// True when nothing on the line can be an error.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty() && self.nums.is_empty() && self.msgs.is_empty()
+    }
+
+    /// True when the line is trtc-logwatch's own output read back.
+    pub fn own_output(&self) -> bool {
+        self.own_output
     }
 }
 
@@ -156,16 +200,9 @@ impl Matcher {
                 }
             }
         }
-        for (w, c) in [
-            ("code", Ctx::Code),
-            ("Code", Ctx::Code),
-            ("CODE", Ctx::Code),
-            ("result", Ctx::Result),
-            ("-failed-", Ctx::Failed),
-            ("<ERROR>", Ctx::ErrorLine),
-        ] {
+        for (w, c) in CONTEXT_TOKENS {
             words.push(w.to_string());
-            pats.push(Pat::Ctx(c));
+            pats.push(Pat::Ctx(*c));
         }
         // A DFA scans fastest but takes time and memory that grow with the
         // square of a big catalog: past a few hundred patterns, an NFA.
@@ -211,140 +248,6 @@ impl Matcher {
             f(start, end);
             at = end + 1;
         }
-    }
-
-    /// Finds the TRTC errors on one line (without its line terminator):
-    /// [`find`](Self::find) then [`resolve`](Self::resolve).
-    pub fn analyze(&self, line: &[u8], hints: Hints) -> Vec<Detection> {
-        let hits = self.find(line);
-        if hits.is_empty() {
-            return Vec::new();
-        }
-        self.resolve(line, &hits, hints)
-    }
-
-    /// Runs the automaton over one line and keeps the keys, numbers and
-    /// message wordings that stand in an error-shaped context.
-    pub fn find(&self, line: &[u8]) -> Hits {
-        let mut hits = Hits::default();
-        for m in self.ac.find_iter(line) {
-            let (s, e) = (m.start(), m.end());
-            match &self.pats[m.pattern().as_usize()] {
-                Pat::Key(ids) => {
-                    if let Some(k) = self.key_hit(line, s, e, ids) {
-                        hits.keys.push(k);
-                    }
-                }
-                Pat::Message(id) => {
-                    if s == 0 || !line[s - 1].is_ascii_alphanumeric() {
-                        hits.msgs.push((*id, s..e));
-                    }
-                }
-                Pat::Ctx(ctx) => {
-                    if let Some(n) = self.num_hit(line, s, e, *ctx) {
-                        hits.nums.push(n);
-                    }
-                }
-            }
-        }
-        hits
-    }
-
-    /// A key at `s..e` as a whole word, in an error-shaped form (or bare,
-    /// for keys that are specific enough).
-    fn key_hit(&self, line: &[u8], s: usize, e: usize, ids: &[EntryId]) -> Option<KeyHit> {
-        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-        if (s > 0 && word(line[s - 1])) || line.get(e).is_some_and(|&b| word(b)) {
-            return None;
-        }
-        let before = s.checked_sub(1).map(|i| line[i]);
-        let after = line.get(e).copied();
-        if before == Some(b'<')
-            && let Some((hex, end)) = forms::key_hex_suffix(line, e)
-        {
-            return Some(KeyHit {
-                entries: ids.to_vec(),
-                hex,
-                span: s - 1..end,
-            });
-        }
-        let quoted = matches!(before, Some(b'"' | b'\'')) && after == before;
-        let formed = quoted || after == Some(b':') || before == Some(b'<');
-        if !formed && !ids.iter().any(|&i| self.set.entry(i).bare) {
-            return None;
-        }
-        Some(KeyHit {
-            entries: ids.to_vec(),
-            hex: None,
-            span: s..e,
-        })
-    }
-
-    /// A number after a context token at `s..e`, when the token's form
-    /// makes it a code and the catalog knows it.
-    fn num_hit(&self, line: &[u8], s: usize, e: usize, ctx: Ctx) -> Option<NumHit> {
-        let (value, is_hex, span) = match ctx {
-            Ctx::Code => {
-                if !lexing::code_identifier(line, s, e) {
-                    return None;
-                }
-                let mut i = e;
-                while line
-                    .get(i)
-                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                {
-                    i += 1;
-                }
-                let i = lexing::skip_separator(line, i, true)?;
-                let (v, h, end) = lexing::parse_number(line, i)?;
-                (v, h, s..end)
-            }
-            Ctx::Result => {
-                if s > 0 && line[s - 1].is_ascii_alphanumeric() {
-                    return None;
-                }
-                let i = lexing::skip_separator(line, e, false)?;
-                let (v, h, end) = lexing::parse_number(line, i)?;
-                (v, h, s..end)
-            }
-            Ctx::Failed => {
-                let (v, h, end) = lexing::parse_number(line, e)?;
-                (v, h, s..end)
-            }
-            Ctx::ErrorLine => {
-                let mut i = lexing::skip_spaces(line, e);
-                if line.get(i) == Some(&b'[') {
-                    i += memchr::memchr(b']', &line[i..(i + 64).min(line.len())])? + 1;
-                }
-                i = lexing::skip_spaces(line, i);
-                let (v, h, end) = lexing::parse_number(line, i)?;
-                if !matches!(line.get(end), Some(b',' | b':')) {
-                    return None;
-                }
-                (v, h, i..end)
-            }
-        };
-        let entries: Vec<EntryId> = if is_hex {
-            u32::try_from(value)
-                .ok()
-                .and_then(|v| self.set.by_hex(v))
-                .into_iter()
-                .collect()
-        } else {
-            self.set
-                .by_code(value)
-                .iter()
-                .copied()
-                .filter(|&id| {
-                    let k = self.set.entry(id).kind;
-                    ctx != Ctx::Result || matches!(k, EntryKind::Account | EntryKind::RoomEntry)
-                })
-                .collect()
-        };
-        if entries.is_empty() {
-            return None;
-        }
-        Some(NumHit { entries, span })
     }
 }
 

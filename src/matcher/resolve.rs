@@ -1,41 +1,45 @@
 //! From hits to detections: which entry a shared name means (v4 or v5),
 //! which codes are primary errors and which explain them (causes), and
 //! which message wording enriches them. One event per error: the same
-//! entry twice on a line is one detection.
+//! entry twice on a line is one detection, and a v5 error that carries a
+//! v4 `<KEY 0xhex>` inside its text is one v5 event.
 
 use std::ops::Range;
 
-use super::{Detection, Hints, Hits, KeyHit, Matcher, NumHit, forms};
+use super::{Detection, Hints, Hits, KeyHit, Matcher, NumHit, Rule, forms};
 use crate::catalog::{EntryId, EntryKind};
+
+/// An entry, the text that identified it and the rule that took it.
+type Found = (EntryId, Range<usize>, Rule);
 
 impl Matcher {
     /// Turns the hits [`find`](Self::find) kept on `line` into detections.
     pub fn resolve(&self, line: &[u8], hits: &Hits, hints: Hints) -> Vec<Detection> {
         let (primaries, causes) = self.split_primaries(hits, hints);
         let mut out: Vec<Detection> = Vec::new();
-        for (id, span) in primaries {
-            push_primary(&mut out, id, span);
+        for (id, span, rule) in primaries {
+            push_primary(&mut out, id, span, rule);
         }
-        for (cid, span) in causes {
+        self.drop_v4_inside_v5(&mut out);
+        for (cid, span, rule) in causes {
             if out.iter().any(|d| d.cause == Some(cid) || d.entry == cid) {
                 continue;
             }
             if self.set.entry(cid).kind == EntryKind::Extra {
-                self.attach_extra(&mut out, cid, span);
+                self.attach_extra(&mut out, cid, span, rule);
             } else {
-                self.attach_cause(&mut out, cid, span);
+                self.attach_cause(&mut out, cid, span, rule);
             }
         }
         if let Some((mid, span)) = hits.msgs.first() {
-            match out.first_mut() {
-                Some(d) => d.message = Some(*mid),
-                None if !forms::is_info_line(line) => out.push(Detection {
-                    entry: *mid,
-                    cause: None,
-                    message: Some(*mid),
-                    matched: span.clone(),
-                }),
-                None => {}
+            self.attach_message(&mut out, *mid, span.clone(), line);
+        }
+        if let Some(x) = hits.unknown_v5 {
+            // An extraCode the catalog does not know, under a v5 parent: kept.
+            for d in out.iter_mut().filter(|d| self.major(d.entry) == Some(5)) {
+                if d.cause.is_none() {
+                    d.unknown_extra = Some(x);
+                }
             }
         }
         out
@@ -45,18 +49,21 @@ impl Matcher {
     /// room-entry, extraCode). Key hits come first on the line in the SDK's
     /// own forms; numbers may come before them (JSON), so both are ordered
     /// by position.
-    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Spanned>, Vec<Spanned>) {
-        let mut primaries: Vec<Spanned> = Vec::new();
+    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Found>, Vec<Found>) {
+        let hints = Hints {
+            sdk_major: hints.sdk_major.or(hits.unknown_v5.map(|_| 5)),
+        };
+        let mut primaries: Vec<Found> = Vec::new();
         for k in &hits.keys {
-            primaries.push((self.pick(k, &hits.nums, hints), k.span.clone()));
+            primaries.push((self.pick(k, &hits.nums, hints), k.span.clone(), k.rule));
         }
-        let mut causes: Vec<Spanned> = Vec::new();
+        let mut causes: Vec<Found> = Vec::new();
         for n in &hits.nums {
             for &id in &n.entries {
                 if self.set.entry(id).kind == EntryKind::Sdk {
-                    primaries.push((id, n.span.clone()));
+                    primaries.push((id, n.span.clone(), n.rule));
                 } else {
-                    causes.push((id, n.span.clone()));
+                    causes.push((id, n.span.clone(), n.rule));
                 }
             }
         }
@@ -64,10 +71,18 @@ impl Matcher {
         (primaries, causes)
     }
 
+    /// A v5 error whose text carries a v4 `<KEY 0xhex>` (the SDK wraps an
+    /// inner error) is one v5 event: the v4 SDK errors on its line go.
+    fn drop_v4_inside_v5(&self, out: &mut Vec<Detection>) {
+        if out.iter().any(|d| self.major(d.entry) == Some(5)) {
+            out.retain(|d| self.major(d.entry) != Some(4));
+        }
+    }
+
     /// A v5 extraCode refines its parent, which may stand on the line or
     /// not: it becomes the parent's cause, or alone on the line, the parent
     /// event with it as cause.
-    fn attach_extra(&self, out: &mut Vec<Detection>, cid: EntryId, span: Range<usize>) {
+    fn attach_extra(&self, out: &mut Vec<Detection>, cid: EntryId, span: Range<usize>, rule: Rule) {
         let c = self.set.entry(cid);
         let was_empty = out.is_empty();
         let slot = out.iter_mut().find(|d| {
@@ -78,19 +93,14 @@ impl Matcher {
             Some(d) if d.cause.is_none() => d.cause = Some(cid),
             Some(_) => {}
             None if was_empty => {
-                let pid = c.parent.and_then(|p| {
-                    self.set
-                        .by_code(p)
-                        .iter()
-                        .copied()
-                        .find(|&i| self.set.entry(i).catalog == c.catalog)
-                });
-                if let Some(pid) = pid {
+                if let Some(pid) = self.parent_of(cid) {
                     out.push(Detection {
                         entry: pid,
                         cause: Some(cid),
                         message: None,
                         matched: span,
+                        rule,
+                        unknown_extra: None,
                     });
                 }
             }
@@ -98,15 +108,66 @@ impl Matcher {
         }
     }
 
+    fn parent_of(&self, cid: EntryId) -> Option<EntryId> {
+        let c = self.set.entry(cid);
+        c.parent.and_then(|p| {
+            self.set
+                .by_code(p)
+                .iter()
+                .copied()
+                .find(|&i| self.set.entry(i).catalog == c.catalog)
+        })
+    }
+
     /// An account or room-entry code explains the first SDK error without a
     /// cause; alone on the line it is an event itself.
-    fn attach_cause(&self, out: &mut Vec<Detection>, cid: EntryId, span: Range<usize>) {
+    fn attach_cause(&self, out: &mut Vec<Detection>, cid: EntryId, span: Range<usize>, rule: Rule) {
         let is_sdk = |d: &Detection| self.set.entry(d.entry).kind == EntryKind::Sdk;
         let has_sdk = out.iter().any(is_sdk);
         match out.iter_mut().find(|d| d.cause.is_none() && is_sdk(d)) {
             Some(d) => d.cause = Some(cid),
             None if has_sdk => {}
-            None => push_primary(out, cid, span),
+            None => push_primary(out, cid, span, rule),
+        }
+    }
+
+    /// A catalog wording: it enriches the first detection (an extraCode's
+    /// wording becomes the cause of its parent); alone, it is an event of
+    /// its own, except on INFO/DEBUG/TRACE lines (state reports).
+    fn attach_message(
+        &self,
+        out: &mut Vec<Detection>,
+        mid: EntryId,
+        span: Range<usize>,
+        line: &[u8],
+    ) {
+        let m = self.set.entry(mid);
+        if let Some(d) = out.first_mut() {
+            let parent = self.set.entry(d.entry);
+            if m.kind == EntryKind::Extra && m.parent == parent.code && m.catalog == parent.catalog
+            {
+                if d.cause.is_none() {
+                    d.cause = Some(mid);
+                }
+            } else if m.kind == EntryKind::Message {
+                d.message = Some(mid);
+            }
+            return;
+        }
+        if forms::is_info_line(line) {
+            return;
+        }
+        match m.kind {
+            EntryKind::Extra => self.attach_extra(out, mid, span, Rule::Message),
+            EntryKind::Message => out.push(Detection {
+                entry: mid,
+                cause: None,
+                message: Some(mid),
+                matched: span,
+                rule: Rule::Message,
+                unknown_extra: None,
+            }),
+            _ => push_primary(out, mid, span, Rule::Message),
         }
     }
 
@@ -145,17 +206,16 @@ impl Matcher {
     }
 }
 
-/// An entry and the text that identified it.
-type Spanned = (EntryId, Range<usize>);
-
 /// Adds a primary detection unless the same entry is already there.
-fn push_primary(out: &mut Vec<Detection>, id: EntryId, span: Range<usize>) {
+fn push_primary(out: &mut Vec<Detection>, id: EntryId, span: Range<usize>, rule: Rule) {
     if !out.iter().any(|d| d.entry == id) {
         out.push(Detection {
             entry: id,
             cause: None,
             message: None,
             matched: span,
+            rule,
+            unknown_extra: None,
         });
     }
 }

@@ -1,0 +1,346 @@
+//! Finding hits on one line: the automaton runs once, and each match is
+//! judged by the rules of [`super::rules`]: strong forms (a key with its
+//! own code, a code word before a number) count at any level; weak forms (a
+//! key alone, a key as `KEY:`, a message wording) only where the line is no
+//! mention (not an INFO line, not a URL, not a setting, not a list of
+//! names). A key with another catalog code beside it: the number decides.
+
+use std::ops::Range;
+
+use super::rules::{Reject, Rule, Verdict};
+use super::{Ctx, Detection, Hints, Hits, KeyHit, Matcher, NumHit, Pat, forms, lexing};
+use crate::catalog::{EntryId, EntryKind};
+
+/// The line's level, looked at once and only when a weak form needs it.
+struct Shape<'a> {
+    line: &'a [u8],
+    level: Option<Option<forms::Level>>,
+}
+
+impl Shape<'_> {
+    fn level(&mut self) -> Option<forms::Level> {
+        *self.level.get_or_insert_with(|| forms::level(self.line))
+    }
+
+    fn is_info(&mut self) -> bool {
+        matches!(self.level(), Some(forms::Level::Info | forms::Level::Debug))
+    }
+}
+
+/// A key judged: taken as itself, with its cause beside it, or its number
+/// decides.
+enum KeyOutcome {
+    Key(KeyHit),
+    KeyAndCause(KeyHit, NumHit),
+    Number(NumHit),
+}
+
+impl Matcher {
+    /// Finds the TRTC errors on one line (without its line terminator):
+    /// [`find`](Self::find) then [`resolve`](Self::resolve).
+    pub fn analyze(&self, line: &[u8], hints: Hints) -> Vec<Detection> {
+        let hits = self.find(line);
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        self.resolve(line, &hits, hints)
+    }
+
+    /// Runs the automaton over one line and keeps the keys, numbers and
+    /// message wordings that the rules take.
+    pub fn find(&self, line: &[u8]) -> Hits {
+        self.judge(line, None)
+    }
+
+    /// [`find`](Self::find), also saying for every candidate which rule
+    /// took it or why it was not taken (`trtc-logwatch why`).
+    pub fn find_explained(&self, line: &[u8]) -> (Hits, Vec<Verdict>) {
+        let mut trace = Vec::new();
+        let hits = self.judge(line, Some(&mut trace));
+        (hits, trace)
+    }
+
+    fn judge(&self, line: &[u8], mut trace: Option<&mut Vec<Verdict>>) -> Hits {
+        let mut hits = Hits::default();
+        let mut note = |span: Range<usize>, outcome: Result<Rule, Reject>| {
+            if let Some(t) = trace.as_deref_mut() {
+                let text = String::from_utf8_lossy(&line[span]).into_owned();
+                t.push(Verdict { text, outcome });
+            }
+        };
+        if forms::is_own_output(line) {
+            hits.own_output = true;
+            note(0..line.len().min(60), Err(Reject::OwnOutput));
+            return hits;
+        }
+        let mut shape = Shape { line, level: None };
+        let matches: Vec<(usize, usize, usize)> = self
+            .ac
+            .find_iter(line)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
+        let key_spans: Vec<(usize, usize)> = matches
+            .iter()
+            .filter(|(_, _, p)| matches!(self.pats[*p], Pat::Key(_)))
+            .map(|&(s, e, _)| (s, e))
+            .collect();
+        for &(s, e, p) in &matches {
+            match &self.pats[p] {
+                Pat::Key(ids) => match self.judge_key(line, s, e, ids, &key_spans, &mut shape) {
+                    Ok(KeyOutcome::Key(k)) => {
+                        note(k.span.clone(), Ok(k.rule));
+                        hits.keys.push(k);
+                    }
+                    Ok(KeyOutcome::KeyAndCause(k, n)) => {
+                        note(k.span.start..n.span.end, Ok(k.rule));
+                        hits.keys.push(k);
+                        hits.nums.push(n);
+                    }
+                    Ok(KeyOutcome::Number(n)) => {
+                        note(n.span.clone(), Ok(n.rule));
+                        hits.nums.push(n);
+                    }
+                    Err(r) => note(s..e, Err(r)),
+                },
+                Pat::Message(id) => match self.judge_message(line, s, e, &mut shape) {
+                    Ok(()) => {
+                        note(s..e, Ok(Rule::Message));
+                        hits.msgs.push((*id, s..e));
+                    }
+                    Err(r) => note(s..e, Err(r)),
+                },
+                Pat::Ctx(ctx) => match self.num_hit(line, s, e, *ctx) {
+                    Ok(n) => {
+                        note(n.span.clone(), Ok(n.rule));
+                        hits.nums.push(n);
+                    }
+                    Err((r, unknown_v5)) => {
+                        hits.unknown_v5 = hits.unknown_v5.or(unknown_v5);
+                        note(s..e, Err(r));
+                    }
+                },
+            }
+        }
+        hits
+    }
+
+    fn judge_key(
+        &self,
+        line: &[u8],
+        s: usize,
+        e: usize,
+        ids: &[EntryId],
+        keys: &[(usize, usize)],
+        shape: &mut Shape<'_>,
+    ) -> Result<KeyOutcome, Reject> {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        if (s > 0 && word(line[s - 1])) || line.get(e).is_some_and(|&b| word(b)) {
+            return Err(Reject::NotAWord);
+        }
+        let before = s.checked_sub(1).map(|i| line[i]);
+        let after = line.get(e).copied();
+        if before == Some(b'<')
+            && let Some((hex, end)) = forms::key_hex_suffix(line, e)
+        {
+            return Ok(KeyOutcome::Key(KeyHit {
+                entries: ids.to_vec(),
+                hex,
+                span: s - 1..end,
+                rule: Rule::KeyHex,
+            }));
+        }
+        if forms::in_url(line, s) {
+            return Err(Reject::UrlFragment);
+        }
+        let beside = lexing::number_after(line, e)
+            .map(|(v, h, end, assigned)| (v, h, s..end, assigned))
+            .or_else(|| {
+                lexing::number_before(line, s).map(|(v, h, start)| (v, h, start..e, false))
+            });
+        if let Some((value, is_hex, span, assigned)) = beside {
+            if let Some(outcome) = self.key_with_number(ids, value, is_hex, span) {
+                return Ok(outcome);
+            }
+            if assigned {
+                return Err(Reject::Setting);
+            }
+        }
+        if shape.is_info() {
+            return Err(Reject::InfoMention);
+        }
+        if forms::in_list(line, s, e, keys) {
+            return Err(Reject::ListOfNames);
+        }
+        let quoted = matches!(before, Some(b'"' | b'\'')) && after == before;
+        // `NAME: message`: how the SDK prints an error (v5's name, v4's `RtcError:`).
+        let named = after == Some(b':') || before == Some(b'<');
+        let bare = ids.iter().any(|&i| self.set.entry(i).bare);
+        let rule = if named || (quoted && (bare || forms::is_error_shaped(line, s..e))) {
+            Rule::KeyForm
+        } else if bare {
+            Rule::KeyBare
+        } else {
+            return Err(Reject::GenericKey);
+        };
+        Ok(KeyOutcome::Key(KeyHit {
+            entries: ids.to_vec(),
+            hex: None,
+            span: s..e,
+            rule,
+        }))
+    }
+
+    /// A key with a number beside it: its own code (or hex) makes it that
+    /// entry; a cause code (account, room entry, extraCode) explains it;
+    /// another SDK code decides instead of the key. `None`: no catalog code.
+    fn key_with_number(
+        &self,
+        ids: &[EntryId],
+        value: i64,
+        is_hex: bool,
+        span: Range<usize>,
+    ) -> Option<KeyOutcome> {
+        let own: Vec<EntryId> = ids
+            .iter()
+            .copied()
+            .filter(|&i| self.set.entry(i).code == Some(value))
+            .collect();
+        if !own.is_empty() {
+            return Some(KeyOutcome::Key(KeyHit {
+                entries: own,
+                hex: is_hex.then_some(value as u32),
+                span,
+                rule: Rule::KeyOwnCode,
+            }));
+        }
+        let entries = self.code_entries(value, is_hex);
+        if entries.is_empty() {
+            return None;
+        }
+        if entries.iter().all(|&i| self.set.entry(i).kind.is_cause()) {
+            // `SIGNAL_CHANNEL_SETUP_FAILED 70001`: the key with its cause.
+            let key = KeyHit {
+                entries: ids.to_vec(),
+                hex: None,
+                span: span.clone(),
+                rule: Rule::KeyWithCause,
+            };
+            let cause = NumHit {
+                entries,
+                span,
+                rule: Rule::KeyWithCause,
+            };
+            return Some(KeyOutcome::KeyAndCause(key, cause));
+        }
+        Some(KeyOutcome::Number(NumHit {
+            entries,
+            span,
+            rule: Rule::CodeBesideKey,
+        }))
+    }
+
+    /// Entries of a decimal code, or of a hex code (SDK codes only).
+    fn code_entries(&self, value: i64, is_hex: bool) -> Vec<EntryId> {
+        if is_hex {
+            u32::try_from(value)
+                .ok()
+                .and_then(|v| self.set.by_hex(v))
+                .into_iter()
+                .collect()
+        } else {
+            self.set.by_code(value).to_vec()
+        }
+    }
+
+    fn judge_message(
+        &self,
+        line: &[u8],
+        s: usize,
+        e: usize,
+        shape: &mut Shape<'_>,
+    ) -> Result<(), Reject> {
+        if s > 0 && line[s - 1].is_ascii_alphanumeric() {
+            return Err(Reject::NotAWord);
+        }
+        if forms::is_setting(line, e) {
+            return Err(Reject::Setting);
+        }
+        if forms::in_url(line, s) {
+            return Err(Reject::UrlFragment);
+        }
+        // Kept on INFO lines too, to enrich a strong hit there; alone it
+        // gives no event (see resolve).
+        let _ = shape;
+        Ok(())
+    }
+
+    /// A number after a context token at `s..e`, when the token's form
+    /// makes it a code and the catalog knows it. On failure, why, and an
+    /// unknown v5 extraCode if that is what it was.
+    fn num_hit(
+        &self,
+        line: &[u8],
+        s: usize,
+        e: usize,
+        ctx: Ctx,
+    ) -> Result<NumHit, (Reject, Option<i64>)> {
+        let not_code = (Reject::NotACode, None);
+        let (value, is_hex, span, rule) = match ctx {
+            Ctx::Code => {
+                let (name, i) = lexing::code_word(line, s, e).ok_or(not_code)?;
+                let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
+                (v, h, s..end, Rule::CodeContext(name))
+            }
+            Ctx::Word(name) => {
+                if s > 0 && line[s - 1].is_ascii_alphabetic() {
+                    return Err(not_code);
+                }
+                let i = lexing::skip_word_separator(line, e);
+                let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
+                (v, h, s..end, Rule::CodeContext(name))
+            }
+            Ctx::Result => {
+                if s > 0 && line[s - 1].is_ascii_alphanumeric() {
+                    return Err(not_code);
+                }
+                let i = lexing::skip_separator(line, e, false).ok_or(not_code)?;
+                let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
+                (v, h, s..end, Rule::JoinResult)
+            }
+            Ctx::Failed => {
+                let (v, h, end) = lexing::parse_number(line, e).ok_or(not_code)?;
+                (v, h, s..end, Rule::StatFailed)
+            }
+            Ctx::ErrorLine => {
+                let mut i = lexing::skip_spaces(line, e);
+                if line.get(i) == Some(&b'[') {
+                    let close = memchr::memchr(b']', &line[i..(i + 64).min(line.len())]);
+                    i += close.ok_or(not_code)? + 1;
+                }
+                i = lexing::skip_spaces(line, i);
+                let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
+                if !matches!(line.get(end), Some(b',' | b':')) {
+                    return Err(not_code);
+                }
+                (v, h, i..end, Rule::ErrorLineCode)
+            }
+        };
+        let entries: Vec<EntryId> = self
+            .code_entries(value, is_hex)
+            .into_iter()
+            .filter(|&id| {
+                let k = self.set.entry(id).kind;
+                ctx != Ctx::Result || matches!(k, EntryKind::Account | EntryKind::RoomEntry)
+            })
+            .collect();
+        if entries.is_empty() {
+            let v5 = (!is_hex && (5001..=5997).contains(&value)).then_some(value);
+            return Err((Reject::NotACode, v5));
+        }
+        Ok(NumHit {
+            entries,
+            span,
+            rule,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The named rules that decide whether a hit is a TRTC error, with the
+//! stable names events carry in `rule` and `why` prints. README "How errors
+//! are recognised" documents each.
+
+/// Why a hit was taken as an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    /// `<KEY 0xhex>`: the SDK's own error form.
+    KeyHex,
+    /// A key next to its own code or hex (`KEY 0x1001`, `KEY (4097)`, `4097 KEY`).
+    KeyOwnCode,
+    /// A number that is a catalog code right beside a key of another code:
+    /// the number decides.
+    CodeBesideKey,
+    /// A key with a cause code (account, room entry, extraCode) beside it.
+    KeyWithCause,
+    /// A key as the SDK names errors (`KEY: message`) or quoted, on an
+    /// error-shaped line.
+    KeyForm,
+    /// A key specific enough to stand alone, on a line that is no mention.
+    KeyBare,
+    /// A number after a code word (`code:`, `errorCode`, `error code`, `err=`,
+    /// `错误码`, `エラーコード`, ...); holds the full rule name
+    /// (`code context: 错误码`).
+    CodeContext(&'static str),
+    /// `result: -10012` of a failed join (room-entry and account codes only).
+    JoinResult,
+    /// `stat-...-failed-16387` of the SDK's stat upload.
+    StatFailed,
+    /// An SDK `<ERROR>` line that starts with a code (`70001, userSig expired`).
+    ErrorLineCode,
+    /// A catalog message wording on a line that is no mention.
+    Message,
+}
+
+impl Rule {
+    /// The stable name (events' `rule`, `why`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::KeyHex => "key with its own hex",
+            Self::KeyOwnCode => "key beside its own code",
+            Self::CodeBesideKey => "code beside another key",
+            Self::KeyWithCause => "key beside a cause code",
+            Self::KeyForm => "key in error form",
+            Self::KeyBare => "specific key",
+            Self::CodeContext(name) => name,
+            Self::JoinResult => "join result code",
+            Self::StatFailed => "stat upload failure code",
+            Self::ErrorLineCode => "code opening an ERROR line",
+            Self::Message => "message wording",
+        }
+    }
+
+    /// Strong rules hold at any log level: the text says "this code".
+    pub fn is_strong(self) -> bool {
+        !matches!(self, Self::KeyForm | Self::KeyBare | Self::Message)
+    }
+}
+
+/// Why a hit was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// Part of a longer identifier (`MY_ICE_TRANSPORT_ERROR_X`).
+    NotAWord,
+    /// Inside a URL or a docs anchor (`ErrorCode.html#.ICE_TRANSPORT_ERROR`).
+    UrlFragment,
+    /// On an INFO/DEBUG/TRACE line without a strong form: a state report or
+    /// a mention.
+    InfoMention,
+    /// A key or wording with a number that is no code (`ICE_TRANSPORT_ERROR=0`,
+    /// `publish timeout=10000ms`): a counter or a setting.
+    Setting,
+    /// One of several key names listed together (a retry list).
+    ListOfNames,
+    /// A generic key (`UNKNOWN`, `INVALID_PARAMETER`) alone, or on a line
+    /// that does not look like an error.
+    GenericKey,
+    /// A number without a code word before it (`size=4096`, `port 16387`).
+    BareNumber,
+    /// A code word whose number is not in the catalog, or whose form is not
+    /// a code (`statusCode`, `?code=` in a URL).
+    NotACode,
+    /// trtc-logwatch's own output read back (its events, its metrics).
+    OwnOutput,
+}
+
+impl Reject {
+    /// The stable name (`why`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotAWord => "part of a longer word",
+            Self::UrlFragment => "URL fragment",
+            Self::InfoMention => "mention in an INFO line",
+            Self::Setting => "counter or setting",
+            Self::ListOfNames => "list of key names",
+            Self::GenericKey => "generic key without error form",
+            Self::BareNumber => "bare number",
+            Self::NotACode => "no catalog code in code context",
+            Self::OwnOutput => "trtc-logwatch's own output",
+        }
+    }
+}
+
+/// What `why` shows for one candidate on a line.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The text of the candidate.
+    pub text: String,
+    /// The rule that took it, or why not.
+    pub outcome: Result<Rule, Reject>,
+}
