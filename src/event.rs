@@ -55,6 +55,11 @@ pub struct Event<'a> {
     pub severity: &'a str,
     /// The text that identified the error.
     pub matched: Cow<'a, str>,
+    /// The rule that took it (README "How errors are recognised").
+    pub rule: &'static str,
+    /// A v5 extraCode the catalog does not know, as written (else absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_code: Option<i64>,
     /// The common-message entry on the line, if any.
     pub message: Option<MessageRef<'a>>,
     /// The code that explains this error, if any.
@@ -129,6 +134,8 @@ impl<'a> Event<'a> {
             category: &e.category,
             severity: e.severity.as_str(),
             matched,
+            rule: det.rule.name(),
+            extra_code: det.unknown_extra,
             message,
             cause,
             description: &e.description,

@@ -72,6 +72,14 @@ enum Cmd {
         /// The YAML config file.
         file: PathBuf,
     },
+    /// Show, for each line, every candidate with the rule that took it or
+    /// why not, and the events the line gives.
+    Why {
+        #[command(flatten)]
+        catalogs: CatalogArgs,
+        /// Lines to explain; none or `-` reads lines from stdin.
+        lines: Vec<String>,
+    },
     /// List every catalog entry.
     Catalog {
         #[command(flatten)]
@@ -216,6 +224,21 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Run(args) => run_daemon(args),
+        Cmd::Why { catalogs, lines } => {
+            let set = load(&catalogs)?;
+            let matcher = Matcher::new(set).context("building the matcher")?;
+            let mut out = io::stdout().lock();
+            if lines.is_empty() || lines == ["-"] {
+                for l in io::BufRead::lines(io::stdin().lock()) {
+                    out.write_all(report::why(&matcher, &l?).as_bytes())?;
+                }
+            } else {
+                for l in &lines {
+                    out.write_all(report::why(&matcher, l).as_bytes())?;
+                }
+            }
+            Ok(())
+        }
         Cmd::CheckConfig { file } => {
             let c = Config::load(&file).map_err(UsageError::from)?;
             let g = Generation::build(c).map_err(UsageError::from)?;

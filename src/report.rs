@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::catalog::{CatalogSet, Entry, Text};
+use crate::matcher::{Hints, Matcher, Reject};
 use crate::scan::Stats;
 
 /// Language of `explain` text.
@@ -106,13 +107,14 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "lines {}  bytes {}  events {}  cut_lines {}  invalid_utf8 {}  bad_json {}",
+            "lines {}  bytes {}  events {}  cut_lines {}  invalid_utf8 {}  bad_json {}  own_output {}",
             stats.lines,
             stats.bytes,
             stats.events,
             stats.cut_lines,
             stats.invalid_utf8,
-            stats.bad_json
+            stats.bad_json,
+            stats.own_output
         );
         for (cat, n) in &self.by_category {
             let _ = writeln!(s, "{cat:<14} {n:>10}");
@@ -122,4 +124,101 @@ impl Summary {
         }
         s
     }
+}
+
+/// The `why` view of one line: every candidate with the rule that took it
+/// or why it was not taken, bare catalog numbers the rules ignored, and the
+/// events the line gives.
+pub fn why(m: &Matcher, line: &str) -> String {
+    let raw = line.trim_end_matches(['\n', '\r']).as_bytes();
+    let (hits, verdicts) = m.find_explained(raw);
+    let mut s = String::new();
+    let shown: String = line.chars().take(160).collect();
+    let _ = writeln!(s, "line: {shown}");
+    let mut covered: Vec<&str> = Vec::new();
+    for v in &verdicts {
+        match v.outcome {
+            Ok(rule) => {
+                let _ = writeln!(s, "  accepted  {:<40} {}", quote(&v.text), rule.name());
+                covered.push(&v.text);
+            }
+            Err(r) => {
+                let _ = writeln!(s, "  rejected  {:<40} {}", quote(&v.text), r.name());
+            }
+        }
+    }
+    for n in bare_codes(m, raw) {
+        if !covered.iter().any(|c| c.contains(&n)) {
+            let _ = writeln!(
+                s,
+                "  rejected  {:<40} {}",
+                quote(&n),
+                Reject::BareNumber.name()
+            );
+        }
+    }
+    let hints = Hints {
+        sdk_major: crate::context::lift(&String::from_utf8_lossy(raw))
+            .context
+            .sdk_major(),
+    };
+    let dets = if hits.is_empty() {
+        Vec::new()
+    } else {
+        m.resolve(raw, &hits, hints)
+    };
+    if dets.is_empty() {
+        let _ = writeln!(s, "  => no event");
+    }
+    let set = m.catalog();
+    for d in dets {
+        let e = set.entry(d.entry);
+        let code = e.code.map_or("-".to_string(), |c| c.to_string());
+        let cause = d
+            .cause
+            .map(|c| format!(", cause {}", set.entry(c).key))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  => event {} {code} [{}]{cause} (rule: {})",
+            e.key,
+            e.catalog,
+            d.rule.name()
+        );
+    }
+    s
+}
+
+fn quote(t: &str) -> String {
+    let short: String = t.chars().take(38).collect();
+    format!("{short:?}")
+}
+
+/// Standalone numbers on the line that are catalog codes.
+fn bare_codes(m: &Matcher, line: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(line);
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts = (bytes[i].is_ascii_digit() || bytes[i] == b'-')
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len() && bytes[j].is_ascii_digit() {
+            j += 1;
+        }
+        let tok = &text[i..j];
+        if let Ok(v) = tok.parse::<i64>()
+            && !m.catalog().by_code(v).is_empty()
+            && !bytes.get(j).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            out.push(tok.to_string());
+        }
+        i = j;
+    }
+    out
 }

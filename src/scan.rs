@@ -27,6 +27,8 @@ pub struct Stats {
     pub invalid_utf8: u64,
     /// Candidate lines that looked like JSON but did not parse.
     pub bad_json: u64,
+    /// trtc-logwatch's own output read back (its events, its metrics), skipped.
+    pub own_output: u64,
 }
 
 impl Stats {
@@ -39,6 +41,7 @@ impl Stats {
             cut_lines: self.cut_lines - earlier.cut_lines,
             invalid_utf8: self.invalid_utf8 - earlier.invalid_utf8,
             bad_json: self.bad_json - earlier.bad_json,
+            own_output: self.own_output - earlier.own_output,
         }
     }
 
@@ -50,6 +53,7 @@ impl Stats {
         self.cut_lines += o.cut_lines;
         self.invalid_utf8 += o.invalid_utf8;
         self.bad_json += o.bad_json;
+        self.own_output += o.own_output;
     }
 }
 
@@ -170,11 +174,15 @@ impl SourceScanner {
                 .then(|| forms::continuation(block, s, end))
                 .flatten()
             {
-                Some((key_start, key_end)) => {
+                Some((_, key_end)) => {
                     // One error printed over several physical lines (SDK 4.15).
-                    let mut joined = trim_cr(&block[s..end]).to_vec();
-                    joined.push(b'\n');
-                    joined.extend_from_slice(trim_cr(&block[key_start..key_end]));
+                    let mut joined = Vec::with_capacity(key_end - s);
+                    for (i, l) in block[s..key_end].split(|&b| b == b'\n').enumerate() {
+                        if i > 0 {
+                            joined.push(b'\n');
+                        }
+                        joined.extend_from_slice(trim_cr(l));
+                    }
                     skip_until = key_end;
                     result = self.line(matcher, &joined, pos, false, emit);
                 }
@@ -201,6 +209,9 @@ impl SourceScanner {
         let raw = trim_cr(raw);
         // Cheap first look: most candidate lines hold no error.
         let hits = matcher.find(raw);
+        if hits.own_output() {
+            self.stats.own_output += 1;
+        }
         if hits.is_empty() {
             return Ok(());
         }

@@ -62,6 +62,7 @@ struct SourceMetrics {
     cut: Fam<SourceLabel>,
     invalid_utf8: Fam<SourceLabel>,
     bad_json: Fam<SourceLabel>,
+    own_output: Fam<SourceLabel>,
     rotations: Fam<SourceLabel>,
     truncations: Fam<SourceLabel>,
     read_errors: Fam<SourceLabel>,
@@ -97,6 +98,11 @@ impl SourceMetrics {
                 "trtc_logwatch_bad_json_lines",
                 "Error lines that looked like JSON but did not parse (matched as text)",
                 &self.bad_json,
+            ),
+            (
+                "trtc_logwatch_own_lines_skipped",
+                "Lines that were trtc-logwatch's own events or metrics, read back and skipped",
+                &self.own_output,
             ),
             (
                 "trtc_logwatch_rotations",
@@ -316,6 +322,7 @@ impl Metrics {
             (&self.src.cut, delta.cut_lines),
             (&self.src.invalid_utf8, delta.invalid_utf8),
             (&self.src.bad_json, delta.bad_json),
+            (&self.src.own_output, delta.own_output),
         ] {
             let c = fam.get_or_create(&l);
             if n > 0 {

@@ -22,31 +22,77 @@ pub fn key_hex_suffix(line: &[u8], e: usize) -> Option<(Option<u32>, usize)> {
     Some((hex, e + 3 + n + 1))
 }
 
-/// SDK 4.15 prints `RtcError: message \nRefer to: URL\n <KEY 0xhex>`, so one
-/// error arrives as two or three physical lines. For a line `s..e` of `block`
-/// without its own `<KEY 0xhex>`, finds the ` <KEY 0xhex>` line that ends it
-/// (after at most one `Refer to:` line) and returns its range. Lines beyond
-/// the block are not looked at: such an error gives two events.
+/// Most physical lines one SDK error spans after its first.
+const MAX_SPLIT: usize = 6;
+
+/// SDK 4.15 prints `RtcError: message \nRefer to: URL\n <KEY 0xhex>`, and
+/// on a Chinese browser `RtcError: 中文说明\n请查看文档: URL\n\nmessage
+/// \nRefer to: URL\n <KEY 0xhex>`, so one error arrives as several physical
+/// lines. For a line `s..e` of `block` without its own `<KEY 0xhex>`, finds
+/// the ` <KEY 0xhex>` line that ends it: right after it, or after docs lines
+/// (a short label and a URL, in any language), empty lines and lines of the
+/// message that start no new log record, with a docs line right before the
+/// key. Returns the key line's range. Lines beyond the block are not looked
+/// at: such an error gives two events.
 pub fn continuation(block: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
     if has_key_hex(&block[s..e]) {
         return None;
     }
     let mut at = e + 1;
-    for _ in 0..2 {
+    let mut after_doc = true; // the line right after the first one may be the key
+    for _ in 0..MAX_SPLIT {
         if at >= block.len() {
             return None;
         }
         let le = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
         let l = block[at..le].trim_ascii();
-        if l.starts_with(b"Refer to:") {
-            at = le + 1;
-            continue;
+        if is_key_only(l) {
+            return after_doc.then_some((at, le));
         }
-        let key_only =
-            l.len() < 96 && l.first() == Some(&b'<') && l.last() == Some(&b'>') && has_key_hex(l);
-        return key_only.then_some((at, le));
+        if is_doc_line(l) {
+            after_doc = true;
+        } else if starts_record(l) {
+            return None;
+        } else {
+            after_doc = false;
+        }
+        at = le + 1;
     }
     None
+}
+
+/// ` <KEY 0xhex>` alone on its line.
+fn is_key_only(l: &[u8]) -> bool {
+    l.len() < 96 && l.first() == Some(&b'<') && l.last() == Some(&b'>') && has_key_hex(l)
+}
+
+/// A docs line: a short label and a URL (`Refer to: https://...`,
+/// `请查看文档: https://...`), or a URL alone.
+fn is_doc_line(l: &[u8]) -> bool {
+    let Some(u) = memchr::memmem::find(l, b"http") else {
+        return false;
+    };
+    let label = l[..u].trim_ascii();
+    label.is_empty()
+        || (label.len() <= 40 && (label.ends_with(b":") || label.ends_with("：".as_bytes())))
+}
+
+/// True when a line starts a new log record (a timestamp, a JSON object,
+/// an SDK level tag), so it cannot continue the error before it.
+fn starts_record(l: &[u8]) -> bool {
+    let head = &l[..l.len().min(48)];
+    matches!(l.first(), Some(b'{'))
+        || l.first().is_some_and(u8::is_ascii_digit)
+        || (l.first() == Some(&b'[') && l.get(1).is_some_and(u8::is_ascii_digit))
+        || [
+            &b"<INFO>"[..],
+            b"<WARN>",
+            b"<ERROR>",
+            b"<DEBUG>",
+            b"<TRACE>",
+        ]
+        .iter()
+        .any(|t| memchr::memmem::find(head, t).is_some())
 }
 
 /// True when the text at `s` is inside a URL or a docs anchor:
@@ -280,6 +326,24 @@ mod tests {
         assert_eq!(&b[ks..ke], b" <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>");
         assert_eq!(continuation(b"a <X_Y 0x1>\n <Z 0x2>\n", 0, 11), None);
         assert_eq!(continuation(b"a\nb\n <Z 0x2>\n", 0, 1), None);
+        assert_eq!(continuation(b"a\n <Z 0x2>\n", 0, 1), Some((2, 10)));
+        assert_eq!(
+            continuation(
+                b"a\n[10:00:00:000] <ERROR> x\nRefer to: https://x\n <Z 0x2>\n",
+                0,
+                1
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn split_error_of_a_chinese_browser_is_joined() {
+        let b = "RtcError: 加入房间失败\n请查看文档: https://web.sdk.qcloud.com/zh\n\nFailed to join room - invalid roomId code: -10012 \nRefer to: https://web.sdk.qcloud.com/en\n <JOIN_ROOM_FAILED 0x4004>\n";
+        let b = b.as_bytes();
+        let e = memchr::memchr(b'\n', b).unwrap();
+        let (ks, ke) = continuation(b, 0, e).unwrap();
+        assert_eq!(&b[ks..ke], b" <JOIN_ROOM_FAILED 0x4004>");
     }
 
     #[test]
