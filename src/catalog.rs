@@ -107,6 +107,9 @@ struct RawFile {
     catalog: Spanned<String>,
     #[serde(default)]
     sdk_major: Option<u32>,
+    /// Where the Japanese text comes from when it is not the source's own.
+    #[serde(default)]
+    ja_source: Option<String>,
     entries: Vec<RawEntry>,
 }
 
@@ -151,6 +154,10 @@ pub struct Entry {
     /// Major SDK version of that catalog, if declared.
     #[serde(skip)]
     pub sdk_major: Option<u32>,
+    /// Where its Japanese text comes from, when it is a translation of
+    /// trtc-logwatch's rather than the source's (`None`: the source's own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja_source: Option<String>,
     /// Canonical key (`ICE_TRANSPORT_ERROR`, `ACCOUNT_70001`, `MSG_PUBLISH_TIMEOUT`).
     pub key: String,
     /// Other spellings printed by some SDK versions.
@@ -394,7 +401,8 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
                 ));
             }
         }
-        let entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
+        let mut entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
+        entry.ja_source.clone_from(&file.ja_source);
         let id = set.entries.len();
         if let Some(code) = entry.code {
             set.by_code.entry(code).or_default().push(id);
@@ -439,6 +447,7 @@ fn compile_entry(
     Ok(Entry {
         catalog: catalog.to_string(),
         sdk_major,
+        ja_source: None,
         key: raw.key.value,
         aliases: raw.aliases,
         kind: raw.kind,

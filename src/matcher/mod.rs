@@ -108,16 +108,11 @@ const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
     ("-failed-", Ctx::Failed),
     ("<ERROR>", Ctx::ErrorLine),
     ("err=", Ctx::Word("code context: err=")),
-    ("err:", Ctx::Word("code context: err=")),
     ("errno", Ctx::Word("code context: errno")),
-    ("Errno", Ctx::Word("code context: errno")),
     ("error(", Ctx::Word("code context: error(N)")),
-    ("Error(", Ctx::Word("code context: error(N)")),
     ("错误码", Ctx::Word("code context: 错误码")),
     ("错误代码", Ctx::Word("code context: 错误代码")),
-    ("错误号", Ctx::Word("code context: 错误号")),
     ("エラーコード", Ctx::Word("code context: エラーコード")),
-    ("エラー番号", Ctx::Word("code context: エラー番号")),
 ];
 
 /// Up to this many patterns the line automaton is a DFA.
@@ -212,6 +207,7 @@ impl Matcher {
             .kind(kind)
             .build(&words)?;
         let anchor_words = anchors::anchors(&words);
+
         let anchors = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
             .build(&anchor_words)?;
