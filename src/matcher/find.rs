@@ -259,7 +259,9 @@ impl Matcher {
         e: usize,
         shape: &mut Shape<'_>,
     ) -> Result<(), Reject> {
-        if s > 0 && line[s - 1].is_ascii_alphanumeric() {
+        // A wording that starts with a letter starts a word; one that starts
+        // with punctuation (`' got server error` after `'enterRoom`) need not.
+        if s > 0 && line[s].is_ascii_alphanumeric() && line[s - 1].is_ascii_alphanumeric() {
             return Err(Reject::NotAWord);
         }
         if forms::is_setting(line, e) {

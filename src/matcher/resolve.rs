@@ -15,7 +15,16 @@ type Found = (EntryId, Range<usize>, Rule);
 impl Matcher {
     /// Turns the hits [`find`](Self::find) kept on `line` into detections.
     pub fn resolve(&self, line: &[u8], hits: &Hits, hints: Hints) -> Vec<Detection> {
-        let (primaries, causes) = self.split_primaries(hits, hints);
+        let (mut primaries, causes) = self.split_primaries(hits, hints);
+        // A wording of an SDK error itself (v5's `' got server error`) is an
+        // error of its own, which codes on the line then explain.
+        if !forms::is_info_line(line) {
+            for (mid, span) in &hits.msgs {
+                if self.set.entry(*mid).kind == EntryKind::Sdk {
+                    primaries.push((*mid, span.clone(), Rule::Message));
+                }
+            }
+        }
         let mut out: Vec<Detection> = Vec::new();
         for (id, span, rule) in primaries {
             push_primary(&mut out, id, span, rule);
@@ -153,6 +162,9 @@ impl Matcher {
                 d.message = Some(mid);
             }
             return;
+        }
+        if m.kind == EntryKind::Sdk {
+            return; // taken as a primary already (see resolve)
         }
         if forms::is_info_line(line) {
             return;
