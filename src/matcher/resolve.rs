@@ -59,8 +59,13 @@ impl Matcher {
     /// own forms; numbers may come before them (JSON), so both are ordered
     /// by position.
     fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Found>, Vec<Found>) {
+        // The version a shared name means: the line's SDK version, else an
+        // unknown v5 extraCode, else the catalog of a wording on the line.
         let hints = Hints {
-            sdk_major: hints.sdk_major.or(hits.unknown_v5.map(|_| 5)),
+            sdk_major: hints
+                .sdk_major
+                .or(hits.unknown_v5.map(|_| 5))
+                .or_else(|| hits.msgs.iter().find_map(|(m, _)| self.major(*m))),
         };
         let mut primaries: Vec<Found> = Vec::new();
         for k in &hits.keys {
@@ -189,7 +194,9 @@ impl Matcher {
 
     /// Picks one entry among those that share a name (v4 and v5
     /// `INVALID_PARAMETER`): the hex decides, then codes on the line, then
-    /// the SDK version hint, then catalog order.
+    /// the SDK version hint; then the form: a name written as `NAME:` or
+    /// quoted is how v5 names its errors (v4's are `RtcError` with the name
+    /// only in `<NAME 0xhex>`); then catalog order.
     fn pick(&self, k: &KeyHit, nums: &[NumHit], hints: Hints) -> EntryId {
         if k.entries.len() == 1 {
             return k.entries[0];
@@ -206,7 +213,8 @@ impl Matcher {
             .iter()
             .flat_map(|n| n.entries.iter())
             .find_map(|&id| self.major(id))
-            .or(hints.sdk_major);
+            .or(hints.sdk_major)
+            .or_else(|| (k.rule == Rule::KeyForm).then_some(5));
         line_major
             .and_then(|m| {
                 k.entries
