@@ -361,4 +361,109 @@ mod tests {
             vec![(None, None)]
         );
     }
+
+    #[test]
+    fn a_key_beside_its_own_code_in_any_wrapping() {
+        let m = m();
+        for line in [
+            "客户端被踢出 CLIENT_BANNED 0x4040",
+            "CLIENT_BANNED (16448) kicked",
+            "CLIENT_BANNED: 16448",
+            "16448 CLIENT_BANNED",
+            "CLIENT_BANNED，0x4040",
+            "ルームから退出 CLIENT_BANNED（16448）",
+        ] {
+            assert_eq!(codes(&m, line), vec![(Some(16448), None)], "{line}");
+        }
+        // Another SDK code beside it: the number decides.
+        assert_eq!(
+            codes(&m, "INVALID_OPERATION 16388 x"),
+            vec![(Some(16388), None)]
+        );
+        // A cause code beside it: the key, with that cause.
+        assert_eq!(
+            codes(&m, "SIGNAL_CHANNEL_SETUP_FAILED 70001"),
+            vec![(Some(16385), Some(70001))]
+        );
+        // A number beside a generic key that is no code: nothing.
+        assert_eq!(codes(&m, "UNKNOWN 42 times"), vec![]);
+    }
+
+    #[test]
+    fn code_words_in_other_languages_and_wrappers() {
+        let m = m();
+        for (line, code) in [
+            ("进房失败，错误码：-10012", -10012),
+            ("错误代码=16390", 16390),
+            ("エラーコード：70001", 70001),
+            ("app error code 16390", 16390),
+            ("failed: error(16386)", 16386),
+            ("level=error err=16386", 16386),
+            ("errno 16390", 16390),
+        ] {
+            let got = codes(&m, line);
+            assert_eq!(
+                got.first().map(|c| c.0),
+                Some(Some(code)),
+                "{line}: {got:?}"
+            );
+        }
+        for noise in [
+            "port 16387",
+            "error code 1045 access denied",
+            "error(42)",
+            "errno 2",
+        ] {
+            assert_eq!(codes(&m, noise), vec![], "{noise}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_no_errors() {
+        let m = m();
+        for line in [
+            "[15:03:43:004] <INFO> [↑t1|alice] retry on [ICE_TRANSPORT_ERROR, SIGNAL_CHANNEL_SETUP_FAILED]",
+            "counters ICE_TRANSPORT_ERROR=0 JOIN_ROOM_FAILED=0",
+            "see https://x/module-ErrorCode.html#.ICE_TRANSPORT_ERROR",
+            "publish timeout=10000ms",
+            "retryOn=ICE_TRANSPORT_ERROR,SIGNAL_CHANNEL_ERROR",
+            r#"trtc_errors_total{catalog="trtc-web-v4",key="ICE_TRANSPORT_ERROR",code="16387"} 3"#,
+            "state UNKNOWN",
+        ] {
+            assert_eq!(codes(&m, line), vec![], "{line}");
+        }
+    }
+
+    #[test]
+    fn v5_as_the_sdk_prints_it() {
+        let m = m();
+        // A v5 error wrapping a v4 one is one v5 event, with the server's cause.
+        assert_eq!(
+            codes(
+                &m,
+                "SERVER_ERROR: 'enterRoom' got server error: RtcError: x code: 70001 <JOIN_ROOM_FAILED 0x4004>"
+            ),
+            vec![(Some(5400), Some(70001))]
+        );
+        // A code-less v5 wording.
+        assert_eq!(
+            codes(
+                &m,
+                "Reason: media connection failure due to firewall restrictions, please try to change your network."
+            ),
+            vec![(Some(5500), Some(5501))]
+        );
+        // An extraCode the catalog does not know stays with its v5 parent.
+        let d = m.analyze(b"INVALID_PARAMETER: x code:5099", Hints::default());
+        assert_eq!(m.catalog().entry(d[0].entry).code, Some(5000));
+        assert_eq!(d[0].unknown_extra, Some(5099));
+        // The extraCode 5021.
+        assert_eq!(
+            codes(
+                &m,
+                "INVALID_PARAMETER: 'quickStart.remoteUserId' cannot be the same as the local userId 'a'. code:5021"
+            ),
+            vec![(Some(5000), Some(5021))]
+        );
+    }
 }
