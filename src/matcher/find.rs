@@ -74,19 +74,10 @@ impl Matcher {
             return hits;
         }
         let mut shape = Shape { line, level: None };
-        let matches: Vec<(usize, usize, usize)> = self
-            .ac
-            .find_iter(line)
-            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
-            .collect();
-        let key_spans: Vec<(usize, usize)> = matches
-            .iter()
-            .filter(|(_, _, p)| matches!(self.pats[*p], Pat::Key(_)))
-            .map(|&(s, e, _)| (s, e))
-            .collect();
-        for &(s, e, p) in &matches {
-            match &self.pats[p] {
-                Pat::Key(ids) => match self.judge_key(line, s, e, ids, &key_spans, &mut shape) {
+        for m in self.ac.find_iter(line) {
+            let (s, e) = (m.start(), m.end());
+            match &self.pats[m.pattern().as_usize()] {
+                Pat::Key(ids) => match self.judge_key(line, s, e, ids, &mut shape) {
                     Ok(KeyOutcome::Key(k)) => {
                         note(k.span.clone(), Ok(k.rule));
                         hits.keys.push(k);
@@ -130,7 +121,6 @@ impl Matcher {
         s: usize,
         e: usize,
         ids: &[EntryId],
-        keys: &[(usize, usize)],
         shape: &mut Shape<'_>,
     ) -> Result<KeyOutcome, Reject> {
         let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
@@ -168,7 +158,7 @@ impl Matcher {
         if shape.is_info() {
             return Err(Reject::InfoMention);
         }
-        if forms::in_list(line, s, e, keys) {
+        if forms::in_list(line, s, e, &self.key_spans(line)) {
             return Err(Reject::ListOfNames);
         }
         let quoted = matches!(before, Some(b'"' | b'\'')) && after == before;
@@ -188,6 +178,16 @@ impl Matcher {
             span: s..e,
             rule,
         }))
+    }
+
+    /// Where the keys on `line` are (looked up only for a weak key, to tell
+    /// a list of names: the automaton runs on the line once more).
+    fn key_spans(&self, line: &[u8]) -> Vec<(usize, usize)> {
+        self.ac
+            .find_iter(line)
+            .filter(|m| matches!(self.pats[m.pattern().as_usize()], Pat::Key(_)))
+            .map(|m| (m.start(), m.end()))
+            .collect()
     }
 
     /// A key with a number beside it: its own code (or hex) makes it that

@@ -302,16 +302,24 @@ pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
 /// inside a collector's JSON string) and its metrics exposition. Such lines
 /// are skipped, so a loop between it and a collector never doubles counts.
 pub fn is_own_output(line: &[u8]) -> bool {
-    let has = |n: &[u8]| memchr::memmem::find(line, n).is_some();
-    if has(b"trtc_errors_total{") || has(b"trtc_error_causes_total{") {
-        return true;
-    }
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Searchers built once: this runs on every candidate line.
+    static METRIC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("trtc_error"));
+    static EVENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("line_truncated"));
     let head = &line[..line.len().min(16)];
     if head.starts_with(b"# HELP trtc_") || head.starts_with(b"# TYPE trtc_") {
         return true;
     }
-    has(b"line_truncated") && has(b"\"catalog") && has(b"\"line_number")
-        || has(b"line_truncated\\\":") && has(b"catalog\\\":")
+    let has = |n: &[u8]| memchr::memmem::find(line, n).is_some();
+    if METRIC.find(line).is_some()
+        && (has(b"trtc_errors_total{") || has(b"trtc_error_causes_total{"))
+    {
+        return true;
+    }
+    EVENT.find(line).is_some()
+        && (has(b"\"catalog") && has(b"\"line_number")
+            || has(b"line_truncated\\\":") && has(b"catalog\\\":"))
 }
 
 #[cfg(test)]
