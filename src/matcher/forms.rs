@@ -192,39 +192,56 @@ const LEVEL_WORDS: &[(&[u8], Level)] = &[
 
 /// The level a line states: the SDK's `<LEVEL>`, a `level`/`severity`
 /// field (JSON, logfmt, pino numbers), or a level word in the first 64
-/// bytes in brackets or between spaces (`[error]`, ` WARN `, `E/`-less).
+/// bytes in brackets or between spaces (`[error]`, ` WARN `).
 pub fn level(line: &[u8]) -> Option<Level> {
-    for (tag, lvl) in [
-        (&b"<ERROR>"[..], Level::Error),
+    use aho_corasick::AhoCorasick;
+    use std::sync::LazyLock;
+    const TAGS: [(&[u8], Level); 5] = [
+        (b"<ERROR>", Level::Error),
         (b"<WARN>", Level::Warn),
         (b"<INFO>", Level::Info),
         (b"<DEBUG>", Level::Debug),
         (b"<TRACE>", Level::Debug),
-    ] {
-        if memchr::memmem::find(&line[..line.len().min(128)], tag).is_some() {
-            return Some(lvl);
-        }
+    ];
+    // Built once: this runs on candidate lines.
+    static TAG_AC: LazyLock<Option<AhoCorasick>> =
+        LazyLock::new(|| AhoCorasick::new(TAGS.iter().map(|t| t.0)).ok());
+    static WORD_AC: LazyLock<Option<AhoCorasick>> =
+        LazyLock::new(|| AhoCorasick::new(LEVEL_WORDS.iter().map(|t| t.0)).ok());
+    let head = &line[..line.len().min(128)];
+    if let Some(m) = TAG_AC.as_ref().and_then(|ac| ac.find(head)) {
+        return Some(TAGS[m.pattern().as_usize()].1);
     }
     if let Some(l) = level_field(line) {
         return Some(l);
     }
     let head = &line[..line.len().min(64)];
     let boundary = |b: Option<&u8>| b.is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_');
-    LEVEL_WORDS.iter().find_map(|(w, lvl)| {
-        memchr::memmem::find_iter(head, w)
-            .find(|&i| {
-                boundary(i.checked_sub(1).and_then(|j| head.get(j)))
-                    && boundary(head.get(i + w.len()))
-                    && head.get(i + w.len()) != Some(&b':')
-            })
-            .map(|_| *lvl)
-    })
+    let ac = WORD_AC.as_ref()?;
+    ac.find_overlapping_iter(head)
+        .find(|m| {
+            let (i, e) = (m.start(), m.end());
+            boundary(i.checked_sub(1).and_then(|j| head.get(j)))
+                && boundary(head.get(e))
+                && head.get(e) != Some(&b':')
+        })
+        .map(|m| LEVEL_WORDS[m.pattern().as_usize()].1)
 }
 
 /// `"level":"error"`, `level=warn`, `"severity":"INFO"`, `"level":50`.
 fn level_field(line: &[u8]) -> Option<Level> {
-    for key in [&b"level"[..], b"severity", b"lvl"] {
-        for i in memchr::memmem::find_iter(line, key) {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static KEYS: LazyLock<[Finder<'static>; 3]> = LazyLock::new(|| {
+        [
+            Finder::new("level"),
+            Finder::new("severity"),
+            Finder::new("lvl"),
+        ]
+    });
+    for finder in KEYS.iter() {
+        let key = finder.needle();
+        for i in finder.find_iter(line) {
             let mut j = i + key.len();
             if line.get(j) == Some(&b'"') {
                 j += 1;

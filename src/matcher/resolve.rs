@@ -18,11 +18,13 @@ impl Matcher {
         let (mut primaries, causes) = self.split_primaries(hits, hints);
         // A wording of an SDK error itself (v5's `' got server error`) is an
         // error of its own, which codes on the line then explain.
-        if !forms::is_info_line(line) {
-            for (mid, span) in &hits.msgs {
-                if self.set.entry(*mid).kind == EntryKind::Sdk {
-                    primaries.push((*mid, span.clone(), Rule::Message));
-                }
+        let sdk_msgs = hits
+            .msgs
+            .iter()
+            .filter(|(m, _)| self.set.entry(*m).kind == EntryKind::Sdk);
+        if sdk_msgs.clone().next().is_some() && !forms::is_info_line(line) {
+            for (mid, span) in sdk_msgs {
+                primaries.push((*mid, span.clone(), Rule::Message));
             }
         }
         let mut out: Vec<Detection> = Vec::new();
