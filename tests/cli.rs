@@ -227,3 +227,35 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+#[test]
+fn why_shows_each_candidate_with_its_rule_or_reason() {
+    let out = Command::cargo_bin("trtc-logwatch")
+        .unwrap()
+        .args([
+            "why",
+            "size=4096 <INFO> retry on [ICE_TRANSPORT_ERROR, SIGNAL_CHANNEL_ERROR]",
+            "[ERROR] 进房失败，错误码：-10012",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "mention in an INFO line",
+        "bare number",
+        "=> no event",
+        "code context: 错误码",
+        "=> event ROOM_ENTRY_N10012 -10012",
+    ] {
+        assert!(text.contains(want), "{want} missing in:\n{text}");
+    }
+    let out = Command::cargo_bin("trtc-logwatch")
+        .unwrap()
+        .arg("why")
+        .write_stdin("RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("key with its own hex"), "{text}");
+}
