@@ -257,6 +257,30 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     assert_exactly_once(&events, TOTAL);
 }
 
+/// A daemon following `dir/logs/*.log` from the beginning under a limit of
+/// `nofile` descriptors, with `config` as its config file; returns it and
+/// its events file.
+fn follow_limited(dir: &Path, config: &str, port: u16, nofile: u64) -> (Daemon, PathBuf) {
+    let events = dir.join("events.ndjson");
+    let glob = format!("{}/*.log", dir.join("logs").display());
+    let cfg = write_config(dir, config);
+    let d = Daemon::start_limited(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--follow",
+            &glob,
+            "--start-at",
+            "beginning",
+            "--events",
+            events.to_str().unwrap(),
+        ],
+        port,
+        nofile,
+    );
+    (d, events)
+}
+
 /// `files` files of `per` numbered lines each, in `dir`; returns the total.
 fn many_files(dir: &Path, files: u64, per: u64) -> u64 {
     for i in 0..files {
@@ -273,26 +297,8 @@ fn out_of_descriptors(files: u64, nofile: u64, max_open: Option<u64>) {
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     let total = many_files(&logs, files, 3);
-    let events = dir.path().join("events.ndjson");
-    let glob = format!("{}/*.log", logs.display());
-    let cfg = write_config(
-        dir.path(),
-        &max_open.map_or(String::new(), |n| format!("max_open_files: {n}\n")),
-    );
-    let d = Daemon::start_limited(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--follow",
-            &glob,
-            "--start-at",
-            "beginning",
-            "--events",
-            events.to_str().unwrap(),
-        ],
-        free_port(),
-        nofile,
-    );
+    let extra = max_open.map_or(String::new(), |n| format!("max_open_files: {n}\n"));
+    let (d, events) = follow_limited(dir.path(), &extra, free_port(), nofile);
     assert_eq!(
         d.wait_metric(WRITTEN, total as f64, Duration::from_secs(60)),
         total as f64
@@ -348,24 +354,8 @@ fn slow_and_idle_http_clients_cannot_take_the_descriptors_of_the_readers() {
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     let first = many_files(&logs, FILES, 3);
-    let events = dir.path().join("events.ndjson");
-    let cfg = write_config(dir.path(), "http:\n  header_timeout: 1s\n");
-    let glob = format!("{}/*.log", logs.display());
     let port = free_port();
-    let d = Daemon::start_limited(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--follow",
-            &glob,
-            "--start-at",
-            "beginning",
-            "--events",
-            events.to_str().unwrap(),
-        ],
-        port,
-        1024,
-    );
+    let (d, events) = follow_limited(dir.path(), "http:\n  header_timeout: 1s\n", port, 1024);
     // 1100 clients send half a request and wait.
     let mut clients = Vec::new();
     for _ in 0..1100 {
