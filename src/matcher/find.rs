@@ -11,19 +11,15 @@ use super::rules::{Reject, Rule, Verdict};
 use super::{Ctx, Detection, Hints, Hits, KeyHit, Matcher, NumHit, Pat, forms, lexing};
 use crate::catalog::{EntryId, EntryKind};
 
-/// The line's level, looked at once and only when a weak form needs it.
+/// The line, for the level that applies at a hit (looked at only when a
+/// weak form needs it).
 struct Shape<'a> {
     line: &'a [u8],
-    level: Option<Option<forms::Level>>,
 }
 
 impl Shape<'_> {
-    fn level(&mut self) -> Option<forms::Level> {
-        *self.level.get_or_insert_with(|| forms::level(self.line))
-    }
-
-    fn is_info(&mut self) -> bool {
-        matches!(self.level(), Some(forms::Level::Info | forms::Level::Debug))
+    fn is_info_at(&self, pos: usize) -> bool {
+        forms::is_info_at(self.line, pos)
     }
 }
 
@@ -73,7 +69,7 @@ impl Matcher {
             note(0..line.len().min(60), Err(Reject::OwnOutput));
             return hits;
         }
-        let mut shape = Shape { line, level: None };
+        let mut shape = Shape { line };
         for m in self.ac.find_iter(line) {
             let (s, e) = (m.start(), m.end());
             match &self.pats[m.pattern().as_usize()] {
@@ -155,7 +151,7 @@ impl Matcher {
                 return Err(Reject::Setting);
             }
         }
-        if shape.is_info() {
+        if shape.is_info_at(s) {
             return Err(Reject::InfoMention);
         }
         if forms::in_list(line, s, e, &self.key_spans(line)) {

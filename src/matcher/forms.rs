@@ -194,6 +194,14 @@ const LEVEL_WORDS: &[(&[u8], Level)] = &[
 /// field (JSON, logfmt, pino numbers), or a level word in the first 64
 /// bytes in brackets or between spaces (`[error]`, ` WARN `).
 pub fn level(line: &[u8]) -> Option<Level> {
+    level_at(line, 128)
+}
+
+/// The level that applies at byte `pos` of a line: the last SDK `<LEVEL>`
+/// tag before it anywhere on the line (the SDK uploads many console lines
+/// joined in one JSON string, and collectors put long metadata first),
+/// else a `level` field or a level word near the start.
+pub fn level_at(line: &[u8], pos: usize) -> Option<Level> {
     use aho_corasick::AhoCorasick;
     use std::sync::LazyLock;
     const TAGS: [(&[u8], Level); 5] = [
@@ -208,9 +216,14 @@ pub fn level(line: &[u8]) -> Option<Level> {
         LazyLock::new(|| AhoCorasick::new(TAGS.iter().map(|t| t.0)).ok());
     static WORD_AC: LazyLock<Option<AhoCorasick>> =
         LazyLock::new(|| AhoCorasick::new(LEVEL_WORDS.iter().map(|t| t.0)).ok());
-    let head = &line[..line.len().min(128)];
-    if let Some(m) = TAG_AC.as_ref().and_then(|ac| ac.find(head)) {
-        return Some(TAGS[m.pattern().as_usize()].1);
+    let tag = TAG_AC.as_ref().and_then(|ac| {
+        ac.find_iter(line)
+            .take_while(|m| m.start() <= pos)
+            .last()
+            .map(|m| TAGS[m.pattern().as_usize()].1)
+    });
+    if tag.is_some() {
+        return tag;
     }
     if let Some(l) = level_field(line) {
         return Some(l);
@@ -277,7 +290,12 @@ fn level_field(line: &[u8]) -> Option<Level> {
 /// True for lines at INFO, DEBUG or TRACE level: state reports, not errors,
 /// so only a strong form (a key with its code, a code word) counts there.
 pub fn is_info_line(line: &[u8]) -> bool {
-    matches!(level(line), Some(Level::Info | Level::Debug))
+    is_info_at(line, 128)
+}
+
+/// True when the level at `pos` is INFO, DEBUG or TRACE (see [`level_at`]).
+pub fn is_info_at(line: &[u8], pos: usize) -> bool {
+    matches!(level_at(line, pos), Some(Level::Info | Level::Debug))
 }
 
 /// Words that make a line without a level read as an error.
@@ -306,7 +324,7 @@ const ERROR_WORDS: &[&[u8]] = &[
 /// no level) an error word outside `skip` (the hit being judged, whose own
 /// name may hold `ERROR`).
 pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
-    match level(line) {
+    match level_at(line, skip.start) {
         Some(Level::Error | Level::Warn) => true,
         Some(Level::Info | Level::Debug) => false,
         None => ERROR_WORDS.iter().any(|w| {
@@ -385,6 +403,11 @@ mod tests {
         ] {
             assert_eq!(level(line.as_bytes()), want, "{line}");
         }
+        // The SDK's upload: several console lines in one JSON string.
+        let up = br#"{"log":"[1] <INFO> [a] joined
+[2] <ERROR> [a] join room timeout"}"#;
+        assert_eq!(level_at(up, 20), Some(Level::Info));
+        assert_eq!(level_at(up, 60), Some(Level::Error));
     }
 
     #[test]

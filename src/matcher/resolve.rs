@@ -18,12 +18,8 @@ impl Matcher {
         let (mut primaries, causes) = self.split_primaries(hits, hints);
         // A wording of an SDK error itself (v5's `' got server error`) is an
         // error of its own, which codes on the line then explain.
-        let sdk_msgs = hits
-            .msgs
-            .iter()
-            .filter(|(m, _)| self.set.entry(*m).kind == EntryKind::Sdk);
-        if sdk_msgs.clone().next().is_some() && !forms::is_info_line(line) {
-            for (mid, span) in sdk_msgs {
+        for (mid, span) in &hits.msgs {
+            if self.set.entry(*mid).kind == EntryKind::Sdk && !forms::is_info_at(line, span.start) {
                 primaries.push((*mid, span.clone(), Rule::Message));
             }
         }
@@ -173,7 +169,7 @@ impl Matcher {
         if m.kind == EntryKind::Sdk {
             return; // taken as a primary already (see resolve)
         }
-        if forms::is_info_line(line) {
+        if forms::is_info_at(line, span.start) {
             return;
         }
         match m.kind {
