@@ -574,3 +574,60 @@ fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
     );
     assert_exactly_once(&dir.path().join("events.ndjson"), 170);
 }
+
+#[test]
+fn disk_full_with_overflow_drop_counts_every_dropped_event() {
+    const TOTAL: u64 = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "8m") else {
+        return skip("cannot mount a tmpfs (needs root)");
+    };
+    // The events file on the full disk, a small queue that drops.
+    let cfg = config(dir.path(), &fs.0, "");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        &format!(
+            "events:\n  path: {}\n",
+            fs.0.join("events.ndjson").display()
+        ),
+        &format!(
+            "events:\n  path: {}\n  overflow: drop\n  queue_capacity: 100\n",
+            fs.0.join("events.ndjson").display()
+        ),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let filler = fs.fill(100 * 1024);
+    let mut f = append(&dir.path().join("app.log"));
+    write_seqs(&mut f, 1..=TOTAL);
+    f.flush().unwrap();
+    assert_eq!(
+        d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(20)),
+        TOTAL as f64,
+        "every error is counted, written or not"
+    );
+    let dropped = "trtc_logwatch_events_dropped_total";
+    assert!(wait_until(Duration::from_secs(10), || {
+        metric(&d.metrics(), dropped).unwrap_or(0.0) > 0.0
+    }));
+    std::fs::remove_file(filler).unwrap();
+    // Written + dropped = every event, once space returns.
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let b = d.metrics();
+            metric(&b, WRITTEN).unwrap_or(0.0) + metric(&b, dropped).unwrap_or(0.0) == TOTAL as f64
+        }),
+        "{}",
+        d.metrics()
+    );
+    let body = d.metrics();
+    let written = metric(&body, WRITTEN).unwrap() as usize;
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let s = seqs(&fs.0.join("events.ndjson"));
+    assert_eq!(
+        s.len(),
+        written,
+        "the events file holds what was counted written"
+    );
+    assert!(s.values().all(|&c| c == 1), "no event written twice");
+}
