@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::catalog::{CatalogSet, Entry, Text};
+use crate::catalog::{CatalogSet, Entry, EntryId, Text};
 use crate::context::Context;
 use crate::matcher::Detection;
 
@@ -76,6 +76,9 @@ pub struct Event<'a> {
     pub line: Cow<'a, str>,
     /// True when `line` was cut at the length limit.
     pub line_truncated: bool,
+    /// The entries of the event, its cause and its message (for [`crate::render`]).
+    #[serde(skip)]
+    pub ids: (EntryId, Option<EntryId>, Option<EntryId>),
 }
 
 /// Where a line came from.
@@ -144,6 +147,7 @@ impl<'a> Event<'a> {
             context,
             line: Cow::Borrowed(line),
             line_truncated: info.truncated,
+            ids: (det.entry, det.cause, det.message),
         }
     }
 }

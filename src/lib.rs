@@ -38,6 +38,7 @@ pub mod decode;
 pub mod event;
 pub mod lines;
 pub mod matcher;
+pub mod render;
 pub mod report;
 pub mod scan;
 pub(crate) mod state;

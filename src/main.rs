@@ -15,6 +15,7 @@ use trtc_logwatch::daemon::{self, Generation, Reloader};
 use trtc_logwatch::decode::{self, Encoding};
 use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_LINE};
 use trtc_logwatch::matcher::Matcher;
+use trtc_logwatch::render::{Renderer, TextMode};
 use trtc_logwatch::report::{self, Lang, Summary};
 use trtc_logwatch::scan::{Position, SourceScanner, Stats};
 
@@ -52,6 +53,10 @@ enum Cmd {
         /// Longest line kept whole, in bytes (256 to 67108864); longer lines are cut and counted.
         #[arg(long, default_value_t = DEFAULT_MAX_LINE, value_parser = line_limit)]
         max_line_bytes: usize,
+        /// Prose in events: both languages, English, Japanese, or none
+        /// (keys, codes, categories, context and the line stay).
+        #[arg(long, value_enum, default_value = "both")]
+        text: TextArg,
         /// Files to scan; none or `-` reads stdin.
         paths: Vec<PathBuf>,
     },
@@ -141,6 +146,25 @@ enum StartArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum TextArg {
+    Both,
+    En,
+    Ja,
+    None,
+}
+
+impl From<TextArg> for TextMode {
+    fn from(t: TextArg) -> Self {
+        match t {
+            TextArg::Both => TextMode::Both,
+            TextArg::En => TextMode::En,
+            TextArg::Ja => TextMode::Ja,
+            TextArg::None => TextMode::None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum LangArg {
     En,
     Ja,
@@ -199,8 +223,9 @@ fn run(cli: Cli) -> Result<()> {
             catalogs,
             summary,
             max_line_bytes,
+            text,
             paths,
-        } => scan(&catalogs, summary, max_line_bytes, &paths),
+        } => scan(&catalogs, summary, max_line_bytes, text.into(), &paths),
         Cmd::Explain {
             catalogs,
             lang,
@@ -345,8 +370,16 @@ enum Input {
     File(PathBuf, File),
 }
 
-fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) -> Result<()> {
+fn scan(
+    catalogs: &CatalogArgs,
+    summary: bool,
+    limit: usize,
+    text: TextMode,
+    paths: &[PathBuf],
+) -> Result<()> {
     let set = load(catalogs)?;
+    let renderer = Renderer::new(&set, text);
+    let mut buf = Vec::with_capacity(4096);
     let matcher = Matcher::new(set).context("building the matcher")?;
     let mut inputs = Vec::new();
     for p in paths {
@@ -387,8 +420,10 @@ fn scan(catalogs: &CatalogArgs, summary: bool, limit: usize, paths: &[PathBuf]) 
             if summary {
                 sum.add(ev.category, ev.key);
             }
-            serde_json::to_writer(&mut out, ev)?;
-            out.write_all(b"\n")
+            buf.clear();
+            renderer.write(ev, &mut buf);
+            buf.push(b'\n');
+            out.write_all(&buf)
         };
         sc.read_all(&matcher, input_reader, &mut reader, &mut emit)
             .with_context(|| format!("reading {name}"))?;

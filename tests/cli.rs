@@ -259,3 +259,19 @@ fn why_shows_each_candidate_with_its_rule_or_reason() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("key with its own hex"), "{text}");
 }
+
+#[test]
+fn scan_text_none_drops_the_prose_and_keeps_the_codes() {
+    let out = Command::cargo_bin("trtc-logwatch")
+        .unwrap()
+        .args(["scan", "--text", "none"])
+        .write_stdin("RtcError: x (errorCode: 70001) <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["code"], 16385);
+    assert_eq!(v["cause"]["code"], 70001);
+    assert!(v.get("description").is_none() && v.get("action").is_none());
+    assert!(v["cause"].get("description").is_none());
+}

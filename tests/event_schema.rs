@@ -20,3 +20,53 @@ fn ingest_time_when_the_line_has_no_timestamp() {
     let ts: jiff::Timestamp = ev[0]["ts"].as_str().unwrap().parse().unwrap();
     assert!(ts >= before && ts <= jiff::Timestamp::now());
 }
+
+/// The renderer's bytes are serde's for every event of both corpora, and
+/// `--text none` drops the prose.
+#[test]
+fn rendered_events_are_byte_identical_to_serde_and_text_modes_drop_prose() {
+    use trtc_logwatch::lines::LineReader;
+    use trtc_logwatch::render::{Renderer, TextMode};
+    use trtc_logwatch::scan::{Position, SourceScanner};
+    let m = common::matcher();
+    let both = Renderer::new(m.catalog(), TextMode::Both);
+    let none = Renderer::new(m.catalog(), TextMode::None);
+    let en = Renderer::new(m.catalog(), TextMode::En);
+    let mut input = String::new();
+    for name in ["sdk-forms.tsv", "real-forms.tsv"] {
+        for l in common::data(name).lines().filter(|l| !l.starts_with('#')) {
+            input.push_str(&l.rsplit('\t').next().unwrap().replace("\\n", "\n"));
+            input.push('\n');
+        }
+    }
+    let mut sc = SourceScanner::new("test", 64 * 1024, Position::default());
+    let (mut n, mut bytes_both, mut bytes_none) = (0, 0, 0);
+    sc.read_all(
+        &m,
+        input.as_bytes(),
+        &mut LineReader::new(64 * 1024, 0),
+        &mut |ev| {
+            let mut b = Vec::new();
+            both.write(ev, &mut b);
+            assert_eq!(
+                String::from_utf8_lossy(&b),
+                serde_json::to_string(ev).unwrap()
+            );
+            let mut s = Vec::new();
+            none.write(ev, &mut s);
+            let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
+            assert!(v.get("description").is_none() && v["key"] == ev.key, "{v}");
+            let mut e = Vec::new();
+            en.write(ev, &mut e);
+            let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
+            assert!(v["description"].get("ja").is_none() && v["description"]["en"].is_string());
+            n += 1;
+            bytes_both += b.len();
+            bytes_none += s.len();
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert!(n > 150, "{n} events");
+    println!("{n} events: both {bytes_both} bytes, none {bytes_none} bytes");
+}

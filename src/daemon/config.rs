@@ -76,6 +76,8 @@ struct RawEvents {
     overflow: Option<Overflow>,
     #[serde(default)]
     queue_capacity: Option<Spanned<usize>>,
+    #[serde(default)]
+    text: Option<crate::render::TextMode>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -179,6 +181,8 @@ pub struct Config {
     pub overflow: Overflow,
     /// Events queued between readers and the sink.
     pub queue_capacity: usize,
+    /// Which prose events carry.
+    pub events_text: crate::render::TextMode,
     /// Load the built-in catalogs.
     pub builtin_patterns: bool,
     /// User catalog directories.
@@ -215,6 +219,7 @@ impl Default for Config {
             events_path: None,
             overflow: Overflow::Block,
             queue_capacity: 10_000,
+            events_text: crate::render::TextMode::Both,
             builtin_patterns: true,
             pattern_dirs: Vec::new(),
             max_line_bytes: DEFAULT_MAX_LINE,
@@ -381,6 +386,7 @@ impl Config {
             .filter(|p| *p != "-")
             .map(PathBuf::from);
         self.overflow = raw.events.overflow.unwrap_or(Overflow::Block);
+        self.events_text = raw.events.text.unwrap_or_default();
         if let Some(q) = &raw.events.queue_capacity {
             self.queue_capacity = in_range(path, "queue_capacity", q, 1, MAX_QUEUE)?;
         }
@@ -601,6 +607,13 @@ mod tests {
                 "{yaml}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn events_text() {
+        let c = Config::from_yaml(Path::new("c.yaml"), "events:\n  text: none\n").unwrap();
+        assert_eq!(c.events_text, crate::render::TextMode::None);
+        assert!(err("events:\n  text: fr\n").starts_with("c.yaml:2:"));
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct Generation {
     pub config: Arc<Config>,
     /// The matcher over its catalogs.
     pub matcher: Arc<Matcher>,
+    /// The events' static parts for those catalogs and `events.text`.
+    pub renderer: Arc<crate::render::Renderer>,
 }
 
 /// A configuration, its catalogs or its matcher could not be built.
@@ -79,10 +81,12 @@ impl Generation {
         for w in set.warnings() {
             tracing::warn!("{w}");
         }
+        let renderer = crate::render::Renderer::new(&set, config.events_text);
         let matcher = Matcher::new(Arc::new(set))?;
         Ok(Self {
             config: Arc::new(config),
             matcher: Arc::new(matcher),
+            renderer: Arc::new(renderer),
         })
     }
 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::event::Event;
+use crate::render::Renderer;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 
@@ -259,19 +260,13 @@ impl Emitter {
         }
     }
 
-    /// Counts the event in the metrics and queues it. An event that cannot
-    /// be serialised is logged and counted as dropped; only a stopped sink
-    /// is an error.
-    pub fn event(&self, ev: &Event<'_>) -> Result<(), Closed> {
+    /// Counts the event in the metrics, writes it with `r` (the renderer of
+    /// the generation that found it) and queues it; only a stopped sink is
+    /// an error.
+    pub fn event(&self, r: &Renderer, ev: &Event<'_>) -> Result<(), Closed> {
         self.metrics.error_event(ev);
-        let bytes = match serde_json::to_vec(ev) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!("an event could not be serialised, dropped: {e}");
-                self.metrics.event_dropped();
-                return Ok(());
-            }
-        };
+        let mut bytes = Vec::with_capacity(1024);
+        r.write(ev, &mut bytes);
         match self.overflow {
             Overflow::Block => self.tx.send(SinkMsg::Event(bytes)),
             Overflow::Drop => match self.tx.try_send(SinkMsg::Event(bytes)) {

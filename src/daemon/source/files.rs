@@ -653,7 +653,7 @@ impl FileServer {
         let now = Instant::now();
         let mut more = false;
         for id in ids {
-            match self.read_one(id, &g.matcher, now) {
+            match self.read_one(id, &g, now) {
                 Some(true) => {
                     more = true;
                     self.dirty.insert(id);
@@ -669,10 +669,16 @@ impl FileServer {
     /// Reads one file; flushes its final partial line when idle or drained;
     /// queues its checkpoint; closes it when drained. `Some(more)`, or
     /// `None` when the sink has stopped.
-    fn read_one(&mut self, id: FileId, m: &crate::matcher::Matcher, now: Instant) -> Option<bool> {
+    fn read_one(
+        &mut self,
+        id: FileId,
+        g: &crate::daemon::Generation,
+        now: Instant,
+    ) -> Option<bool> {
+        let m = &g.matcher;
         let w = self.open.get_mut(&id)?;
         let emitter = &self.ctx.emitter;
-        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
+        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g.renderer, ev);
         let mut more = false;
         match w.read(m, &mut emit) {
             Ok(o) => {
@@ -769,7 +775,7 @@ impl FileServer {
             let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos);
             let g = self.ctx.generation();
             let emitter = &self.ctx.emitter;
-            let mut emit = |ev: &crate::event::Event<'_>| emitter.event(ev);
+            let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g.renderer, ev);
             let r = crate::lines::LineReader::new(limit, 0)
                 .read_to_end(&mut text, &mut |c| sc.chunk(&g.matcher, c, &mut emit));
             if let Err(ReadError::Io(e)) = r {

@@ -52,11 +52,13 @@ fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &SourceContext) {
     let limit = src.max_line_bytes;
     let mut sc = SourceScanner::new(&*src.name, limit, Position::default());
     let mut reader = LineReader::new(limit, limit + 64 * 1024);
-    let mut emit = |ev: &crate::event::Event<'_>| ctx.emitter.event(ev);
     while !ctx.cancel.is_cancelled() {
         // The matcher current when a block arrives (a read may wait long for
         // it): a reload applies from the next block on.
-        let mut on_chunk = |c: Chunk<'_>| sc.chunk(&ctx.generation().matcher, c, &mut emit);
+        let mut on_chunk = |c: Chunk<'_>| {
+            let g = ctx.generation();
+            sc.chunk(&g.matcher, c, &mut |ev| ctx.emitter.event(&g.renderer, ev))
+        };
         let eof = match reader.read_pass(input, PASS_BUDGET, &mut on_chunk) {
             Ok(p) => p.eof,
             Err(ReadError::Consumer(_closed)) => return,

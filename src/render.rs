@@ -1,0 +1,174 @@
+//! Writing events as NDJSON fast: the parts of an event that come from its
+//! catalog entry (key, code, hex, category, severity, descriptions, action,
+//! docs link, and the entry as a cause or a message) are serialised once per
+//! catalog; per event only the dynamic fields are escaped and written. In
+//! `TextMode::Both` the bytes are those of `serde_json::to_vec(&event)`.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::catalog::{CatalogSet, Entry, EntryId, Text};
+use crate::event::Event;
+
+/// Which prose events carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextMode {
+    /// English and Japanese (the default).
+    #[default]
+    Both,
+    /// English only.
+    En,
+    /// Japanese only (null where the catalog has none).
+    Ja,
+    /// No prose: keys, codes, categories, severities, context and the line
+    /// stay; descriptions and actions go (`explain` gives them).
+    None,
+}
+
+/// One entry's pre-serialised parts.
+#[derive(Debug)]
+struct Parts {
+    /// `"catalog":..,"key":..,"code":..,"hex":..,"category":..,"severity":..`
+    head: Vec<u8>,
+    /// `"description":..,"action":..,"doc_url":..` (no prose in `None`:
+    /// `"doc_url":..` only).
+    tail: Vec<u8>,
+    /// The entry as a cause object.
+    cause: Vec<u8>,
+    /// The entry as a message object.
+    message: Vec<u8>,
+}
+
+/// The pre-serialised parts of every entry of a catalog set.
+#[derive(Debug)]
+pub struct Renderer {
+    parts: Vec<Parts>,
+}
+
+fn json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
+    // Serialising plain strings, numbers and maps of them cannot fail.
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+fn text(t: &Text, mode: TextMode) -> Vec<u8> {
+    match mode {
+        TextMode::Both | TextMode::None => json(t),
+        TextMode::En => json(&serde_json::json!({ "en": t.en })),
+        TextMode::Ja => json(&serde_json::json!({ "ja": t.ja })),
+    }
+}
+
+fn parts(e: &Entry, mode: TextMode) -> Parts {
+    let mut head = Vec::new();
+    head.extend_from_slice(b"\"catalog\":");
+    head.extend(json(&e.catalog));
+    head.extend_from_slice(b",\"key\":");
+    head.extend(json(&e.key));
+    head.extend_from_slice(b",\"code\":");
+    head.extend(json(&e.code));
+    head.extend_from_slice(b",\"hex\":");
+    head.extend(json(&e.hex));
+    head.extend_from_slice(b",\"category\":");
+    head.extend(json(&e.category));
+    head.extend_from_slice(b",\"severity\":");
+    head.extend(json(e.severity.as_str()));
+    let mut tail = Vec::new();
+    if mode != TextMode::None {
+        tail.extend_from_slice(b"\"description\":");
+        tail.extend(text(&e.description, mode));
+        tail.extend_from_slice(b",\"action\":");
+        match &e.action {
+            Some(a) => tail.extend(text(a, mode)),
+            None => tail.extend_from_slice(b"null"),
+        }
+        tail.push(b',');
+    }
+    tail.extend_from_slice(b"\"doc_url\":");
+    tail.extend(json(&e.doc_url));
+    let mut cause = Vec::new();
+    cause.extend_from_slice(b"{\"code\":");
+    cause.extend(json(&e.code));
+    cause.extend_from_slice(b",\"key\":");
+    cause.extend(json(&e.key));
+    cause.extend_from_slice(b",\"category\":");
+    cause.extend(json(&e.category));
+    let mut message = Vec::new();
+    message.extend_from_slice(b"{\"key\":");
+    message.extend(json(&e.key));
+    if mode != TextMode::None {
+        cause.extend_from_slice(b",\"description\":");
+        cause.extend(text(&e.description, mode));
+        message.extend_from_slice(b",\"description\":");
+        message.extend(text(&e.description, mode));
+    }
+    cause.push(b'}');
+    message.push(b'}');
+    Parts {
+        head,
+        tail,
+        cause,
+        message,
+    }
+}
+
+/// Appends `s` as a JSON string.
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+impl Renderer {
+    /// Serialises the static parts of every entry of `set` for `mode`.
+    pub fn new(set: &CatalogSet, mode: TextMode) -> Self {
+        Self {
+            parts: set.entries().iter().map(|e| parts(e, mode)).collect(),
+        }
+    }
+
+    /// Appends `ev` as one JSON object (without a newline).
+    pub fn write(&self, ev: &Event<'_>, out: &mut Vec<u8>) {
+        let (entry, cause, message) = ev.ids;
+        let p = &self.parts[entry];
+        out.extend_from_slice(b"{\"ts\":");
+        string(out, &ev.ts);
+        out.extend_from_slice(b",\"source\":");
+        string(out, ev.source);
+        let _ = write!(
+            out,
+            ",\"line_number\":{},\"offset\":{},",
+            ev.line_number, ev.offset
+        );
+        out.extend_from_slice(&p.head);
+        out.extend_from_slice(b",\"matched\":");
+        string(out, &ev.matched);
+        out.extend_from_slice(b",\"rule\":");
+        string(out, ev.rule);
+        if let Some(x) = ev.extra_code {
+            let _ = write!(out, ",\"extra_code\":{x}");
+        }
+        out.extend_from_slice(b",\"message\":");
+        self.optional(out, message, |p| &p.message);
+        out.extend_from_slice(b",\"cause\":");
+        self.optional(out, cause, |p| &p.cause);
+        out.push(b',');
+        out.extend_from_slice(&p.tail);
+        out.extend_from_slice(b",\"context\":");
+        let _ = serde_json::to_writer(&mut *out, &ev.context);
+        out.extend_from_slice(b",\"line\":");
+        string(out, &ev.line);
+        out.extend_from_slice(if ev.line_truncated {
+            b",\"line_truncated\":true}"
+        } else {
+            b",\"line_truncated\":false}"
+        });
+    }
+
+    fn optional(&self, out: &mut Vec<u8>, id: Option<EntryId>, part: impl Fn(&Parts) -> &Vec<u8>) {
+        match id {
+            Some(i) => out.extend_from_slice(part(&self.parts[i])),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
