@@ -129,6 +129,12 @@ impl Renderer {
 
     /// Appends `ev` as one JSON object (without a newline).
     pub fn write(&self, ev: &Event<'_>, out: &mut Vec<u8>) {
+        self.write_sampled(ev, None, out);
+    }
+
+    /// [`write`](Self::write), with `suppressed_before: n` when storm
+    /// sampling left `n` events of this key out before it.
+    pub fn write_sampled(&self, ev: &Event<'_>, suppressed_before: Option<u64>, out: &mut Vec<u8>) {
         let (entry, cause, message) = ev.ids;
         let p = &self.parts[entry];
         out.extend_from_slice(b"{\"ts\":");
@@ -159,10 +165,14 @@ impl Renderer {
         out.extend_from_slice(b",\"line\":");
         string(out, &ev.line);
         out.extend_from_slice(if ev.line_truncated {
-            b",\"line_truncated\":true}"
+            b",\"line_truncated\":true"
         } else {
-            b",\"line_truncated\":false}"
+            b",\"line_truncated\":false"
         });
+        if let Some(n) = suppressed_before {
+            let _ = write!(out, ",\"suppressed_before\":{n}");
+        }
+        out.push(b'}');
     }
 
     fn optional(&self, out: &mut Vec<u8>, id: Option<EntryId>, part: impl Fn(&Parts) -> &Vec<u8>) {

@@ -668,3 +668,48 @@ fn rotation_with_polling_only() {
     writer(f, rename_rotation(&log));
     check_exactly_once(d, dir.path());
 }
+
+#[test]
+fn storm_sampling_writes_a_few_events_per_key_and_counts_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let glob = format!("{}/*.log", dir.path().display());
+    let cfg = config(dir.path(), &glob, "");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("events:\n", "events:\n  max_per_key: {rate: 5, per: 2s}\n");
+    std::fs::write(&cfg, text).unwrap();
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let mut f = append(&dir.path().join("app.log"));
+    write_seqs(&mut f, 1..=20);
+    assert_eq!(d.wait_metric(ICE, 20.0, Duration::from_secs(10)), 20.0);
+    let suppressed = "trtc_logwatch_events_suppressed_total{key=\"ICE_TRANSPORT_ERROR\"}";
+    assert_eq!(
+        d.wait_metric(suppressed, 15.0, Duration::from_secs(10)),
+        15.0
+    );
+    std::thread::sleep(Duration::from_millis(2200));
+    write_seqs(&mut f, 21..=21);
+    assert_eq!(
+        d.wait_metric(
+            "trtc_logwatch_events_written_total",
+            6.0,
+            Duration::from_secs(10)
+        ),
+        6.0
+    );
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 6);
+    assert!(
+        events[..5]
+            .iter()
+            .all(|e| e.get("suppressed_before").is_none())
+    );
+    assert_eq!(events[5]["suppressed_before"], 15);
+    assert!(events[5]["line"].as_str().unwrap().ends_with("seq=21"));
+}

@@ -78,6 +78,15 @@ struct RawEvents {
     queue_capacity: Option<Spanned<usize>>,
     #[serde(default)]
     text: Option<crate::render::TextMode>,
+    #[serde(default)]
+    max_per_key: Option<RawRate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRate {
+    rate: Spanned<u32>,
+    per: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -183,6 +192,8 @@ pub struct Config {
     pub queue_capacity: usize,
     /// Which prose events carry.
     pub events_text: crate::render::TextMode,
+    /// Storm sampling of events per source and key (`None`: off).
+    pub max_per_key: Option<super::sampling::Rate>,
     /// Load the built-in catalogs.
     pub builtin_patterns: bool,
     /// User catalog directories.
@@ -220,6 +231,7 @@ impl Default for Config {
             overflow: Overflow::Block,
             queue_capacity: 10_000,
             events_text: crate::render::TextMode::Both,
+            max_per_key: None,
             builtin_patterns: true,
             pattern_dirs: Vec::new(),
             max_line_bytes: DEFAULT_MAX_LINE,
@@ -387,6 +399,28 @@ impl Config {
             .map(PathBuf::from);
         self.overflow = raw.events.overflow.unwrap_or(Overflow::Block);
         self.events_text = raw.events.text.unwrap_or_default();
+        if let Some(r) = &raw.events.max_per_key {
+            if r.rate.value == 0 {
+                return Err(YamlError::at(
+                    path,
+                    &r.rate,
+                    "max_per_key.rate must be at least 1",
+                ));
+            }
+            let per = parse_duration(&r.per.value)
+                .filter(|d| *d >= Duration::from_millis(10) && *d <= Duration::from_secs(86_400))
+                .ok_or_else(|| {
+                    YamlError::at(
+                        path,
+                        &r.per,
+                        "max_per_key.per must be a duration from 10ms to 24h",
+                    )
+                })?;
+            self.max_per_key = Some(super::sampling::Rate {
+                rate: r.rate.value,
+                per,
+            });
+        }
         if let Some(q) = &raw.events.queue_capacity {
             self.queue_capacity = in_range(path, "queue_capacity", q, 1, MAX_QUEUE)?;
         }

@@ -38,6 +38,13 @@ pub struct CauseLabels {
     pub code: String,
 }
 
+/// A `key` label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyLabel {
+    /// Canonical key.
+    pub key: String,
+}
+
 /// A `source` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabel {
@@ -156,6 +163,7 @@ struct PipelineMetrics {
     output_blocked: Gauge<i64, AtomicI64>,
     files_open: Gauge<i64, AtomicI64>,
     http_rejected: Counter,
+    suppressed: Family<KeyLabel, Counter>,
 }
 
 impl PipelineMetrics {
@@ -214,6 +222,11 @@ impl PipelineMetrics {
             "trtc_logwatch_queue_depth",
             "Events waiting for the sink",
             self.queue_depth.clone(),
+        );
+        r.register(
+            "trtc_logwatch_events_suppressed",
+            "Events not written because of storm sampling (events.max_per_key); errors still counted",
+            self.suppressed.clone(),
         );
         r.register(
             "trtc_logwatch_files_open",
@@ -381,6 +394,14 @@ impl Metrics {
     /// A write to the events output failed (its events are kept and retried).
     pub fn output_error(&self) {
         self.pipe.output_errors.inc();
+    }
+
+    /// An event of `key` was left out by storm sampling.
+    pub fn event_suppressed(&self, key: &str) {
+        self.pipe
+            .suppressed
+            .get_or_create(&KeyLabel { key: key.into() })
+            .inc();
     }
 
     /// An HTTP connection was refused (at the connection limit).

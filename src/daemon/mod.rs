@@ -18,6 +18,7 @@ pub(crate) mod health;
 pub(crate) mod limits;
 pub(crate) mod metrics;
 pub(crate) mod queue;
+pub(crate) mod sampling;
 pub(crate) mod server;
 pub(crate) mod sink;
 pub(crate) mod source;
@@ -250,7 +251,8 @@ impl Daemon {
         let cancel = CancellationToken::new();
         let ctx = SourceContext {
             current: current_rx,
-            emitter: Emitter::new(tx.clone(), Arc::clone(&metrics), config.overflow),
+            emitter: Emitter::new(tx.clone(), Arc::clone(&metrics), config.overflow)
+                .with_sampling(config.max_per_key),
             metrics: Arc::clone(&metrics),
             cancel: cancel.clone(),
             ready: health.register(),

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use crate::event::Event;
 use crate::render::Renderer;
+
+use super::sampling::{Rate, Sampler, Verdict};
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 
@@ -248,6 +250,7 @@ pub struct Emitter {
     tx: Sender,
     metrics: Arc<Metrics>,
     overflow: Overflow,
+    sampler: Option<Arc<Sampler>>,
 }
 
 impl Emitter {
@@ -257,7 +260,14 @@ impl Emitter {
             tx,
             metrics,
             overflow,
+            sampler: None,
         }
+    }
+
+    /// Writes at most `limit` events per source and key (`None`: all).
+    pub fn with_sampling(mut self, limit: Option<Rate>) -> Self {
+        self.sampler = limit.map(|l| Arc::new(Sampler::new(l)));
+        self
     }
 
     /// Counts the event in the metrics, writes it with `r` (the renderer of
@@ -265,8 +275,18 @@ impl Emitter {
     /// an error.
     pub fn event(&self, r: &Renderer, ev: &Event<'_>) -> Result<(), Closed> {
         self.metrics.error_event(ev);
+        let before = match &self.sampler {
+            None => None,
+            Some(s) => match s.admit(ev.source, ev.key, Instant::now()) {
+                Verdict::Write(before) => before,
+                Verdict::Suppress => {
+                    self.metrics.event_suppressed(ev.key);
+                    return Ok(());
+                }
+            },
+        };
         let mut bytes = Vec::with_capacity(1024);
-        r.write(ev, &mut bytes);
+        r.write_sampled(ev, before, &mut bytes);
         match self.overflow {
             Overflow::Block => self.tx.send(SinkMsg::Event(bytes)),
             Overflow::Drop => match self.tx.try_send(SinkMsg::Event(bytes)) {

@@ -1,0 +1,99 @@
+//! Storm sampling of events (`events.max_per_key`): at most `rate` events
+//! per source and key in each window of `per`; the others are not written
+//! but counted, and the next event written for that key says how many were
+//! left out before it. Metrics count every error whatever is sampled.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Events allowed per source and key in each window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Events written per window.
+    pub rate: u32,
+    /// The window.
+    pub per: Duration,
+}
+
+#[derive(Debug)]
+struct Window {
+    start: Instant,
+    written: u32,
+    suppressed: u64,
+}
+
+/// What to do with one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Write it; `Some(n)`: `n` events of its key were left out before it.
+    Write(Option<u64>),
+    /// Leave it out (counted).
+    Suppress,
+}
+
+/// The windows of every (source, key) seen.
+#[derive(Debug)]
+pub struct Sampler {
+    limit: Rate,
+    windows: Mutex<HashMap<(String, String), Window>>,
+}
+
+impl Sampler {
+    /// A sampler that lets `limit.rate` events per `limit.per` through.
+    pub fn new(limit: Rate) -> Self {
+        Self {
+            limit,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Decides for one event of `key` from `source` at `now`.
+    pub fn admit(&self, source: &str, key: &str, now: Instant) -> Verdict {
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let w = match windows.get_mut(&(source.to_string(), key.to_string())) {
+            Some(w) => w,
+            None => windows
+                .entry((source.to_string(), key.to_string()))
+                .or_insert(Window {
+                    start: now,
+                    written: 0,
+                    suppressed: 0,
+                }),
+        };
+        if now.duration_since(w.start) >= self.limit.per {
+            w.start = now;
+            w.written = 0;
+        }
+        if w.written >= self.limit.rate {
+            w.suppressed += 1;
+            return Verdict::Suppress;
+        }
+        w.written += 1;
+        let before = std::mem::take(&mut w.suppressed);
+        Verdict::Write((before > 0).then_some(before))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_per_window_and_the_count_left_out() {
+        let s = Sampler::new(Rate {
+            rate: 2,
+            per: Duration::from_secs(1),
+        });
+        let t = Instant::now();
+        assert_eq!(s.admit("a", "K", t), Verdict::Write(None));
+        assert_eq!(s.admit("a", "K", t), Verdict::Write(None));
+        assert_eq!(s.admit("a", "K", t), Verdict::Suppress);
+        assert_eq!(s.admit("a", "K", t), Verdict::Suppress);
+        assert_eq!(s.admit("b", "K", t), Verdict::Write(None), "per source");
+        assert_eq!(s.admit("a", "J", t), Verdict::Write(None), "per key");
+        let later = t + Duration::from_secs(1);
+        assert_eq!(s.admit("a", "K", later), Verdict::Write(Some(2)));
+        assert_eq!(s.admit("a", "K", later), Verdict::Write(None));
+    }
+}
