@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Throughput at several error densities, for `scan` and for `run --stdin`,
+# against `wc -l` and ripgrep's naive fixed-string count in the same run:
+#
+#   scripts/bench-storm.sh            (1 % on 1 GiB, 10 % on 256 MiB, 50 % on 64 MiB)
+#
+# Corpora from ../shared/tools/gen_perf_corpus.py, kept in bench-data/.
+# Best wall time of 3 runs after a warm-up; peak RSS from /usr/bin/time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GEN=../shared/tools/gen_perf_corpus.py
+mkdir -p bench-data
+command -v rg >/dev/null || { apt-get update -qq && apt-get install -y -qq ripgrep >/dev/null; }
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+cargo build --release -q
+BIN=target/release/trtc-logwatch
+WORDS=bench-data/words.txt
+$BIN catalog --json | python3 -c '
+import json, sys
+words = set()
+for e in json.load(sys.stdin):
+    if e["kind"] == "sdk":
+        words.add(e["key"]); words.update(e["aliases"])
+        if e.get("hex"): words.add(e["hex"])
+    words.update(e["messages"])
+print("\n".join(sorted(words)))' > "$WORDS"
+best() {
+  "$@" > /dev/null 2>&1
+  local b=999999
+  for _ in 1 2 3; do
+    local s e
+    s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N)
+    b=$(python3 -c "print(min($b, $e - $s))")
+  done
+  echo "$b"
+}
+run_stdin() { "$BIN" run --stdin --events /dev/null --listen 127.0.0.1:0 --log-level error < "$1"; }
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+printf "%-6s %-8s %-22s %9s %9s %12s %9s\n" rate size command seconds MB/s events/s "RSS MiB"
+for spec in "0.01 1024" "0.1 256" "0.5 64"; do
+  set -- $spec; rate=$1; mb=$2
+  data=bench-data/corpus-$mb-$rate.log
+  [ "$rate" = 0.01 ] && [ -s bench-data/corpus-$mb.log ] && data=bench-data/corpus-$mb.log
+  [ -s "$data" ] || python3 "$GEN" "$mb" "$rate" > "$data"
+  bytes=$(stat -c %s "$data")
+  events=$("$BIN" scan "$data" | wc -l)
+  t_scan=$(best "$BIN" scan "$data")
+  t_run=$(best run_stdin "$data")
+  t_rg=$(best rg -c -F -f "$WORDS" "$data")
+  t_wc=$(best wc -l "$data")
+  r_scan=$(rss "$BIN" scan "$data")
+  r_run=$(/usr/bin/time -f %M "$BIN" run --stdin --events /dev/null --listen 127.0.0.1:0 --log-level error < "$data" 2>&1 >/dev/null | tail -1)
+  python3 - "$rate" "$mb" "$bytes" "$events" "$t_scan" "$t_run" "$t_rg" "$t_wc" "$r_scan" "$r_run" <<'PY'
+import sys
+rate, mb, b, ev, ts, tr, trg, twc, rs, rr = sys.argv[1:]
+b, ev = int(b), int(ev)
+for name, t, r in [("scan", ts, rs), ("run --stdin", tr, rr), ("rg -c -F -f WORDS", trg, None), ("wc -l", twc, None)]:
+    t = float(t)
+    evs = f"{ev / t:12.0f}" if r is not None else f"{'':>12}"
+    mem = f"{int(r) / 1024:9.1f}" if r is not None else f"{'':>9}"
+    print(f"{float(rate)*100:5.0f}% {mb+'MiB':<8} {name:<22} {t:9.3f} {b / t / 1e6:9.0f} {evs} {mem}")
+ts, tr, trg, twc = map(float, (ts, tr, trg, twc))
+print(f"       scan/rg time {ts/trg:.2f}  run/scan {tr/ts:.2f}  scan vs wc -l throughput {twc/ts:.2f}")
+PY
+done
