@@ -15,15 +15,7 @@ command -v rg >/dev/null || { apt-get update -qq && apt-get install -y -qq ripgr
 cargo build --release -q
 BIN=target/release/trtc-logwatch
 WORDS=bench-data/words.txt
-$BIN catalog --json | python3 -c '
-import json, sys
-words = set()
-for e in json.load(sys.stdin):
-    if e["kind"] == "sdk":
-        words.add(e["key"]); words.update(e["aliases"])
-        if e.get("hex"): words.add(e["hex"])
-    words.update(e["messages"])
-print("\n".join(sorted(words)))' > "$WORDS"
+scripts/catalog-words.sh "$BIN" > "$WORDS"
 best() {
   "$@" > /dev/null 2>&1
   local b=999999

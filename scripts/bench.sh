@@ -27,15 +27,7 @@ fi
 cargo build --release -q
 BIN=target/release/trtc-logwatch
 # WORDS: every key, alias, hex and message of the catalog, as the issue defines the naive baseline.
-$BIN catalog --json | python3 -c '
-import json, sys
-words = set()
-for e in json.load(sys.stdin):
-    if e["kind"] == "sdk":
-        words.add(e["key"]); words.update(e["aliases"])
-        if e.get("hex"): words.add(e["hex"])
-    words.update(e["messages"])
-print("\n".join(sorted(words)))' > "$WORDS"
+scripts/catalog-words.sh "$BIN" > "$WORDS"
 
 bytes=$(stat -c %s "$DATA")
 best() { # best wall seconds of 3 runs of "$@", output to /dev/null

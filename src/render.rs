@@ -60,20 +60,24 @@ fn text(t: &Text, mode: TextMode) -> Vec<u8> {
     }
 }
 
+/// Appends `"name":value` (with a comma before it unless it is the first).
+fn field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) {
+    if !matches!(out.last(), None | Some(b'{')) {
+        out.push(b',');
+    }
+    out.extend(json(name));
+    out.push(b':');
+    out.extend(json(value));
+}
+
 fn parts(e: &Entry, mode: TextMode) -> Parts {
     let mut head = Vec::new();
-    head.extend_from_slice(b"\"catalog\":");
-    head.extend(json(&e.catalog));
-    head.extend_from_slice(b",\"key\":");
-    head.extend(json(&e.key));
-    head.extend_from_slice(b",\"code\":");
-    head.extend(json(&e.code));
-    head.extend_from_slice(b",\"hex\":");
-    head.extend(json(&e.hex));
-    head.extend_from_slice(b",\"category\":");
-    head.extend(json(&e.category));
-    head.extend_from_slice(b",\"severity\":");
-    head.extend(json(e.severity.as_str()));
+    field(&mut head, "catalog", &e.catalog);
+    field(&mut head, "key", &e.key);
+    field(&mut head, "code", &e.code);
+    field(&mut head, "hex", &e.hex);
+    field(&mut head, "category", &e.category);
+    field(&mut head, "severity", e.severity.as_str());
     let mut tail = Vec::new();
     if mode != TextMode::None {
         tail.extend_from_slice(b"\"description\":");
@@ -87,16 +91,12 @@ fn parts(e: &Entry, mode: TextMode) -> Parts {
     }
     tail.extend_from_slice(b"\"doc_url\":");
     tail.extend(json(&e.doc_url));
-    let mut cause = Vec::new();
-    cause.extend_from_slice(b"{\"code\":");
-    cause.extend(json(&e.code));
-    cause.extend_from_slice(b",\"key\":");
-    cause.extend(json(&e.key));
-    cause.extend_from_slice(b",\"category\":");
-    cause.extend(json(&e.category));
-    let mut message = Vec::new();
-    message.extend_from_slice(b"{\"key\":");
-    message.extend(json(&e.key));
+    let mut cause = vec![b'{'];
+    field(&mut cause, "code", &e.code);
+    field(&mut cause, "key", &e.key);
+    field(&mut cause, "category", &e.category);
+    let mut message = vec![b'{'];
+    field(&mut message, "key", &e.key);
     if mode != TextMode::None {
         cause.extend_from_slice(b",\"description\":");
         cause.extend(text(&e.description, mode));
