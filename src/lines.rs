@@ -209,11 +209,6 @@ impl LineReader {
         Self { split }
     }
 
-    /// The line length limit.
-    pub fn limit(&self) -> usize {
-        self.split.limit()
-    }
-
     /// Bytes of a partial line waiting for its `\n`.
     pub fn pending(&self) -> usize {
         self.split.pending()

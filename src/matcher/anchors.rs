@@ -22,17 +22,14 @@ pub const TEDDY_LIMIT: usize = 64;
 /// 3.0 GiB/s. Single anchors matter too (a `got server error` anchor alone
 /// took it to 3.1 GiB/s), so the built-in catalogs keep their wordings few
 /// and distinctive (BENCHMARKS.md).
-pub fn anchors(words: &[String]) -> Vec<Vec<u8>> {
-    prefixes(words)
-}
-
-/// Anchors by prefixes, linear in the number of patterns: each pattern's
+///
+/// Linear in the number of patterns: each pattern's
 /// prefix (12 bytes, shortened until the set fits); patterns that already
 /// contain a chosen anchor add none. Once a length has more anchors than
 /// fit, the rest of its patterns only add their distinct prefixes (no
 /// containment search), so a huge catalog still gets a complete set, just
 /// not a small one.
-pub fn prefixes(words: &[String]) -> Vec<Vec<u8>> {
+pub fn anchors(words: &[String]) -> Vec<Vec<u8>> {
     let mut sorted: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
     sorted.sort_by_key(|w| w.len());
     let mut chosen: Vec<Vec<u8>> = Vec::new();

@@ -11,18 +11,6 @@ use super::rules::{Reject, Rule, Verdict};
 use super::{Ctx, Detection, Hints, Hits, KeyHit, Matcher, NumHit, Pat, forms, lexing};
 use crate::catalog::{EntryId, EntryKind};
 
-/// The line, for the level that applies at a hit (looked at only when a
-/// weak form needs it).
-struct Shape<'a> {
-    line: &'a [u8],
-}
-
-impl Shape<'_> {
-    fn is_info_at(&self, pos: usize) -> bool {
-        forms::is_info_at(self.line, pos)
-    }
-}
-
 /// A key judged: taken as itself, with its cause beside it, or its number
 /// decides.
 enum KeyOutcome {
@@ -69,11 +57,10 @@ impl Matcher {
             note(0..line.len().min(60), Err(Reject::OwnOutput));
             return hits;
         }
-        let mut shape = Shape { line };
         for m in self.ac.find_iter(line) {
             let (s, e) = (m.start(), m.end());
             match &self.pats[m.pattern().as_usize()] {
-                Pat::Key(ids) => match self.judge_key(line, s, e, ids, &mut shape) {
+                Pat::Key(ids) => match self.judge_key(line, s, e, ids) {
                     Ok(KeyOutcome::Key(k)) => {
                         note(k.span.clone(), Ok(k.rule));
                         hits.keys.push(k);
@@ -89,7 +76,7 @@ impl Matcher {
                     }
                     Err(r) => note(s..e, Err(r)),
                 },
-                Pat::Message(id) => match self.judge_message(line, s, e, &mut shape) {
+                Pat::Message(id) => match self.judge_message(line, s, e) {
                     Ok(()) => {
                         note(s..e, Ok(Rule::Message));
                         hits.msgs.push((*id, s..e));
@@ -117,7 +104,6 @@ impl Matcher {
         s: usize,
         e: usize,
         ids: &[EntryId],
-        shape: &mut Shape<'_>,
     ) -> Result<KeyOutcome, Reject> {
         let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         if (s > 0 && word(line[s - 1])) || line.get(e).is_some_and(|&b| word(b)) {
@@ -151,7 +137,8 @@ impl Matcher {
                 return Err(Reject::Setting);
             }
         }
-        if shape.is_info_at(s) {
+        // The level is looked at only here, where a weak form needs it.
+        if forms::is_info_at(line, s) {
             return Err(Reject::InfoMention);
         }
         if forms::in_list(line, s, e, &self.key_spans(line)) {
@@ -248,13 +235,7 @@ impl Matcher {
         }
     }
 
-    fn judge_message(
-        &self,
-        line: &[u8],
-        s: usize,
-        e: usize,
-        shape: &mut Shape<'_>,
-    ) -> Result<(), Reject> {
+    fn judge_message(&self, line: &[u8], s: usize, e: usize) -> Result<(), Reject> {
         // A wording that starts with a letter starts a word; one that starts
         // with punctuation (`' got server error` after `'enterRoom`) need not.
         if s > 0 && line[s].is_ascii_alphanumeric() && line[s - 1].is_ascii_alphanumeric() {
@@ -268,7 +249,6 @@ impl Matcher {
         }
         // Kept on INFO lines too, to enrich a strong hit there; alone it
         // gives no event (see resolve).
-        let _ = shape;
         Ok(())
     }
 

@@ -190,13 +190,6 @@ const LEVEL_WORDS: &[(&[u8], Level)] = &[
     (b"VERBOSE", Level::Debug),
 ];
 
-/// The level a line states: the SDK's `<LEVEL>`, a `level`/`severity`
-/// field (JSON, logfmt, pino numbers), or a level word in the first 64
-/// bytes in brackets or between spaces (`[error]`, ` WARN `).
-pub fn level(line: &[u8]) -> Option<Level> {
-    level_at(line, 128)
-}
-
 /// The level that applies at byte `pos` of a line: the last SDK `<LEVEL>`
 /// tag before it anywhere on the line (the SDK uploads many console lines
 /// joined in one JSON string, and collectors put long metadata first),
@@ -287,13 +280,9 @@ fn level_field(line: &[u8]) -> Option<Level> {
     None
 }
 
-/// True for lines at INFO, DEBUG or TRACE level: state reports, not errors,
-/// so only a strong form (a key with its code, a code word) counts there.
-pub fn is_info_line(line: &[u8]) -> bool {
-    is_info_at(line, 128)
-}
-
-/// True when the level at `pos` is INFO, DEBUG or TRACE (see [`level_at`]).
+/// True when the level at `pos` is INFO, DEBUG or TRACE (see [`level_at`]):
+/// state reports, not errors, so only a strong form (a key with its code,
+/// a code word) counts there.
 pub fn is_info_at(line: &[u8], pos: usize) -> bool {
     matches!(level_at(line, pos), Some(Level::Info | Level::Debug))
 }
@@ -401,7 +390,7 @@ mod tests {
             ("RtcError: x <ICE_TRANSPORT_ERROR 0x4003>", None),
             ("Error: x", None),
         ] {
-            assert_eq!(level(line.as_bytes()), want, "{line}");
+            assert_eq!(level_at(line.as_bytes(), 128), want, "{line}");
         }
         // The SDK's upload: several console lines in one JSON string.
         let up = br#"{"log":"[1] <INFO> [a] joined
