@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::fingerprint::{FileId, Fingerprint};
+use super::fingerprint::{Check, FileId, Fingerprint};
 
 /// Format version of the checkpoint file.
 pub const VERSION: u32 = 1;
@@ -29,6 +29,15 @@ pub struct FileCheckpoint {
     pub offset: u64,
     /// Number of the next line (1-based).
     pub line_number: u64,
+}
+
+impl FileCheckpoint {
+    /// True when a file of identity `id` whose first bytes are `head` is
+    /// still the file this checkpoint was taken of (same identity, same
+    /// first bytes: not a new file that got the old one's inode).
+    pub fn fits(&self, id: FileId, head: &[u8]) -> bool {
+        self.id == id && self.fingerprint.check_prefix(head) != Check::Changed
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -47,7 +47,8 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
+/// The first `len` bytes of `file` (fewer if it is shorter).
+pub fn read_prefix(file: &File, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0; len];
     let mut got = 0;
     while got < len {
@@ -74,11 +75,17 @@ pub enum Check {
 impl Fingerprint {
     /// The fingerprint of `file` now.
     pub fn of(file: &File) -> io::Result<Self> {
-        let p = read_prefix(file, FP_LEN)?;
-        Ok(Self {
+        Ok(Self::of_prefix(&read_prefix(file, FP_LEN)?))
+    }
+
+    /// The fingerprint of a file whose first bytes are `head` (any length:
+    /// only the first [`FP_LEN`] count).
+    pub fn of_prefix(head: &[u8]) -> Self {
+        let p = &head[..head.len().min(FP_LEN)];
+        Self {
             len: p.len() as u32,
-            hash: fnv(&p),
-        })
+            hash: fnv(p),
+        }
     }
 
     /// Whether `prefix` (a stream's first bytes) starts with the bytes this
@@ -89,17 +96,19 @@ impl Fingerprint {
 
     /// Whether `file` still starts with the bytes this fingerprint was made from.
     pub fn check(&self, file: &File) -> io::Result<Check> {
-        let p = read_prefix(file, FP_LEN)?;
-        if p.len() < self.len as usize || fnv(&p[..self.len as usize]) != self.hash {
-            return Ok(Check::Changed);
+        Ok(self.check_prefix(&read_prefix(file, FP_LEN)?))
+    }
+
+    /// [`check`](Self::check) against a file's first bytes `head`.
+    pub fn check_prefix(&self, head: &[u8]) -> Check {
+        let p = &head[..head.len().min(FP_LEN)];
+        if !self.matches_prefix(p) {
+            return Check::Changed;
         }
         if p.len() > self.len as usize {
-            return Ok(Check::Grown(Self {
-                len: p.len() as u32,
-                hash: fnv(&p),
-            }));
+            return Check::Grown(Self::of_prefix(p));
         }
-        Ok(Check::Same)
+        Check::Same
     }
 }
 

@@ -837,12 +837,11 @@ fn find_compressed(at: &FileCheckpoint) -> Option<PathBuf> {
 /// True when `path` is still the file `at` was taken of (same identity,
 /// same first bytes).
 fn same_file(path: &Path, at: &FileCheckpoint) -> bool {
-    std::fs::File::open(path).is_ok_and(|f| {
-        f.metadata().is_ok_and(|m| FileId::of(&m) == at.id)
-            && at
-                .fingerprint
-                .check(&f)
-                .is_ok_and(|c| c != crate::state::fingerprint::Check::Changed)
+    let f = std::fs::File::open(path);
+    f.is_ok_and(|f| {
+        let id = f.metadata().map(|m| FileId::of(&m));
+        let head = crate::state::fingerprint::read_prefix(&f, crate::state::fingerprint::FP_LEN);
+        matches!((id, head), (Ok(id), Ok(head)) if at.fits(id, &head))
     })
 }
 

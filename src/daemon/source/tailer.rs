@@ -13,7 +13,7 @@ use crate::lines::{LineReader, ReadError};
 use crate::matcher::Matcher;
 use crate::scan::{Position, SourceScanner, Stats};
 use crate::state::checkpoint::FileCheckpoint;
-use crate::state::fingerprint::{Check, FileId, Fingerprint};
+use crate::state::fingerprint::{Check, FileId, Fingerprint, read_prefix};
 
 /// Most bytes read from one file in one pass, so one busy file cannot
 /// starve the others.
@@ -43,13 +43,8 @@ fn count_lines(file: &File, len: u64) -> io::Result<u64> {
     Ok(n)
 }
 
-/// What the first bytes of `file` say it is.
-fn sniff_file(file: &File) -> io::Result<Encoding> {
-    use std::os::unix::fs::FileExt;
-    let mut head = [0u8; 4096];
-    let n = crate::lines::retry_interrupted(|| file.read_at(&mut head, 0))?;
-    Ok(decode::sniff(&head[..n]))
-}
+/// Bytes of a file's start read at open: enough to tell its encoding.
+const SNIFF_LEN: usize = 4096;
 
 /// What a read pass saw.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -104,8 +99,11 @@ impl Watched {
         let mut file = File::open(&path)?;
         let meta = file.metadata()?;
         let id = FileId::of(&meta);
-        let fp = Fingerprint::of(&file)?;
-        let encoding = sniff_file(&file)?;
+        // One read of the file's start: its fingerprint, what it is, and
+        // whether the checkpoint is still this file's.
+        let head = read_prefix(&file, SNIFF_LEN)?;
+        let fp = Fingerprint::of_prefix(&head);
+        let encoding = decode::sniff(&head);
         if matches!(
             encoding,
             Encoding::Gzip | Encoding::Utf16Le | Encoding::Utf16Be
@@ -119,7 +117,7 @@ impl Watched {
             ));
         }
         let usable = match checkpoint {
-            Some(c) if c.id == id && c.fingerprint.check(&file)? != Check::Changed => Some(c),
+            Some(c) if c.fits(id, &head) => Some(c),
             _ => None,
         };
         let pos = match usable {
