@@ -755,17 +755,11 @@ impl FileServer {
     /// fingerprint of its decompressed first bytes, and read from its
     /// checkpoint to its end. True when one was found and read.
     fn drain_compressed(&mut self, at: &FileCheckpoint) -> bool {
-        let Some(path) = find_compressed(at) else {
+        let Some((path, mut text)) = open_compressed(at) else {
             return false;
         };
-        let read = || -> io::Result<bool> {
-            let (_, mut text) = crate::decode::decoded(std::fs::File::open(&path)?)?;
-            let mut head = vec![0; at.fingerprint.len as usize];
-            text.read_exact(&mut head)?;
-            if !at.fingerprint.matches_prefix(&head) {
-                return Ok(false);
-            }
-            let rest = at.offset.saturating_sub(head.len() as u64);
+        let mut read = || -> io::Result<()> {
+            let rest = at.offset.saturating_sub(u64::from(at.fingerprint.len));
             io::copy(&mut (&mut text).take(rest), &mut io::sink())?;
             let limit = self.config.max_line_bytes;
             let pos = crate::scan::Position {
@@ -782,10 +776,10 @@ impl FileServer {
                 return Err(e);
             }
             self.ctx.metrics.read(&at.source, &sc.take_delta());
-            Ok(true)
+            Ok(())
         };
         match read() {
-            Ok(true) => {
+            Ok(()) => {
                 tracing::info!(
                     "{} was rotated and compressed while stopped; read {} from offset {}",
                     at.path.display(),
@@ -795,7 +789,6 @@ impl FileServer {
                 self.ctx.metrics.rotation(&at.source);
                 true
             }
-            Ok(false) => false,
             Err(e) => {
                 tracing::warn!("reading {} failed: {e}", path.display());
                 self.ctx.metrics.read_error(&at.source);
@@ -805,10 +798,12 @@ impl FileServer {
     }
 }
 
-/// Compressed files beside `at`'s old path whose name starts with its name
-/// (`app.log.1.gz`, `app.log-20261127.gz`), newest first; the first whose
-/// decompressed start fits the checkpoint's fingerprint.
-fn find_compressed(at: &FileCheckpoint) -> Option<PathBuf> {
+/// The decompressed text of a file `at` was taken of, read past its first
+/// bytes, and its path: among the compressed files beside `at`'s old path
+/// whose name starts with its name (`app.log.1.gz`, `app.log-20261127.gz`),
+/// newest first, the first whose decompressed start fits the checkpoint's
+/// fingerprint.
+fn open_compressed(at: &FileCheckpoint) -> Option<(PathBuf, Box<dyn Read>)> {
     let name = at.path.file_name()?.to_str()?.to_string();
     let dir = at.path.parent().filter(|d| !d.as_os_str().is_empty());
     let dir = dir.unwrap_or(Path::new("."));
@@ -823,14 +818,13 @@ fn find_compressed(at: &FileCheckpoint) -> Option<PathBuf> {
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
-    found.into_iter().take(5).map(|(_, p)| p).find(|p| {
-        let head = std::fs::File::open(p)
+    found.into_iter().take(5).find_map(|(_, p)| {
+        let (_, mut text) = std::fs::File::open(&p)
             .and_then(crate::decode::decoded)
-            .and_then(|(_, mut r)| {
-                let mut h = vec![0; at.fingerprint.len as usize];
-                r.read_exact(&mut h).map(|()| h)
-            });
-        head.is_ok_and(|h| at.fingerprint.matches_prefix(&h))
+            .ok()?;
+        let mut head = vec![0; at.fingerprint.len as usize];
+        text.read_exact(&mut head).ok()?;
+        at.fingerprint.matches_prefix(&head).then_some((p, text))
     })
 }
 
