@@ -22,8 +22,11 @@ pub enum TextMode {
     En,
     /// Japanese only (null where the catalog has none).
     Ja,
-    /// No prose: keys, codes, categories, severities, context and the line
-    /// stay; descriptions and actions go (`explain` gives them).
+    /// No prose, and compact: keys, codes, categories, severities, context
+    /// and the line stay; descriptions, actions and what else `explain`
+    /// gives for the key (`hex`, `doc_url`) go, as do `matched` and `rule`
+    /// (`why LINE` gives both) and fields that are null or false
+    /// (`message`, `cause`, `line_truncated`).
     None,
 }
 
@@ -32,8 +35,7 @@ pub enum TextMode {
 struct Parts {
     /// `"catalog":..,"key":..,"code":..,"hex":..,"category":..,"severity":..`
     head: Vec<u8>,
-    /// `"description":..,"action":..,"doc_url":..` (no prose in `None`:
-    /// `"doc_url":..` only).
+    /// `"description":..,"action":..,"doc_url":..` (empty in `None`).
     tail: Vec<u8>,
     /// The entry as a cause object.
     cause: Vec<u8>,
@@ -45,6 +47,8 @@ struct Parts {
 #[derive(Debug)]
 pub struct Renderer {
     parts: Vec<Parts>,
+    /// `TextMode::None`: absent rather than null or false.
+    compact: bool,
 }
 
 fn json<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
@@ -74,8 +78,12 @@ fn parts(e: &Entry, mode: TextMode) -> Parts {
     let mut head = Vec::new();
     field(&mut head, "catalog", &e.catalog);
     field(&mut head, "key", &e.key);
-    field(&mut head, "code", &e.code);
-    field(&mut head, "hex", &e.hex);
+    if mode != TextMode::None {
+        field(&mut head, "code", &e.code);
+        field(&mut head, "hex", &e.hex);
+    } else if let Some(code) = e.code {
+        field(&mut head, "code", &code);
+    }
     field(&mut head, "category", &e.category);
     field(&mut head, "severity", e.severity.as_str());
     let mut tail = Vec::new();
@@ -87,10 +95,9 @@ fn parts(e: &Entry, mode: TextMode) -> Parts {
             Some(a) => tail.extend(text(a, mode)),
             None => tail.extend_from_slice(b"null"),
         }
-        tail.push(b',');
+        tail.extend_from_slice(b",\"doc_url\":");
+        tail.extend(json(&e.doc_url));
     }
-    tail.extend_from_slice(b"\"doc_url\":");
-    tail.extend(json(&e.doc_url));
     let mut cause = vec![b'{'];
     field(&mut cause, "code", &e.code);
     field(&mut cause, "key", &e.key);
@@ -124,6 +131,7 @@ impl Renderer {
     pub fn new(set: &CatalogSet, mode: TextMode) -> Self {
         Self {
             parts: set.entries().iter().map(|e| parts(e, mode)).collect(),
+            compact: mode == TextMode::None,
         }
     }
 
@@ -147,38 +155,55 @@ impl Renderer {
             ev.line_number, ev.offset
         );
         out.extend_from_slice(&p.head);
-        out.extend_from_slice(b",\"matched\":");
-        string(out, &ev.matched);
-        out.extend_from_slice(b",\"rule\":");
-        string(out, ev.rule);
+        if !self.compact {
+            out.extend_from_slice(b",\"matched\":");
+            string(out, &ev.matched);
+            out.extend_from_slice(b",\"rule\":");
+            string(out, ev.rule);
+        }
         if let Some(x) = ev.extra_code {
             let _ = write!(out, ",\"extra_code\":{x}");
         }
-        out.extend_from_slice(b",\"message\":");
-        self.optional(out, message, |p| &p.message);
-        out.extend_from_slice(b",\"cause\":");
-        self.optional(out, cause, |p| &p.cause);
-        out.push(b',');
-        out.extend_from_slice(&p.tail);
+        self.optional(out, b",\"message\":", message, |p| &p.message);
+        self.optional(out, b",\"cause\":", cause, |p| &p.cause);
+        if !p.tail.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(&p.tail);
+        }
         out.extend_from_slice(b",\"context\":");
         let _ = serde_json::to_writer(&mut *out, &ev.context);
         out.extend_from_slice(b",\"line\":");
         string(out, &ev.line);
-        out.extend_from_slice(if ev.line_truncated {
-            b",\"line_truncated\":true"
-        } else {
-            b",\"line_truncated\":false"
-        });
+        if ev.line_truncated {
+            out.extend_from_slice(b",\"line_truncated\":true");
+        } else if !self.compact {
+            out.extend_from_slice(b",\"line_truncated\":false");
+        }
         if let Some(n) = suppressed_before {
             let _ = write!(out, ",\"suppressed_before\":{n}");
         }
         out.push(b'}');
     }
 
-    fn optional(&self, out: &mut Vec<u8>, id: Option<EntryId>, part: impl Fn(&Parts) -> &Vec<u8>) {
+    /// Appends `name` (`,"field":`) and the entry's part, or null (absent
+    /// when compact).
+    fn optional(
+        &self,
+        out: &mut Vec<u8>,
+        name: &[u8],
+        id: Option<EntryId>,
+        part: impl Fn(&Parts) -> &Vec<u8>,
+    ) {
         match id {
-            Some(i) => out.extend_from_slice(part(&self.parts[i])),
-            None => out.extend_from_slice(b"null"),
+            Some(i) => {
+                out.extend_from_slice(name);
+                out.extend_from_slice(part(&self.parts[i]));
+            }
+            None if self.compact => {}
+            None => {
+                out.extend_from_slice(name);
+                out.extend_from_slice(b"null");
+            }
         }
     }
 }

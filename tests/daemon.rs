@@ -713,3 +713,88 @@ fn storm_sampling_writes_a_few_events_per_key_and_counts_every_error() {
     assert_eq!(events[5]["suppressed_before"], 15);
     assert!(events[5]["line"].as_str().unwrap().ends_with("seq=21"));
 }
+
+#[test]
+fn a_closed_events_pipe_stops_the_daemon_and_a_restart_reads_on() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = append(&dir.path().join("app.log"));
+    let total = 20_000;
+    write_seqs(&mut f, 1..=total);
+    let state = dir.path().join("state");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "state_dir: {}\ncheckpoint_interval: 200ms\nsources:\n  - name: app\n    include: [\"{}/*.log\"]\n    start_at: beginning\n",
+            state.display(),
+            dir.path().display()
+        ),
+    );
+    // Events on stdout; the reader takes 100 lines and goes away.
+    let mut d = Daemon::start_with(
+        &["--config", cfg.to_str().unwrap()],
+        free_port(),
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    let out = d.child.stdout.take().unwrap();
+    let first: Vec<String> = std::io::BufReader::new(out)
+        .lines()
+        .take(100)
+        .map(Result::unwrap)
+        .collect();
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = d.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(&d.log).unwrap_or_default();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("broken pipe"), "{log}");
+    // A restart (as a supervisor does) writes every line the reader missed.
+    let events = dir.path().join("events.ndjson");
+    let d = Daemon::start(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ],
+        free_port(),
+    );
+    d.wait_metric(
+        "trtc_logwatch_lines_read_total{source=\"app\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
+    let t = std::time::Instant::now();
+    let mut s = seqs(&events);
+    while !s.contains_key(&total) && t.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(100));
+        s = seqs(&events);
+    }
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    for l in &first {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let n: u64 = v["line"]
+            .as_str()
+            .unwrap()
+            .rsplit("seq=")
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        *s.entry(n).or_insert(0) += 1;
+    }
+    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
+    assert!(
+        missing.is_empty(),
+        "missing {} lines, first {:?}",
+        missing.len(),
+        missing.first()
+    );
+}

@@ -56,6 +56,19 @@ fn rendered_events_are_byte_identical_to_serde_and_text_modes_drop_prose() {
             none.write(ev, &mut s);
             let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
             assert!(v.get("description").is_none() && v["key"] == ev.key, "{v}");
+            // Compact: nothing null or false, nothing `explain` gives.
+            let o = v.as_object().unwrap();
+            assert!(o.values().all(|x| !x.is_null() && *x != false), "{v}");
+            assert!(o.get("doc_url").is_none() && o.get("hex").is_none(), "{v}");
+            assert_eq!(o.get("code").is_some(), ev.code.is_some(), "{v}");
+            for k in ["ts", "source", "line_number", "offset", "catalog", "key"] {
+                assert!(o.contains_key(k), "{k} in {v}");
+            }
+            assert!(o.get("matched").is_none() && o.get("rule").is_none(), "{v}");
+            for k in ["category", "severity", "context", "line"] {
+                assert!(o.contains_key(k), "{k} in {v}");
+            }
+            assert_eq!(o.get("cause").is_some(), ev.cause.is_some(), "{v}");
             let mut e = Vec::new();
             en.write(ev, &mut e);
             let v: serde_json::Value = serde_json::from_slice(&e).unwrap();

@@ -419,9 +419,9 @@ impl Metrics {
         self.pipe.output_blocked.set(i64::from(blocked));
     }
 
-    /// An event was dropped (queue full, `overflow: drop`).
-    pub fn event_dropped(&self) {
-        self.pipe.events_dropped.inc();
+    /// Events were dropped (queue full, `overflow: drop`).
+    pub fn events_dropped(&self, n: u64) {
+        self.pipe.events_dropped.inc_by(n);
     }
 
     /// Sets the queue depth.

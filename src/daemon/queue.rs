@@ -6,6 +6,11 @@
 //! [`SinkMsg::Commit`], so the sink never writes a checkpoint ahead of the
 //! events it covers.
 //!
+//! Events travel in batches ([`Batch`]): an emitter collects the events of
+//! one read block (at most [`BATCH_EVENTS`] or [`BATCH_BYTES`]) and queues
+//! them as one message, so a storm costs one hand-over between the threads
+//! per batch, not per event. The capacity counts events, not messages.
+//!
 //! A full queue blocks the sender on a condition variable (back-pressure)
 //! until there is room; once shutdown begins ([`Sender::begin_shutdown`]) a
 //! waiting sender gives up after [`GIVE_UP_AFTER_SHUTDOWN`], so a blocked
@@ -25,11 +30,31 @@ use crate::state::fingerprint::FileId;
 use super::config::Overflow;
 use super::metrics::Metrics;
 
+/// Most events in one batch.
+pub const BATCH_EVENTS: u32 = 512;
+/// A batch is queued once it holds this many bytes.
+pub const BATCH_BYTES: usize = 128 * 1024;
+
+/// Serialised events, each ending in a newline, in order.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The events' bytes.
+    pub bytes: Vec<u8>,
+    /// How many events `bytes` holds.
+    pub events: u32,
+}
+
+impl Batch {
+    fn is_full(&self) -> bool {
+        self.events >= BATCH_EVENTS || self.bytes.len() >= BATCH_BYTES
+    }
+}
+
 /// What travels from the sources to the sink, in order.
 #[derive(Debug)]
 pub enum SinkMsg {
-    /// One serialized event (without its newline).
-    Event(Vec<u8>),
+    /// Serialised events.
+    Events(Batch),
     /// A file's position: everything before it has been queued.
     Commit(FileCheckpoint),
     /// A file that is closed for good (drained after rotation).
@@ -56,9 +81,21 @@ pub enum RecvError {
     Disconnected,
 }
 
+impl SinkMsg {
+    /// The room it takes in the queue: its events, at least 1.
+    fn weight(&self) -> usize {
+        match self {
+            SinkMsg::Events(b) => (b.events as usize).max(1),
+            _ => 1,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct State {
     queue: VecDeque<SinkMsg>,
+    /// The summed [`SinkMsg::weight`] of `queue`.
+    weight: usize,
     senders: usize,
     receiver: bool,
     shutdown_at: Option<Instant>,
@@ -70,6 +107,25 @@ struct Shared {
     not_full: Condvar,
     not_empty: Condvar,
     capacity: usize,
+}
+
+impl State {
+    /// Room for `m`: within the capacity, or the queue is empty (a batch
+    /// larger than the whole capacity still goes, alone).
+    fn has_room(&self, m: &SinkMsg, capacity: usize) -> bool {
+        self.queue.is_empty() || self.weight + m.weight() <= capacity
+    }
+
+    fn push(&mut self, m: SinkMsg) {
+        self.weight += m.weight();
+        self.queue.push_back(m);
+    }
+
+    fn pop(&mut self) -> Option<SinkMsg> {
+        let m = self.queue.pop_front()?;
+        self.weight -= m.weight();
+        Some(m)
+    }
 }
 
 impl Shared {
@@ -96,6 +152,7 @@ pub fn bounded(capacity: usize) -> (Sender, Receiver) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             queue: VecDeque::with_capacity(capacity.clamp(1, 1024)),
+            weight: 0,
             senders: 1,
             receiver: true,
             shutdown_at: None,
@@ -153,8 +210,8 @@ impl Sender {
             if !st.receiver {
                 return Err(Closed);
             }
-            if st.queue.len() < self.shared.capacity {
-                st.queue.push_back(m);
+            if st.has_room(&m, self.shared.capacity) {
+                st.push(m);
                 drop(st);
                 self.shared.not_empty.notify_one();
                 return Ok(());
@@ -191,10 +248,10 @@ impl Sender {
         if !st.receiver {
             return Err(Err(Closed));
         }
-        if st.queue.len() >= self.shared.capacity {
+        if !st.has_room(&m, self.shared.capacity) {
             return Err(Ok(m));
         }
-        st.queue.push_back(m);
+        st.push(m);
         drop(st);
         self.shared.not_empty.notify_one();
         Ok(())
@@ -216,7 +273,7 @@ impl Receiver {
         let deadline = Instant::now() + timeout;
         let mut st = self.shared.lock();
         loop {
-            if let Some(m) = st.queue.pop_front() {
+            if let Some(m) = st.pop() {
                 drop(st);
                 self.shared.not_full.notify_one();
                 return Ok(m);
@@ -237,20 +294,37 @@ impl Receiver {
         }
     }
 
-    /// Messages waiting.
+    /// Events (and control messages) waiting.
     pub fn len(&self) -> usize {
-        self.shared.lock().queue.len()
+        self.shared.lock().weight
     }
 }
 
-/// What sources hold: counts each event in the metrics, serialises it and
-/// queues it according to the overflow policy.
-#[derive(Debug, Clone)]
+/// What each source holds: counts each event in the metrics, serialises
+/// it into the current batch and queues full batches according to the
+/// overflow policy. A source calls [`Emitter::flush`] after each read block;
+/// [`Emitter::send`] flushes first, so control messages stay behind the
+/// events before them.
+#[derive(Debug)]
 pub struct Emitter {
     tx: Sender,
     metrics: Arc<Metrics>,
     overflow: Overflow,
     sampler: Option<Arc<Sampler>>,
+    batch: Batch,
+}
+
+impl Clone for Emitter {
+    /// Another emitter on the same queue, with an empty batch of its own.
+    fn clone(&self) -> Self {
+        Self {
+            tx: self.tx.clone(),
+            metrics: Arc::clone(&self.metrics),
+            overflow: self.overflow,
+            sampler: self.sampler.clone(),
+            batch: Batch::default(),
+        }
+    }
 }
 
 impl Emitter {
@@ -261,6 +335,7 @@ impl Emitter {
             metrics,
             overflow,
             sampler: None,
+            batch: Batch::default(),
         }
     }
 
@@ -271,9 +346,9 @@ impl Emitter {
     }
 
     /// Counts the event in the metrics, writes it with `r` (the renderer of
-    /// the generation that found it) and queues it; only a stopped sink is
-    /// an error.
-    pub fn event(&self, r: &Renderer, ev: &Event<'_>) -> Result<(), Closed> {
+    /// the generation that found it) into the batch, and queues the batch
+    /// when it is full; only a stopped sink is an error.
+    pub fn event(&mut self, r: &Renderer, ev: &Event<'_>) -> Result<(), Closed> {
         self.metrics.error_event(ev);
         let before = match &self.sampler {
             None => None,
@@ -285,24 +360,51 @@ impl Emitter {
                 }
             },
         };
-        let mut bytes = Vec::with_capacity(1024);
-        r.write_sampled(ev, before, &mut bytes);
+        if self.batch.bytes.capacity() == 0 {
+            self.batch.bytes.reserve(BATCH_BYTES + 8 * 1024);
+        }
+        r.write_sampled(ev, before, &mut self.batch.bytes);
+        self.batch.bytes.push(b'\n');
+        self.batch.events += 1;
+        if self.batch.is_full() {
+            return self.flush();
+        }
+        Ok(())
+    }
+
+    /// Queues the events collected so far.
+    pub fn flush(&mut self) -> Result<(), Closed> {
+        if self.batch.events == 0 {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut self.batch);
         match self.overflow {
-            Overflow::Block => self.tx.send(SinkMsg::Event(bytes)),
-            Overflow::Drop => match self.tx.try_send(SinkMsg::Event(bytes)) {
+            Overflow::Block => self.tx.send(SinkMsg::Events(batch)),
+            Overflow::Drop => match self.tx.try_send(SinkMsg::Events(batch)) {
                 Ok(()) => Ok(()),
-                Err(Ok(_)) => {
-                    self.metrics.event_dropped();
+                Err(Ok(SinkMsg::Events(b))) => {
+                    self.metrics.events_dropped(u64::from(b.events));
                     Ok(())
                 }
+                Err(Ok(_)) => Ok(()),
                 Err(Err(c)) => Err(c),
             },
         }
     }
 
-    /// Queues a control message (commit, forget), waiting for room.
-    pub fn send(&self, m: SinkMsg) -> Result<(), Closed> {
+    /// Queues the events collected so far, then a control message (commit,
+    /// forget), waiting for room.
+    pub fn send(&mut self, m: SinkMsg) -> Result<(), Closed> {
+        self.flush()?;
         self.tx.send(m)
+    }
+}
+
+impl Drop for Emitter {
+    /// A source that ends hands over what it collected (a stopped sink
+    /// refuses it, as it would have refused each event).
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -311,12 +413,15 @@ mod tests {
     use super::*;
 
     fn ev(n: u8) -> SinkMsg {
-        SinkMsg::Event(vec![n])
+        SinkMsg::Events(Batch {
+            bytes: vec![n],
+            events: 1,
+        })
     }
 
     fn got(m: SinkMsg) -> u8 {
         match m {
-            SinkMsg::Event(v) => v[0],
+            SinkMsg::Events(b) => b.bytes[0],
             other => panic!("{other:?}"),
         }
     }
@@ -353,6 +458,26 @@ mod tests {
         assert!(t0.elapsed() >= GIVE_UP_AFTER_SHUTDOWN - Duration::from_millis(50));
         drop(rx);
         assert_eq!(tx.send(ev(3)), Err(Closed));
+    }
+
+    #[test]
+    fn capacity_counts_events_and_a_large_batch_goes_alone() {
+        let batch = |events| {
+            SinkMsg::Events(Batch {
+                bytes: vec![b'x'],
+                events,
+            })
+        };
+        let (tx, rx) = bounded(10);
+        tx.send(batch(6)).unwrap();
+        assert!(matches!(tx.try_send(batch(5)), Err(Ok(_))), "6 + 5 > 10");
+        tx.send(batch(4)).unwrap();
+        assert_eq!(rx.len(), 10);
+        rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        rx.recv_timeout(Duration::from_secs(1)).unwrap();
+        assert_eq!(rx.len(), 0);
+        tx.send(batch(50)).unwrap();
+        assert!(matches!(tx.try_send(batch(1)), Err(Ok(_))));
     }
 
     #[test]

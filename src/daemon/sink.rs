@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::health::Health;
 use super::metrics::Metrics;
-use super::queue::{Receiver, RecvError, SinkMsg};
+use super::queue::{Batch, Receiver, RecvError, SinkMsg};
 use crate::state::checkpoint::{Checkpointer, FileCheckpoint};
 use crate::state::fingerprint::FileId;
 
@@ -74,10 +74,15 @@ impl Output {
         }
     }
 
-    fn push(&mut self, event: &[u8]) {
-        self.buf.extend_from_slice(event);
-        self.buf.push(b'\n');
-        self.events += 1;
+    /// Takes a batch: written straight from its own buffer when nothing
+    /// else is waiting and it is large, else appended to the buffer.
+    fn push(&mut self, batch: Batch) {
+        if self.buf.is_empty() && batch.bytes.len() >= BUFFER {
+            self.buf = batch.bytes;
+        } else {
+            self.buf.extend_from_slice(&batch.bytes);
+        }
+        self.events += u64::from(batch.events);
     }
 
     /// Writes everything buffered; on failure keeps what was not written.
@@ -129,6 +134,8 @@ pub struct Sink {
     stored_once: bool,
     /// Set while the output refuses writes: the wait before the next try.
     retry: Option<Duration>,
+    /// The reader of the events pipe is gone (EPIPE): no retry can succeed.
+    broken_pipe: bool,
 }
 
 /// The events output could not be opened.
@@ -166,6 +173,7 @@ impl Sink {
             dirty: false,
             stored_once: false,
             retry: None,
+            broken_pipe: false,
         })
     }
 
@@ -173,6 +181,16 @@ impl Sink {
     pub fn run(mut self) {
         let mut next_checkpoint = Instant::now() + self.interval;
         loop {
+            if self.broken_pipe {
+                // Whoever read the events is gone for good; a supervisor
+                // restarts the daemon with a new reader, and checkpoints
+                // (never past an unwritten event) make it read again.
+                tracing::error!(
+                    "the reader of the events output {} is gone (broken pipe); stopping",
+                    self.dest.name()
+                );
+                return;
+            }
             if let Some(wait) = self.retry {
                 // The output refused the last write: take nothing more from
                 // the queue until it takes what is buffered.
@@ -195,9 +213,9 @@ impl Sink {
                 self.metrics.queue_depth(self.rx.len());
             }
             match msg {
-                Ok(SinkMsg::Event(bytes)) => {
-                    self.out.push(&bytes);
-                    if self.out.events == 10 && super::failpoint("sink") {
+                Ok(SinkMsg::Events(batch)) => {
+                    self.out.push(batch);
+                    if self.out.events >= 10 && super::failpoint("sink") {
                         panic!("failpoint: sink");
                     }
                     if self.out.buf.len() >= BUFFER {
@@ -244,6 +262,7 @@ impl Sink {
             }
             Err(e) => {
                 self.metrics.output_error();
+                self.broken_pipe |= e.kind() == io::ErrorKind::BrokenPipe;
                 let next = match self.retry {
                     None => {
                         tracing::error!(

@@ -677,7 +677,7 @@ impl FileServer {
     ) -> Option<bool> {
         let m = &g.matcher;
         let w = self.open.get_mut(&id)?;
-        let emitter = &self.ctx.emitter;
+        let emitter = &mut self.ctx.emitter;
         let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g.renderer, ev);
         let mut more = false;
         match w.read(m, &mut emit) {
@@ -699,6 +699,9 @@ impl FileServer {
             .is_some_and(|t| now.duration_since(t) >= self.config.rotate_wait);
         if (idle || done) && w.pending() > 0 && !more {
             let _ = w.flush_partial(m, &mut emit);
+        }
+        if self.ctx.emitter.flush().is_err() {
+            return None;
         }
         let delta = w.take_stats();
         self.ctx.metrics.read(&w.source, &delta);
@@ -768,10 +771,11 @@ impl FileServer {
             };
             let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos);
             let g = self.ctx.generation();
-            let emitter = &self.ctx.emitter;
+            let emitter = &mut self.ctx.emitter;
             let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g.renderer, ev);
             let r = crate::lines::LineReader::new(limit, 0)
                 .read_to_end(&mut text, &mut |c| sc.chunk(&g.matcher, c, &mut emit));
+            let _ = self.ctx.emitter.flush();
             if let Err(ReadError::Io(e)) = r {
                 return Err(e);
             }

@@ -2,6 +2,7 @@
 //! the matcher current at each block.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use super::{Source, SourceContext};
 use crate::lines::{Chunk, LineReader, ReadError};
@@ -40,24 +41,26 @@ impl Source for StdinSource {
         false
     }
 
-    fn run(self: Box<Self>, ctx: SourceContext) {
+    fn run(self: Box<Self>, mut ctx: SourceContext) {
         ctx.ready.set();
         let stdin = std::io::stdin();
-        read_to_end(&self, &mut stdin.lock(), &ctx);
+        read_to_end(&self, &mut stdin.lock(), &mut ctx);
     }
 }
 
 /// Reads `input` to its end (or cancellation), queueing events.
-fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &SourceContext) {
+fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext) {
     let limit = src.max_line_bytes;
     let mut sc = SourceScanner::new(&*src.name, limit, Position::default());
     let mut reader = LineReader::new(limit, limit + 64 * 1024);
     while !ctx.cancel.is_cancelled() {
         // The matcher current when a block arrives (a read may wait long for
         // it): a reload applies from the next block on.
+        let (current, emitter) = (&ctx.current, &mut ctx.emitter);
         let mut on_chunk = |c: Chunk<'_>| {
-            let g = ctx.generation();
-            sc.chunk(&g.matcher, c, &mut |ev| ctx.emitter.event(&g.renderer, ev))
+            let g = Arc::clone(&current.borrow());
+            sc.chunk(&g.matcher, c, &mut |ev| emitter.event(&g.renderer, ev))?;
+            emitter.flush()
         };
         let eof = match reader.read_pass(input, PASS_BUDGET, &mut on_chunk) {
             Ok(p) => p.eof,
