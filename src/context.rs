@@ -131,7 +131,7 @@ fn json_fields(map: &HashMap<&str, &RawValue>, out: &mut Lifted, depth: usize) {
 fn find_kv<'a>(line: &'a str, names: &[&str]) -> Option<&'a str> {
     for name in names {
         let mut from = 0;
-        while let Some(p) = line[from..].find(name) {
+        while let Some(p) = crate::bytes::find(&line.as_bytes()[from..], name.as_bytes()) {
             let at = from + p;
             from = at + name.len();
             let before = line[..at].bytes().last();
@@ -160,7 +160,7 @@ fn text_fields(line: &str, c: &mut Context) {
     let own = |s: &str| Some(Cow::Owned(s.to_string()));
     if c.user_id.is_none() {
         // SDK console prefix: `<ERROR> [↑c1|alice]`.
-        if let Some(p) = line.find("> [") {
+        if let Some(p) = crate::bytes::find(line.as_bytes(), b"> [") {
             let rest = &line[p + 3..];
             if let Some(close) = rest.find(']').filter(|&i| i < 96)
                 && let Some((_, id)) = rest[..close].split_once('|')

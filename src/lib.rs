@@ -1,7 +1,8 @@
 //! trtc-logwatch: turns TRTC Web SDK errors in logs into enriched events
 //! and Prometheus counters.
 //!
-//! Two halves. The engine, which never imports daemon code: [`catalog`]
+//! Two halves. The engine, which never imports daemon code: [`bytes`]
+//! (substring search within a line), [`catalog`]
 //! (YAML error catalogs), [`decode`] (gzip, UTF-16, binary sniffing),
 //! [`lines`] (reading and bounded line splitting),
 //! [`matcher`] (one Aho-Corasick pass plus context rules), [`context`]
@@ -31,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bytes;
 pub mod catalog;
 pub mod context;
 pub mod daemon;

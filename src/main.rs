@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::daemon::config::{Config, ConfigError, SourceConfig, StartAt};
@@ -17,7 +17,7 @@ use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_L
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::render::{Renderer, TextMode};
 use trtc_logwatch::report::{self, Lang, Summary};
-use trtc_logwatch::scan::{Position, SourceScanner, Stats};
+use trtc_logwatch::scan::{self, Position, SourceScanner, Stats};
 
 #[derive(Parser)]
 #[command(
@@ -41,25 +41,31 @@ struct CatalogArgs {
     no_builtin_patterns: bool,
 }
 
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    catalogs: CatalogArgs,
+    /// Print counts per category and key on stderr at the end.
+    #[arg(long)]
+    summary: bool,
+    /// Longest line kept whole, in bytes (256 to 67108864); longer lines are cut and counted.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE, value_parser = line_limit)]
+    max_line_bytes: usize,
+    /// Prose in events: both languages, English, Japanese, or none
+    /// (compact: keys, codes, categories, context and the line stay).
+    #[arg(long, value_enum, default_value = "both")]
+    text: TextArg,
+    /// Threads that match a large read block (1 to 8) [default: the CPUs, at most 4].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
+    threads: Option<u8>,
+    /// Files to scan; none or `-` reads stdin.
+    paths: Vec<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Scan files or stdin and print one NDJSON event per TRTC error.
-    Scan {
-        #[command(flatten)]
-        catalogs: CatalogArgs,
-        /// Print counts per category and key on stderr at the end.
-        #[arg(long)]
-        summary: bool,
-        /// Longest line kept whole, in bytes (256 to 67108864); longer lines are cut and counted.
-        #[arg(long, default_value_t = DEFAULT_MAX_LINE, value_parser = line_limit)]
-        max_line_bytes: usize,
-        /// Prose in events: both languages, English, Japanese, or none
-        /// (keys, codes, categories, context and the line stay).
-        #[arg(long, value_enum, default_value = "both")]
-        text: TextArg,
-        /// Files to scan; none or `-` reads stdin.
-        paths: Vec<PathBuf>,
-    },
+    Scan(ScanArgs),
     /// Explain an error by key, decimal code or hex code.
     Explain {
         #[command(flatten)]
@@ -219,13 +225,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
-        Cmd::Scan {
-            catalogs,
-            summary,
-            max_line_bytes,
-            text,
-            paths,
-        } => scan(&catalogs, summary, max_line_bytes, text.into(), &paths),
+        Cmd::Scan(a) => scan(&a),
         Cmd::Explain {
             catalogs,
             lang,
@@ -370,15 +370,11 @@ enum Input {
     File(PathBuf, File),
 }
 
-fn scan(
-    catalogs: &CatalogArgs,
-    summary: bool,
-    limit: usize,
-    text: TextMode,
-    paths: &[PathBuf],
-) -> Result<()> {
-    let set = load(catalogs)?;
-    let renderer = Renderer::new(&set, text);
+fn scan(a: &ScanArgs) -> Result<()> {
+    let (summary, limit, paths) = (a.summary, a.max_line_bytes, &a.paths);
+    let workers = a.threads.map_or_else(scan::default_workers, usize::from);
+    let set = load(&a.catalogs)?;
+    let renderer = Renderer::new(&set, a.text.into());
     let mut buf = Vec::with_capacity(4096);
     let matcher = Matcher::new(set).context("building the matcher")?;
     let mut inputs = Vec::new();
@@ -415,20 +411,25 @@ fn scan(
         if encoding == Encoding::Binary {
             eprintln!("trtc-logwatch: warning: {name} looks binary (NUL bytes); scanned as it is");
         }
-        let mut sc = SourceScanner::new(name.clone(), limit, Position::default());
+        let mut sc =
+            SourceScanner::new(name.clone(), limit, Position::default()).with_workers(workers);
         let mut emit = |ev: &trtc_logwatch::event::Event<'_>| -> io::Result<()> {
             if summary {
                 sum.add(ev.category, ev.key);
             }
-            buf.clear();
             renderer.write(ev, &mut buf);
             buf.push(b'\n');
-            out.write_all(&buf)
+            if buf.len() >= 256 * 1024 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+            Ok(())
         };
         sc.read_all(&matcher, input_reader, &mut reader, &mut emit)
             .with_context(|| format!("reading {name}"))?;
         total.add(&sc.stats);
     }
+    out.write_all(&buf)?;
     out.flush()?;
     if summary {
         eprint!("{}", sum.render(&total));

@@ -5,12 +5,13 @@
 //! matcher: the matcher is passed with every chunk, so a reload reaches
 //! every source before its next block.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 use crate::context;
 use crate::event::{Event, LineInfo};
 use crate::lines::{Chunk, LineReader, ReadError};
-use crate::matcher::{Hints, Matcher, forms};
+use crate::matcher::{Detection, Hints, Matcher, forms};
 
 /// Counters of one source (or one scan).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -76,10 +77,20 @@ impl Default for Position {
 }
 
 /// Scans chunks of one source. Holds the source's position and counters.
+///
+/// With more than one worker ([`with_workers`](Self::with_workers)), a
+/// large chunk is cut at a line that starts a new log record and its later
+/// part is analysed (matching, resolution, context) on a scoped helper
+/// thread while this thread does the first part; the helper's findings are
+/// turned into events here, after the first part's, so events come in line
+/// order and are exactly those of a sequential scan.
 #[derive(Debug)]
 pub struct SourceScanner {
     name: String,
     limit: usize,
+    workers: usize,
+    /// Events of the last chunk: a storm keeps both threads busy.
+    recent_events: u64,
     /// Where the next chunk starts.
     pub pos: Position,
     /// Counters so far.
@@ -88,6 +99,28 @@ pub struct SourceScanner {
     reported: Stats,
 }
 
+/// The threads a scanner uses by default: the CPUs available, at most 4.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// What one line with errors gave, before its events are built.
+struct Found<'b> {
+    raw: Cow<'b, [u8]>,
+    text: Cow<'b, str>,
+    pos: Position,
+    truncated: bool,
+    dets: Vec<Detection>,
+    lifted: context::Lifted,
+}
+
+/// A chunk is cut in two for the helper thread from this size when the
+/// previous one held [`SPLIT_EVENTS`] events, and from [`SPLIT_ALWAYS`]
+/// whatever it held: below that, the thread costs more than it saves.
+const SPLIT_MIN: usize = 32 * 1024;
+const SPLIT_EVENTS: u64 = 32;
+const SPLIT_ALWAYS: usize = 512 * 1024;
+
 impl SourceScanner {
     /// A scanner for the source `name` (the events' `source`) starting at
     /// `pos`, matching at most `limit` bytes of a line.
@@ -95,10 +128,19 @@ impl SourceScanner {
         Self {
             name: name.into(),
             limit,
+            workers: 1,
+            recent_events: 0,
             pos,
             stats: Stats::default(),
             reported: Stats::default(),
         }
+    }
+
+    /// Analyses large chunks on `n` threads (this one and `n - 1` scoped
+    /// helpers); 1 (the default) scans on the caller's thread only.
+    pub fn with_workers(mut self, n: usize) -> Self {
+        self.workers = n.clamp(1, 8);
+        self
     }
 
     /// The counters added since the last call (for metrics).
@@ -115,8 +157,14 @@ impl SourceScanner {
         chunk: Chunk<'_>,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let mut now = Now::default();
         match chunk {
-            Chunk::Lines(b) => self.lines(m, b, emit),
+            Chunk::Lines(b) => {
+                let before = self.stats.events;
+                let r = self.lines(m, b, &mut now, emit);
+                self.recent_events = self.stats.events - before;
+                r
+            }
             Chunk::CutLine(b) => {
                 self.stats.cut_lines += 1;
                 self.stats.lines += 1;
@@ -126,7 +174,10 @@ impl SourceScanner {
                 }
                 let pos = self.pos;
                 self.pos.offset += b.len() as u64;
-                self.line(m, b, pos, true, emit)
+                match self.analyze(m, Cow::Borrowed(b), pos, true) {
+                    Some(f) => self.emit(m, f, &mut now, emit),
+                    None => Ok(()),
+                }
             }
             Chunk::Skipped { bytes, end } => {
                 self.stats.bytes += bytes;
@@ -139,11 +190,74 @@ impl SourceScanner {
         }
     }
 
+    /// Where to cut `block` for a helper, if it is worth one.
+    fn split_at(&self, block: &[u8]) -> Option<usize> {
+        let worth = block.len() >= SPLIT_ALWAYS
+            || (block.len() >= SPLIT_MIN && self.recent_events >= SPLIT_EVENTS);
+        if self.workers < 2 || !worth {
+            return None;
+        }
+        // This thread also builds and writes every event, so the helper
+        // takes the larger part.
+        forms::record_boundary(block, block.len() * 2 / 5).filter(|&c| c < block.len())
+    }
+
     fn lines<E>(
         &mut self,
         matcher: &Matcher,
         block: &[u8],
+        now: &mut Now,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(cut) = self.split_at(block) else {
+            return self.lines_here(matcher, block, &mut |sc, f| sc.emit(matcher, f, now, emit));
+        };
+        let (head, tail) = block.split_at(cut);
+        let mut helper = SourceScanner {
+            name: String::new(),
+            limit: self.limit,
+            workers: 1,
+            recent_events: 0,
+            pos: Position {
+                line_number: self.pos.line_number + memchr::memchr_iter(b'\n', head).count() as u64,
+                offset: self.pos.offset + cut as u64,
+            },
+            stats: Stats::default(),
+            reported: Stats::default(),
+        };
+        std::thread::scope(|scope| {
+            let h = scope.spawn(move || {
+                let mut found = Vec::new();
+                let r: Result<(), std::convert::Infallible> =
+                    helper.lines_here(matcher, tail, &mut |_, f| {
+                        found.push(f);
+                        Ok(())
+                    });
+                let Ok(()) = r;
+                (helper, found)
+            });
+            let first = self.lines_here(matcher, head, &mut |sc, f| sc.emit(matcher, f, now, emit));
+            let (helper, found) = match h.join() {
+                Ok(done) => done,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            first?;
+            self.stats.add(&helper.stats);
+            self.pos = helper.pos;
+            for f in found {
+                self.emit(matcher, f, now, emit)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Scans a block of whole lines on this thread, handing each line with
+    /// errors to `found`.
+    fn lines_here<'b, E>(
+        &mut self,
+        matcher: &Matcher,
+        block: &'b [u8],
+        found: &mut impl FnMut(&mut Self, Found<'b>) -> Result<(), E>,
     ) -> Result<(), E> {
         let base = self.pos;
         self.stats.bytes += block.len() as u64;
@@ -170,7 +284,7 @@ impl SourceScanner {
                 line_number,
                 offset: base.offset + s as u64,
             };
-            match (!truncated)
+            let raw = match (!truncated)
                 .then(|| forms::continuation(block, s, end))
                 .flatten()
             {
@@ -184,9 +298,12 @@ impl SourceScanner {
                         joined.extend_from_slice(trim_cr(l));
                     }
                     skip_until = key_end;
-                    result = self.line(matcher, &joined, pos, false, emit);
+                    Cow::Owned(joined)
                 }
-                _ => result = self.line(matcher, &block[s..end], pos, truncated, emit),
+                _ => Cow::Borrowed(&block[s..end]),
+            };
+            if let Some(f) = self.analyze(matcher, raw, pos, truncated) {
+                result = found(self, f);
             }
         });
         result?;
@@ -198,24 +315,35 @@ impl SourceScanner {
         Ok(())
     }
 
-    fn line<E>(
+    /// Matches one line and lifts its context; `None` when it holds no error.
+    fn analyze<'b>(
         &mut self,
         matcher: &Matcher,
-        raw: &[u8],
+        raw: Cow<'b, [u8]>,
         pos: Position,
         truncated: bool,
-        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let raw = trim_cr(raw);
+    ) -> Option<Found<'b>> {
+        let raw = match raw {
+            Cow::Borrowed(b) => Cow::Borrowed(trim_cr(b)),
+            Cow::Owned(mut v) => {
+                if v.last() == Some(&b'\r') {
+                    v.pop();
+                }
+                Cow::Owned(v)
+            }
+        };
         // Cheap first look: most candidate lines hold no error.
-        let hits = matcher.find(raw);
+        let hits = matcher.find(&raw);
         if hits.own_output() {
             self.stats.own_output += 1;
         }
         if hits.is_empty() {
-            return Ok(());
+            return None;
         }
-        let text = String::from_utf8_lossy(raw);
+        let text = match &raw {
+            Cow::Borrowed(b) => String::from_utf8_lossy(b),
+            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(v).into_owned()),
+        };
         let lifted = context::lift(&text);
         if lifted.bad_json {
             self.stats.bad_json += 1;
@@ -223,17 +351,55 @@ impl SourceScanner {
         let hints = Hints {
             sdk_major: lifted.context.sdk_major(),
         };
-        let dets = matcher.resolve(raw, &hits, hints);
-        let ts = lifted.ts.unwrap_or_else(jiff::Timestamp::now).to_string();
+        let dets = matcher.resolve(&raw, &hits, hints);
+        Some(Found {
+            raw,
+            text,
+            pos,
+            truncated,
+            dets,
+            lifted,
+        })
+    }
+
+    /// Builds and hands on the events of one line.
+    fn emit<E>(
+        &mut self,
+        matcher: &Matcher,
+        f: Found<'_>,
+        now: &mut Now,
+        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let ts = match f.lifted.ts {
+            Some(t) => t.to_string(),
+            None => now.get().to_string(),
+        };
         let info = LineInfo {
             source: &self.name,
-            line_number: pos.line_number,
-            offset: pos.offset,
-            truncated,
+            line_number: f.pos.line_number,
+            offset: f.pos.offset,
+            truncated: f.truncated,
         };
         let set = matcher.catalog();
-        for d in &dets {
-            let ev = Event::new(set, d, &text, raw, info, lifted.context.clone(), ts.clone());
+        let n = f.dets.len();
+        let mut context = Some(f.lifted.context);
+        let mut ts = Some(ts);
+        for (i, d) in f.dets.iter().enumerate() {
+            // The last event takes the line's context and time, the others copies.
+            let (c, t) = if i + 1 == n {
+                (context.take(), ts.take())
+            } else {
+                (context.clone(), ts.clone())
+            };
+            let ev = Event::new(
+                set,
+                d,
+                &f.text,
+                &f.raw,
+                info,
+                c.unwrap_or_default(),
+                t.unwrap_or_default(),
+            );
             self.stats.events += 1;
             emit(&ev)?;
         }
@@ -254,6 +420,18 @@ impl SourceScanner {
             .map_err(|e| match e {
                 ReadError::Io(e) | ReadError::Consumer(e) => e,
             })
+    }
+}
+
+/// Ingest time, read from the clock once per chunk (for lines without a
+/// time of their own).
+#[derive(Default)]
+struct Now(Option<String>);
+
+impl Now {
+    fn get(&mut self) -> &str {
+        self.0
+            .get_or_insert_with(|| jiff::Timestamp::now().to_string())
     }
 }
 

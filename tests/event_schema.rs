@@ -83,3 +83,50 @@ fn rendered_events_are_byte_identical_to_serde_and_text_modes_drop_prose() {
     assert!(n > 150, "{n} events");
     println!("{n} events: both {bytes_both} bytes, none {bytes_none} bytes");
 }
+
+/// Blocks matched on two threads give exactly the events (in order, with
+/// their line numbers and offsets) and counters of one thread, split SDK
+/// errors and record boundaries included.
+#[test]
+fn matching_on_two_threads_gives_the_events_of_one() {
+    let m = common::matcher();
+    let mut lines = String::new();
+    for name in ["sdk-forms.tsv", "real-forms.tsv"] {
+        for l in common::data(name).lines().filter(|l| !l.starts_with('#')) {
+            lines.push_str(&l.rsplit('\t').next().unwrap().replace("\\n", "\n"));
+            lines.push('\n');
+        }
+    }
+    // Several MiB, so every 1 MiB block is cut for the helper thread.
+    let mut input = String::new();
+    let mut i = 0;
+    while input.len() < 3 << 20 {
+        input.push_str(&format!(
+            "[00:00:{:02}:000] <INFO> filler line {i}\n",
+            i % 60
+        ));
+        input.push_str(&lines);
+        i += 1;
+    }
+    let strip = |v: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+        v.into_iter()
+            .map(|mut e| {
+                e.as_object_mut().unwrap().remove("ts");
+                e
+            })
+            .collect()
+    };
+    let (one, s1) = common::scan_lib_on(&m, input.as_bytes(), 64 * 1024, 1);
+    let (two, s2) = common::scan_lib_on(&m, input.as_bytes(), 64 * 1024, 2);
+    assert!(one.len() > 10_000, "{}", one.len());
+    assert_eq!(s1, s2);
+    let (one, two) = (strip(one), strip(two));
+    let first_diff = one.iter().zip(&two).position(|(a, b)| a != b);
+    assert_eq!(
+        first_diff,
+        None,
+        "{:?}",
+        first_diff.map(|i| (&one[i], &two[i]))
+    );
+    assert_eq!(one.len(), two.len());
+}

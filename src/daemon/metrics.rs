@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
-use crate::event::Event;
+use crate::catalog::{CatalogSet, EntryId};
 use crate::scan::Stats;
 
 /// Labels of `trtc_errors_total`.
@@ -299,25 +299,25 @@ impl Metrics {
         }
     }
 
-    /// Counts one event (and its cause).
-    pub fn error_event(&self, ev: &Event<'_>) {
+    /// Counts `n` events of the catalog entry `entry` (and its cause).
+    pub fn error_events(&self, set: &CatalogSet, entry: EntryId, cause: Option<EntryId>, n: u64) {
+        let e = set.entry(entry);
         self.errors
             .get_or_create(&ErrorLabels {
-                catalog: ev.catalog.to_string(),
-                category: ev.category.to_string(),
-                key: ev.key.to_string(),
-                code: ev
-                    .code
-                    .map_or_else(|| "none".to_string(), |c| c.to_string()),
+                catalog: e.catalog.to_string(),
+                category: e.category.to_string(),
+                key: e.key.to_string(),
+                code: e.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
             })
-            .inc();
-        if let Some(c) = &ev.cause {
+            .inc_by(n);
+        if let Some(c) = cause {
+            let c = set.entry(c);
             self.causes
                 .get_or_create(&CauseLabels {
                     category: c.category.to_string(),
                     code: c.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
                 })
-                .inc();
+                .inc_by(n);
         }
     }
 
@@ -501,7 +501,6 @@ pub fn to_prometheus_text(om: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::CatalogSet;
 
     #[test]
     fn counts_with_catalog_labels_in_both_formats() {
@@ -515,7 +514,8 @@ mod tests {
         let input: &[u8] =
             b"<ICE_TRANSPORT_ERROR 0x4003>\n(errorCode: 70001) <ICE_TRANSPORT_ERROR 0x4003>\n";
         sc.read_all(&matcher, input, &mut LineReader::new(1024, 0), &mut |ev| {
-            m.error_event(ev);
+            let (entry, cause, _) = ev.ids;
+            m.error_events(matcher.catalog(), entry, cause, 1);
             Ok(())
         })
         .unwrap();

@@ -20,8 +20,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
+use crate::catalog::{CatalogSet, EntryId};
 use crate::event::Event;
-use crate::render::Renderer;
+
+use super::Generation;
 
 use super::sampling::{Rate, Sampler, Verdict};
 use crate::state::checkpoint::FileCheckpoint;
@@ -312,6 +316,16 @@ pub struct Emitter {
     overflow: Overflow,
     sampler: Option<Arc<Sampler>>,
     batch: Batch,
+    counts: Counts,
+}
+
+/// Events counted since the last flush, per entry and cause, with the
+/// catalogs their ids belong to: the metrics are updated once per key and
+/// batch, not once per event.
+#[derive(Debug, Default)]
+struct Counts {
+    set: Option<Arc<CatalogSet>>,
+    by_entry: HashMap<(EntryId, Option<EntryId>), u64>,
 }
 
 impl Clone for Emitter {
@@ -323,6 +337,7 @@ impl Clone for Emitter {
             overflow: self.overflow,
             sampler: self.sampler.clone(),
             batch: Batch::default(),
+            counts: Counts::default(),
         }
     }
 }
@@ -336,6 +351,7 @@ impl Emitter {
             overflow,
             sampler: None,
             batch: Batch::default(),
+            counts: Counts::default(),
         }
     }
 
@@ -345,11 +361,23 @@ impl Emitter {
         self
     }
 
-    /// Counts the event in the metrics, writes it with `r` (the renderer of
-    /// the generation that found it) into the batch, and queues the batch
-    /// when it is full; only a stopped sink is an error.
-    pub fn event(&mut self, r: &Renderer, ev: &Event<'_>) -> Result<(), Closed> {
-        self.metrics.error_event(ev);
+    /// Counts the event, writes it with the renderer of `g` (the generation
+    /// that found it) into the batch, and queues the batch when it is full;
+    /// only a stopped sink is an error.
+    pub fn event(&mut self, g: &Generation, ev: &Event<'_>) -> Result<(), Closed> {
+        let set = g.matcher.catalog();
+        if !self
+            .counts
+            .set
+            .as_ref()
+            .is_some_and(|s| Arc::ptr_eq(s, set))
+        {
+            self.count_flush();
+            self.counts.set = Some(Arc::clone(set));
+        }
+        let (entry, cause, _) = ev.ids;
+        *self.counts.by_entry.entry((entry, cause)).or_insert(0) += 1;
+        let r = &g.renderer;
         let before = match &self.sampler {
             None => None,
             Some(s) => match s.admit(ev.source, ev.key, Instant::now()) {
@@ -372,8 +400,18 @@ impl Emitter {
         Ok(())
     }
 
-    /// Queues the events collected so far.
+    /// Adds the events counted so far to the metrics.
+    fn count_flush(&mut self) {
+        if let Some(set) = &self.counts.set {
+            for ((entry, cause), n) in self.counts.by_entry.drain() {
+                self.metrics.error_events(set, entry, cause, n);
+            }
+        }
+    }
+
+    /// Counts and queues the events collected so far.
     pub fn flush(&mut self) -> Result<(), Closed> {
+        self.count_flush();
         if self.batch.events == 0 {
             return Ok(());
         }

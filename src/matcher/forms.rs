@@ -4,7 +4,7 @@
 
 /// True when `l` holds the SDK's `<KEY 0xhex>` form.
 pub fn has_key_hex(l: &[u8]) -> bool {
-    memchr::memmem::find_iter(l, b" 0x")
+    crate::bytes::find_iter(l, b" 0x")
         .any(|i| i > 0 && (l[i - 1].is_ascii_uppercase() || l[i - 1] == b'_'))
 }
 
@@ -61,6 +61,24 @@ pub fn continuation(block: &[u8], s: usize, e: usize) -> Option<(usize, usize)> 
     None
 }
 
+/// A line start at or after `from` where a block can be cut without
+/// changing what [`continuation`] joins: the line there starts a new log
+/// record (and is neither a key-only line nor a docs line), so no error
+/// before it reaches past it. `None` when no such line is found within a
+/// few lines.
+pub fn record_boundary(block: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    for _ in 0..64 {
+        at += memchr::memchr(b'\n', block.get(at..)?)? + 1;
+        let le = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
+        let l = block[at..le].trim_ascii();
+        if !l.is_empty() && starts_record(l) && !is_key_only(l) && !is_doc_line(l) {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// ` <KEY 0xhex>` alone on its line.
 fn is_key_only(l: &[u8]) -> bool {
     l.len() < 96 && l.first() == Some(&b'<') && l.last() == Some(&b'>') && has_key_hex(l)
@@ -69,7 +87,7 @@ fn is_key_only(l: &[u8]) -> bool {
 /// A docs line: a short label and a URL (`Refer to: https://...`,
 /// `请查看文档: https://...`), or a URL alone.
 fn is_doc_line(l: &[u8]) -> bool {
-    let Some(u) = memchr::memmem::find(l, b"http") else {
+    let Some(u) = crate::bytes::find(l, b"http") else {
         return false;
     };
     let label = l[..u].trim_ascii();
@@ -92,7 +110,7 @@ fn starts_record(l: &[u8]) -> bool {
             b"<TRACE>",
         ]
         .iter()
-        .any(|t| memchr::memmem::find(head, t).is_some())
+        .any(|t| crate::bytes::contains(head, t))
 }
 
 /// True when the text at `s` is inside a URL or a docs anchor:
@@ -110,7 +128,7 @@ pub fn in_url(line: &[u8], s: usize) -> bool {
         .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'(' | b'<'))
         .map_or(0, |i| i + 1);
     let token = &line[start..s];
-    memchr::memmem::find(token, b"://").is_some() || memchr::memmem::find(token, b".html").is_some()
+    crate::bytes::contains(token, b"://") || crate::bytes::contains(token, b".html")
 }
 
 /// True when the key at `s..e` is one of several key names listed together
@@ -317,7 +335,7 @@ pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
         Some(Level::Error | Level::Warn) => true,
         Some(Level::Info | Level::Debug) => false,
         None => ERROR_WORDS.iter().any(|w| {
-            memchr::memmem::find_iter(line, w).any(|i| i + w.len() <= skip.start || i >= skip.end)
+            crate::bytes::find_iter(line, w).any(|i| i + w.len() <= skip.start || i >= skip.end)
         }),
     }
 }
@@ -330,20 +348,23 @@ pub fn is_own_output(line: &[u8]) -> bool {
     use std::sync::LazyLock;
     // Searchers built once: this runs on every candidate line.
     static METRIC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("trtc_error"));
-    static EVENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("line_truncated"));
+    static EVENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("line_number"));
     let head = &line[..line.len().min(16)];
     if head.starts_with(b"# HELP trtc_") || head.starts_with(b"# TYPE trtc_") {
         return true;
     }
-    let has = |n: &[u8]| memchr::memmem::find(line, n).is_some();
+    let has = |n: &[u8]| crate::bytes::contains(line, n);
     if METRIC.find(line).is_some()
         && (has(b"trtc_errors_total{") || has(b"trtc_error_causes_total{"))
     {
         return true;
     }
+    // Events in every text mode (`--text none` has no null or false
+    // fields) carry line_number, offset and catalog; inside a collector's
+    // JSON string their quotes are escaped.
     EVENT.find(line).is_some()
-        && (has(b"\"catalog") && has(b"\"line_number")
-            || has(b"line_truncated\\\":") && has(b"catalog\\\":"))
+        && (has(b"\"line_number\":") && has(b"\"offset\":") && has(b"\"catalog\":")
+            || has(b"line_number\\\":") && has(b"offset\\\":") && has(b"catalog\\\":"))
 }
 
 #[cfg(test)]
@@ -367,6 +388,47 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn no_split_error_reaches_past_a_record_boundary() {
+        let b = concat!(
+            "[10:00:00:000] <ERROR> RtcError: x (errorCode: 70001). \n",
+            "Refer to: https://a\n",
+            " <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>\n",
+            "RtcError: 加入房间失败\n请查看文档: https://web.sdk.qcloud.com/zh\n\n",
+            "Failed to join room - invalid roomId code: -10012 \n",
+            "Refer to: https://web.sdk.qcloud.com/en\n",
+            " <JOIN_ROOM_FAILED 0x4004>\n",
+            "{\"level\":\"info\"}\n",
+            "https://x\n",
+            "<ERROR> <ICE_TRANSPORT_ERROR 0x4003>\n",
+            "2024-05-13 next\n",
+            "[10:00:00:001] <INFO> last\n",
+        )
+        .as_bytes();
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', b).map(|i| i + 1))
+            .filter(|&i| i < b.len())
+            .collect();
+        let mut cuts = 0;
+        for from in 0..b.len() {
+            let Some(cut) = record_boundary(b, from) else {
+                continue;
+            };
+            cuts += 1;
+            assert!(cut > from && starts.contains(&cut), "{from} -> {cut}");
+            for &s in starts.iter().filter(|&&s| s < cut) {
+                let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |i| s + i);
+                if let Some((_, end)) = continuation(b, s, e) {
+                    assert!(end < cut, "line at {s} joins past the cut at {cut}");
+                }
+            }
+        }
+        assert!(cuts > 0);
+        // The lines a cut lands on: records, never a continuation line.
+        let at = |from| record_boundary(b, from).map(|c| &b[c..c + 10]);
+        assert_eq!(at(0), Some(&b"{\"level\":\""[..]));
     }
 
     #[test]
@@ -419,7 +481,12 @@ mod tests {
     fn own_output() {
         assert!(is_own_output(br#"trtc_errors_total{catalog="trtc-web-v4",category="transport",key="ICE_TRANSPORT_ERROR",code="16387"} 3"#));
         assert!(is_own_output(br#"{"ts":"x","source":"a","line_number":1,"offset":0,"catalog":"trtc-web-v4","key":"K","line_truncated":false}"#));
-        assert!(is_own_output(br#"{"log":"{\"ts\":\"x\",\"line_number\":1,\"catalog\":\"trtc-web-v4\",\"line_truncated\":false}"}"#));
+        assert!(is_own_output(br#"{"log":"{\"ts\":\"x\",\"line_number\":1,\"offset\":0,\"catalog\":\"trtc-web-v4\",\"line_truncated\":false}"}"#));
+        // `--text none`: no line_truncated, no matched.
+        assert!(is_own_output(br#"{"ts":"x","source":"a","line_number":3,"offset":340,"catalog":"trtc-web-v4","key":"MSG_PUBLISH_TIMEOUT","category":"media","severity":"error","context":{},"line":"publish timeout"}"#));
+        assert!(!is_own_output(
+            br#"{"line_number":3,"msg":"ICE_TRANSPORT_ERROR"}"#
+        ));
         assert!(!is_own_output(b"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>"));
     }
 

@@ -201,10 +201,15 @@ impl Matcher {
         }
         // A DFA scans fastest but takes time and memory that grow with the
         // square of a big catalog: past a few hundred patterns, an NFA.
-        let kind = (words.len() > DFA_PATTERNS).then_some(AhoCorasickKind::ContiguousNFA);
+        let kind = if words.len() > DFA_PATTERNS {
+            AhoCorasickKind::ContiguousNFA
+        } else {
+            AhoCorasickKind::DFA
+        };
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
-            .kind(kind)
+            .kind(Some(kind))
+            .prefilter(false)
             .build(&words)?;
         let anchor_words = anchors::anchors(&words);
 

@@ -22,7 +22,17 @@ pub fn matcher() -> Arc<Matcher> {
 
 /// Scans `input` through the library; returns the events as JSON values.
 pub fn scan_lib(m: &Arc<Matcher>, input: &[u8], limit: usize) -> (Vec<serde_json::Value>, Stats) {
-    let mut sc = SourceScanner::new("test", limit, Position::default());
+    scan_lib_on(m, input, limit, 1)
+}
+
+/// [`scan_lib`] with `workers` threads matching large blocks.
+pub fn scan_lib_on(
+    m: &Arc<Matcher>,
+    input: &[u8],
+    limit: usize,
+    workers: usize,
+) -> (Vec<serde_json::Value>, Stats) {
+    let mut sc = SourceScanner::new("test", limit, Position::default()).with_workers(workers);
     let mut reader = LineReader::new(limit, 0);
     let mut out = Vec::new();
     sc.read_all(m, input, &mut reader, &mut |ev| {

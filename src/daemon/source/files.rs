@@ -678,7 +678,7 @@ impl FileServer {
         let m = &g.matcher;
         let w = self.open.get_mut(&id)?;
         let emitter = &mut self.ctx.emitter;
-        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g.renderer, ev);
+        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(g, ev);
         let mut more = false;
         match w.read(m, &mut emit) {
             Ok(o) => {
@@ -772,7 +772,7 @@ impl FileServer {
             let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos);
             let g = self.ctx.generation();
             let emitter = &mut self.ctx.emitter;
-            let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g.renderer, ev);
+            let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g, ev);
             let r = crate::lines::LineReader::new(limit, 0)
                 .read_to_end(&mut text, &mut |c| sc.chunk(&g.matcher, c, &mut emit));
             let _ = self.ctx.emitter.flush();

@@ -51,7 +51,8 @@ impl Source for StdinSource {
 /// Reads `input` to its end (or cancellation), queueing events.
 fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext) {
     let limit = src.max_line_bytes;
-    let mut sc = SourceScanner::new(&*src.name, limit, Position::default());
+    let mut sc = SourceScanner::new(&*src.name, limit, Position::default())
+        .with_workers(crate::scan::default_workers());
     let mut reader = LineReader::new(limit, limit + 64 * 1024);
     while !ctx.cancel.is_cancelled() {
         // The matcher current when a block arrives (a read may wait long for
@@ -59,7 +60,7 @@ fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext)
         let (current, emitter) = (&ctx.current, &mut ctx.emitter);
         let mut on_chunk = |c: Chunk<'_>| {
             let g = Arc::clone(&current.borrow());
-            sc.chunk(&g.matcher, c, &mut |ev| emitter.event(&g.renderer, ev))?;
+            sc.chunk(&g.matcher, c, &mut |ev| emitter.event(&g, ev))?;
             emitter.flush()
         };
         let eof = match reader.read_pass(input, PASS_BUDGET, &mut on_chunk) {

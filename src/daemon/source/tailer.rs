@@ -140,7 +140,8 @@ impl Watched {
             fp,
             file,
             reader: LineReader::new(limit, limit + 64 * 1024),
-            scanner: SourceScanner::new(source, limit, pos),
+            scanner: SourceScanner::new(source, limit, pos)
+                .with_workers(crate::scan::default_workers()),
             read_pos: pos.offset,
             size: meta.len(),
             mtime: meta.modified().ok(),
