@@ -370,6 +370,10 @@ enum Input {
     File(PathBuf, File),
 }
 
+/// Bytes `scan` reads at a time: large enough that handing part of a block
+/// to a second thread costs little beside the block's work.
+const SCAN_BLOCK: usize = 1 << 20;
+
 fn scan(a: &ScanArgs) -> Result<()> {
     let (summary, limit, paths) = (a.summary, a.max_line_bytes, &a.paths);
     let workers = a.threads.map_or_else(scan::default_workers, usize::from);
@@ -398,7 +402,7 @@ fn scan(a: &ScanArgs) -> Result<()> {
         inputs.push(Input::Stdin);
     }
     let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-    let mut reader = LineReader::new(limit, 0);
+    let mut reader = LineReader::new(limit, SCAN_BLOCK.max(limit * 2));
     let mut total = Stats::default();
     let mut sum = Summary::default();
     for input in inputs {

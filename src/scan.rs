@@ -213,13 +213,15 @@ impl SourceScanner {
             return self.lines_here(matcher, block, &mut |sc, f| sc.emit(matcher, f, now, emit));
         };
         let (head, tail) = block.split_at(cut);
+        // The helper numbers its lines from 0; they are shifted once the
+        // lines of `head` are counted here.
         let mut helper = SourceScanner {
             name: String::new(),
             limit: self.limit,
             workers: 1,
             recent_events: 0,
             pos: Position {
-                line_number: self.pos.line_number + memchr::memchr_iter(b'\n', head).count() as u64,
+                line_number: 0,
                 offset: self.pos.offset + cut as u64,
             },
             stats: Stats::default(),
@@ -242,9 +244,14 @@ impl SourceScanner {
                 Err(panic) => std::panic::resume_unwind(panic),
             };
             first?;
+            let shift = self.pos.line_number;
             self.stats.add(&helper.stats);
-            self.pos = helper.pos;
-            for f in found {
+            self.pos = Position {
+                line_number: shift + helper.pos.line_number,
+                offset: helper.pos.offset,
+            };
+            for mut f in found {
+                f.pos.line_number += shift;
                 self.emit(matcher, f, now, emit)?;
             }
             Ok(())
@@ -307,7 +314,9 @@ impl SourceScanner {
             }
         });
         result?;
-        let nl = memchr::memchr_iter(b'\n', block).count() as u64;
+        // Lines up to the last candidate are counted; count the rest.
+        let nl = line_number - base.line_number
+            + memchr::memchr_iter(b'\n', &block[counted_to..]).count() as u64;
         let partial = u64::from(block.last().is_some_and(|&b| b != b'\n'));
         self.stats.lines += nl + partial;
         self.pos.line_number = base.line_number + nl + partial;

@@ -36,7 +36,8 @@ pub enum Verdict {
 #[derive(Debug)]
 pub struct Sampler {
     limit: Rate,
-    windows: Mutex<HashMap<(String, String), Window>>,
+    /// Source → key → window (looked up by `&str`: no allocation per event).
+    windows: Mutex<HashMap<String, HashMap<String, Window>>>,
 }
 
 impl Sampler {
@@ -51,15 +52,24 @@ impl Sampler {
     /// Decides for one event of `key` from `source` at `now`.
     pub fn admit(&self, source: &str, key: &str, now: Instant) -> Verdict {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
-        let w = match windows.get_mut(&(source.to_string(), key.to_string())) {
-            Some(w) => w,
-            None => windows
-                .entry((source.to_string(), key.to_string()))
-                .or_insert(Window {
+        if !windows.contains_key(source) {
+            windows.insert(source.to_string(), HashMap::new());
+        }
+        let Some(keys) = windows.get_mut(source) else {
+            return Verdict::Write(None);
+        };
+        if !keys.contains_key(key) {
+            keys.insert(
+                key.to_string(),
+                Window {
                     start: now,
                     written: 0,
                     suppressed: 0,
-                }),
+                },
+            );
+        }
+        let Some(w) = keys.get_mut(key) else {
+            return Verdict::Write(None);
         };
         if now.duration_since(w.start) >= self.limit.per {
             w.start = now;
