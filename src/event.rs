@@ -35,8 +35,11 @@ pub struct MessageRef<'a> {
 pub struct Event<'a> {
     /// The line's own timestamp when recognised, else ingest time (RFC 3339).
     pub ts: String,
-    /// File path or `stdin`.
+    /// The source's name: the metrics label (`scan`: the path; `run`: the
+    /// configured source name, `files` for `--follow`, `stdin`).
     pub source: &'a str,
+    /// The file the line was read from, or `stdin`.
+    pub path: &'a str,
     /// 1-based line number in the source.
     pub line_number: u64,
     /// Byte offset of the line's first byte in the source.
@@ -84,8 +87,10 @@ pub struct Event<'a> {
 /// Where a line came from.
 #[derive(Debug, Clone, Copy)]
 pub struct LineInfo<'a> {
-    /// Source name (path or `stdin`).
+    /// Source name (the metrics label).
     pub source: &'a str,
+    /// File path or `stdin`.
+    pub path: &'a str,
     /// 1-based line number.
     pub line_number: u64,
     /// Byte offset of the line.
@@ -128,6 +133,7 @@ impl<'a> Event<'a> {
         Self {
             ts,
             source: info.source,
+            path: info.path,
             line_number: info.line_number,
             offset: info.offset,
             catalog: &e.catalog,

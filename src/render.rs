@@ -149,6 +149,8 @@ impl Renderer {
         string(out, &ev.ts);
         out.extend_from_slice(b",\"source\":");
         string(out, ev.source);
+        out.extend_from_slice(b",\"path\":");
+        string(out, ev.path);
         let _ = write!(
             out,
             ",\"line_number\":{},\"offset\":{},",

@@ -87,6 +87,7 @@ impl Default for Position {
 #[derive(Debug)]
 pub struct SourceScanner {
     name: String,
+    path: String,
     limit: usize,
     workers: usize,
     /// Events of the last chunk: a storm keeps both threads busy.
@@ -125,8 +126,10 @@ impl SourceScanner {
     /// A scanner for the source `name` (the events' `source`) starting at
     /// `pos`, matching at most `limit` bytes of a line.
     pub fn new(name: impl Into<String>, limit: usize, pos: Position) -> Self {
+        let name = name.into();
         Self {
-            name: name.into(),
+            path: name.clone(),
+            name,
             limit,
             workers: 1,
             recent_events: 0,
@@ -134,6 +137,13 @@ impl SourceScanner {
             stats: Stats::default(),
             reported: Stats::default(),
         }
+    }
+
+    /// The events' `path` (the file, or `stdin`), when it is not the
+    /// source's name.
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
     }
 
     /// Analyses large chunks on `n` threads (this one and `n - 1` scoped
@@ -217,6 +227,7 @@ impl SourceScanner {
         // lines of `head` are counted here.
         let mut helper = SourceScanner {
             name: String::new(),
+            path: String::new(),
             limit: self.limit,
             workers: 1,
             recent_events: 0,
@@ -385,6 +396,7 @@ impl SourceScanner {
         };
         let info = LineInfo {
             source: &self.name,
+            path: &self.path,
             line_number: f.pos.line_number,
             offset: f.pos.offset,
             truncated: f.truncated,

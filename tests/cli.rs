@@ -27,6 +27,7 @@ fn scan_file_prints_events_with_source_line_and_offset() {
     let ev = events(&out.stdout);
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0]["source"], p.display().to_string());
+    assert_eq!(ev[0]["path"], p.display().to_string());
     assert_eq!(ev[0]["line_number"], 2);
     assert_eq!(ev[0]["offset"], 10);
     assert_eq!(ev[0]["key"], "ICE_TRANSPORT_ERROR");

@@ -356,6 +356,9 @@ fn follow_flags_without_a_config_file() {
         "lines before the start position are counted"
     );
     assert_eq!(ev["offset"], line(1).len());
+    // `source` is the metrics label, `path` the file.
+    assert_eq!(ev["source"], "files");
+    assert_eq!(ev["path"], log.to_str().unwrap());
 }
 
 #[test]

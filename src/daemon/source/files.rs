@@ -769,7 +769,8 @@ impl FileServer {
                 line_number: at.line_number,
                 offset: at.offset,
             };
-            let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos);
+            let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos)
+                .with_path(path.display().to_string());
             let g = self.ctx.generation();
             let emitter = &mut self.ctx.emitter;
             let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g, ev);

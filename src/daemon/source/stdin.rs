@@ -52,6 +52,7 @@ impl Source for StdinSource {
 fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext) {
     let limit = src.max_line_bytes;
     let mut sc = SourceScanner::new(&*src.name, limit, Position::default())
+        .with_path("stdin")
         .with_workers(crate::scan::default_workers());
     let mut reader = LineReader::new(limit, limit + 64 * 1024);
     while !ctx.cancel.is_cancelled() {

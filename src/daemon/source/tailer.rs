@@ -133,6 +133,7 @@ impl Watched {
             _ => Position::default(),
         };
         file.seek(SeekFrom::Start(pos.offset))?;
+        let shown = path.display().to_string();
         Ok(Self {
             source: source.to_string(),
             path,
@@ -141,6 +142,7 @@ impl Watched {
             file,
             reader: LineReader::new(limit, limit + 64 * 1024),
             scanner: SourceScanner::new(source, limit, pos)
+                .with_path(shown)
                 .with_workers(crate::scan::default_workers()),
             read_pos: pos.offset,
             size: meta.len(),
