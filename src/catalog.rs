@@ -61,6 +61,17 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The name the catalog YAML uses (`sdk`, `room_entry`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Sdk => "sdk",
+            EntryKind::Account => "account",
+            EntryKind::RoomEntry => "room_entry",
+            EntryKind::Extra => "extra",
+            EntryKind::Message => "message",
+        }
+    }
+
     /// True for codes that explain another error (account, room entry, extraCode).
     pub fn is_cause(self) -> bool {
         matches!(self, Self::Account | Self::RoomEntry | Self::Extra)

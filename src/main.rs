@@ -13,7 +13,7 @@ use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::daemon::config::{Config, ConfigError, SourceConfig, StartAt};
 use trtc_logwatch::daemon::{self, Generation, Reloader};
 use trtc_logwatch::decode::{self, Encoding};
-use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_LINE};
+use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_LINE, ReadError};
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::render::{Renderer, TextMode};
 use trtc_logwatch::report::{self, Lang, Summary};
@@ -55,6 +55,9 @@ struct ScanArgs {
     /// (compact: keys, codes, categories, context and the line stay).
     #[arg(long, value_enum, default_value = "both")]
     text: TextArg,
+    /// Exit 1 when any TRTC error was found (for CI and scripts).
+    #[arg(long)]
+    fail_on_error: bool,
     /// Threads that match a large read block (1 to 8) [default: the CPUs, at most 4].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=8))]
     threads: Option<u8>,
@@ -73,7 +76,8 @@ enum Cmd {
         /// Language of the description and action (default: both).
         #[arg(long, value_enum)]
         lang: Option<LangArg>,
-        /// KEY, CODE or 0xHEX.
+        /// KEY, CODE (negative ones too: -10012) or 0xHEX.
+        #[arg(allow_negative_numbers = true)]
         query: String,
     },
     /// Follow files and/or stdin, write events and serve Prometheus metrics.
@@ -234,7 +238,15 @@ fn run(cli: Cli) -> Result<()> {
             let set = load(&catalogs)?;
             let ids = set.lookup(&query);
             if ids.is_empty() {
-                return Err(UsageError::Message(format!("no catalog entry for {query:?}")).into());
+                let near = report::did_you_mean(&set, &query);
+                let hint = if near.is_empty() {
+                    String::new()
+                } else {
+                    format!("; did you mean {}?", near.join(", "))
+                };
+                return Err(
+                    UsageError::Message(format!("no catalog entry for {query:?}{hint}")).into(),
+                );
             }
             let lang = match lang {
                 None => Lang::Both,
@@ -265,7 +277,9 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::CheckConfig { file } => {
+            // The validation `run` does, file, catalogs and all.
             let c = Config::load(&file).map_err(UsageError::from)?;
+            c.check_runnable().map_err(UsageError::from)?;
             let g = Generation::build(c).map_err(UsageError::from)?;
             for w in g.matcher.catalog().warnings() {
                 println!("warning: {w}");
@@ -318,9 +332,8 @@ fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
         c.sources.push(SourceConfig::stdin("stdin"));
     }
     if let Some(l) = &a.listen {
-        c.listen = l
-            .parse()
-            .map_err(|e| ConfigError::Flag(format!("bad --listen {l:?}: {e} (want HOST:PORT)")))?;
+        c.listen = trtc_logwatch::daemon::config::resolve_listen(l)
+            .map_err(|e| ConfigError::Flag(format!("--listen: {e}")))?;
     }
     if let Some(e) = &a.events {
         c.events_path = (e != "-").then(|| PathBuf::from(e));
@@ -365,78 +378,189 @@ fn run_daemon(args: RunArgs) -> Result<()> {
     }
 }
 
-enum Input {
-    Stdin,
-    File(PathBuf, File),
-}
-
 /// Bytes `scan` reads at a time: large enough that handing part of a block
 /// to a second thread costs little beside the block's work.
 const SCAN_BLOCK: usize = 1 << 20;
 
+/// `scan` found errors and `--fail-on-error` was given (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} TRTC error(s) found")]
+struct ErrorsFound(u64);
+
 fn scan(a: &ScanArgs) -> Result<()> {
-    let (summary, limit, paths) = (a.summary, a.max_line_bytes, &a.paths);
     let workers = a.threads.map_or_else(scan::default_workers, usize::from);
     let set = load(&a.catalogs)?;
     let renderer = Renderer::new(&set, a.text.into());
-    let mut buf = Vec::with_capacity(4096);
     let matcher = Matcher::new(set).context("building the matcher")?;
-    let mut inputs = Vec::new();
-    for p in paths {
-        if p.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
-        } else {
-            let f = File::open(p)
-                .map_err(|e| UsageError::Message(format!("cannot read {}: {e}", p.display())))?;
-            if f.metadata().is_ok_and(|m| m.is_dir()) {
-                return Err(UsageError::Message(format!(
-                    "cannot read {}: is a directory",
-                    p.display()
-                ))
-                .into());
-            }
-            inputs.push(Input::File(p.clone(), f));
-        }
-    }
-    if inputs.is_empty() {
-        inputs.push(Input::Stdin);
-    }
-    let mut out = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-    let mut reader = LineReader::new(limit, SCAN_BLOCK.max(limit * 2));
+    let stdin_only = [PathBuf::from("-")];
+    let paths = if a.paths.is_empty() {
+        &stdin_only[..]
+    } else {
+        &a.paths[..]
+    };
+    let mut out = ScanOutput {
+        w: BufWriter::with_capacity(256 * 1024, io::stdout().lock()),
+        buf: Vec::with_capacity(512 * 1024),
+        summary: a.summary.then(Summary::default),
+    };
     let mut total = Stats::default();
-    let mut sum = Summary::default();
-    for input in inputs {
-        let (name, raw): (String, Box<dyn io::Read>) = match input {
-            Input::Stdin => ("stdin".into(), Box::new(io::stdin().lock())),
-            Input::File(p, f) => (p.display().to_string(), Box::new(f)),
-        };
-        let (encoding, input_reader) =
-            decode::decoded(raw).with_context(|| format!("reading {name}"))?;
-        if encoding == Encoding::Binary {
-            eprintln!("trtc-logwatch: warning: {name} looks binary (NUL bytes); scanned as it is");
+    let mut failed = Vec::new();
+    for p in paths {
+        match scan_one(a, &matcher, &renderer, workers, p, &mut out) {
+            Ok(stats) => total.add(&stats),
+            // Our own output closed (`| head`): stop quietly, as before.
+            Err(e) if is_broken_pipe(&e) => return Err(e),
+            Err(e) => {
+                eprintln!("trtc-logwatch: {e:#}");
+                failed.push(p.display().to_string());
+            }
         }
-        let mut sc =
-            SourceScanner::new(name.clone(), limit, Position::default()).with_workers(workers);
-        let mut emit = |ev: &trtc_logwatch::event::Event<'_>| -> io::Result<()> {
-            if summary {
-                sum.add(ev.category, ev.key);
-            }
-            renderer.write(ev, &mut buf);
-            buf.push(b'\n');
-            if buf.len() >= 256 * 1024 {
-                out.write_all(&buf)?;
-                buf.clear();
-            }
-            Ok(())
-        };
-        sc.read_all(&matcher, input_reader, &mut reader, &mut emit)
-            .with_context(|| format!("reading {name}"))?;
-        total.add(&sc.stats);
     }
-    out.write_all(&buf)?;
-    out.flush()?;
-    if summary {
+    out.finish()?;
+    if let Some(sum) = &out.summary {
         eprint!("{}", sum.render(&total));
     }
+    if !failed.is_empty() {
+        return Err(UsageError::Message(format!(
+            "{} of {} input(s) could not be read: {}",
+            failed.len(),
+            paths.len(),
+            failed.join(", ")
+        ))
+        .into());
+    }
+    if a.fail_on_error && total.events > 0 {
+        return Err(ErrorsFound(total.events).into());
+    }
     Ok(())
+}
+
+/// Where `scan` writes events (and counts them for `--summary`).
+struct ScanOutput<W: Write> {
+    w: W,
+    buf: Vec<u8>,
+    summary: Option<Summary>,
+}
+
+impl<W: Write> ScanOutput<W> {
+    fn event(&mut self, r: &Renderer, ev: &trtc_logwatch::event::Event<'_>) -> io::Result<()> {
+        if let Some(s) = &mut self.summary {
+            s.add(ev.category, ev.key);
+        }
+        r.write(ev, &mut self.buf);
+        self.buf.push(b'\n');
+        if self.buf.len() >= 256 * 1024 {
+            self.w.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        self.w.flush()
+    }
+}
+
+/// Scans one path (`-`: stdin); an error names the path and what failed.
+fn scan_one<W: Write>(
+    a: &ScanArgs,
+    matcher: &Matcher,
+    renderer: &Renderer,
+    workers: usize,
+    p: &std::path::Path,
+    out: &mut ScanOutput<W>,
+) -> Result<Stats> {
+    let (name, raw, size): (String, Box<dyn io::Read>, Option<u64>) = if p.as_os_str() == "-" {
+        ("stdin".into(), Box::new(io::stdin().lock()), None)
+    } else {
+        let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+        let meta = f
+            .metadata()
+            .with_context(|| format!("cannot stat {}", p.display()))?;
+        if meta.is_dir() {
+            anyhow::bail!("cannot scan {}: is a directory", p.display());
+        }
+        (p.display().to_string(), Box::new(f), Some(meta.len()))
+    };
+    let (encoding, mut input) =
+        decode::decoded(raw).with_context(|| format!("cannot read {name}"))?;
+    if encoding == Encoding::Binary {
+        eprintln!("trtc-logwatch: warning: {name} looks binary (NUL bytes); scanned as it is");
+    }
+    let limit = a.max_line_bytes;
+    let mut sc = SourceScanner::new(name.clone(), limit, Position::default()).with_workers(workers);
+    let mut reader = LineReader::new(limit, SCAN_BLOCK.max(limit * 2));
+    let mut progress = Progress::new(&name, size);
+    let r = reader.read_to_end(&mut input, &mut |c| {
+        sc.chunk(matcher, c, &mut |ev| out.event(renderer, ev))?;
+        progress.tick(sc.stats.bytes, sc.stats.events);
+        Ok::<(), io::Error>(())
+    });
+    progress.done();
+    match r {
+        Ok(()) => Ok(sc.stats),
+        // Writing our output failed: not this input's fault.
+        Err(ReadError::Consumer(e)) => Err(e.into()),
+        Err(ReadError::Io(e)) => Err(anyhow::Error::new(e).context(format!(
+            "reading {name} failed after {} bytes",
+            sc.stats.bytes
+        ))),
+    }
+}
+
+/// A progress line on stderr for long scans, only when stderr is a
+/// terminal: redrawn at most every 250 ms once a scan has run a second.
+struct Progress<'a> {
+    name: &'a str,
+    size: Option<u64>,
+    on: bool,
+    start: std::time::Instant,
+    last: Option<std::time::Instant>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(name: &'a str, size: Option<u64>) -> Self {
+        Self {
+            name,
+            size,
+            on: io::IsTerminal::is_terminal(&io::stderr()),
+            start: std::time::Instant::now(),
+            last: None,
+        }
+    }
+
+    fn tick(&mut self, bytes: u64, events: u64) {
+        if !self.on || self.start.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(250))
+        {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+        let of = match self.size {
+            Some(s) if s > 0 => format!(
+                " of {:.0} MiB ({:.0} %)",
+                mib(s),
+                100.0 * bytes as f64 / s as f64
+            ),
+            _ => String::new(),
+        };
+        eprint!(
+            "\r\x1b[K{}: {:.0} MiB{of}, {events} events",
+            self.name,
+            mib(bytes)
+        );
+    }
+
+    fn done(&self) {
+        if self.last.is_some() {
+            eprint!("\r\x1b[K");
+        }
+    }
 }

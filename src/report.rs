@@ -12,7 +12,8 @@ use crate::scan::Stats;
 pub enum Lang {
     /// English only.
     En,
-    /// Japanese only (English where the catalog has no Japanese).
+    /// Japanese only (English, marked `[en: no Japanese text]`, where the
+    /// catalog has no Japanese).
     Ja,
     /// Both.
     Both,
@@ -21,7 +22,8 @@ pub enum Lang {
 fn text(t: &Text, lang: Lang) -> String {
     let ja = t.ja.as_deref();
     match (lang, ja) {
-        (Lang::En, _) | (Lang::Ja, None) => t.en.clone(),
+        (Lang::En, _) => t.en.clone(),
+        (Lang::Ja, None) => format!("[en: no Japanese text] {}", t.en),
         (Lang::Ja, Some(j)) => j.to_string(),
         (Lang::Both, Some(j)) => format!("{}\n  [ja] {}", t.en, j.replace('\n', "\n       ")),
         (Lang::Both, None) => t.en.clone(),
@@ -42,7 +44,7 @@ pub fn explain(e: &Entry, lang: Lang) -> String {
     if !e.aliases.is_empty() {
         let _ = writeln!(s, "aliases:     {}", e.aliases.join(", "));
     }
-    let _ = writeln!(s, "catalog:     {} ({:?})", e.catalog, e.kind);
+    let _ = writeln!(s, "catalog:     {} ({})", e.catalog, e.kind.as_str());
     let _ = writeln!(s, "category:    {}", e.category);
     let _ = writeln!(s, "severity:    {}", e.severity.as_str());
     if let Some(p) = e.parent {
@@ -65,24 +67,87 @@ pub fn explain(e: &Entry, lang: Lang) -> String {
     s
 }
 
-/// One line per entry, for `catalog`.
+/// One line per entry under a header row, for `catalog`. A description of
+/// several lines is shown whole, its later lines indented under the first.
 pub fn catalog_table(set: &CatalogSet) -> String {
     let mut s = String::new();
-    for e in set.entries() {
-        let code = e.code.map_or("-".to_string(), |c| c.to_string());
+    let row = |s: &mut String, cols: [&str; 8]| {
         let _ = writeln!(
             s,
-            "{:<12} {:<36} {:>8} {:<7} {:<12} {:<8} {}",
-            e.catalog,
-            e.key,
-            code,
-            e.hex.as_deref().unwrap_or("-"),
-            e.category,
-            e.severity.as_str(),
-            e.description.en.lines().next().unwrap_or("")
+            "{:<12} {:<11} {:<36} {:>8} {:<7} {:<12} {:<8} {}",
+            cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7]
+        );
+    };
+    row(
+        &mut s,
+        [
+            "CATALOG",
+            "KIND",
+            "KEY",
+            "CODE",
+            "HEX",
+            "CATEGORY",
+            "SEVERITY",
+            "DESCRIPTION",
+        ],
+    );
+    let indent = " ".repeat(12 + 11 + 36 + 8 + 7 + 12 + 8 + 7);
+    for e in set.entries() {
+        let code = e.code.map_or("-".to_string(), |c| c.to_string());
+        let description = e.description.en.replace('\n', &format!("\n{indent}"));
+        row(
+            &mut s,
+            [
+                &e.catalog,
+                e.kind.as_str(),
+                &e.key,
+                &code,
+                e.hex.as_deref().unwrap_or("-"),
+                &e.category,
+                e.severity.as_str(),
+                &description,
+            ],
         );
     }
     s
+}
+
+/// Catalog keys and aliases close to `query` (a misspelt key), closest
+/// first: at most three, each within a third of the query's length in
+/// edits.
+pub fn did_you_mean(set: &CatalogSet, query: &str) -> Vec<String> {
+    let q = query.to_ascii_uppercase();
+    let limit = (q.chars().count() / 3).max(1);
+    let mut near: Vec<(usize, &str)> = set
+        .entries()
+        .iter()
+        .flat_map(|e| std::iter::once(e.key.as_str()).chain(e.aliases.iter().map(String::as_str)))
+        .filter_map(|k| {
+            let d = edit_distance(&q, &k.to_ascii_uppercase());
+            (d <= limit).then_some((d, k))
+        })
+        .collect();
+    near.sort();
+    near.dedup_by(|a, b| a.1 == b.1);
+    near.into_iter()
+        .take(3)
+        .map(|(_, k)| k.to_string())
+        .collect()
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// Counts per category and per key, for `scan --summary`.

@@ -84,11 +84,65 @@ fn scan_unreadable_path_exits_2_with_one_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("cannot read /nonexistent/app.log"), "{err}");
+    assert!(err.contains("cannot open /nonexistent/app.log"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let out = bin().arg("scan").arg(dir.path()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn scan_reads_every_good_path_and_names_each_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&a, ICE).unwrap();
+    std::fs::write(&b, ICE).unwrap();
+    let missing = dir.path().join("missing.log");
+    let out = bin()
+        .arg("scan")
+        .args([&a, &missing, dir.path(), &b])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(events(&out.stdout).len(), 2, "both good files are scanned");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("cannot open {}", missing.display())),
+        "{err}"
+    );
+    assert!(err.contains("is a directory"), "{err}");
+    assert!(err.contains("2 of 4 input(s) could not be read"), "{err}");
+}
+
+#[test]
+fn scan_fail_on_error_exits_1_when_errors_are_found() {
+    let out = bin()
+        .args(["scan", "--fail-on-error"])
+        .write_stdin(ICE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(events(&out.stdout).len(), 1);
+    let quiet = bin()
+        .args(["scan", "--fail-on-error"])
+        .write_stdin("size=4096\n")
+        .output()
+        .unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    let plain = bin().arg("scan").write_stdin(ICE).output().unwrap();
+    assert_eq!(plain.status.code(), Some(0), "without the flag: 0");
+}
+
+#[test]
+fn scan_refuses_a_line_limit_below_256() {
+    for n in ["0", "10", "255"] {
+        let out = bin()
+            .args(["scan", "--max-line-bytes", n])
+            .write_stdin(ICE)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{n}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("256"));
+    }
 }
 
 #[test]
@@ -210,10 +264,61 @@ fn catalog_lists_every_entry_in_text_and_json() {
         all.iter()
             .any(|e| e["catalog"] == "trtc-web-v5" && e["code"] == 5999)
     );
-    let text = bin().arg("catalog").output().unwrap();
-    assert_eq!(
-        String::from_utf8(text.stdout).unwrap().lines().count(),
-        all.len()
+    let text = String::from_utf8(bin().arg("catalog").output().unwrap().stdout).unwrap();
+    let mut rows = text.lines().filter(|l| !l.starts_with(' '));
+    assert!(rows.next().unwrap().starts_with("CATALOG"), "a header row");
+    assert_eq!(rows.count(), all.len());
+    // A description of several lines is shown whole, indented.
+    let at = text.find("UPLINK_RECONNECTION_FAILED").unwrap();
+    let next = text[at..].lines().nth(1).unwrap();
+    assert!(next.trim_start().starts_with("Description:"), "{next}");
+    assert!(
+        text.contains(" sdk ") && text.contains(" room_entry "),
+        "kinds as in the YAML"
+    );
+}
+
+#[test]
+fn explain_takes_negative_codes_in_any_flag_order() {
+    for args in [
+        &["explain", "-10012"][..],
+        &["explain", "-10012", "--lang", "en"],
+        &["explain", "--lang", "en", "-10012"],
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("code -10012"), "{args:?}: {text}");
+        assert!(text.contains("(room_entry)"), "{text}");
+    }
+}
+
+#[test]
+fn explain_suggests_a_key_for_a_misspelt_one_and_marks_missing_japanese() {
+    let out = bin()
+        .args(["explain", "ICE_TRANSPORT_EROR"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("did you mean ICE_TRANSPORT_ERROR?"), "{err}");
+    // A user catalog entry with English only: `--lang ja` says so.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.yaml"),
+        "catalog: mine\nentries:\n  - key: MY_APP_FAILURE\n    kind: sdk\n    code: 90002\n    category: media\n    severity: error\n    description: {en: Only English here.}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["explain", "--lang", "ja", "MY_APP_FAILURE", "--patterns"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[en: no Japanese text] Only English here."),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 

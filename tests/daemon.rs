@@ -801,3 +801,118 @@ fn a_closed_events_pipe_stops_the_daemon_and_a_restart_reads_on() {
         missing.first()
     );
 }
+
+fn run_cmd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn check_config_refuses_what_run_refuses_and_errors_name_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = write_config(dir.path(), "");
+    for sub in [&["check-config"][..], &["run", "--config"]] {
+        let mut args = sub.to_vec();
+        args.push(empty.to_str().unwrap());
+        let out = run_cmd(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no sources"));
+    }
+    let d = dir.path().to_str().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let glob = format!("{d}/*.log");
+    let cases = [
+        (
+            vec!["--events", d],
+            format!("events output {d}: is a directory"),
+        ),
+        (
+            vec!["--state-dir", file.to_str().unwrap()],
+            format!(
+                "state_dir {}: exists and is not a directory",
+                file.display()
+            ),
+        ),
+        (
+            vec!["--events", "/nonexistent-dir/ev.ndjson"],
+            "its directory /nonexistent-dir does not exist".to_string(),
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["run", "--follow", &glob, "--listen", "127.0.0.1:0"];
+        args.extend(extra.iter().copied());
+        let out = run_cmd(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&want), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn listen_takes_a_host_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let glob = format!("{}/*.log", dir.path().display());
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["run", "--follow", &glob, "--events", "/dev/null"])
+        .args(["--listen", &format!("localhost:{port}")])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let mut ok = false;
+    while t.elapsed() < Duration::from_secs(10) && !ok {
+        ok = common::daemon::http_get(port, "/healthz").is_some_and(|(c, _)| c == 200);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ok, "no answer on localhost:{port}");
+}
+
+#[test]
+fn a_source_that_matches_nothing_is_loud_and_relative_globs_follow_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("logs")).unwrap();
+    // Relative globs and paths: taken from the config file's directory,
+    // whatever directory the daemon runs in.
+    let cfg = write_config(
+        dir.path(),
+        "state_dir: state\nevents:\n  path: events.ndjson\nrescan_interval: 200ms\nsources:\n  - name: app\n    include: [\"logs/*.log\"]\n    start_at: beginning\n  - name: nothing\n    include: [\"nowhere/*.log\"]\n",
+    );
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let m = d.metrics();
+    // Every per-source series exists from the first scrape, at 0.
+    for name in [
+        "trtc_logwatch_source_files{source=\"nothing\"} 0",
+        "trtc_logwatch_source_files{source=\"app\"} 0",
+        "trtc_logwatch_rotations_total{source=\"app\"} 0",
+        "trtc_logwatch_read_errors_total{source=\"nothing\"} 0",
+        "trtc_logwatch_lines_read_total{source=\"app\"} 0",
+    ] {
+        assert!(m.contains(name), "{name} in\n{m}");
+    }
+    let mut f = append(&dir.path().join("logs/app.log"));
+    write_seqs(&mut f, 1..=3);
+    assert_eq!(d.wait_metric(ICE, 3.0, Duration::from_secs(10)), 3.0);
+    assert_eq!(
+        d.wait_metric(
+            "trtc_logwatch_source_files{source=\"app\"}",
+            1.0,
+            Duration::from_secs(5)
+        ),
+        1.0
+    );
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("source \"nothing\" matches no file"), "{err}");
+    assert!(
+        err.contains("source \"app\" matches 1 file(s) now"),
+        "{err}"
+    );
+    assert_eq!(seqs(&dir.path().join("events.ndjson")).len(), 3);
+    assert!(dir.path().join("state/checkpoints.json").exists());
+}

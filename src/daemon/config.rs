@@ -370,10 +370,14 @@ impl Config {
         }
         let raw: RawConfig = crate::yaml::from_str(path, text)?;
         let mut c = Self::default();
+        let base = config_dir(path);
         c.apply_general(path, &raw)?;
         c.apply_durations(path, &raw)?;
+        c.state_dir = c.state_dir.map(|d| base.join(d));
+        c.events_path = c.events_path.map(|e| base.join(e));
+        c.pattern_dirs = c.pattern_dirs.iter().map(|d| base.join(d)).collect();
         for s in raw.sources {
-            let src = compile_source(path, s, &c.sources)?;
+            let src = compile_source(path, &base, s, &c.sources)?;
             c.sources.push(src);
         }
         Ok(c)
@@ -382,13 +386,7 @@ impl Config {
     /// Listen address, state, events, catalogs, line limit, notify.
     fn apply_general(&mut self, path: &Path, raw: &RawConfig) -> Result<(), YamlError> {
         if let Some(l) = &raw.listen {
-            self.listen = l.value.parse().map_err(|e| {
-                YamlError::at(
-                    path,
-                    l,
-                    format!("bad listen address {:?}: {e} (want HOST:PORT)", l.value),
-                )
-            })?;
+            self.listen = resolve_listen(&l.value).map_err(|e| YamlError::at(path, l, e))?;
         }
         self.state_dir.clone_from(&raw.state_dir);
         self.events_path = raw
@@ -524,6 +522,32 @@ impl Config {
 
     /// Checks what only makes sense once flags are merged: at least one source.
     pub fn check_runnable(&self) -> Result<(), ConfigError> {
+        if let Some(p) = &self.events_path {
+            if p.is_dir() {
+                return Err(ConfigError::Flag(format!(
+                    "events output {}: is a directory (give a file, or - for stdout)",
+                    p.display()
+                )));
+            }
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                return Err(ConfigError::Flag(format!(
+                    "events output {}: its directory {} does not exist",
+                    p.display(),
+                    dir.display()
+                )));
+            }
+        }
+        if let Some(d) = &self.state_dir
+            && d.exists()
+            && !d.is_dir()
+        {
+            return Err(ConfigError::Flag(format!(
+                "state_dir {}: exists and is not a directory",
+                d.display()
+            )));
+        }
         if self.sources.is_empty() {
             return Err(ConfigError::Flag(
                 "no sources: give --follow GLOB, --stdin, or `sources:` in the config".into(),
@@ -538,9 +562,49 @@ impl Config {
     }
 }
 
-/// One `sources:` entry, checked against the sources before it.
+/// `HOST:PORT` to the address to listen on: an IP address, or a name
+/// (`localhost:9898`) resolved now, the first address it has.
+pub fn resolve_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    use std::net::ToSocketAddrs;
+    match s.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("bad listen address {s:?}: the name has no address")),
+        Err(e) => Err(format!("bad listen address {s:?}: {e} (want HOST:PORT)")),
+    }
+}
+
+/// The directory relative paths of the config file at `path` are taken
+/// from: its own (made absolute, so a later chdir changes nothing).
+fn config_dir(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    std::path::absolute(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+    .unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// A relative glob of the config file, anchored at the config's directory
+/// (whose name is escaped, so its `[`, `*` or `?` stay literal).
+fn anchored(base: &Path, glob: &str) -> String {
+    if Path::new(glob).is_absolute() {
+        return glob.to_string();
+    }
+    let dir = globset::escape(&base.to_string_lossy());
+    let glob = glob.strip_prefix("./").unwrap_or(glob);
+    format!("{}/{glob}", dir.trim_end_matches('/'))
+}
+
+/// One `sources:` entry, checked against the sources before it; relative
+/// globs are taken from `base`.
 fn compile_source(
     path: &Path,
+    base: &Path,
     s: RawSource,
     before: &[SourceConfig],
 ) -> Result<SourceConfig, YamlError> {
@@ -566,7 +630,11 @@ fn compile_source(
         glob_set(std::slice::from_ref(&g.value))
             .map_err(|e| YamlError::at(path, g, e.to_string()))?;
     }
-    let strs = |v: &[Spanned<String>]| v.iter().map(|g| g.value.clone()).collect::<Vec<_>>();
+    let strs = |v: &[Spanned<String>]| {
+        v.iter()
+            .map(|g| anchored(base, &g.value))
+            .collect::<Vec<_>>()
+    };
     let mut src = SourceConfig::files(&name, strs(&s.include), strs(&s.exclude))
         .map_err(|e| YamlError::at(path, &s.name, e.to_string()))?;
     src.start_at = s.start_at.unwrap_or(StartAt::End);

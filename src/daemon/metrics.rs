@@ -75,6 +75,7 @@ struct SourceMetrics {
     read_errors: Fam<SourceLabel>,
     lag: GaugeFam,
     files: GaugeFam,
+    matched: GaugeFam,
     last_read: Family<SourceLabel, Gauge<f64, AtomicU64>>,
 }
 
@@ -139,6 +140,11 @@ impl SourceMetrics {
             "trtc_logwatch_files_watched",
             "Files followed per source (open or parked)",
             self.files.clone(),
+        );
+        r.register(
+            "trtc_logwatch_source_files",
+            "Files a file source's globs matched at its last listing (0: it follows nothing)",
+            self.matched.clone(),
         );
         r.register(
             "trtc_logwatch_last_read_timestamp_seconds",
@@ -384,6 +390,45 @@ impl Metrics {
             .lag
             .get_or_create(&l)
             .set(i64::try_from(lag_bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Creates every per-source series at 0, so `rate()` and alerts see
+    /// them from the first scrape: the counters of each source and, for
+    /// file sources, the file gauges.
+    pub fn declare_sources<'a>(&self, sources: impl IntoIterator<Item = (&'a str, bool)>) {
+        for (name, files) in sources {
+            let l = SourceLabel {
+                source: name.into(),
+            };
+            let m = &self.src;
+            for fam in [
+                &m.lines,
+                &m.bytes,
+                &m.cut,
+                &m.invalid_utf8,
+                &m.bad_json,
+                &m.own_output,
+                &m.read_errors,
+            ] {
+                drop(fam.get_or_create(&l));
+            }
+            if files {
+                for fam in [&m.rotations, &m.truncations] {
+                    drop(fam.get_or_create(&l));
+                }
+                for g in [&m.lag, &m.files, &m.matched] {
+                    drop(g.get_or_create(&l));
+                }
+            }
+        }
+    }
+
+    /// The number of files a source's globs matched at its last listing.
+    pub fn source_files(&self, source: &str, n: usize) {
+        let l = SourceLabel {
+            source: source.into(),
+        };
+        self.src.matched.get_or_create(&l).set(n as i64);
     }
 
     /// `n` events were written to the output.

@@ -214,6 +214,7 @@ impl Daemon {
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
         let metrics = Arc::new(Metrics::new());
+        metrics.declare_sources(config.sources.iter().map(|s| (s.name.as_str(), !s.stdin)));
         let health = Arc::new(Health::default());
         let (checkpointer, resume) = match &config.state_dir {
             Some(d) => {
@@ -243,7 +244,8 @@ impl Daemon {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(setup(format!("cannot listen on {}", config.listen)))?;
-        tracing::info!("serving /metrics on http://{}", config.listen);
+        let bound = listener.local_addr().unwrap_or(config.listen);
+        tracing::info!("serving /metrics on http://{bound}");
 
         let (ended_tx, ended) = mpsc::unbounded_channel();
         let sink = spawn_guarded("sink", false, &ended_tx, move || sink.run())?;
@@ -336,6 +338,8 @@ impl Daemon {
     fn apply_reload(&self, r: Result<Generation, LoadError>) {
         match r {
             Ok(g) => {
+                self.metrics
+                    .declare_sources(g.config.sources.iter().map(|s| (s.name.as_str(), !s.stdin)));
                 self.current.send_replace(Arc::new(g));
                 self.metrics.reload(true);
                 tracing::info!("SIGHUP: new configuration accepted");

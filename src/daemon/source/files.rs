@@ -99,7 +99,12 @@ pub struct FileServer {
     /// The last listing was complete and notifications cover every
     /// directory it listed: the backstop listing can wait longer.
     all_covered: bool,
+    /// Sources whose globs matched nothing, and when that was last said.
+    empty: HashMap<String, Instant>,
 }
+
+/// How often a source that still matches no file is warned about again.
+const EMPTY_WARN_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl std::fmt::Debug for FileServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,6 +148,7 @@ impl FileServer {
             resume,
             first_pass: true,
             all_covered: false,
+            empty: HashMap::new(),
         }
     }
 
@@ -316,6 +322,7 @@ impl FileServer {
                     tracing::info!("{} can be listed again", d.display());
                 }
             }
+            self.count_matches(s, listing.files.len(), now);
             dirs.extend(listing.dirs);
             for f in listing.files {
                 listed.insert(f.path.clone());
@@ -723,6 +730,36 @@ impl FileServer {
             self.dirty.insert(id);
         }
         Some(more)
+    }
+
+    /// Sets `trtc_logwatch_source_files`; warns when a source matches no
+    /// file (at once, then at most every [`EMPTY_WARN_EVERY`]) and says so
+    /// when it matches some again.
+    fn count_matches(&mut self, s: &crate::daemon::config::SourceConfig, n: usize, now: Instant) {
+        self.ctx.metrics.source_files(&s.name, n);
+        if n > 0 {
+            if self.empty.remove(&s.name).is_some() {
+                tracing::info!("source {:?} matches {n} file(s) now", s.name);
+            }
+            return;
+        }
+        let due = self
+            .empty
+            .get(&s.name)
+            .is_none_or(|t| now.duration_since(*t) >= EMPTY_WARN_EVERY);
+        if due {
+            tracing::warn!(
+                "source {:?} matches no file: include {:?}{}; looking again at every rescan",
+                s.name,
+                s.include,
+                if s.exclude.is_empty() {
+                    String::new()
+                } else {
+                    format!(", exclude {:?}", s.exclude)
+                }
+            );
+            self.empty.insert(s.name.clone(), now);
+        }
     }
 
     fn update_gauges(&self) {
