@@ -19,10 +19,18 @@ use trtc_logwatch::render::{Renderer, TextMode};
 use trtc_logwatch::report::{self, Lang, Summary};
 use trtc_logwatch::scan::{self, Position, SourceScanner, Stats};
 
+/// The version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("TRTC_LOGWATCH_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "trtc-logwatch",
-    version,
+    version = VERSION,
     about = "Finds TRTC Web SDK errors in logs"
 )]
 struct Cli {
@@ -94,6 +102,23 @@ enum Cmd {
         catalogs: CatalogArgs,
         /// Lines to explain; none or `-` reads lines from stdin.
         lines: Vec<String>,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from these definitions.
+    Man,
+    /// Ask a running daemon's /healthz (for container health checks): exit
+    /// 0 when it answers 200, 1 otherwise.
+    Healthcheck {
+        /// HOST:PORT of its --listen address.
+        #[arg(default_value = "127.0.0.1:9898")]
+        addr: String,
+        /// The path to ask.
+        #[arg(long, default_value = "/healthz")]
+        path: String,
     },
     /// List every catalog entry.
     Catalog {
@@ -291,6 +316,26 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Cmd::Healthcheck { addr, path } => healthcheck(&addr, &path),
+        Cmd::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "trtc-logwatch", &mut io::stdout());
+            Ok(())
+        }
+        Cmd::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+            // One section per subcommand, so the page documents every flag.
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                writeln!(out, ".SH \"{}\"", sub.get_name().to_uppercase())?;
+                let page = clap_mangen::Man::new(sub.clone());
+                page.render_description_section(&mut out)?;
+                page.render_synopsis_section(&mut out)?;
+                page.render_options_section(&mut out)?;
+            }
+            Ok(())
+        }
         Cmd::Catalog { catalogs, json } => {
             let set = load(&catalogs)?;
             let mut out = io::stdout().lock();
@@ -302,6 +347,33 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// One HTTP/1.0 GET with a 5 s budget; Ok when the answer is 200.
+fn healthcheck(addr: &str, path: &str) -> Result<()> {
+    use std::io::Read;
+    use std::net::TcpStream;
+    use std::time::Duration;
+    let target = trtc_logwatch::daemon::config::resolve_listen(addr)
+        .map_err(|e| UsageError::Message(e.replace("listen address", "address")))?;
+    let budget = Duration::from_secs(5);
+    let mut s = TcpStream::connect_timeout(&target, budget)
+        .with_context(|| format!("cannot connect to {target}"))?;
+    s.set_read_timeout(Some(budget))?;
+    s.set_write_timeout(Some(budget))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut head = [0u8; 64];
+    let n = s
+        .read(&mut head)
+        .with_context(|| format!("no answer from {target}"))?;
+    let status = String::from_utf8_lossy(&head[..n]);
+    let line = status.lines().next().unwrap_or("");
+    if line.split_whitespace().nth(1) == Some("200") {
+        println!("{target}{path}: {line}");
+        Ok(())
+    } else {
+        anyhow::bail!("{target}{path}: {line}")
     }
 }
 

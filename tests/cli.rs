@@ -381,3 +381,47 @@ fn scan_text_none_drops_the_prose_and_keeps_the_codes() {
     assert!(v.get("description").is_none() && v.get("action").is_none());
     assert!(v["cause"].get("description").is_none());
 }
+
+#[test]
+fn version_names_the_commit_and_completions_and_man_are_generated() {
+    let out = bin().arg("--version").output().unwrap();
+    let v = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        v.starts_with(&format!("trtc-logwatch {} (", env!("CARGO_PKG_VERSION"))),
+        "{v}"
+    );
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef"),
+        ("fish", "complete -c trtc-logwatch"),
+    ] {
+        let out = bin().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains(marker),
+            "{shell}: {}",
+            &text[..200.min(text.len())]
+        );
+        assert!(text.contains("fail-on-error"), "{shell}: every flag");
+    }
+    let man = String::from_utf8(bin().arg("man").output().unwrap().stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH trtc-logwatch 1"),
+        "{man}"
+    );
+    for sub in ["SCAN", "RUN", "EXPLAIN", "CHECK-CONFIG", "WHY", "CATALOG"] {
+        assert!(man.contains(&format!(".SH \"{sub}\"")), "{sub}");
+    }
+    assert!(
+        man.contains("max\\-line\\-bytes"),
+        "options of the subcommands"
+    );
+}
+
+#[test]
+fn healthcheck_fails_without_a_daemon() {
+    let out = bin().args(["healthcheck", "127.0.0.1:1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to 127.0.0.1:1"));
+}

@@ -837,8 +837,8 @@ fn check_config_refuses_what_run_refuses_and_errors_name_their_paths() {
             ),
         ),
         (
-            vec!["--events", "/nonexistent-dir/ev.ndjson"],
-            "its directory /nonexistent-dir does not exist".to_string(),
+            vec!["--events", "/proc/nonexistent/ev.ndjson"],
+            "cannot open the events output /proc/nonexistent/ev.ndjson".to_string(),
         ),
     ];
     for (extra, want) in cases {
@@ -868,9 +868,17 @@ fn listen_takes_a_host_name() {
         ok = common::daemon::http_get(port, "/healthz").is_some_and(|(c, _)| c == 200);
         std::thread::sleep(Duration::from_millis(50));
     }
+    let hc = run_cmd(&["healthcheck", &format!("localhost:{port}")]);
     let _ = child.kill();
     let _ = child.wait();
     assert!(ok, "no answer on localhost:{port}");
+    assert_eq!(
+        hc.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&hc.stderr)
+    );
+    assert!(String::from_utf8_lossy(&hc.stdout).contains("200"));
 }
 
 #[test]

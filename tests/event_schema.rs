@@ -130,3 +130,58 @@ fn matching_on_two_threads_gives_the_events_of_one() {
     );
     assert_eq!(one.len(), two.len());
 }
+
+/// Every event `scan` writes for both corpora, in every `--text` mode,
+/// validates against the published JSON Schema (schema/event.schema.json);
+/// and the schema does refuse what is not an event.
+#[test]
+fn scan_output_validates_against_the_json_schema() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("schema/event.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let mut input = String::new();
+    for name in ["sdk-forms.tsv", "real-forms.tsv"] {
+        for l in common::data(name).lines().filter(|l| !l.starts_with('#')) {
+            input.push_str(&l.rsplit('\t').next().unwrap().replace("\\n", "\n"));
+            input.push('\n');
+        }
+    }
+    for text in ["both", "en", "ja", "none"] {
+        let out = assert_cmd::Command::cargo_bin("trtc-logwatch")
+            .unwrap()
+            .args(["scan", "--text", text])
+            .write_stdin(input.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut n = 0;
+        for l in String::from_utf8(out.stdout).unwrap().lines() {
+            let ev: serde_json::Value = serde_json::from_str(l).unwrap();
+            let errors: Vec<String> = v.iter_errors(&ev).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "--text {text}: {errors:?}\n{l}");
+            n += 1;
+        }
+        assert!(n > 150, "--text {text}: {n} events");
+    }
+    let bad = serde_json::json!({"ts": "x", "key": "K"});
+    assert!(!v.is_valid(&bad));
+    let mut extra: serde_json::Value = serde_json::from_str(
+        &String::from_utf8(
+            assert_cmd::Command::cargo_bin("trtc-logwatch")
+                .unwrap()
+                .arg("scan")
+                .write_stdin("RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n")
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(v.is_valid(&extra));
+    extra["severity"] = "fatal".into();
+    assert!(!v.is_valid(&extra), "severity outside the enum");
+}

@@ -60,7 +60,7 @@ fn promtool_checks_and_tests_the_shipped_rules() {
             .args(["check", "rules"])
             .arg(dir.join("rules.yml")),
     );
-    assert!(out.contains("SUCCESS: 13 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 14 rules found"), "{out}");
     let out = run_ok(
         Command::new(&promtool)
             .args(["test", "rules"])
@@ -322,6 +322,16 @@ fn dashboard_is_importable_shape() {
             assert!(!t["expr"].as_str().unwrap().is_empty());
         }
     }
+    // Without state_dir the timestamp is 0: the panel says so instead of
+    // showing 57 years.
+    let cp = d["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["title"] == "Checkpoint age")
+        .unwrap();
+    assert!(cp["targets"][0]["expr"].as_str().unwrap().contains("> 0)"));
+    assert_eq!(cp["fieldConfig"]["defaults"]["noValue"], "checkpoints off");
     let titles: Vec<&str> = d["panels"]
         .as_array()
         .unwrap()

@@ -522,22 +522,13 @@ impl Config {
 
     /// Checks what only makes sense once flags are merged: at least one source.
     pub fn check_runnable(&self) -> Result<(), ConfigError> {
-        if let Some(p) = &self.events_path {
-            if p.is_dir() {
-                return Err(ConfigError::Flag(format!(
-                    "events output {}: is a directory (give a file, or - for stdout)",
-                    p.display()
-                )));
-            }
-            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty())
-                && !dir.is_dir()
-            {
-                return Err(ConfigError::Flag(format!(
-                    "events output {}: its directory {} does not exist",
-                    p.display(),
-                    dir.display()
-                )));
-            }
+        if let Some(p) = &self.events_path
+            && p.is_dir()
+        {
+            return Err(ConfigError::Flag(format!(
+                "events output {}: is a directory (give a file, or - for stdout)",
+                p.display()
+            )));
         }
         if let Some(d) = &self.state_dir
             && d.exists()

@@ -43,7 +43,13 @@ pub enum Destination {
 fn open(dest: &Destination) -> io::Result<Box<dyn Write + Send>> {
     Ok(match dest {
         Destination::Stdout => Box::new(io::stdout()),
-        Destination::File(p) => Box::new(OpenOptions::new().create(true).append(true).open(p)?),
+        Destination::File(p) => {
+            // Its directory is made if missing, as the state directory is.
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            Box::new(OpenOptions::new().create(true).append(true).open(p)?)
+        }
     })
 }
 

@@ -222,11 +222,14 @@ pub fn write_seqs(f: &mut std::fs::File, seqs: std::ops::RangeInclusive<u64>) {
     }
 }
 
-/// seq → how many events carry it, from an NDJSON events file.
+/// seq → how many events carry it, from an NDJSON events file. A last
+/// line without its newline is one the daemon is still writing (or, on a
+/// full disk, has written part of and will finish): not counted yet.
 pub fn seqs(events: &Path) -> BTreeMap<u64, usize> {
     let mut m = BTreeMap::new();
     let text = std::fs::read_to_string(events).unwrap_or_default();
-    for l in text.lines() {
+    let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+    for l in complete.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         let line = v["line"].as_str().unwrap();
         if let Some(s) = line.rsplit("seq=").next().and_then(|s| s.parse().ok()) {
