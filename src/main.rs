@@ -144,6 +144,9 @@ struct RunArgs {
     /// Read stdin to its end (a source named `stdin`).
     #[arg(long)]
     stdin: bool,
+    /// Accept log lines on POST /ingest at ADDR (HOST:PORT; a source named `ingest`).
+    #[arg(long, value_name = "ADDR")]
+    ingest: Option<String>,
     /// Address for /metrics, /healthz, /readyz [default: 127.0.0.1:9898].
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
@@ -406,6 +409,14 @@ fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
     if let Some(l) = &a.listen {
         c.listen = trtc_logwatch::daemon::config::resolve_listen(l)
             .map_err(|e| ConfigError::Flag(format!("--listen: {e}")))?;
+    }
+    if let Some(l) = &a.ingest {
+        let addr = trtc_logwatch::daemon::config::resolve_listen(l)
+            .map_err(|e| ConfigError::Flag(format!("--ingest: {e}")))?;
+        match &mut c.ingest {
+            Some(i) => i.listen = addr,
+            None => c.ingest = Some(trtc_logwatch::daemon::config::IngestConfig::on(addr)),
+        }
     }
     if let Some(e) = &a.events {
         c.events_path = (e != "-").then(|| PathBuf::from(e));

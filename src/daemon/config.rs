@@ -98,6 +98,53 @@ struct RawHttp {
     header_timeout: Option<Spanned<String>>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIngest {
+    listen: Spanned<String>,
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    token_file: Option<PathBuf>,
+    #[serde(default)]
+    max_body_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    message_field: Option<String>,
+}
+
+/// HTTP ingest (`ingest:`, `run --ingest ADDR`): collectors POST lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Where `POST /ingest` is served.
+    pub listen: SocketAddr,
+    /// Source names a request may name (`/ingest/{source}`); the first is
+    /// the source of `POST /ingest`.
+    pub sources: Vec<String>,
+    /// A file holding the bearer token requests must carry (`None`: none).
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, compressed and decompressed.
+    pub max_body_bytes: usize,
+    /// The field of a JSON record that holds the log line (`None`: the
+    /// first of `log`, `message`, `msg`).
+    pub message_field: Option<String>,
+}
+
+impl IngestConfig {
+    /// Ingest on `listen` with the defaults: one source, `ingest`.
+    pub fn on(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            sources: vec!["ingest".into()],
+            token_file: None,
+            max_body_bytes: DEFAULT_INGEST_BODY,
+            message_field: None,
+        }
+    }
+}
+
+/// Default largest ingest request body (8 MiB).
+pub const DEFAULT_INGEST_BODY: usize = 8 << 20;
+
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPatterns {
@@ -152,6 +199,8 @@ struct RawConfig {
     max_open_files: Option<Spanned<usize>>,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    ingest: Option<RawIngest>,
     #[serde(default)]
     sources: Vec<RawSource>,
 }
@@ -218,6 +267,8 @@ pub struct Config {
     pub http_max_connections: Option<usize>,
     /// Time an HTTP client has to send a request's headers.
     pub http_header_timeout: Duration,
+    /// HTTP ingest, off by default.
+    pub ingest: Option<IngestConfig>,
     /// The sources.
     pub sources: Vec<SourceConfig>,
 }
@@ -244,6 +295,7 @@ impl Default for Config {
             max_open_files: None,
             http_max_connections: None,
             http_header_timeout: Duration::from_secs(5),
+            ingest: None,
             sources: Vec::new(),
         }
     }
@@ -373,6 +425,9 @@ impl Config {
         let base = config_dir(path);
         c.apply_general(path, &raw)?;
         c.apply_durations(path, &raw)?;
+        if let Some(i) = &raw.ingest {
+            c.ingest = Some(compile_ingest(path, &base, i, &raw.sources)?);
+        }
         c.state_dir = c.state_dir.map(|d| base.join(d));
         c.events_path = c.events_path.map(|e| base.join(e));
         c.pattern_dirs = c.pattern_dirs.iter().map(|d| base.join(d)).collect();
@@ -539,10 +594,25 @@ impl Config {
                 d.display()
             )));
         }
-        if self.sources.is_empty() {
+        if self.sources.is_empty() && self.ingest.is_none() {
             return Err(ConfigError::Flag(
-                "no sources: give --follow GLOB, --stdin, or `sources:` in the config".into(),
+                "no sources: give --follow GLOB, --stdin, --ingest ADDR, or `sources:` in the config"
+                    .into(),
             ));
+        }
+        if let Some(i) = &self.ingest {
+            if let Some(n) = i
+                .sources
+                .iter()
+                .find(|n| self.sources.iter().any(|s| &s.name == *n))
+            {
+                return Err(ConfigError::Flag(format!(
+                    "ingest source {n:?} has the name of another source"
+                )));
+            }
+            if let Some(t) = &i.token_file {
+                read_token(t)?;
+            }
         }
         if self.sources.iter().filter(|s| s.stdin).count() > 1 {
             return Err(ConfigError::Flag(
@@ -551,6 +621,58 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The bearer token in `path` (surrounding whitespace dropped).
+pub fn read_token(path: &Path) -> Result<String, ConfigError> {
+    let t = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Flag(format!("ingest token file {}: {e}", path.display())))?;
+    let t = t.trim().to_string();
+    if t.is_empty() {
+        return Err(ConfigError::Flag(format!(
+            "ingest token file {}: is empty",
+            path.display()
+        )));
+    }
+    Ok(t)
+}
+
+/// The `ingest:` section: its names are new source names (metrics labels).
+fn compile_ingest(
+    path: &Path,
+    base: &Path,
+    i: &RawIngest,
+    files: &[RawSource],
+) -> Result<IngestConfig, YamlError> {
+    let mut c = IngestConfig::on(
+        resolve_listen(&i.listen.value).map_err(|e| YamlError::at(path, &i.listen, e))?,
+    );
+    if !i.sources.is_empty() {
+        c.sources.clear();
+        for n in &i.sources {
+            if !valid_name(&n.value) {
+                return Err(YamlError::at(
+                    path,
+                    n,
+                    SourceError::BadName(n.value.clone()).to_string(),
+                ));
+            }
+            if c.sources.contains(&n.value) || files.iter().any(|f| f.name.value == n.value) {
+                return Err(YamlError::at(
+                    path,
+                    n,
+                    format!("duplicate source name {:?}", n.value),
+                ));
+            }
+            c.sources.push(n.value.clone());
+        }
+    }
+    c.token_file = i.token_file.as_ref().map(|t| base.join(t));
+    if let Some(m) = &i.max_body_bytes {
+        c.max_body_bytes = in_range(path, "ingest.max_body_bytes", m, 1024, 1 << 30)?;
+    }
+    c.message_field.clone_from(&i.message_field);
+    Ok(c)
 }
 
 /// `HOST:PORT` to the address to listen on: an IP address, or a name

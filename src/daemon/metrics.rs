@@ -45,6 +45,13 @@ pub struct KeyLabel {
     pub key: String,
 }
 
+/// A `code` label: an HTTP status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    /// The HTTP status code.
+    pub code: String,
+}
+
 /// A `source` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabel {
@@ -170,6 +177,7 @@ struct PipelineMetrics {
     files_open: Gauge<i64, AtomicI64>,
     http_rejected: Counter,
     suppressed: Family<KeyLabel, Counter>,
+    ingest: Family<StatusLabel, Counter>,
 }
 
 impl PipelineMetrics {
@@ -228,6 +236,11 @@ impl PipelineMetrics {
             "trtc_logwatch_queue_depth",
             "Events waiting for the sink",
             self.queue_depth.clone(),
+        );
+        r.register(
+            "trtc_logwatch_ingest_requests",
+            "HTTP ingest requests by answer: 200 written, 401, 404, 413, 400, 503 (queue full or output blocked)",
+            self.ingest.clone(),
         );
         r.register(
             "trtc_logwatch_events_suppressed",
@@ -446,6 +459,25 @@ impl Metrics {
         self.pipe
             .suppressed
             .get_or_create(&KeyLabel { key: key.into() })
+            .inc();
+    }
+
+    /// Creates the ingest answer counters at 0.
+    pub fn declare_ingest(&self) {
+        for code in [200u16, 400, 401, 404, 413, 503] {
+            drop(self.pipe.ingest.get_or_create(&StatusLabel {
+                code: code.to_string(),
+            }));
+        }
+    }
+
+    /// One ingest request answered with `code`.
+    pub fn ingest_request(&self, code: u16) {
+        self.pipe
+            .ingest
+            .get_or_create(&StatusLabel {
+                code: code.to_string(),
+            })
             .inc();
     }
 

@@ -15,6 +15,7 @@
 
 pub mod config;
 pub(crate) mod health;
+pub(crate) mod ingest;
 pub(crate) mod limits;
 pub(crate) mod metrics;
 pub(crate) mod queue;
@@ -260,6 +261,8 @@ impl Daemon {
             ready: health.register(),
         };
         let (sources, finite_left) = start_sources(&config, resume, &ctx, &health, &ended_tx)?;
+        // Ingest never ends by itself: the daemon then runs until a signal.
+        let finite_left = finite_left.filter(|_| config.ingest.is_none());
 
         let app = router(AppState {
             metrics: Arc::clone(&metrics),
@@ -276,6 +279,33 @@ impl Daemon {
             Arc::clone(&metrics),
             cancel.clone(),
         ));
+        if let Some(i) = &config.ingest {
+            let token = match &i.token_file {
+                Some(t) => Some(config::read_token(t).map_err(LoadError::from)?),
+                None => None,
+            };
+            let listener = tokio::net::TcpListener::bind(i.listen)
+                .await
+                .map_err(setup(format!("cannot listen for ingest on {}", i.listen)))?;
+            let bound = listener.local_addr().unwrap_or(i.listen);
+            tracing::info!("accepting POST /ingest on http://{bound}");
+            metrics.declare_sources(i.sources.iter().map(|n| (n.as_str(), false)));
+            metrics.declare_ingest();
+            let app = ingest::router(ingest::IngestState {
+                current: ctx.current.clone(),
+                emitter: ctx.emitter.clone(),
+                metrics: Arc::clone(&metrics),
+                config: i.clone(),
+                token,
+            });
+            tokio::spawn(server::serve(
+                listener,
+                app,
+                limits,
+                Arc::clone(&metrics),
+                cancel.clone(),
+            ));
+        }
         Ok(Self {
             current,
             metrics,

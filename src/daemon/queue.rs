@@ -63,6 +63,9 @@ pub enum SinkMsg {
     Commit(FileCheckpoint),
     /// A file that is closed for good (drained after rotation).
     Forget(FileId),
+    /// Fired once every event queued before it is written to the output
+    /// (HTTP ingest answers its request then).
+    Ack(tokio::sync::oneshot::Sender<()>),
     /// Flush, write checkpoints and stop.
     Shutdown,
 }
@@ -261,6 +264,25 @@ impl Sender {
         Ok(())
     }
 
+    /// Queues all of `ms` if there is room for all of them now (nothing
+    /// otherwise): gives them back when full.
+    pub fn try_send_all(&self, ms: Vec<SinkMsg>) -> Result<(), Result<Vec<SinkMsg>, Closed>> {
+        let mut st = self.shared.lock();
+        if !st.receiver {
+            return Err(Err(Closed));
+        }
+        let weight: usize = ms.iter().map(SinkMsg::weight).sum();
+        if !(st.queue.is_empty() || st.weight + weight <= self.shared.capacity) {
+            return Err(Ok(ms));
+        }
+        for m in ms {
+            st.push(m);
+        }
+        drop(st);
+        self.shared.not_empty.notify_one();
+        Ok(())
+    }
+
     /// Shutdown has begun: senders waiting for room give up
     /// [`GIVE_UP_AFTER_SHUTDOWN`] from now.
     pub fn begin_shutdown(&self) {
@@ -317,6 +339,18 @@ pub struct Emitter {
     sampler: Option<Arc<Sampler>>,
     batch: Batch,
     counts: Counts,
+    /// Collect every event until [`Emitter::try_commit`] (HTTP ingest: a
+    /// request is queued whole or not at all).
+    hold: bool,
+}
+
+/// Why [`Emitter::try_commit`] queued nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitError {
+    /// No room in the queue now (answer 503, the client retries).
+    Full,
+    /// The sink has stopped.
+    Closed,
 }
 
 /// Events counted since the last flush, per entry and cause, with the
@@ -338,6 +372,7 @@ impl Clone for Emitter {
             sampler: self.sampler.clone(),
             batch: Batch::default(),
             counts: Counts::default(),
+            hold: false,
         }
     }
 }
@@ -352,6 +387,7 @@ impl Emitter {
             sampler: None,
             batch: Batch::default(),
             counts: Counts::default(),
+            hold: false,
         }
     }
 
@@ -394,10 +430,38 @@ impl Emitter {
         r.write_sampled(ev, before, &mut self.batch.bytes);
         self.batch.bytes.push(b'\n');
         self.batch.events += 1;
-        if self.batch.is_full() {
+        if self.batch.is_full() && !self.hold {
             return self.flush();
         }
         Ok(())
+    }
+
+    /// An emitter that keeps every event until [`try_commit`](Self::try_commit).
+    pub fn holding(mut self) -> Self {
+        self.hold = true;
+        self
+    }
+
+    /// Queues the events collected, then `ack`, both or neither: on `Full`
+    /// they are dropped uncounted (the client sends them again).
+    pub fn try_commit(&mut self, ack: tokio::sync::oneshot::Sender<()>) -> Result<(), CommitError> {
+        let batch = std::mem::take(&mut self.batch);
+        let mut ms = Vec::with_capacity(2);
+        if batch.events > 0 {
+            ms.push(SinkMsg::Events(batch));
+        }
+        ms.push(SinkMsg::Ack(ack));
+        match self.tx.try_send_all(ms) {
+            Ok(()) => {
+                self.count_flush();
+                Ok(())
+            }
+            Err(Ok(_)) => {
+                self.counts.by_entry.clear();
+                Err(CommitError::Full)
+            }
+            Err(Err(Closed)) => Err(CommitError::Closed),
+        }
     }
 
     /// Adds the events counted so far to the metrics.

@@ -142,6 +142,8 @@ pub struct Sink {
     retry: Option<Duration>,
     /// The reader of the events pipe is gone (EPIPE): no retry can succeed.
     broken_pipe: bool,
+    /// Acknowledgements waiting for the events before them to be written.
+    acks: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The events output could not be opened.
@@ -180,6 +182,7 @@ impl Sink {
             stored_once: false,
             retry: None,
             broken_pipe: false,
+            acks: Vec::new(),
         })
     }
 
@@ -237,6 +240,11 @@ impl Sink {
                         self.checkpoint();
                     }
                 }
+                Ok(SinkMsg::Ack(ack)) => {
+                    // Written first, then acknowledged.
+                    self.acks.push(ack);
+                    self.flush();
+                }
                 Ok(SinkMsg::Forget(id)) => {
                     self.dirty |= self.committed.remove(&id).is_some();
                 }
@@ -259,6 +267,9 @@ impl Sink {
         match self.out.flush() {
             Ok(n) => {
                 self.metrics.events_written(n);
+                for ack in self.acks.drain(..) {
+                    let _ = ack.send(());
+                }
                 if self.retry.take().is_some() {
                     self.health.clear_problem("events output");
                     self.metrics.output_blocked(false);
