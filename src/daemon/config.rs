@@ -110,6 +110,8 @@ struct RawIngest {
     max_body_bytes: Option<Spanned<usize>>,
     #[serde(default)]
     message_field: Option<String>,
+    #[serde(default)]
+    write_timeout: Option<Spanned<String>>,
 }
 
 /// HTTP ingest (`ingest:`, `run --ingest ADDR`): collectors POST lines.
@@ -127,6 +129,9 @@ pub struct IngestConfig {
     /// The field of a JSON record that holds the log line (`None`: the
     /// first of `log`, `message`, `msg`).
     pub message_field: Option<String>,
+    /// How long a request waits for its events to be written (a blocked
+    /// output) before it is answered 503.
+    pub write_timeout: Duration,
 }
 
 impl IngestConfig {
@@ -138,6 +143,7 @@ impl IngestConfig {
             token_file: None,
             max_body_bytes: DEFAULT_INGEST_BODY,
             message_field: None,
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -672,6 +678,17 @@ fn compile_ingest(
         c.max_body_bytes = in_range(path, "ingest.max_body_bytes", m, 1024, 1 << 30)?;
     }
     c.message_field.clone_from(&i.message_field);
+    if let Some(d) = &i.write_timeout {
+        c.write_timeout = parse_duration(&d.value)
+            .filter(|v| (Duration::from_millis(100)..=Duration::from_secs(600)).contains(v))
+            .ok_or_else(|| {
+                YamlError::at(
+                    path,
+                    d,
+                    format!("ingest.write_timeout {:?}: want 100ms to 10m", d.value),
+                )
+            })?;
+    }
     Ok(c)
 }
 

@@ -15,7 +15,6 @@
 
 use std::io::Read;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -31,11 +30,6 @@ use super::metrics::Metrics;
 use super::queue::{CommitError, Emitter};
 use crate::lines::LineReader;
 use crate::scan::{Position, SourceScanner};
-
-/// How long a request waits for its events to be written before it is
-/// answered 503 (the output is blocked); they are written later, so a retry
-/// may count them twice.
-const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -181,7 +175,9 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
         Ok(Err(bad)) => return bad,
         Err(_) => return Outcome::Unavailable("the request's worker failed"),
     };
-    match tokio::time::timeout(WRITE_WAIT, rx).await {
+    // Past the wait (the output is blocked) the answer is 503; the events
+    // are written later, so the client's retry may count them twice.
+    match tokio::time::timeout(s.config.write_timeout, rx).await {
         Ok(Ok(())) => Outcome::Written { lines, events },
         Ok(Err(_)) => Outcome::Unavailable("shutting down"),
         Err(_) => Outcome::Unavailable("events output blocked; retry later"),

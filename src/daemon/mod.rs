@@ -466,6 +466,10 @@ fn start_sources(
             handle: joinable.then_some(h),
         });
     }
+    // No reading source (ingest only): nothing to wait for.
+    if let Some(r) = first_ready {
+        r.set();
+    }
     Ok((running, finite))
 }
 
