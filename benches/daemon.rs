@@ -6,7 +6,12 @@
 //!    ../shared/tools/gen_perf_corpus.py; TRTC_BENCH_MB, default 1024) read
 //!    from the beginning by `run`, against `scan` on the same file.
 //!
-//! Run: `cargo bench --bench daemon`.
+//! 3. HTTP ingest: lines/s and events/s with 1 and 2 client connections
+//!    posting 2,000-line NDJSON batches (Fluent Bit's `json_lines`, 10 %
+//!    error lines) as fast as answers come; then p50/p99 request latency
+//!    at a steady 10,000 lines/s (100-line requests every 10 ms); peak RSS.
+//!
+//! Run: `cargo bench --bench daemon` (`-- ingest` for the third alone).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -193,9 +198,120 @@ fn catch_up() {
     );
 }
 
+/// One POST on a fresh connection; the answer's status.
+fn post(port: u16, path: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut b = String::new();
+    let _ = s.read_to_string(&mut b);
+    b.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `n` NDJSON records, one in ten an SDK error.
+fn batch(n: usize, salt: usize) -> Vec<u8> {
+    let mut b = Vec::new();
+    for i in 0..n {
+        let line = if i % 10 == 0 {
+            format!(
+                "[10:00:00:000] <ERROR> [↑c1|u{salt}] RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003> seq={i}"
+            )
+        } else {
+            format!(
+                "[10:00:00:000] <INFO> [↑c1|u{salt}] publish stats: bitrate=1200 fps=30 size=4096 seq={i}"
+            )
+        };
+        b.extend_from_slice(
+            serde_json::json!({"log": line, "date": 1.7e9})
+                .to_string()
+                .as_bytes(),
+        );
+        b.push(b'\n');
+    }
+    b
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn ingest() {
+    let (port, iport) = (free_port(), free_port());
+    let child = start(&["--ingest", &format!("127.0.0.1:{iport}")], port);
+    let body = batch(2000, 0);
+    for clients in [1usize, 2] {
+        let t = Instant::now();
+        let run = Duration::from_secs(5);
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                let body = body.clone();
+                std::thread::spawn(move || {
+                    let mut n = 0u64;
+                    while t.elapsed() < run {
+                        assert_eq!(post(iport, "/ingest", &body), 200);
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let requests: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        let secs = t.elapsed().as_secs_f64();
+        let lines = requests as f64 * 2000.0;
+        println!(
+            "ingest, {clients} client(s): {:.0} lines/s, {:.0} events/s ({requests} requests of 2000 lines in {secs:.1} s)",
+            lines / secs,
+            lines / 10.0 / secs
+        );
+    }
+    // Steady 10k lines/s: 100-line requests every 10 ms, for 5 s.
+    let small = batch(100, 1);
+    let mut lat = Vec::new();
+    let start_t = Instant::now();
+    for i in 0..500u32 {
+        let due = start_t + Duration::from_millis(10) * i;
+        if let Some(w) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(w);
+        }
+        let t = Instant::now();
+        assert_eq!(post(iport, "/ingest", &small), 200);
+        lat.push(t.elapsed());
+    }
+    let rate = 500.0 * 100.0 / start_t.elapsed().as_secs_f64();
+    let (p50, p99, max) = (pct(&mut lat, 0.5), pct(&mut lat, 0.99), pct(&mut lat, 1.0));
+    println!(
+        "ingest at {rate:.0} lines/s (100-line requests every 10 ms): latency p50 {p50:?} p99 {p99:?} max {max:?}; peak RSS {} KiB",
+        rss_kib(child.id())
+    );
+    stop(child);
+}
+
 fn main() {
-    if std::env::args().any(|a| a == "--bench") || std::env::args().len() == 1 {
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wants = |n: &str| only.is_empty() || only.iter().any(|o| o == n);
+    if wants("latency") {
         latency();
+    }
+    if wants("catch_up") {
         catch_up();
+    }
+    if wants("ingest") {
+        ingest();
     }
 }

@@ -525,26 +525,35 @@ fn shipped_configs_validate() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    // The config embedded in the Kubernetes ConfigMap.
-    let k8s = std::fs::read_to_string(root.join("deploy/kubernetes/sidecar.yaml")).unwrap();
-    let start = k8s.find("  config.yaml: |\n").unwrap() + "  config.yaml: |\n".len();
-    let body: String = k8s[start..]
-        .lines()
-        .take_while(|l| l.starts_with("    ") || l.is_empty())
-        .map(|l| format!("{}\n", l.get(4..).unwrap_or("")))
-        .collect();
+    // The configs embedded in the Kubernetes ConfigMaps (the ingest
+    // tier's token file is a Secret there: a stand-in here).
     let dir = tempfile::tempdir().unwrap();
-    let p = write_config(dir.path(), &body);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
-        .arg("check-config")
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{body}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    for f in [
+        "deploy/kubernetes/sidecar.yaml",
+        "deploy/kubernetes/ingest.yaml",
+    ] {
+        let k8s = std::fs::read_to_string(root.join(f)).unwrap();
+        let start = k8s.find("  config.yaml: |\n").unwrap() + "  config.yaml: |\n".len();
+        let body: String = k8s[start..]
+            .lines()
+            .take_while(|l| l.starts_with("    ") || l.is_empty())
+            .map(|l| format!("{}\n", l.get(4..).unwrap_or("")))
+            .collect::<String>()
+            .replace("/etc/trtc-logwatch-token/token", token.to_str().unwrap());
+        let p = write_config(dir.path(), &body);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+            .arg("check-config")
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{f}: {body}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
