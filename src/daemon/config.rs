@@ -148,6 +148,49 @@ impl IngestConfig {
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNats {
+    url: Spanned<String>,
+    stream: Spanned<String>,
+    #[serde(default)]
+    subjects: Vec<String>,
+    durable: Spanned<String>,
+    #[serde(default)]
+    source: Option<Spanned<String>>,
+    #[serde(default)]
+    message_field: Option<String>,
+    #[serde(default)]
+    batch: Option<Spanned<usize>>,
+    #[serde(default)]
+    ack_wait: Option<Spanned<String>>,
+}
+
+/// A NATS JetStream durable pull consumer (`nats:`): replicas that bind the
+/// same durable share its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsConfig {
+    /// Server URL (`nats://127.0.0.1:4222`).
+    pub url: String,
+    /// The stream to consume.
+    pub stream: String,
+    /// Subjects the stream captures (created if missing); empty: the stream
+    /// must exist.
+    pub subjects: Vec<String>,
+    /// The durable consumer's name, shared by every replica.
+    pub durable: String,
+    /// The `source` label of what it reads.
+    pub source: String,
+    /// The field of a JSON message that holds the log line (`None`: the
+    /// first of `log`, `message`, `msg`; a message that is not JSON is lines).
+    pub message_field: Option<String>,
+    /// Most messages fetched (and acknowledged) at once.
+    pub batch: usize,
+    /// How long the server waits for an acknowledgement before it delivers
+    /// a message again (to any replica).
+    pub ack_wait: Duration,
+}
+
 /// Default largest ingest request body (8 MiB).
 pub const DEFAULT_INGEST_BODY: usize = 8 << 20;
 
@@ -207,6 +250,8 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     ingest: Option<RawIngest>,
+    #[serde(default)]
+    nats: Option<RawNats>,
     #[serde(default)]
     sources: Vec<RawSource>,
 }
@@ -275,6 +320,8 @@ pub struct Config {
     pub http_header_timeout: Duration,
     /// HTTP ingest, off by default.
     pub ingest: Option<IngestConfig>,
+    /// NATS JetStream consumer, off by default.
+    pub nats: Option<NatsConfig>,
     /// The sources.
     pub sources: Vec<SourceConfig>,
 }
@@ -302,6 +349,7 @@ impl Default for Config {
             http_max_connections: None,
             http_header_timeout: Duration::from_secs(5),
             ingest: None,
+            nats: None,
             sources: Vec::new(),
         }
     }
@@ -433,6 +481,9 @@ impl Config {
         c.apply_durations(path, &raw)?;
         if let Some(i) = &raw.ingest {
             c.ingest = Some(compile_ingest(path, &base, i, &raw.sources)?);
+        }
+        if let Some(n) = &raw.nats {
+            c.nats = Some(compile_nats(path, n)?);
         }
         c.state_dir = c.state_dir.map(|d| base.join(d));
         c.events_path = c.events_path.map(|e| base.join(e));
@@ -600,11 +651,23 @@ impl Config {
                 d.display()
             )));
         }
-        if self.sources.is_empty() && self.ingest.is_none() {
+        if self.sources.is_empty() && self.ingest.is_none() && self.nats.is_none() {
             return Err(ConfigError::Flag(
-                "no sources: give --follow GLOB, --stdin, --ingest ADDR, or `sources:` in the config"
+                "no sources: give --follow GLOB, --stdin, --ingest ADDR, or `sources:` (or `ingest:`, `nats:`) in the config"
                     .into(),
             ));
+        }
+        if let Some(n) = &self.nats
+            && (self.sources.iter().any(|s| s.name == n.source)
+                || self
+                    .ingest
+                    .as_ref()
+                    .is_some_and(|i| i.sources.contains(&n.source)))
+        {
+            return Err(ConfigError::Flag(format!(
+                "nats source {:?} has the name of another source",
+                n.source
+            )));
         }
         if let Some(i) = &self.ingest {
             if let Some(n) = i
@@ -627,6 +690,52 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The `nats:` section.
+fn compile_nats(path: &Path, n: &RawNats) -> Result<NatsConfig, YamlError> {
+    for f in [&n.url, &n.stream, &n.durable] {
+        if f.value.trim().is_empty() {
+            return Err(YamlError::at(path, f, "must not be empty"));
+        }
+    }
+    let source = match &n.source {
+        Some(s) if !valid_name(&s.value) => {
+            return Err(YamlError::at(
+                path,
+                s,
+                SourceError::BadName(s.value.clone()).to_string(),
+            ));
+        }
+        Some(s) => s.value.clone(),
+        None => "nats".to_string(),
+    };
+    let batch = match &n.batch {
+        Some(b) => in_range(path, "nats.batch", b, 1, 10_000)?,
+        None => 500,
+    };
+    let ack_wait = match &n.ack_wait {
+        Some(d) => parse_duration(&d.value)
+            .filter(|v| (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(v))
+            .ok_or_else(|| {
+                YamlError::at(
+                    path,
+                    d,
+                    format!("nats.ack_wait {:?}: want 1s to 1h", d.value),
+                )
+            })?,
+        None => Duration::from_secs(30),
+    };
+    Ok(NatsConfig {
+        url: n.url.value.clone(),
+        stream: n.stream.value.clone(),
+        subjects: n.subjects.clone(),
+        durable: n.durable.value.clone(),
+        source,
+        message_field: n.message_field.clone(),
+        batch,
+        ack_wait,
+    })
 }
 
 /// The bearer token in `path` (surrounding whitespace dropped).

@@ -234,14 +234,26 @@ fn gunzip(raw: &[u8], max: usize) -> Result<Vec<u8>, Outcome> {
 /// the first of `log`, `message`, `msg` that is a string); a record without
 /// one, or a line that is not JSON, is taken whole as the line, so nothing
 /// is lost.
-pub fn records_to_lines(body: &[u8], field: Option<&str>) -> Vec<u8> {
+pub(crate) fn records_to_lines(body: &[u8], field: Option<&str>) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[')
         && let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(body)
     {
+        // An array of records, or of `[time, record]` pairs (Fluent Bit's
+        // msgpack-shaped JSON, as its `nats` output sends): the records.
         for v in &items {
-            push_record(&mut out, v, field, None);
+            match v {
+                serde_json::Value::Array(inner) => {
+                    for r in inner.iter().filter(|r| r.is_object()) {
+                        push_record(&mut out, r, field, None);
+                    }
+                }
+                serde_json::Value::Object(_) | serde_json::Value::String(_) => {
+                    push_record(&mut out, v, field, None);
+                }
+                _ => {}
+            }
         }
         return out;
     }

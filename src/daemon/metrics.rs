@@ -83,6 +83,9 @@ struct SourceMetrics {
     lag: GaugeFam,
     files: GaugeFam,
     matched: GaugeFam,
+    nats_messages: Fam<SourceLabel>,
+    nats_redelivered: Fam<SourceLabel>,
+    nats_pending: GaugeFam,
     last_read: Family<SourceLabel, Gauge<f64, AtomicU64>>,
 }
 
@@ -147,6 +150,21 @@ impl SourceMetrics {
             "trtc_logwatch_files_watched",
             "Files followed per source (open or parked)",
             self.files.clone(),
+        );
+        r.register(
+            "trtc_logwatch_nats_messages",
+            "NATS JetStream messages consumed (acknowledged once their events were written)",
+            self.nats_messages.clone(),
+        );
+        r.register(
+            "trtc_logwatch_nats_redelivered",
+            "NATS JetStream messages that came again (another replica did not acknowledge them in ack_wait)",
+            self.nats_redelivered.clone(),
+        );
+        r.register(
+            "trtc_logwatch_nats_pending",
+            "Messages left in the NATS consumer after the last batch",
+            self.nats_pending.clone(),
         );
         r.register(
             "trtc_logwatch_source_files",
@@ -434,6 +452,33 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// A NATS batch: its messages, how many came again, what is pending.
+    pub fn nats(&self, source: &str, messages: u64, redelivered: u64, pending: u64) {
+        let l = SourceLabel {
+            source: source.into(),
+        };
+        self.src.nats_messages.get_or_create(&l).inc_by(messages);
+        self.src
+            .nats_redelivered
+            .get_or_create(&l)
+            .inc_by(redelivered);
+        self.src
+            .nats_pending
+            .get_or_create(&l)
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+
+    /// Creates the NATS series of `source` at 0.
+    pub fn declare_nats(&self, source: &str) {
+        self.declare_sources([(source, false)]);
+        let l = SourceLabel {
+            source: source.into(),
+        };
+        drop(self.src.nats_messages.get_or_create(&l));
+        drop(self.src.nats_redelivered.get_or_create(&l));
+        drop(self.src.nats_pending.get_or_create(&l));
     }
 
     /// The number of files a source's globs matched at its last listing.

@@ -450,6 +450,13 @@ fn start_sources(
     if let Some(s) = config.sources.iter().find(|s| s.stdin) {
         list.push(Box::new(StdinSource::new(&s.name, config.max_line_bytes)));
     }
+    if let Some(n) = &config.nats {
+        ctx.metrics.declare_nats(&n.source);
+        list.push(Box::new(source::nats::NatsSource::new(
+            n.clone(),
+            config.max_line_bytes,
+        )));
+    }
     let finite = list.iter().all(|s| s.is_finite()).then_some(list.len());
     let mut running = Vec::new();
     // The context's own flag stands for the first source; the others get theirs.

@@ -12,10 +12,15 @@
 //!   checkpoints), with [`tailer`] for one followed file and [`discover`]
 //!   for the globs.
 //! - [`stdin`]: standard input, to its end.
+//! - [`nats`]: a NATS JetStream durable pull consumer shared by replicas.
+//!
+//! (HTTP ingest is not a thread of its own: its requests are handled by
+//! the HTTP server, `daemon::ingest`, through the same emitter.)
 
 pub mod discover;
 pub mod failures;
 pub mod files;
+pub mod nats;
 pub mod stdin;
 pub mod tailer;
 pub mod watcher;

@@ -1,0 +1,248 @@
+//! The NATS JetStream source: a durable pull consumer that several replicas
+//! bind and share (the server hands each message to one of them).
+//!
+//! Messages are fetched in batches; their lines (a JSON message's
+//! `message_field`, else its text) are scanned and queued like a file's,
+//! then an acknowledgement is queued behind them and, once the sink has
+//! written every event before it, each message of the batch is acked to the
+//! server. A replica that dies before that leaves its batch unacked: the
+//! server delivers it again after `ack_wait`, to any replica. So nothing is
+//! skipped; the dead replica's unacknowledged batch may be counted twice.
+//! On SIGTERM the batch in hand is finished and acked, then the source ends.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull, stream};
+use futures_util::StreamExt;
+
+use super::{Source, SourceContext};
+use crate::daemon::config::NatsConfig;
+use crate::daemon::ingest::records_to_lines;
+use crate::daemon::queue::SinkMsg;
+use crate::lines::LineReader;
+use crate::scan::{Position, SourceScanner};
+
+/// The JetStream consumer as a source.
+#[derive(Debug)]
+pub struct NatsSource {
+    cfg: NatsConfig,
+    max_line_bytes: usize,
+}
+
+impl NatsSource {
+    /// A source for `cfg`, cutting lines at `max_line_bytes`.
+    pub fn new(cfg: NatsConfig, max_line_bytes: usize) -> Self {
+        Self {
+            cfg,
+            max_line_bytes,
+        }
+    }
+}
+
+/// Why a consuming round stopped.
+#[derive(Debug, thiserror::Error)]
+enum NatsError {
+    #[error("{0}")]
+    Nats(String),
+    #[error("the events sink has stopped")]
+    SinkClosed,
+}
+
+fn nats_err(e: impl std::fmt::Display) -> NatsError {
+    NatsError::Nats(e.to_string())
+}
+
+impl Source for NatsSource {
+    fn name(&self) -> String {
+        format!("nats:{}", self.cfg.source)
+    }
+
+    fn run(self: Box<Self>, mut ctx: SourceContext) {
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("nats-io")
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!("nats source: cannot start its runtime: {e}");
+                return;
+            }
+        };
+        rt.block_on(self.consume(&mut ctx));
+    }
+}
+
+impl NatsSource {
+    /// Connects, binds the durable consumer and consumes until cancelled;
+    /// a failure is logged (once per cause) and tried again with backoff.
+    async fn consume(&self, ctx: &mut SourceContext) {
+        let mut sc =
+            SourceScanner::new(&*self.cfg.source, self.max_line_bytes, Position::default())
+                .with_path(format!("nats:{}", self.cfg.stream));
+        let mut backoff = Duration::from_millis(250);
+        let mut last_error = String::new();
+        while !ctx.cancel.is_cancelled() {
+            match self.round(ctx, &mut sc).await {
+                Ok(()) => return,
+                Err(NatsError::SinkClosed) => return,
+                Err(e) => {
+                    let e = e.to_string();
+                    if e != last_error {
+                        tracing::warn!("nats source {}: {e}; trying again", self.cfg.source);
+                        ctx.metrics.read_error(&self.cfg.source);
+                        last_error = e;
+                    }
+                    tokio::select! {
+                        _ = ctx.cancel.cancelled() => return,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    async fn round(
+        &self,
+        ctx: &mut SourceContext,
+        sc: &mut SourceScanner,
+    ) -> Result<(), NatsError> {
+        let c = &self.cfg;
+        let client = async_nats::connect(&c.url).await.map_err(nats_err)?;
+        let js = jetstream::new(client);
+        let stream = if c.subjects.is_empty() {
+            js.get_stream(&c.stream).await.map_err(nats_err)?
+        } else {
+            js.get_or_create_stream(stream::Config {
+                name: c.stream.clone(),
+                subjects: c.subjects.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(nats_err)?
+        };
+        let consumer = stream
+            .get_or_create_consumer(
+                &c.durable,
+                pull::Config {
+                    durable_name: Some(c.durable.clone()),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    ack_wait: c.ack_wait,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(nats_err)?;
+        tracing::info!(
+            "nats source {}: consuming {} as durable {} on {}",
+            c.source,
+            c.stream,
+            c.durable,
+            c.url
+        );
+        ctx.ready.set();
+        while !ctx.cancel.is_cancelled() {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(c.batch)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .map_err(nats_err)?;
+            let mut msgs = Vec::new();
+            while let Some(m) = batch.next().await {
+                msgs.push(m.map_err(nats_err)?);
+            }
+            if msgs.is_empty() {
+                continue;
+            }
+            self.handle(ctx, sc, &msgs).await?;
+        }
+        Ok(())
+    }
+
+    /// Scans a batch, waits until its events are written, then acks it.
+    async fn handle(
+        &self,
+        ctx: &mut SourceContext,
+        sc: &mut SourceScanner,
+        msgs: &[jetstream::Message],
+    ) -> Result<(), NatsError> {
+        let mut text = Vec::new();
+        let (mut redelivered, mut pending) = (0u64, 0u64);
+        for m in msgs {
+            text.extend(records_to_lines(
+                &m.payload,
+                self.cfg.message_field.as_deref(),
+            ));
+            if let Ok(info) = m.info() {
+                redelivered += u64::from(info.delivered > 1);
+                pending = info.pending;
+            }
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let g = ctx.generation();
+        let limit = self.max_line_bytes;
+        let emitter = &mut ctx.emitter;
+        // Queueing may wait for room (back-pressure): off the I/O thread.
+        let queued = tokio::task::block_in_place(|| {
+            let r = sc.read_all(
+                &g.matcher,
+                &text[..],
+                &mut LineReader::new(limit, 0),
+                &mut |ev| {
+                    emitter
+                        .event(&g, ev)
+                        .map_err(|_| std::io::Error::other("sink stopped"))
+                },
+            );
+            r.is_ok() && emitter.send(SinkMsg::Ack(tx)).is_ok()
+        });
+        ctx.metrics.read(&self.cfg.source, &sc.take_delta());
+        ctx.metrics
+            .nats(&self.cfg.source, msgs.len() as u64, redelivered, pending);
+        if !queued {
+            return Err(NatsError::SinkClosed);
+        }
+        // Acked only once written: a crash before this redelivers the batch.
+        if rx.await.is_err() {
+            return Err(NatsError::SinkClosed);
+        }
+        for m in msgs {
+            m.ack().await.map_err(nats_err)?;
+        }
+        Ok(())
+    }
+}
+
+/// The messages' lines, for tests: what a batch of payloads becomes.
+#[cfg(test)]
+fn lines_of(payloads: &[&[u8]], field: Option<&str>) -> Vec<u8> {
+    payloads
+        .iter()
+        .flat_map(|p| records_to_lines(p, field))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fluent_bit_and_vector_payloads_become_lines() {
+        // Fluent Bit's nats output: a JSON array [time, record].
+        let fb: &[u8] = br#"[1700000000.0, {"log": "RtcError: x <ICE_TRANSPORT_ERROR 0x4003>"}]"#;
+        // Vector's nats sink with codec json: the event object.
+        let vector: &[u8] = br#"{"message":"a line","timestamp":"2026-01-01T00:00:00Z"}"#;
+        let text: &[u8] = b"plain text line";
+        let out = lines_of(&[fb, vector, text], None);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.contains("<ICE_TRANSPORT_ERROR 0x4003>"), "{s}");
+        assert!(
+            s.contains("a line\n") && s.ends_with("plain text line\n"),
+            "{s}"
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! The NATS JetStream consumer against a real `nats-server -js` on
+//! loopback (Debian's package, installed by scripts/install-test-deps.sh):
+//! three replicas on one durable consumer write every message's events
+//! exactly once between them; a replica killed with SIGKILL mid-stream
+//! loses nothing (its unacknowledged batch comes again, to the others); a
+//! restart resumes where the consumer stands. Skipped with a message where
+//! nats-server is missing, failed under CI.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::daemon::{Daemon, free_port, line, metric, seqs, write_config};
+
+fn nats_server() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("nats-server"))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "nats-server is missing: scripts/install-test-deps.sh installs it"
+        );
+        eprintln!(
+            "SKIPPED: nats-server is not installed (scripts/install-test-deps.sh installs it)"
+        );
+    }
+    found
+}
+
+/// A JetStream server on a free loopback port, killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(bin: &Path) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Creates the stream and publishes `seqs` as Fluent Bit-like JSON records,
+/// each stored (acknowledged by the server) before the next; `pause` after
+/// every 100.
+fn publish(url: &str, seqs: std::ops::RangeInclusive<u64>, pause: Duration) {
+    rt().block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.get_or_create_stream(async_nats::jetstream::stream::Config {
+            name: "TRTC".into(),
+            subjects: vec!["trtc.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for n in seqs {
+            let rec = serde_json::json!({ "log": line(n).trim_end(), "date": 1.7e9 });
+            js.publish("trtc.app", rec.to_string().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            if n % 100 == 0 {
+                tokio::time::sleep(pause).await;
+            }
+        }
+    });
+}
+
+/// A replica writing its events to `dir/events-<i>.ndjson`.
+fn replica(dir: &Path, url: &str, i: usize) -> Daemon {
+    let cfg = write_config(
+        dir,
+        &format!(
+            "events:\n  path: events-{i}.ndjson\nnats:\n  url: {url}\n  stream: TRTC\n  subjects: [\"trtc.>\"]\n  durable: logwatch\n  batch: 50\n  ack_wait: 2s\n"
+        ),
+    );
+    let cfg2 = dir.join(format!("replica-{i}.yaml"));
+    std::fs::rename(cfg, &cfg2).unwrap();
+    Daemon::start(&["--config", cfg2.to_str().unwrap()], free_port())
+}
+
+/// seq → count over the events files `events-<i>.ndjson` of `dir`, i in `which`.
+fn union(dir: &Path, which: std::ops::Range<usize>) -> BTreeMap<u64, usize> {
+    let mut all = BTreeMap::new();
+    for i in which {
+        for (s, c) in seqs(&dir.join(format!("events-{i}.ndjson"))) {
+            *all.entry(s).or_insert(0) += c;
+        }
+    }
+    all
+}
+
+fn wait_for(dir: &Path, n: usize, total: u64, within: Duration) -> BTreeMap<u64, usize> {
+    let t = Instant::now();
+    loop {
+        let u = union(dir, 0..n);
+        if (1..=total).all(|s| u.contains_key(&s)) || t.elapsed() > within {
+            return u;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn three_replicas_share_a_durable_consumer_and_a_restart_resumes() {
+    let Some(bin) = nats_server() else { return };
+    let server = Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server.url(), 1..=1, Duration::ZERO); // the stream exists first
+    let replicas: Vec<Daemon> = (0..3)
+        .map(|i| replica(dir.path(), &server.url(), i))
+        .collect();
+    publish(&server.url(), 2..=3000, Duration::from_millis(5));
+    let u = wait_for(dir.path(), 3, 3000, Duration::from_secs(60));
+    let missing = (1..=3000).filter(|s| !u.contains_key(s)).count();
+    let dups: Vec<u64> = u.iter().filter(|(_, c)| **c > 1).map(|(s, _)| *s).collect();
+    assert_eq!(missing, 0, "missing {missing}");
+    assert!(dups.is_empty(), "every message once when all ack: {dups:?}");
+    let per: Vec<usize> = (0..3)
+        .map(|i| seqs(&dir.path().join(format!("events-{i}.ndjson"))).len())
+        .collect();
+    eprintln!("events per replica: {per:?}");
+    let consumed: f64 = replicas
+        .iter()
+        .map(|d| {
+            metric(
+                &d.metrics(),
+                "trtc_logwatch_nats_messages_total{source=\"nats\"}",
+            )
+            .unwrap_or(0.0)
+        })
+        .sum();
+    assert_eq!(consumed, 3000.0);
+    for d in replicas {
+        let (code, took, err) = d.stop();
+        assert_eq!(code, Some(0), "{err}");
+        assert!(took < Duration::from_secs(5), "clean drain took {took:?}");
+    }
+    // While every replica is down, more arrives; one replica started again
+    // takes exactly the new messages.
+    publish(&server.url(), 3001..=3500, Duration::ZERO);
+    let _ = std::fs::remove_file(dir.path().join("events-0.ndjson"));
+    let d = replica(dir.path(), &server.url(), 0);
+    let t = Instant::now();
+    let mut got = seqs(&dir.path().join("events-0.ndjson"));
+    while got.len() < 500 && t.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+        got = seqs(&dir.path().join("events-0.ndjson"));
+    }
+    d.stop();
+    assert_eq!(
+        got.keys().copied().collect::<Vec<_>>(),
+        (3001..=3500).collect::<Vec<_>>()
+    );
+    assert!(got.values().all(|&c| c == 1));
+}
+
+/// seq → count from NDJSON event lines.
+fn seqs_of(lines: &[String]) -> BTreeMap<u64, usize> {
+    let mut m = BTreeMap::new();
+    for l in lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        if let Some(s) = v["line"]
+            .as_str()
+            .and_then(|l| l.rsplit("seq=").next()?.parse().ok())
+        {
+            *m.entry(s).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+#[test]
+fn a_replica_killed_mid_stream_loses_nothing() {
+    use std::io::BufRead;
+    let Some(bin) = nats_server() else { return };
+    let server = Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server.url(), 1..=1, Duration::ZERO);
+    // Replica 0 writes its events into a pipe whose reader takes 120 lines
+    // and then stops reading: replica 0 blocks with a batch in hand, not
+    // acknowledged, and is killed so. What it did write (into the pipe's
+    // buffer too) is read to the end after the kill: those are its events.
+    let fifo = dir.path().join("events-0.ndjson");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let f2 = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let f = std::fs::File::open(&f2).unwrap();
+        let mut r = std::io::BufReader::new(f);
+        let mut lines = Vec::new();
+        let mut l = String::new();
+        while lines.len() < 120 && r.read_line(&mut l).unwrap() > 0 {
+            lines.push(std::mem::take(&mut l).trim_end().to_string());
+        }
+        seen_tx.send(()).unwrap();
+        let _ = done_rx.recv(); // hold the pipe open, unread, until the kill
+        while r.read_line(&mut l).unwrap() > 0 {
+            lines.push(std::mem::take(&mut l).trim_end().to_string());
+        }
+        lines
+    });
+    let mut replicas: Vec<Option<Daemon>> = (0..3)
+        .map(|i| Some(replica(dir.path(), &server.url(), i)))
+        .collect();
+    let url = server.url();
+    let publisher = std::thread::spawn(move || publish(&url, 2..=3000, Duration::from_millis(20)));
+    seen_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    std::thread::sleep(Duration::from_millis(500)); // now blocked, batch unacked
+    replicas[0].take().unwrap().kill();
+    let _ = done_tx.send(());
+    let written_by_0 = reader.join().unwrap();
+    publisher.join().unwrap();
+    let killed = seqs_of(&written_by_0);
+    let t = Instant::now();
+    let mut u;
+    loop {
+        // Replica 0's events are what its pipe's reader took.
+        u = union(dir.path(), 1..3);
+        for (s, c) in &killed {
+            *u.entry(*s).or_insert(0) += c;
+        }
+        if (1..=3000).all(|s| u.contains_key(&s)) || t.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let missing: Vec<u64> = (1..=3000).filter(|s| !u.contains_key(s)).collect();
+    assert!(
+        missing.is_empty(),
+        "missing {} (first {:?})",
+        missing.len(),
+        missing.first()
+    );
+    // Duplicates only of what the killed replica wrote but never acked.
+    let dups: Vec<u64> = u.iter().filter(|(_, c)| **c > 1).map(|(s, _)| *s).collect();
+    assert!(
+        dups.iter().all(|s| killed.contains_key(s)),
+        "a duplicate the killed replica did not write: {dups:?}"
+    );
+    let redelivered: f64 = replicas
+        .iter()
+        .flatten()
+        .map(|d| {
+            metric(
+                &d.metrics(),
+                "trtc_logwatch_nats_redelivered_total{source=\"nats\"}",
+            )
+            .unwrap_or(0.0)
+        })
+        .sum();
+    eprintln!(
+        "replica 0 wrote {} events; redelivered {redelivered}, duplicates {}",
+        killed.len(),
+        dups.len()
+    );
+    assert!(
+        redelivered >= 1.0,
+        "its unacknowledged batch came again, counted"
+    );
+    for d in replicas.into_iter().flatten() {
+        d.stop();
+    }
+}
