@@ -11,7 +11,12 @@
 //!    error lines) as fast as answers come; then p50/p99 request latency
 //!    at a steady 10,000 lines/s (100-line requests every 10 ms); peak RSS.
 //!
-//! Run: `cargo bench --bench daemon` (`-- ingest` for the third alone).
+//! 4. NATS JetStream: 200,000 messages (one record each, 10 % error lines)
+//!    stored in a stream of a local `nats-server -js`, consumed by 1 and by 3
+//!    replicas on one durable consumer: messages/s until all are acked, and
+//!    each replica's peak RSS.
+//!
+//! Run: `cargo bench --bench daemon` (`-- ingest`, `-- nats` for one alone).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -299,6 +304,110 @@ fn ingest() {
     stop(child);
 }
 
+fn nats_replicas(url: &str, durable: &str, n: usize, total: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        format!("nats:\n  url: {url}\n  stream: BENCH\n  durable: {durable}\n  batch: 500\n"),
+    )
+    .unwrap();
+    let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+    let t = Instant::now();
+    let children: Vec<Child> = ports
+        .iter()
+        .map(|&p| start(&["--config", cfg.to_str().unwrap()], p))
+        .collect();
+    let key = "trtc_logwatch_nats_messages_total{source=\"nats\"}";
+    loop {
+        let done: f64 = ports
+            .iter()
+            .map(|&p| metric(&get(p, "/metrics"), key))
+            .sum();
+        if done >= total as f64 {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(300),
+            "only {done} consumed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let rss: Vec<u64> = children.iter().map(|c| rss_kib(c.id())).collect();
+    println!(
+        "nats, {n} replica(s): {total} messages in {secs:.2} s = {:.0} messages/s (start-up included); peak RSS per replica {rss:?} KiB",
+        total as f64 / secs
+    );
+    for c in children {
+        stop(c);
+    }
+}
+
+fn nats() {
+    let Some(server_bin) = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        println!("nats: nats-server is not installed (scripts/install-test-deps.sh)");
+        return;
+    };
+    let store = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = Command::new(server_bin)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(store.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("nats://127.0.0.1:{port}");
+    let total = 200_000u64;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.unwrap());
+        js.get_or_create_stream(async_nats::jetstream::stream::Config {
+            name: "BENCH".into(),
+            subjects: vec!["bench.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let records: Vec<Vec<u8>> = batch(1000, 2)
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        let mut acks = Vec::new();
+        for i in 0..total as usize {
+            acks.push(
+                js.publish("bench.app", records[i % records.len()].clone().into())
+                    .await
+                    .unwrap(),
+            );
+            if acks.len() == 1000 {
+                for a in acks.drain(..) {
+                    a.await.unwrap();
+                }
+            }
+        }
+        for a in acks {
+            a.await.unwrap();
+        }
+    });
+    nats_replicas(&url, "one", 1, total);
+    nats_replicas(&url, "three", 3, total);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
 fn main() {
     let only: Vec<String> = std::env::args()
         .skip(1)
@@ -313,5 +422,8 @@ fn main() {
     }
     if wants("ingest") {
         ingest();
+    }
+    if wants("nats") {
+        nats();
     }
 }

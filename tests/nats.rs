@@ -179,6 +179,20 @@ fn three_replicas_share_a_durable_consumer_and_a_restart_resumes() {
         })
         .sum();
     assert_eq!(consumed, 3000.0);
+    let redelivered: f64 = replicas
+        .iter()
+        .map(|d| {
+            metric(
+                &d.metrics(),
+                "trtc_logwatch_nats_redelivered_total{source=\"nats\"}",
+            )
+            .unwrap_or(0.0)
+        })
+        .sum();
+    assert_eq!(
+        redelivered, 0.0,
+        "no healthy replica lets a message wait out ack_wait"
+    );
     for d in replicas {
         let (code, took, err) = d.stop();
         assert_eq!(code, Some(0), "{err}");

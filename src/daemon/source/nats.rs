@@ -130,6 +130,8 @@ impl NatsSource {
                     durable_name: Some(c.durable.clone()),
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: c.ack_wait,
+                    // Room for many replicas each holding a batch in hand.
+                    max_ack_pending: i64::try_from(c.batch * 32).unwrap_or(i64::MAX),
                     ..Default::default()
                 },
             )
@@ -151,14 +153,33 @@ impl NatsSource {
                 .messages()
                 .await
                 .map_err(nats_err)?;
+            // A fetch can end in a status instead of messages (too many
+            // unacknowledged across the replicas, a request timeout): what
+            // came before it is handled and acked all the same, never
+            // dropped to wait out `ack_wait`.
             let mut msgs = Vec::new();
+            let mut status = None;
             while let Some(m) = batch.next().await {
-                msgs.push(m.map_err(nats_err)?);
+                match m {
+                    Ok(m) => msgs.push(m),
+                    Err(e) => {
+                        status = Some(e.to_string());
+                        break;
+                    }
+                }
             }
-            if msgs.is_empty() {
-                continue;
+            if !msgs.is_empty() {
+                self.handle(ctx, sc, &msgs).await?;
             }
-            self.handle(ctx, sc, &msgs).await?;
+            if let Some(e) = status {
+                tracing::debug!("nats source {}: fetch ended with {e}", c.source);
+                if msgs.is_empty() {
+                    tokio::select! {
+                        _ = ctx.cancel.cancelled() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                }
+            }
         }
         Ok(())
     }
