@@ -54,7 +54,9 @@ fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext)
     let mut sc = SourceScanner::new(&*src.name, limit, Position::default())
         .with_path("stdin")
         .with_workers(crate::scan::default_workers());
-    let mut reader = LineReader::new(limit, limit + 64 * 1024);
+    // One stdin per daemon: a block as large as `scan`'s, so a storm on
+    // stdin is matched on both cores as `scan` does it.
+    let mut reader = LineReader::new(limit, (limit + 64 * 1024).max(1 << 20));
     while !ctx.cancel.is_cancelled() {
         // The matcher current when a block arrives (a read may wait long for
         // it): a reload applies from the next block on.
