@@ -281,6 +281,8 @@ pub fn load(builtin: bool, dirs: &[PathBuf]) -> Result<CatalogSet, CatalogError>
 pub struct CatalogSetBuilder {
     builtin: bool,
     files: Vec<(PathBuf, String)>,
+    /// Directories given that held no catalog, said as warnings.
+    empty_dirs: Vec<PathBuf>,
 }
 
 impl Default for CatalogSetBuilder {
@@ -295,6 +297,7 @@ impl CatalogSetBuilder {
         Self {
             builtin: true,
             files: Vec::new(),
+            empty_dirs: Vec::new(),
         }
     }
 
@@ -327,6 +330,9 @@ impl CatalogSetBuilder {
                 }
             }
             paths.sort();
+            if paths.is_empty() {
+                self.empty_dirs.push(dir.to_path_buf());
+            }
         }
         for p in paths {
             let text = std::fs::read_to_string(&p).map_err(|e| CatalogError::io(&p, e))?;
@@ -356,8 +362,29 @@ impl CatalogSetBuilder {
             patterns: 0,
             warnings: Vec::new(),
         };
+        for d in &self.empty_dirs {
+            set.warnings.push(format!(
+                "{}: no catalog in it (no *.yaml or *.yml file)",
+                d.display()
+            ));
+        }
+        let empty = parsed.is_empty();
         for (path, file) in parsed {
             compile_file(&mut set, &path, file)?;
+        }
+        if empty {
+            // Nothing could ever be found: refuse rather than run blind.
+            let path = self
+                .empty_dirs
+                .first()
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from("<catalogs>"));
+            return Err(CatalogError::io(
+                &path,
+                std::io::Error::other(
+                    "no catalog loaded: the built-in catalogs are off and no user catalog was found",
+                ),
+            ));
         }
         Ok(set)
     }

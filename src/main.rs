@@ -245,7 +245,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("trtc-logwatch: {e:#}");
+            eprintln!("trtc-logwatch: {}", report(&e));
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -253,6 +253,23 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes on one line; a cause whose text the message
+/// already carries (an error that prints its own source) is not repeated.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -494,7 +511,7 @@ fn scan(a: &ScanArgs) -> Result<()> {
             // Our own output closed (`| head`): stop quietly, as before.
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
-                eprintln!("trtc-logwatch: {e:#}");
+                eprintln!("trtc-logwatch: {}", report(&e));
                 failed.push(p.display().to_string());
             }
         }

@@ -10,12 +10,14 @@ use serde_saphyr::Spanned;
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
     /// The file (or directory) could not be read.
-    #[error("{path}: {source}", path = path.display())]
+    // The cause is part of the message, not a `source`: a report that
+    // prints the chain (`{e:#}`) would say it twice.
+    #[error("{path}: {cause}", path = path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file is not valid YAML or does not fit the schema.
     #[error("{path}:{line}:{column}: {message}", path = path.display())]
@@ -46,7 +48,7 @@ impl YamlError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
         Self::Io {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         }
     }
 

@@ -425,3 +425,48 @@ fn healthcheck_fails_without_a_daemon() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect to 127.0.0.1:1"));
 }
+
+#[test]
+fn an_empty_catalog_directory_is_said_and_no_catalog_at_all_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .arg("scan")
+        .arg("--patterns")
+        .arg(dir.path())
+        .write_stdin(ICE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        events(&out.stdout).len(),
+        1,
+        "the built-in catalogs still work"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no catalog in it"), "{err}");
+    let out = bin()
+        .args(["scan", "--no-builtin-patterns", "--patterns"])
+        .arg(dir.path())
+        .write_stdin(ICE)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no catalog loaded"));
+}
+
+#[test]
+fn an_error_says_its_cause_once() {
+    for args in [
+        &["scan", "/nonexistent/app.log"][..],
+        &["check-config", "/nonexistent/c.yaml"],
+        &["scan", "--patterns", "/nonexistent/dir"],
+    ] {
+        let out = bin().args(args).write_stdin("").output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            err.matches("No such file or directory").count(),
+            1,
+            "{args:?}: {err}"
+        );
+    }
+}
