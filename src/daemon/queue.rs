@@ -117,10 +117,10 @@ struct Shared {
 }
 
 impl State {
-    /// Room for `m`: within the capacity, or the queue is empty (a batch
-    /// larger than the whole capacity still goes, alone).
-    fn has_room(&self, m: &SinkMsg, capacity: usize) -> bool {
-        self.queue.is_empty() || self.weight + m.weight() <= capacity
+    /// Room for messages of `weight`: within the capacity, or the queue is
+    /// empty (a batch larger than the whole capacity still goes, alone).
+    fn has_room(&self, weight: usize, capacity: usize) -> bool {
+        self.queue.is_empty() || self.weight + weight <= capacity
     }
 
     fn push(&mut self, m: SinkMsg) {
@@ -217,7 +217,7 @@ impl Sender {
             if !st.receiver {
                 return Err(Closed);
             }
-            if st.has_room(&m, self.shared.capacity) {
+            if st.has_room(m.weight(), self.shared.capacity) {
                 st.push(m);
                 drop(st);
                 self.shared.not_empty.notify_one();
@@ -255,7 +255,7 @@ impl Sender {
         if !st.receiver {
             return Err(Err(Closed));
         }
-        if !st.has_room(&m, self.shared.capacity) {
+        if !st.has_room(m.weight(), self.shared.capacity) {
             return Err(Ok(m));
         }
         st.push(m);
@@ -272,7 +272,7 @@ impl Sender {
             return Err(Err(Closed));
         }
         let weight: usize = ms.iter().map(SinkMsg::weight).sum();
-        if !(st.queue.is_empty() || st.weight + weight <= self.shared.capacity) {
+        if !st.has_room(weight, self.shared.capacity) {
             return Err(Ok(ms));
         }
         for m in ms {
