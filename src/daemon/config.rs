@@ -598,22 +598,9 @@ impl Config {
                 ms(300_000),
             ),
         ] {
-            let Some(d) = raw else { continue };
-            let v = parse_duration(&d.value).ok_or_else(|| {
-                YamlError::at(
-                    path,
-                    d,
-                    format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
-                )
-            })?;
-            if v < min || v > max {
-                return Err(YamlError::at(
-                    path,
-                    d,
-                    format!("{name} {:?} is out of range ({min:?} to {max:?})", d.value),
-                ));
+            if let Some(d) = raw {
+                *slot = duration_in(path, name, d, min, max)?;
             }
-            *slot = v;
         }
         Ok(())
     }
@@ -715,15 +702,13 @@ fn compile_nats(path: &Path, n: &RawNats) -> Result<NatsConfig, YamlError> {
         None => 500,
     };
     let ack_wait = match &n.ack_wait {
-        Some(d) => parse_duration(&d.value)
-            .filter(|v| (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(v))
-            .ok_or_else(|| {
-                YamlError::at(
-                    path,
-                    d,
-                    format!("nats.ack_wait {:?}: want 1s to 1h", d.value),
-                )
-            })?,
+        Some(d) => duration_in(
+            path,
+            "nats.ack_wait",
+            d,
+            Duration::from_secs(1),
+            Duration::from_secs(3600),
+        )?,
         None => Duration::from_secs(30),
     };
     Ok(NatsConfig {
@@ -788,17 +773,40 @@ fn compile_ingest(
     }
     c.message_field.clone_from(&i.message_field);
     if let Some(d) = &i.write_timeout {
-        c.write_timeout = parse_duration(&d.value)
-            .filter(|v| (Duration::from_millis(100)..=Duration::from_secs(600)).contains(v))
-            .ok_or_else(|| {
-                YamlError::at(
-                    path,
-                    d,
-                    format!("ingest.write_timeout {:?}: want 100ms to 10m", d.value),
-                )
-            })?;
+        c.write_timeout = duration_in(
+            path,
+            "ingest.write_timeout",
+            d,
+            Duration::from_millis(100),
+            Duration::from_secs(600),
+        )?;
     }
     Ok(c)
+}
+
+/// The duration `d` of the field `name`, refused outside `min..=max`.
+fn duration_in(
+    path: &Path,
+    name: &str,
+    d: &Spanned<String>,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, YamlError> {
+    let v = parse_duration(&d.value).ok_or_else(|| {
+        YamlError::at(
+            path,
+            d,
+            format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
+        )
+    })?;
+    if v < min || v > max {
+        return Err(YamlError::at(
+            path,
+            d,
+            format!("{name} {:?} is out of range ({min:?} to {max:?})", d.value),
+        ));
+    }
+    Ok(v)
 }
 
 /// `HOST:PORT` to the address to listen on: an IP address, or a name
