@@ -28,6 +28,7 @@ use super::Generation;
 use super::config::IngestConfig;
 use super::metrics::Metrics;
 use super::queue::{CommitError, Emitter};
+use super::source::scan_text;
 use crate::lines::LineReader;
 use crate::scan::{Position, SourceScanner};
 
@@ -196,17 +197,9 @@ fn scan_and_queue(
     let limit = g.config.max_line_bytes;
     let mut emitter = s.emitter.clone().holding();
     let mut sc = SourceScanner::new(source, limit, Position::default()).with_path("http");
-    let r = sc.read_all(
-        &g.matcher,
-        text,
-        &mut LineReader::new(limit, 0),
-        &mut |ev| {
-            emitter
-                .event(&g, ev)
-                .map_err(|_| std::io::Error::other("sink stopped"))
-        },
-    );
-    if r.is_err() {
+    // A buffer no larger than the request (the default is 1 MiB).
+    let mut reader = LineReader::new(limit, (text.len() + 1).min(1 << 20));
+    if scan_text(&g, &mut sc, &mut reader, text, &mut emitter).is_err() {
         return Err(CommitError::Closed);
     }
     emitter.try_commit(ack)?;

@@ -33,7 +33,9 @@ use tokio_util::sync::CancellationToken;
 use super::Generation;
 use super::health::Ready;
 use super::metrics::Metrics;
-use super::queue::Emitter;
+use super::queue::{Closed, Emitter};
+use crate::lines::LineReader;
+use crate::scan::SourceScanner;
 
 /// A source of lines, run on its own thread.
 pub trait Source: Send {
@@ -77,4 +79,22 @@ impl SourceContext {
     pub fn generation(&self) -> Arc<Generation> {
         Arc::clone(&self.current.borrow())
     }
+}
+
+/// Scans `text`, whole lines held in memory (an ingest request, a batch of
+/// NATS messages), through `reader` into `emitter` with the matcher and
+/// renderer of `g`. Only a stopped sink is an error.
+pub(crate) fn scan_text(
+    g: &Generation,
+    sc: &mut SourceScanner,
+    reader: &mut LineReader,
+    text: &[u8],
+    emitter: &mut Emitter,
+) -> Result<(), Closed> {
+    sc.read_all(&g.matcher, text, reader, &mut |ev| {
+        emitter
+            .event(g, ev)
+            .map_err(|_| std::io::Error::other("sink stopped"))
+    })
+    .map_err(|_| Closed)
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use futures_util::StreamExt;
 
-use super::{Source, SourceContext};
+use super::{Source, SourceContext, scan_text};
 use crate::daemon::config::NatsConfig;
 use crate::daemon::ingest::records_to_lines;
 use crate::daemon::queue::SinkMsg;
@@ -81,10 +81,11 @@ impl NatsSource {
         let mut sc =
             SourceScanner::new(&*self.cfg.source, self.max_line_bytes, Position::default())
                 .with_path(format!("nats:{}", self.cfg.stream));
+        let mut reader = LineReader::new(self.max_line_bytes, 0);
         let mut backoff = Duration::from_millis(250);
         let mut last_error = String::new();
         while !ctx.cancel.is_cancelled() {
-            match self.round(ctx, &mut sc).await {
+            match self.round(ctx, &mut sc, &mut reader).await {
                 Ok(()) => return,
                 Err(NatsError::SinkClosed) => return,
                 Err(e) => {
@@ -108,6 +109,7 @@ impl NatsSource {
         &self,
         ctx: &mut SourceContext,
         sc: &mut SourceScanner,
+        reader: &mut LineReader,
     ) -> Result<(), NatsError> {
         let c = &self.cfg;
         let client = async_nats::connect(&c.url).await.map_err(nats_err)?;
@@ -169,7 +171,7 @@ impl NatsSource {
                 }
             }
             if !msgs.is_empty() {
-                self.handle(ctx, sc, &msgs).await?;
+                self.handle(ctx, sc, reader, &msgs).await?;
             }
             if let Some(e) = status {
                 tracing::debug!("nats source {}: fetch ended with {e}", c.source);
@@ -189,6 +191,7 @@ impl NatsSource {
         &self,
         ctx: &mut SourceContext,
         sc: &mut SourceScanner,
+        reader: &mut LineReader,
         msgs: &[jetstream::Message],
     ) -> Result<(), NatsError> {
         let mut text = Vec::new();
@@ -205,21 +208,11 @@ impl NatsSource {
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let g = ctx.generation();
-        let limit = self.max_line_bytes;
         let emitter = &mut ctx.emitter;
         // Queueing may wait for room (back-pressure): off the I/O thread.
         let queued = tokio::task::block_in_place(|| {
-            let r = sc.read_all(
-                &g.matcher,
-                &text[..],
-                &mut LineReader::new(limit, 0),
-                &mut |ev| {
-                    emitter
-                        .event(&g, ev)
-                        .map_err(|_| std::io::Error::other("sink stopped"))
-                },
-            );
-            r.is_ok() && emitter.send(SinkMsg::Ack(tx)).is_ok()
+            scan_text(&g, sc, reader, &text, emitter).is_ok()
+                && emitter.send(SinkMsg::Ack(tx)).is_ok()
         });
         ctx.metrics.read(&self.cfg.source, &sc.take_delta());
         ctx.metrics
