@@ -127,6 +127,13 @@ fn replica(dir: &Path, url: &str, i: usize) -> Daemon {
     Daemon::start(&["--config", cfg2.to_str().unwrap()], free_port())
 }
 
+/// A metric summed over the replicas.
+fn sum_of<'a>(replicas: impl Iterator<Item = &'a Daemon>, name: &str) -> f64 {
+    replicas
+        .map(|d| metric(&d.metrics(), name).unwrap_or(0.0))
+        .sum()
+}
+
 /// seq → count over the events files `events-<i>.ndjson` of `dir`, i in `which`.
 fn union(dir: &Path, which: std::ops::Range<usize>) -> BTreeMap<u64, usize> {
     let mut all = BTreeMap::new();
@@ -168,27 +175,15 @@ fn three_replicas_share_a_durable_consumer_and_a_restart_resumes() {
         .map(|i| seqs(&dir.path().join(format!("events-{i}.ndjson"))).len())
         .collect();
     eprintln!("events per replica: {per:?}");
-    let consumed: f64 = replicas
-        .iter()
-        .map(|d| {
-            metric(
-                &d.metrics(),
-                "trtc_logwatch_nats_messages_total{source=\"nats\"}",
-            )
-            .unwrap_or(0.0)
-        })
-        .sum();
+    let consumed = sum_of(
+        replicas.iter(),
+        "trtc_logwatch_nats_messages_total{source=\"nats\"}",
+    );
     assert_eq!(consumed, 3000.0);
-    let redelivered: f64 = replicas
-        .iter()
-        .map(|d| {
-            metric(
-                &d.metrics(),
-                "trtc_logwatch_nats_redelivered_total{source=\"nats\"}",
-            )
-            .unwrap_or(0.0)
-        })
-        .sum();
+    let redelivered = sum_of(
+        replicas.iter(),
+        "trtc_logwatch_nats_redelivered_total{source=\"nats\"}",
+    );
     assert_eq!(
         redelivered, 0.0,
         "no healthy replica lets a message wait out ack_wait"
@@ -302,17 +297,10 @@ fn a_replica_killed_mid_stream_loses_nothing() {
         dups.iter().all(|s| killed.contains_key(s)),
         "a duplicate the killed replica did not write: {dups:?}"
     );
-    let redelivered: f64 = replicas
-        .iter()
-        .flatten()
-        .map(|d| {
-            metric(
-                &d.metrics(),
-                "trtc_logwatch_nats_redelivered_total{source=\"nats\"}",
-            )
-            .unwrap_or(0.0)
-        })
-        .sum();
+    let redelivered = sum_of(
+        replicas.iter().flatten(),
+        "trtc_logwatch_nats_redelivered_total{source=\"nats\"}",
+    );
     eprintln!(
         "replica 0 wrote {} events; redelivered {redelivered}, duplicates {}",
         killed.len(),
