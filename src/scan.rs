@@ -343,14 +343,10 @@ impl SourceScanner {
         pos: Position,
         truncated: bool,
     ) -> Option<Found<'b>> {
+        // A joined split error (owned) had each of its lines trimmed.
         let raw = match raw {
             Cow::Borrowed(b) => Cow::Borrowed(trim_cr(b)),
-            Cow::Owned(mut v) => {
-                if v.last() == Some(&b'\r') {
-                    v.pop();
-                }
-                Cow::Owned(v)
-            }
+            joined => joined,
         };
         // Cheap first look: most candidate lines hold no error.
         let hits = matcher.find(&raw);
