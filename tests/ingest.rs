@@ -153,12 +153,15 @@ fn token_unknown_source_and_body_limit_are_refused_and_counted() {
     let mut h = auth.to_vec();
     h.push(("Content-Encoding", "gzip"));
     assert_eq!(post(port, "/ingest", &h, &gz).0, 413);
+    // A body that says gzip and is not.
+    assert_eq!(post(port, "/ingest", &h, b"not gzip at all").0, 400);
     assert_eq!(post(port, "/ingest", &auth, &body).0, 200);
     let m = d.metrics();
     for (code, n) in [
         ("401", 2.0),
         ("404", 1.0),
         ("413", 2.0),
+        ("400", 1.0),
         ("200", 1.0),
         ("503", 0.0),
     ] {

@@ -971,4 +971,69 @@ mod tests {
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("x5s"), None);
     }
+
+    #[test]
+    fn ingest_and_nats_sections_are_checked() {
+        let c = Config::from_yaml(
+            Path::new("/etc/t/c.yaml"),
+            "ingest:\n  listen: 127.0.0.1:9899\n  token_file: tok\nnats:\n  url: nats://n:4222\n  stream: S\n  durable: d\n",
+        )
+        .unwrap();
+        let i = c.ingest.unwrap();
+        assert_eq!(i.sources, ["ingest"]);
+        assert_eq!(i.token_file.as_deref(), Some(Path::new("/etc/t/tok")));
+        let n = c.nats.unwrap();
+        assert_eq!((n.source.as_str(), n.batch), ("nats", 500));
+        assert_eq!(n.ack_wait, Duration::from_secs(30));
+        for (yaml, want) in [
+            (
+                "ingest:\n  listen: nowhere\n",
+                "c.yaml:2:11: bad listen address",
+            ),
+            (
+                "ingest:\n  listen: 127.0.0.1:1\n  sources: [\"a b\"]\n",
+                "c.yaml:3:13: bad source name",
+            ),
+            (
+                "ingest:\n  listen: 127.0.0.1:1\n  sources: [app]\nsources:\n  - name: app\n    include: [x]\n",
+                "c.yaml:3:13: duplicate source name",
+            ),
+            (
+                "ingest:\n  listen: 127.0.0.1:1\n  max_body_bytes: 10\n",
+                "c.yaml:3:19: ingest.max_body_bytes",
+            ),
+            (
+                "ingest:\n  listen: 127.0.0.1:1\n  write_timeout: 1h\n",
+                "c.yaml:3:18: ingest.write_timeout",
+            ),
+            (
+                "nats:\n  url: \"\"\n  stream: S\n  durable: d\n",
+                "c.yaml:2:8: must not be empty",
+            ),
+            (
+                "nats:\n  url: u\n  stream: S\n  durable: d\n  batch: 0\n",
+                "c.yaml:5:10: nats.batch",
+            ),
+            (
+                "nats:\n  url: u\n  stream: S\n  durable: d\n  ack_wait: 10ms\n",
+                "c.yaml:5:13: nats.ack_wait",
+            ),
+            ("nats:\n  url: u\n  stream: S\n", "c.yaml:"),
+        ] {
+            let e = err(yaml);
+            assert!(e.starts_with(want), "{yaml}: {e}");
+        }
+        // The names must differ across file sources, ingest and NATS.
+        let c = Config::from_yaml(
+            Path::new("c.yaml"),
+            "ingest:\n  listen: 127.0.0.1:1\n  sources: [nats]\nnats:\n  url: u\n  stream: S\n  durable: d\n",
+        )
+        .unwrap();
+        assert!(
+            c.check_runnable()
+                .unwrap_err()
+                .to_string()
+                .contains("nats source \"nats\"")
+        );
+    }
 }
