@@ -12,22 +12,21 @@
 //! queue, the sink, metrics and the HTTP server. Between them, `state`:
 //! file identity and checkpoints, shared by the file reader and the sink.
 //!
-//! Scanning a line through the library:
+//! Scanning through the library: a [`pipeline::Pipeline`] takes the bytes,
+//! an [`pipeline::EventSink`] (here a closure) takes the events.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use trtc_logwatch::{catalog::CatalogSet, lines::LineReader, matcher::Matcher, scan::{Position, SourceScanner}};
+//! use trtc_logwatch::{catalog::CatalogSet, matcher::Matcher, pipeline::{FnSink, Pipeline}};
 //!
-//! let matcher = Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap();
-//! let mut scanner = SourceScanner::new("example", 64 * 1024, Position::default());
+//! let matcher = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
 //! let mut keys = Vec::new();
-//! let input: &[u8] = b"size=4096\nRtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n";
-//! scanner
-//!     .read_all(&matcher, input, &mut LineReader::new(64 * 1024, 0), &mut |ev| {
-//!         keys.push((ev.key.to_string(), ev.line_number));
-//!         Ok(())
-//!     })
-//!     .unwrap();
+//! let mut sink = FnSink::new(matcher, |ev: &trtc_logwatch::event::Event<'_>| {
+//!     keys.push((ev.key.to_string(), ev.line_number));
+//!     Ok::<_, std::io::Error>(())
+//! });
+//! let mut input: &[u8] = b"size=4096\nRtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n";
+//! Pipeline::builder("example").build().read_to_end(&mut input, &mut sink).unwrap();
 //! assert_eq!(keys, [("ICE_TRANSPORT_ERROR".to_string(), 2)]);
 //! ```
 #![deny(missing_docs)]
@@ -40,6 +39,7 @@ pub mod decode;
 pub mod event;
 pub mod lines;
 pub mod matcher;
+pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod scan;

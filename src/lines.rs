@@ -198,15 +198,11 @@ pub struct LineReader {
 
 impl LineReader {
     /// A reader whose lines are cut at `limit` bytes, with a buffer of
-    /// `capacity` bytes (at least `limit + 1`; [`LineSplitter::new`]'s 1 MiB
-    /// when `capacity` is 0).
+    /// `capacity` bytes (at least `limit + 1`).
     pub fn new(limit: usize, capacity: usize) -> Self {
-        let split = if capacity == 0 {
-            LineSplitter::new(limit)
-        } else {
-            LineSplitter::with_capacity(limit, capacity)
-        };
-        Self { split }
+        Self {
+            split: LineSplitter::with_capacity(limit, capacity),
+        }
     }
 
     /// Bytes of a partial line waiting for its `\n`.
@@ -349,7 +345,7 @@ mod reader_tests {
 
     #[test]
     fn reads_to_the_end_through_interruptions_and_short_reads() {
-        let mut r = LineReader::new(64, 0);
+        let mut r = LineReader::new(64, 1024);
         let mut out = Vec::new();
         let mut input = Trickle {
             data: b"one\ntwo\nthree",
@@ -362,7 +358,7 @@ mod reader_tests {
 
     #[test]
     fn a_pass_stops_at_its_budget_and_keeps_the_partial_line() {
-        let mut r = LineReader::new(64, 0);
+        let mut r = LineReader::new(64, 1024);
         let mut out = Vec::new();
         let data: &[u8] = b"aaaa\nbbbb\ncc";
         let mut input = data;

@@ -13,11 +13,12 @@ use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::daemon::config::{Config, ConfigError, SourceConfig, StartAt};
 use trtc_logwatch::daemon::{self, Generation, Reloader};
 use trtc_logwatch::decode::{self, Encoding};
-use trtc_logwatch::lines::{DEFAULT_MAX_LINE, LineReader, MAX_MAX_LINE, MIN_MAX_LINE, ReadError};
+use trtc_logwatch::lines::{DEFAULT_MAX_LINE, MAX_MAX_LINE, MIN_MAX_LINE, ReadError};
 use trtc_logwatch::matcher::Matcher;
+use trtc_logwatch::pipeline::{BufferKind, EventSink, Pipeline};
 use trtc_logwatch::render::{Renderer, TextMode};
 use trtc_logwatch::report::{self, Lang, Summary};
-use trtc_logwatch::scan::{self, Position, SourceScanner, Stats};
+use trtc_logwatch::scan::{self, Stats};
 
 /// The version and the commit it was built from (`build.rs`).
 const VERSION: &str = concat!(
@@ -478,10 +479,6 @@ fn run_daemon(args: RunArgs) -> Result<()> {
     }
 }
 
-/// Bytes `scan` reads at a time: large enough that handing part of a block
-/// to a second thread costs little beside the block's work.
-const SCAN_BLOCK: usize = 1 << 20;
-
 /// `scan` found errors and `--fail-on-error` was given (exit 1).
 #[derive(Debug, thiserror::Error)]
 #[error("{0} TRTC error(s) found")]
@@ -491,7 +488,7 @@ fn scan(a: &ScanArgs) -> Result<()> {
     let workers = a.threads.map_or_else(scan::default_workers, usize::from);
     let set = load(&a.catalogs)?;
     let renderer = Renderer::new(&set, a.text.into());
-    let matcher = Matcher::new(set).context("building the matcher")?;
+    let matcher = Arc::new(Matcher::new(set).context("building the matcher")?);
     let stdin_only = [PathBuf::from("-")];
     let paths = if a.paths.is_empty() {
         &stdin_only[..]
@@ -566,7 +563,7 @@ impl<W: Write> ScanOutput<W> {
 /// Scans one path (`-`: stdin); an error names the path and what failed.
 fn scan_one<W: Write>(
     a: &ScanArgs,
-    matcher: &Matcher,
+    matcher: &Arc<Matcher>,
     renderer: &Renderer,
     workers: usize,
     p: &std::path::Path,
@@ -589,24 +586,55 @@ fn scan_one<W: Write>(
     if encoding == Encoding::Binary {
         eprintln!("trtc-logwatch: warning: {name} looks binary (NUL bytes); scanned as it is");
     }
-    let limit = a.max_line_bytes;
-    let mut sc = SourceScanner::new(name.clone(), limit, Position::default()).with_workers(workers);
-    let mut reader = LineReader::new(limit, SCAN_BLOCK.max(limit * 2));
-    let mut progress = Progress::new(&name, size);
-    let r = reader.read_to_end(&mut input, &mut |c| {
-        sc.chunk(matcher, c, &mut |ev| out.event(renderer, ev))?;
-        progress.tick(sc.stats.bytes, sc.stats.events);
-        Ok::<(), io::Error>(())
-    });
-    progress.done();
+    let mut pipeline = Pipeline::builder(name.clone())
+        .max_line_bytes(a.max_line_bytes)
+        .buffer(BufferKind::Stream)
+        .workers(workers)
+        .build();
+    let mut sink = ScanSink {
+        out,
+        matcher,
+        renderer,
+        progress: Progress::new(&name, size),
+        read: Stats::default(),
+    };
+    let r = pipeline.read_to_end(&mut input, &mut sink);
+    sink.progress.done();
     match r {
-        Ok(()) => Ok(sc.stats),
+        Ok(()) => Ok(pipeline.stats()),
         // Writing our output failed: not this input's fault.
         Err(ReadError::Consumer(e)) => Err(e.into()),
         Err(ReadError::Io(e)) => Err(anyhow::Error::new(e).context(format!(
             "reading {name} failed after {} bytes",
-            sc.stats.bytes
+            pipeline.stats().bytes
         ))),
+    }
+}
+
+/// One input's events on their way to [`ScanOutput`], with its progress.
+struct ScanSink<'a, W: Write> {
+    out: &'a mut ScanOutput<W>,
+    matcher: &'a Arc<Matcher>,
+    renderer: &'a Renderer,
+    progress: Progress<'a>,
+    read: Stats,
+}
+
+impl<W: Write> EventSink for ScanSink<'_, W> {
+    type Error = io::Error;
+
+    fn matcher(&mut self) -> Arc<Matcher> {
+        Arc::clone(self.matcher)
+    }
+
+    fn event(&mut self, ev: &trtc_logwatch::event::Event<'_>) -> io::Result<()> {
+        self.out.event(self.renderer, ev)
+    }
+
+    fn block_done(&mut self, delta: &Stats) -> io::Result<()> {
+        self.read.add(delta);
+        self.progress.tick(self.read.bytes, self.read.events);
+        Ok(())
     }
 }
 

@@ -6,11 +6,10 @@
 //! every source before its next block.
 
 use std::borrow::Cow;
-use std::io::{self, Read};
 
 use crate::context;
 use crate::event::{Event, LineInfo};
-use crate::lines::{Chunk, LineReader, ReadError};
+use crate::lines::Chunk;
 use crate::matcher::{Detection, Hints, Matcher, forms};
 
 /// Counters of one source (or one scan).
@@ -421,22 +420,6 @@ impl SourceScanner {
             emit(&ev)?;
         }
         Ok(())
-    }
-
-    /// Reads `r` to its end through `reader`, scanning every line with `m`
-    /// (a final line without `\n` included).
-    pub fn read_all<R: Read>(
-        &mut self,
-        m: &Matcher,
-        mut r: R,
-        reader: &mut LineReader,
-        emit: &mut impl FnMut(&Event<'_>) -> io::Result<()>,
-    ) -> io::Result<()> {
-        reader
-            .read_to_end(&mut r, &mut |c| self.chunk(m, c, emit))
-            .map_err(|e| match e {
-                ReadError::Io(e) | ReadError::Consumer(e) => e,
-            })
     }
 }
 

@@ -25,9 +25,8 @@ fn ingest_time_when_the_line_has_no_timestamp() {
 /// `--text none` drops the prose.
 #[test]
 fn rendered_events_are_byte_identical_to_serde_and_text_modes_drop_prose() {
-    use trtc_logwatch::lines::LineReader;
+    use trtc_logwatch::pipeline::{FnSink, Pipeline};
     use trtc_logwatch::render::{Renderer, TextMode};
-    use trtc_logwatch::scan::{Position, SourceScanner};
     let m = common::matcher();
     let both = Renderer::new(m.catalog(), TextMode::Both);
     let none = Renderer::new(m.catalog(), TextMode::None);
@@ -39,47 +38,46 @@ fn rendered_events_are_byte_identical_to_serde_and_text_modes_drop_prose() {
             input.push('\n');
         }
     }
-    let mut sc = SourceScanner::new("test", 64 * 1024, Position::default());
     let (mut n, mut bytes_both, mut bytes_none) = (0, 0, 0);
-    sc.read_all(
-        &m,
-        input.as_bytes(),
-        &mut LineReader::new(64 * 1024, 0),
-        &mut |ev| {
-            let mut b = Vec::new();
-            both.write(ev, &mut b);
-            assert_eq!(
-                String::from_utf8_lossy(&b),
-                serde_json::to_string(ev).unwrap()
-            );
-            let mut s = Vec::new();
-            none.write(ev, &mut s);
-            let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
-            assert!(v.get("description").is_none() && v["key"] == ev.key, "{v}");
-            // Compact: nothing null or false, nothing `explain` gives.
-            let o = v.as_object().unwrap();
-            assert!(o.values().all(|x| !x.is_null() && *x != false), "{v}");
-            assert!(o.get("doc_url").is_none() && o.get("hex").is_none(), "{v}");
-            assert_eq!(o.get("code").is_some(), ev.code.is_some(), "{v}");
-            for k in ["ts", "source", "line_number", "offset", "catalog", "key"] {
-                assert!(o.contains_key(k), "{k} in {v}");
-            }
-            assert!(o.get("matched").is_none() && o.get("rule").is_none(), "{v}");
-            for k in ["category", "severity", "context", "line"] {
-                assert!(o.contains_key(k), "{k} in {v}");
-            }
-            assert_eq!(o.get("cause").is_some(), ev.cause.is_some(), "{v}");
-            let mut e = Vec::new();
-            en.write(ev, &mut e);
-            let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
-            assert!(v["description"].get("ja").is_none() && v["description"]["en"].is_string());
-            n += 1;
-            bytes_both += b.len();
-            bytes_none += s.len();
-            Ok(())
-        },
-    )
-    .unwrap();
+    let mut pipeline = Pipeline::builder("test").build();
+    pipeline
+        .read_to_end(
+            &mut input.as_bytes(),
+            &mut FnSink::new(m.clone(), |ev: &trtc_logwatch::event::Event<'_>| {
+                let mut b = Vec::new();
+                both.write(ev, &mut b);
+                assert_eq!(
+                    String::from_utf8_lossy(&b),
+                    serde_json::to_string(ev).unwrap()
+                );
+                let mut s = Vec::new();
+                none.write(ev, &mut s);
+                let v: serde_json::Value = serde_json::from_slice(&s).unwrap();
+                assert!(v.get("description").is_none() && v["key"] == ev.key, "{v}");
+                // Compact: nothing null or false, nothing `explain` gives.
+                let o = v.as_object().unwrap();
+                assert!(o.values().all(|x| !x.is_null() && *x != false), "{v}");
+                assert!(o.get("doc_url").is_none() && o.get("hex").is_none(), "{v}");
+                assert_eq!(o.get("code").is_some(), ev.code.is_some(), "{v}");
+                for k in ["ts", "source", "line_number", "offset", "catalog", "key"] {
+                    assert!(o.contains_key(k), "{k} in {v}");
+                }
+                assert!(o.get("matched").is_none() && o.get("rule").is_none(), "{v}");
+                for k in ["category", "severity", "context", "line"] {
+                    assert!(o.contains_key(k), "{k} in {v}");
+                }
+                assert_eq!(o.get("cause").is_some(), ev.cause.is_some(), "{v}");
+                let mut e = Vec::new();
+                en.write(ev, &mut e);
+                let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
+                assert!(v["description"].get("ja").is_none() && v["description"]["en"].is_string());
+                n += 1;
+                bytes_both += b.len();
+                bytes_none += s.len();
+                Ok::<_, ()>(())
+            }),
+        )
+        .unwrap();
     assert!(n > 150, "{n} events");
     println!("{n} events: both {bytes_both} bytes, none {bytes_none} bytes");
 }

@@ -626,21 +626,24 @@ mod tests {
 
     #[test]
     fn counts_with_catalog_labels_in_both_formats() {
-        use crate::lines::LineReader;
         use crate::matcher::Matcher;
-        use crate::scan::{Position, SourceScanner};
+        use crate::pipeline::{FnSink, Pipeline};
         use std::sync::Arc;
-        let matcher = Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap();
+        let matcher = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
         let m = Metrics::new();
-        let mut sc = SourceScanner::new("t", 1024, Position::default());
         let input: &[u8] =
             b"<ICE_TRANSPORT_ERROR 0x4003>\n(errorCode: 70001) <ICE_TRANSPORT_ERROR 0x4003>\n";
-        sc.read_all(&matcher, input, &mut LineReader::new(1024, 0), &mut |ev| {
+        let set = Arc::clone(matcher.catalog());
+        let mut sink = FnSink::new(matcher, |ev: &crate::event::Event<'_>| {
             let (entry, cause, _) = ev.ids;
-            m.error_events(matcher.catalog(), entry, cause, 1);
-            Ok(())
-        })
-        .unwrap();
+            m.error_events(&set, entry, cause, 1);
+            Ok::<_, ()>(())
+        });
+        Pipeline::builder("t")
+            .max_line_bytes(1024)
+            .build()
+            .text(input, &mut sink)
+            .unwrap();
         let om = m.openmetrics();
         assert!(om.contains(r#"trtc_errors_total{catalog="trtc-web-v4",category="transport",key="ICE_TRANSPORT_ERROR",code="16387"} 2"#), "{om}");
         assert!(om.contains(r#"trtc_error_causes_total{category="account",code="70001"} 1"#));

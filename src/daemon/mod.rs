@@ -14,8 +14,9 @@
 //! block. A bad one is refused and the old one kept.
 
 pub mod config;
+pub(crate) mod failpoint;
+pub mod generation;
 pub(crate) mod health;
-pub(crate) mod ingest;
 pub(crate) mod limits;
 pub(crate) mod metrics;
 pub(crate) mod queue;
@@ -35,11 +36,10 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::{self, CatalogError};
-use crate::matcher::{self, Matcher};
 use crate::state::checkpoint::{CheckpointError, Checkpointer, FileCheckpoint};
 use crate::state::fingerprint::FileId;
 use config::{Config, ConfigError};
+pub use generation::{Generation, LoadError};
 use health::Health;
 use metrics::Metrics;
 use queue::{Emitter, SinkMsg};
@@ -48,50 +48,6 @@ use sink::{Destination, Sink, SinkOptions};
 use source::files::FileSource;
 use source::stdin::StdinSource;
 use source::{Source, SourceContext};
-
-/// One configuration with the matcher built from its catalogs: what a
-/// reload replaces whole.
-#[derive(Debug)]
-pub struct Generation {
-    /// The configuration.
-    pub config: Arc<Config>,
-    /// The matcher over its catalogs.
-    pub matcher: Arc<Matcher>,
-    /// The events' static parts for those catalogs and `events.text`.
-    pub renderer: Arc<crate::render::Renderer>,
-}
-
-/// A configuration, its catalogs or its matcher could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The config file or the flags.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// A catalog.
-    #[error(transparent)]
-    Catalog(#[from] CatalogError),
-    /// The automaton.
-    #[error(transparent)]
-    Matcher(#[from] matcher::BuildError),
-}
-
-impl Generation {
-    /// Loads the catalogs `config` asks for and builds the matcher (blocking:
-    /// reads files and builds automata).
-    pub fn build(config: Config) -> Result<Self, LoadError> {
-        let set = catalog::load(config.builtin_patterns, &config.pattern_dirs)?;
-        for w in set.warnings() {
-            tracing::warn!("{w}");
-        }
-        let renderer = crate::render::Renderer::new(&set, config.events_text);
-        let matcher = Matcher::new(Arc::new(set))?;
-        Ok(Self {
-            config: Arc::new(config),
-            matcher: Arc::new(matcher),
-            renderer: Arc::new(renderer),
-        })
-    }
-}
 
 /// Why the daemon could not start, or stopped with a failure.
 #[derive(Debug, thiserror::Error)]
@@ -121,23 +77,6 @@ pub enum DaemonError {
 fn setup(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
     let what = what.into();
     move |source| DaemonError::Setup { what, source }
-}
-
-/// Fault injection for the tests, in debug builds only:
-/// `TRTC_LOGWATCH_FAILPOINT=NAME` makes the worker that checks `NAME` panic
-/// (`sink`: at the 10th event; `files`: after 10 lines read).
-#[cfg(debug_assertions)]
-pub(crate) fn failpoint(name: &str) -> bool {
-    static SET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    SET.get_or_init(|| std::env::var("TRTC_LOGWATCH_FAILPOINT").ok())
-        .as_deref()
-        == Some(name)
-}
-
-/// Fault injection is compiled out of release builds.
-#[cfg(not(debug_assertions))]
-pub(crate) fn failpoint(_name: &str) -> bool {
-    false
 }
 
 /// Rebuilds the configuration on SIGHUP (the config file plus the flags).
@@ -291,7 +230,7 @@ impl Daemon {
             tracing::info!("accepting POST /ingest on http://{bound}");
             metrics.declare_sources(i.sources.iter().map(|n| (n.as_str(), false)));
             metrics.declare_ingest();
-            let app = ingest::router(ingest::IngestState {
+            let app = source::ingest::router(source::ingest::IngestState {
                 current: ctx.current.clone(),
                 emitter: ctx.emitter.clone(),
                 metrics: Arc::clone(&metrics),

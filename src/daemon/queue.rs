@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use crate::catalog::{CatalogSet, EntryId};
 use crate::event::Event;
 
-use super::Generation;
+use super::generation::Generation;
 
 use super::sampling::{Rate, Sampler, Verdict};
 use crate::state::checkpoint::FileCheckpoint;

@@ -224,7 +224,7 @@ impl Sink {
             match msg {
                 Ok(SinkMsg::Events(batch)) => {
                     self.out.push(batch);
-                    if self.out.events >= 10 && super::failpoint("sink") {
+                    if self.out.events >= 10 && super::failpoint::hit("sink") {
                         panic!("failpoint: sink");
                     }
                     if self.out.buf.len() >= BUFFER {

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use trtc_logwatch::catalog::CatalogSet;
-use trtc_logwatch::lines::LineReader;
 use trtc_logwatch::matcher::Matcher;
-use trtc_logwatch::scan::{Position, SourceScanner, Stats};
+use trtc_logwatch::pipeline::{FnSink, Pipeline};
+use trtc_logwatch::scan::Stats;
 
 /// The matcher over the built-in catalogs, built once per test binary.
 pub fn matcher() -> Arc<Matcher> {
@@ -32,15 +32,17 @@ pub fn scan_lib_on(
     limit: usize,
     workers: usize,
 ) -> (Vec<serde_json::Value>, Stats) {
-    let mut sc = SourceScanner::new("test", limit, Position::default()).with_workers(workers);
-    let mut reader = LineReader::new(limit, 0);
+    let mut pipeline = Pipeline::builder("test")
+        .max_line_bytes(limit)
+        .workers(workers)
+        .build();
     let mut out = Vec::new();
-    sc.read_all(m, input, &mut reader, &mut |ev| {
+    let mut sink = FnSink::new(Arc::clone(m), |ev: &trtc_logwatch::event::Event<'_>| {
         out.push(serde_json::to_value(ev).unwrap());
-        Ok(())
-    })
-    .unwrap();
-    (out, sc.stats)
+        Ok::<_, ()>(())
+    });
+    pipeline.read_to_end(&mut &input[..], &mut sink).unwrap();
+    (out, pipeline.stats())
 }
 
 /// A data file of this repository (tests/data). The tests never read

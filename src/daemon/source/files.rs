@@ -23,12 +23,14 @@ use std::time::{Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use super::failures::Failures;
+use super::feed::Feed;
 use super::tailer::Watched;
 use super::watcher::Watch;
 use super::{Source, SourceContext, discover};
 use crate::daemon::config::{Config, StartAt};
 use crate::daemon::queue::SinkMsg;
 use crate::lines::ReadError;
+use crate::pipeline::Pipeline;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 
@@ -71,7 +73,7 @@ struct Waiting {
     path: PathBuf,
     source: String,
     /// Where to start when it has no checkpoint: decided when it was found.
-    at_end: bool,
+    start: StartAt,
 }
 
 /// Follows every file of every file source.
@@ -285,7 +287,7 @@ impl FileServer {
         let source = p.at.source.clone();
         let path = p.at.path.clone();
         let room = self.open.len() < self.max_open || self.park_one();
-        if room && self.open_file(id, &path, &source, Some(&p.at), false) {
+        if room && self.open_file(id, &path, &source, Some(&p.at), StartAt::Beginning) {
             return;
         }
         // Not now (no descriptor left): keep it parked, try again later.
@@ -445,7 +447,7 @@ impl FileServer {
             let w = self.waiting.entry(id).or_insert(Waiting {
                 path: PathBuf::new(),
                 source,
-                at_end: start == StartAt::End,
+                start,
             });
             w.path = path;
         }
@@ -497,7 +499,7 @@ impl FileServer {
     fn drain_rotated(&mut self, id: FileId, at: &FileCheckpoint, now: Instant) -> bool {
         let found = find_by_identity(&at.path, id).and_then(|path| {
             let limit = self.config.max_line_bytes;
-            Watched::open(&at.source, path, limit, Some(at), false).ok()
+            Watched::open(&at.source, path, limit, Some(at), StartAt::Beginning).ok()
         });
         match found {
             // Only a file that still fits its checkpoint is the rotated one.
@@ -542,7 +544,7 @@ impl FileServer {
                 continue;
             };
             let resume = self.resume.as_ref().and_then(|r| r.get(&id)).cloned();
-            if self.open_file(id, &w.path, &w.source, resume.as_ref(), w.at_end) {
+            if self.open_file(id, &w.path, &w.source, resume.as_ref(), w.start) {
                 opened = true;
             } else if self.failing.is_failing(&w.path) {
                 self.waiting.insert(id, w);
@@ -563,11 +565,11 @@ impl FileServer {
         path: &Path,
         source: &str,
         resume: Option<&FileCheckpoint>,
-        at_end: bool,
+        start: StartAt,
     ) -> bool {
         let now = Instant::now();
         let limit = self.config.max_line_bytes;
-        match Watched::open(source, path.to_path_buf(), limit, resume, at_end) {
+        match Watched::open(source, path.to_path_buf(), limit, resume, start) {
             Ok(w) if w.id == id => {
                 if self.failing.ok(path) {
                     tracing::info!("{} can be opened again", path.display());
@@ -656,11 +658,10 @@ impl FileServer {
             (w.draining_since.is_none(), w.path.clone())
         });
         self.dirty.clear();
-        let g = self.ctx.generation();
         let now = Instant::now();
         let mut more = false;
         for id in ids {
-            match self.read_one(id, &g, now) {
+            match self.read_one(id, now) {
                 Some(true) => {
                     more = true;
                     self.dirty.insert(id);
@@ -676,43 +677,33 @@ impl FileServer {
     /// Reads one file; flushes its final partial line when idle or drained;
     /// queues its checkpoint; closes it when drained. `Some(more)`, or
     /// `None` when the sink has stopped.
-    fn read_one(
-        &mut self,
-        id: FileId,
-        g: &crate::daemon::Generation,
-        now: Instant,
-    ) -> Option<bool> {
-        let m = &g.matcher;
+    fn read_one(&mut self, id: FileId, now: Instant) -> Option<bool> {
         let w = self.open.get_mut(&id)?;
-        let emitter = &mut self.ctx.emitter;
-        let mut emit = |ev: &crate::event::Event<'_>| emitter.event(g, ev);
+        let source = w.source.clone();
+        let ctx = &mut self.ctx;
+        let mut feed = Feed::new(&ctx.current, &mut ctx.emitter, &ctx.metrics, &source);
         let mut more = false;
-        match w.read(m, &mut emit) {
+        match w.read(&mut feed) {
             Ok(o) => {
                 more = o.more;
                 if o.truncated {
-                    self.ctx.metrics.truncation(&w.source);
+                    ctx.metrics.truncation(&w.source);
                 }
             }
             Err(ReadError::Consumer(_closed)) => return None,
             Err(ReadError::Io(e)) => {
                 tracing::warn!("reading {} failed: {e}", w.path.display());
-                self.ctx.metrics.read_error(&w.source);
+                ctx.metrics.read_error(&w.source);
             }
         }
         let idle = now.duration_since(w.last_data) >= self.config.idle_flush;
         let done = w
             .draining_since
             .is_some_and(|t| now.duration_since(t) >= self.config.rotate_wait);
-        if (idle || done) && w.pending() > 0 && !more {
-            let _ = w.flush_partial(m, &mut emit);
-        }
-        if self.ctx.emitter.flush().is_err() {
+        if (idle || done) && w.pending() > 0 && !more && w.flush_partial(&mut feed).is_err() {
             return None;
         }
-        let delta = w.take_stats();
-        self.ctx.metrics.read(&w.source, &delta);
-        if delta.lines >= 10 && crate::daemon::failpoint("files") {
+        if w.stats().lines >= 10 && crate::daemon::failpoint::hit("files") {
             panic!("failpoint: files");
         }
         if let Some(c) = w.checkpoint_if_moved() {
@@ -801,24 +792,18 @@ impl FileServer {
         let mut read = || -> io::Result<()> {
             let rest = at.offset.saturating_sub(u64::from(at.fingerprint.len));
             io::copy(&mut (&mut text).take(rest), &mut io::sink())?;
-            let limit = self.config.max_line_bytes;
-            let pos = crate::scan::Position {
-                line_number: at.line_number,
-                offset: at.offset,
-            };
-            let mut sc = crate::scan::SourceScanner::new(&*at.source, limit, pos)
-                .with_path(path.display().to_string());
-            let g = self.ctx.generation();
-            let emitter = &mut self.ctx.emitter;
-            let mut emit = |ev: &crate::event::Event<'_>| emitter.event(&g, ev);
-            let r = crate::lines::LineReader::new(limit, 0)
-                .read_to_end(&mut text, &mut |c| sc.chunk(&g.matcher, c, &mut emit));
-            let _ = self.ctx.emitter.flush();
-            if let Err(ReadError::Io(e)) = r {
-                return Err(e);
+            let mut pipeline = Pipeline::builder(&*at.source)
+                .path(path.display().to_string())
+                .max_line_bytes(self.config.max_line_bytes)
+                .start(crate::scan::Position {
+                    line_number: at.line_number,
+                    offset: at.offset,
+                })
+                .build();
+            match pipeline.read_to_end(&mut text, &mut self.ctx.feed(&at.source)) {
+                Err(ReadError::Io(e)) => Err(e),
+                _ => Ok(()),
             }
-            self.ctx.metrics.read(&at.source, &sc.take_delta());
-            Ok(())
         };
         match read() {
             Ok(()) => {

@@ -17,9 +17,12 @@
 //! (HTTP ingest is not a thread of its own: its requests are handled by
 //! the HTTP server, `daemon::ingest`, through the same emitter.)
 
+pub(crate) mod bodies;
 pub mod discover;
 pub mod failures;
+pub(crate) mod feed;
 pub mod files;
+pub(crate) mod ingest;
 pub mod nats;
 pub mod stdin;
 pub mod tailer;
@@ -30,12 +33,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::Generation;
+use super::generation::Generation;
 use super::health::Ready;
 use super::metrics::Metrics;
-use super::queue::{Closed, Emitter};
-use crate::lines::LineReader;
-use crate::scan::SourceScanner;
+use super::queue::Emitter;
+use feed::Feed;
 
 /// A source of lines, run on its own thread.
 pub trait Source: Send {
@@ -75,26 +77,8 @@ pub struct SourceContext {
 }
 
 impl SourceContext {
-    /// The current generation (configuration and matcher).
-    pub fn generation(&self) -> Arc<Generation> {
-        Arc::clone(&self.current.borrow())
+    /// The way into the queue for one read of the source `source`.
+    pub(crate) fn feed<'a>(&'a mut self, source: &'a str) -> Feed<'a> {
+        Feed::new(&self.current, &mut self.emitter, &self.metrics, source)
     }
-}
-
-/// Scans `text`, whole lines held in memory (an ingest request, a batch of
-/// NATS messages), through `reader` into `emitter` with the matcher and
-/// renderer of `g`. Only a stopped sink is an error.
-pub(crate) fn scan_text(
-    g: &Generation,
-    sc: &mut SourceScanner,
-    reader: &mut LineReader,
-    text: &[u8],
-    emitter: &mut Emitter,
-) -> Result<(), Closed> {
-    sc.read_all(&g.matcher, text, reader, &mut |ev| {
-        emitter
-            .event(g, ev)
-            .map_err(|_| std::io::Error::other("sink stopped"))
-    })
-    .map_err(|_| Closed)
 }

@@ -15,12 +15,11 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use futures_util::StreamExt;
 
-use super::{Source, SourceContext, scan_text};
+use super::bodies::records_to_lines;
+use super::{Source, SourceContext};
 use crate::daemon::config::NatsConfig;
-use crate::daemon::ingest::records_to_lines;
 use crate::daemon::queue::SinkMsg;
-use crate::lines::LineReader;
-use crate::scan::{Position, SourceScanner};
+use crate::pipeline::Pipeline;
 
 /// The JetStream consumer as a source.
 #[derive(Debug)]
@@ -78,14 +77,14 @@ impl NatsSource {
     /// Connects, binds the durable consumer and consumes until cancelled;
     /// a failure is logged (once per cause) and tried again with backoff.
     async fn consume(&self, ctx: &mut SourceContext) {
-        let mut sc =
-            SourceScanner::new(&*self.cfg.source, self.max_line_bytes, Position::default())
-                .with_path(format!("nats:{}", self.cfg.stream));
-        let mut reader = LineReader::new(self.max_line_bytes, 0);
+        let mut pipeline = Pipeline::builder(&*self.cfg.source)
+            .path(format!("nats:{}", self.cfg.stream))
+            .max_line_bytes(self.max_line_bytes)
+            .build();
         let mut backoff = Duration::from_millis(250);
         let mut last_error = String::new();
         while !ctx.cancel.is_cancelled() {
-            match self.round(ctx, &mut sc, &mut reader).await {
+            match self.round(ctx, &mut pipeline).await {
                 Ok(()) => return,
                 Err(NatsError::SinkClosed) => return,
                 Err(e) => {
@@ -108,8 +107,7 @@ impl NatsSource {
     async fn round(
         &self,
         ctx: &mut SourceContext,
-        sc: &mut SourceScanner,
-        reader: &mut LineReader,
+        pipeline: &mut Pipeline,
     ) -> Result<(), NatsError> {
         let c = &self.cfg;
         let client = async_nats::connect(&c.url).await.map_err(nats_err)?;
@@ -171,7 +169,7 @@ impl NatsSource {
                 }
             }
             if !msgs.is_empty() {
-                self.handle(ctx, sc, reader, &msgs).await?;
+                self.handle(ctx, pipeline, &msgs).await?;
             }
             if let Some(e) = status {
                 tracing::debug!("nats source {}: fetch ended with {e}", c.source);
@@ -190,8 +188,7 @@ impl NatsSource {
     async fn handle(
         &self,
         ctx: &mut SourceContext,
-        sc: &mut SourceScanner,
-        reader: &mut LineReader,
+        pipeline: &mut Pipeline,
         msgs: &[jetstream::Message],
     ) -> Result<(), NatsError> {
         let mut text = Vec::new();
@@ -207,14 +204,13 @@ impl NatsSource {
             }
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let g = ctx.generation();
-        let emitter = &mut ctx.emitter;
         // Queueing may wait for room (back-pressure): off the I/O thread.
         let queued = tokio::task::block_in_place(|| {
-            scan_text(&g, sc, reader, &text, emitter).is_ok()
-                && emitter.send(SinkMsg::Ack(tx)).is_ok()
+            pipeline
+                .text(&text, &mut ctx.feed(&self.cfg.source))
+                .is_ok()
+                && ctx.emitter.send(SinkMsg::Ack(tx)).is_ok()
         });
-        ctx.metrics.read(&self.cfg.source, &sc.take_delta());
         ctx.metrics
             .nats(&self.cfg.source, msgs.len() as u64, redelivered, pending);
         if !queued {

@@ -2,11 +2,10 @@
 //! the matcher current at each block.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use super::{Source, SourceContext};
-use crate::lines::{Chunk, LineReader, ReadError};
-use crate::scan::{Position, SourceScanner};
+use crate::lines::ReadError;
+use crate::pipeline::{BufferKind, Pipeline};
 
 /// Most bytes read before counters are reported and cancellation is checked.
 const PASS_BUDGET: usize = 1 << 20;
@@ -48,25 +47,18 @@ impl Source for StdinSource {
     }
 }
 
-/// Reads `input` to its end (or cancellation), queueing events.
+/// Reads `input` to its end (or cancellation), queueing events. One
+/// stdin per daemon: blocks as large as `scan`'s, matched on both cores.
 fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext) {
-    let limit = src.max_line_bytes;
-    let mut sc = SourceScanner::new(&*src.name, limit, Position::default())
-        .with_path("stdin")
-        .with_workers(crate::scan::default_workers());
-    // One stdin per daemon: a block as large as `scan`'s, so a storm on
-    // stdin is matched on both cores as `scan` does it.
-    let mut reader = LineReader::new(limit, (limit + 64 * 1024).max(1 << 20));
+    let mut pipeline = Pipeline::builder(&*src.name)
+        .path("stdin")
+        .max_line_bytes(src.max_line_bytes)
+        .buffer(BufferKind::Stream)
+        .workers(crate::scan::default_workers())
+        .build();
     while !ctx.cancel.is_cancelled() {
-        // The matcher current when a block arrives (a read may wait long for
-        // it): a reload applies from the next block on.
-        let (current, emitter) = (&ctx.current, &mut ctx.emitter);
-        let mut on_chunk = |c: Chunk<'_>| {
-            let g = Arc::clone(&current.borrow());
-            sc.chunk(&g.matcher, c, &mut |ev| emitter.event(&g, ev))?;
-            emitter.flush()
-        };
-        let eof = match reader.read_pass(input, PASS_BUDGET, &mut on_chunk) {
+        let mut feed = ctx.feed(&src.name);
+        let eof = match pipeline.read_pass(input, PASS_BUDGET, &mut feed) {
             Ok(p) => p.eof,
             Err(ReadError::Consumer(_closed)) => return,
             Err(ReadError::Io(e)) => {
@@ -75,12 +67,11 @@ fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext)
                 true
             }
         };
-        if eof && reader.finish(&mut on_chunk).is_err() {
-            return;
-        }
-        ctx.metrics.read(&src.name, &sc.take_delta());
         if eof {
-            tracing::info!("stdin reached its end");
+            let mut feed = ctx.feed(&src.name);
+            if pipeline.finish(&mut feed).is_ok() {
+                tracing::info!("stdin reached its end");
+            }
             return;
         }
     }

@@ -7,11 +7,11 @@ use std::io::{self, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::daemon::config::StartAt;
 use crate::decode::{self, Encoding};
-use crate::event::Event;
-use crate::lines::{LineReader, ReadError};
-use crate::matcher::Matcher;
-use crate::scan::{Position, SourceScanner, Stats};
+use crate::lines::ReadError;
+use crate::pipeline::{BufferKind, EventSink, Pipeline};
+use crate::scan::{Position, Stats};
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::{Check, FileId, Fingerprint, read_prefix};
 
@@ -68,8 +68,7 @@ pub struct Watched {
     pub id: FileId,
     fp: Fingerprint,
     file: File,
-    reader: LineReader,
-    scanner: SourceScanner,
+    pipeline: Pipeline,
     /// Bytes consumed from the file (offset + partial line buffered).
     read_pos: u64,
     /// Size at the last read.
@@ -88,13 +87,13 @@ pub struct Watched {
 impl Watched {
     /// Opens `path` for source `source`. It resumes from `checkpoint` when
     /// that is this file's (same identity, same first bytes); otherwise it
-    /// starts at its end if `at_end`, else at 0.
+    /// starts where `start` says.
     pub fn open(
         source: &str,
         path: PathBuf,
         limit: usize,
         checkpoint: Option<&FileCheckpoint>,
-        at_end: bool,
+        start: StartAt,
     ) -> io::Result<Self> {
         let mut file = File::open(&path)?;
         let meta = file.metadata()?;
@@ -126,7 +125,7 @@ impl Watched {
                 offset: c.offset,
             },
             Some(_) => Position::default(),
-            None if at_end => Position {
+            None if start == StartAt::End => Position {
                 line_number: 1 + count_lines(&file, meta.len())?,
                 offset: meta.len(),
             },
@@ -140,10 +139,13 @@ impl Watched {
             id,
             fp,
             file,
-            reader: LineReader::new(limit, limit + 64 * 1024),
-            scanner: SourceScanner::new(source, limit, pos)
-                .with_path(shown)
-                .with_workers(crate::scan::default_workers()),
+            pipeline: Pipeline::builder(source)
+                .path(shown)
+                .max_line_bytes(limit)
+                .buffer(BufferKind::Follow)
+                .workers(crate::scan::default_workers())
+                .start(pos)
+                .build(),
             read_pos: pos.offset,
             size: meta.len(),
             mtime: meta.modified().ok(),
@@ -162,7 +164,7 @@ impl Watched {
 
     /// Offset just past the last complete line handled.
     pub fn offset(&self) -> u64 {
-        self.scanner.pos.offset
+        self.pipeline.position().offset
     }
 
     /// Bytes in the file not read yet.
@@ -172,19 +174,14 @@ impl Watched {
 
     fn restart_from_zero(&mut self) -> io::Result<()> {
         self.file.seek(SeekFrom::Start(0))?;
-        self.reader.reset();
-        self.scanner.pos = Position::default();
+        self.pipeline.restart(Position::default());
         self.read_pos = 0;
         self.fp = Fingerprint::of(&self.file)?;
         Ok(())
     }
 
-    /// Reads what was appended since the last call, scanning complete lines with `m`.
-    pub fn read<E>(
-        &mut self,
-        m: &Matcher,
-        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
-    ) -> Result<ReadOutcome, ReadError<E>> {
+    /// Reads what was appended since the last call into `sink`.
+    pub fn read<S: EventSink>(&mut self, sink: &mut S) -> Result<ReadOutcome, ReadError<S::Error>> {
         let mut out = ReadOutcome::default();
         let meta = self.file.metadata()?;
         let size = meta.len();
@@ -208,14 +205,11 @@ impl Watched {
         }
         self.size = size;
         self.mtime = mtime;
-        let scanner = &mut self.scanner;
         let mut budget = READ_BUDGET;
         // Read until the end of the file or the budget: a short read of a
         // regular file is not its end while it grows.
         loop {
-            let pass = self
-                .reader
-                .read_pass(&mut self.file, budget, &mut |c| scanner.chunk(m, c, emit))?;
+            let pass = self.pipeline.read_pass(&mut self.file, budget, sink)?;
             self.read_pos += pass.bytes;
             out.bytes += pass.bytes;
             budget -= pass.bytes as usize;
@@ -234,23 +228,18 @@ impl Watched {
     }
 
     /// Hands out a final line without `\n` (after idle time or at close).
-    pub fn flush_partial<E>(
-        &mut self,
-        m: &Matcher,
-        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let scanner = &mut self.scanner;
-        self.reader.finish(&mut |c| scanner.chunk(m, c, emit))
+    pub fn flush_partial<S: EventSink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        self.pipeline.finish(sink)
     }
 
     /// Bytes of a partial line waiting for its `\n`.
     pub fn pending(&self) -> usize {
-        self.reader.pending()
+        self.pipeline.pending()
     }
 
-    /// Counters added since the last call.
-    pub fn take_stats(&mut self) -> Stats {
-        self.scanner.take_delta()
+    /// Counters since the file was opened.
+    pub fn stats(&self) -> Stats {
+        self.pipeline.stats()
     }
 
     /// The checkpoint for the current position, if it moved since the last one.
@@ -271,7 +260,7 @@ impl Watched {
             id: self.id,
             fingerprint: self.fp,
             offset: self.offset(),
-            line_number: self.scanner.pos.line_number,
+            line_number: self.pipeline.position().line_number,
         }
     }
 
@@ -288,6 +277,7 @@ mod tests {
     //! exactly once, in order.
     use super::*;
     use crate::catalog::CatalogSet;
+    use crate::matcher::Matcher;
     use proptest::prelude::*;
     use std::io::Write;
 
@@ -308,23 +298,37 @@ mod tests {
         ]
     }
 
-    fn matcher() -> &'static Matcher {
-        static M: std::sync::OnceLock<Matcher> = std::sync::OnceLock::new();
-        M.get_or_init(|| Matcher::new(std::sync::Arc::new(CatalogSet::builtin().unwrap())).unwrap())
+    fn matcher() -> &'static std::sync::Arc<Matcher> {
+        static M: std::sync::OnceLock<std::sync::Arc<Matcher>> = std::sync::OnceLock::new();
+        M.get_or_init(|| {
+            std::sync::Arc::new(
+                Matcher::new(std::sync::Arc::new(CatalogSet::builtin().unwrap())).unwrap(),
+            )
+        })
     }
 
-    fn read(w: &mut Watched, seen: &mut Vec<u64>) {
-        w.read(matcher(), &mut |ev: &Event<'_>| {
+    /// Collects the `seq=` of every event.
+    struct Seqs<'a>(&'a mut Vec<u64>);
+
+    impl crate::pipeline::EventSink for Seqs<'_> {
+        type Error = ();
+        fn matcher(&mut self) -> std::sync::Arc<Matcher> {
+            std::sync::Arc::clone(matcher())
+        }
+        fn event(&mut self, ev: &crate::event::Event<'_>) -> Result<(), ()> {
             let n = ev
                 .line
                 .rsplit("seq=")
                 .next()
                 .and_then(|s| s.parse().ok())
                 .unwrap();
-            seen.push(n);
-            Ok::<_, ()>(())
-        })
-        .unwrap();
+            self.0.push(n);
+            Ok(())
+        }
+    }
+
+    fn read(w: &mut Watched, seen: &mut Vec<u64>) {
+        w.read(&mut Seqs(seen)).unwrap();
     }
 
     #[test]
@@ -332,7 +336,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("app.log");
         std::fs::write(&p, "x <ICE_TRANSPORT_ERROR 0x4003> seq=1\n").unwrap();
-        let mut w = Watched::open("t", p.clone(), 1024, None, false).unwrap();
+        let mut w = Watched::open("t", p.clone(), 1024, None, StartAt::Beginning).unwrap();
         let mut seen = Vec::new();
         read(&mut w, &mut seen);
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -348,7 +352,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().join("app.log");
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&p).unwrap();
-            let mut w = Watched::open("t", p.clone(), 1024, None, false).unwrap();
+            let mut w = Watched::open("t", p.clone(), 1024, None, StartAt::Beginning).unwrap();
             let (mut next, mut pending_partial) = (1u64, false);
             let mut seen = Vec::new();
             for op in ops {

@@ -24,13 +24,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::sync::watch;
 
-use super::Generation;
-use super::config::IngestConfig;
-use super::metrics::Metrics;
-use super::queue::{CommitError, Emitter};
-use super::source::scan_text;
-use crate::lines::LineReader;
-use crate::scan::{Position, SourceScanner};
+use super::bodies::records_to_lines;
+use super::feed::Feed;
+use crate::daemon::config::IngestConfig;
+use crate::daemon::generation::Generation;
+use crate::daemon::metrics::Metrics;
+use crate::daemon::queue::{CommitError, Emitter};
+use crate::pipeline::Pipeline;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -193,20 +193,21 @@ fn scan_and_queue(
     text: &[u8],
     ack: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(u64, u64), CommitError> {
-    let g = Arc::clone(&s.current.borrow());
-    let limit = g.config.max_line_bytes;
+    let limit = s.current.borrow().config.max_line_bytes;
     let mut emitter = s.emitter.clone().holding();
-    let mut sc = SourceScanner::new(source, limit, Position::default()).with_path("http");
-    // A buffer no larger than the request (the default is 1 MiB).
-    let mut reader = LineReader::new(limit, (text.len() + 1).min(1 << 20));
-    if scan_text(&g, &mut sc, &mut reader, text, &mut emitter).is_err() {
+    let mut pipeline = Pipeline::builder(source)
+        .path("http")
+        .max_line_bytes(limit)
+        .build();
+    let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source).holding();
+    if pipeline.text(text, &mut feed).is_err() {
         return Err(CommitError::Closed);
     }
+    let read = feed.held();
     emitter.try_commit(ack)?;
     // Counted once queued: a refused request is sent again.
-    let delta = sc.take_delta();
-    s.metrics.read(source, &delta);
-    Ok((delta.lines, delta.events))
+    s.metrics.read(source, &read);
+    Ok((read.lines, read.events))
 }
 
 /// A gzip body, decompressed to at most `max` bytes.
@@ -221,67 +222,6 @@ fn gunzip(raw: &[u8], max: usize) -> Result<Vec<u8>, Outcome> {
     Ok(out)
 }
 
-/// The log lines of a JSON body: newline-delimited objects (Fluent Bit
-/// `json_lines`, Vector `codec: json` with newline framing) or one array of
-/// objects (Fluent Bit `json`). Each record's line is its `field` (default:
-/// the first of `log`, `message`, `msg` that is a string); a record without
-/// one, or a line that is not JSON, is taken whole as the line, so nothing
-/// is lost.
-pub(crate) fn records_to_lines(body: &[u8], field: Option<&str>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[')
-        && let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(body)
-    {
-        // An array of records, or of `[time, record]` pairs (Fluent Bit's
-        // msgpack-shaped JSON, as its `nats` output sends): the records.
-        for v in &items {
-            match v {
-                serde_json::Value::Array(inner) => {
-                    for r in inner.iter().filter(|r| r.is_object()) {
-                        push_record(&mut out, r, field, None);
-                    }
-                }
-                serde_json::Value::Object(_) | serde_json::Value::String(_) => {
-                    push_record(&mut out, v, field, None);
-                }
-                _ => {}
-            }
-        }
-        return out;
-    }
-    for line in body.split(|&b| b == b'\n') {
-        let line = crate::scan::trim_cr(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<serde_json::Value>(line) {
-            Ok(v) => push_record(&mut out, &v, field, Some(line)),
-            Err(_) => {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-            }
-        }
-    }
-    out
-}
-
-fn push_record(out: &mut Vec<u8>, v: &serde_json::Value, field: Option<&str>, raw: Option<&[u8]>) {
-    let names: &[&str] = match field {
-        Some(f) => &[f][..],
-        None => &["log", "message", "msg"],
-    };
-    let msg = names
-        .iter()
-        .find_map(|n| v.get(*n).and_then(|m| m.as_str()));
-    match (msg, raw) {
-        (Some(m), _) => out.extend_from_slice(m.trim_end_matches(['\n', '\r']).as_bytes()),
-        (None, Some(r)) => out.extend_from_slice(r),
-        (None, None) => out.extend_from_slice(v.to_string().as_bytes()),
-    }
-    out.push(b'\n');
-}
-
 /// Compares without returning early, so the time taken says nothing about
 /// how much of the token matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -294,36 +234,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn collector_bodies_become_lines() {
-        let fluent = br#"{"date":1.7e9,"log":"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n"}
-{"date":1.7e9,"log":"fine"}
-"#;
-        assert_eq!(
-            records_to_lines(fluent, None),
-            b"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\nfine\n"
-        );
-        let vector = br#"{"message":"a","timestamp":"2026-01-01T00:00:00Z"}
-{"msg":"b"}
-not json at all
-{"other":1}
-"#;
-        assert_eq!(
-            records_to_lines(vector, None),
-            b"a\nb\nnot json at all\n{\"other\":1}\n"
-        );
-        let array = br#"[{"log":"x"},{"log":"y"}]"#;
-        assert_eq!(records_to_lines(array, None), b"x\ny\n");
-        let custom = br#"{"text":"t","log":"l"}"#;
-        assert_eq!(records_to_lines(custom, Some("text")), b"t\n");
-        // A multi-line message stays whole (split SDK errors join).
-        let multi = br#"{"log":"RtcError: a\nRefer to: https://x\n <JOIN_ROOM_FAILED 0x4004>"}"#;
-        assert_eq!(
-            records_to_lines(multi, None),
-            b"RtcError: a\nRefer to: https://x\n <JOIN_ROOM_FAILED 0x4004>\n"
-        );
-    }
 
     #[test]
     fn token_compare() {

@@ -1,0 +1,92 @@
+//! The daemon's [`EventSink`]: what every source's [`Pipeline`] hands its
+//! events to. It matches each block with the generation current when the
+//! block arrived, renders and queues the events through the source's
+//! [`Emitter`] with that same generation, and counts what each block read.
+//!
+//! [`Pipeline`]: crate::pipeline::Pipeline
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::daemon::generation::Generation;
+use crate::daemon::metrics::Metrics;
+use crate::daemon::queue::{Closed, Emitter};
+use crate::event::Event;
+use crate::matcher::Matcher;
+use crate::pipeline::EventSink;
+use crate::scan::Stats;
+
+/// One source's way into the queue, for one read (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Feed<'a> {
+    current: &'a watch::Receiver<Arc<Generation>>,
+    g: Arc<Generation>,
+    emitter: &'a mut Emitter,
+    metrics: &'a Metrics,
+    source: &'a str,
+    /// `Some`: a request queued whole or not at all ([`Emitter::holding`]):
+    /// nothing is queued or counted per block; the caller commits, then
+    /// counts what this holds.
+    held: Option<Stats>,
+}
+
+impl<'a> Feed<'a> {
+    /// A feed for the source `source` (the metrics' label).
+    pub(crate) fn new(
+        current: &'a watch::Receiver<Arc<Generation>>,
+        emitter: &'a mut Emitter,
+        metrics: &'a Metrics,
+        source: &'a str,
+    ) -> Self {
+        Self {
+            g: Arc::clone(&current.borrow()),
+            current,
+            emitter,
+            metrics,
+            source,
+            held: None,
+        }
+    }
+
+    /// Queues nothing and counts nothing per block: for a holding emitter.
+    pub(crate) fn holding(mut self) -> Self {
+        self.held = Some(Stats::default());
+        self
+    }
+
+    /// What a holding feed read, to count once its request is queued.
+    pub(crate) fn held(&self) -> Stats {
+        self.held.unwrap_or_default()
+    }
+}
+
+impl EventSink for Feed<'_> {
+    type Error = Closed;
+
+    fn matcher(&mut self) -> Arc<Matcher> {
+        let now = self.current.borrow();
+        if !Arc::ptr_eq(&now, &self.g) {
+            self.g = Arc::clone(&now);
+        }
+        Arc::clone(&self.g.matcher)
+    }
+
+    fn event(&mut self, ev: &Event<'_>) -> Result<(), Closed> {
+        self.emitter.event(&self.g, ev)
+    }
+
+    fn block_done(&mut self, delta: &Stats) -> Result<(), Closed> {
+        match &mut self.held {
+            Some(h) => {
+                h.add(delta);
+                Ok(())
+            }
+            None => {
+                self.emitter.flush()?;
+                self.metrics.read(self.source, delta);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The record pipeline: bytes in, events out, for every source.
+//!
+//! A [`Pipeline`] owns one source's whole way from bytes to events:
+//! reading (a [`Read`]er, or a body held in memory), splitting into
+//! bounded lines, the matcher call, the position and the counters. Where
+//! the events go is the caller's [`EventSink`], in the spirit of
+//! ripgrep's `grep_searcher::Sink`: `scan` writes them to stdout, the
+//! daemon's sources queue them for its sink. So a source is one call:
+//! [`Pipeline::read_pass`] for what grows (followed files, stdin),
+//! [`Pipeline::read_to_end`] for a stream read once, [`Pipeline::text`]
+//! for a body in memory (HTTP ingest, a batch of NATS messages).
+//!
+//! The unit handed on is the log record: today a record is one line (a
+//! split SDK 4.15 error being joined by the scanner); a record that spans
+//! lines is held back by the pipeline until its end is seen, the next
+//! record's start or [`Pipeline::finish`], so no source changes for it.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use crate::event::Event;
+use crate::lines::{Chunk, LineReader, Pass, ReadError};
+use crate::matcher::Matcher;
+use crate::scan::{Position, SourceScanner, Stats};
+
+/// Where a pipeline's events go, and the matcher it uses.
+pub trait EventSink {
+    /// What stops the pipeline (a closed output, a stopped queue).
+    type Error;
+
+    /// The matcher for the next block of input, asked once per block after
+    /// its bytes arrived: a reload reaches every source at its next block.
+    fn matcher(&mut self) -> Arc<Matcher>;
+
+    /// One event, in input order.
+    fn event(&mut self, ev: &Event<'_>) -> Result<(), Self::Error>;
+
+    /// After each block's events: `delta` is what the block added to the
+    /// counters (queue the events, count them, show progress).
+    fn block_done(&mut self, delta: &Stats) -> Result<(), Self::Error> {
+        let _ = delta;
+        Ok(())
+    }
+}
+
+/// An [`EventSink`] from a matcher and a closure called with each event.
+pub struct FnSink<F> {
+    matcher: Arc<Matcher>,
+    f: F,
+}
+
+impl<F> FnSink<F> {
+    /// Matches with `matcher`, hands each event to `f`.
+    pub fn new(matcher: Arc<Matcher>, f: F) -> Self {
+        Self { matcher, f }
+    }
+}
+
+impl<F, E> EventSink for FnSink<F>
+where
+    F: FnMut(&Event<'_>) -> Result<(), E>,
+{
+    type Error = E;
+
+    fn matcher(&mut self) -> Arc<Matcher> {
+        Arc::clone(&self.matcher)
+    }
+
+    fn event(&mut self, ev: &Event<'_>) -> Result<(), E> {
+        (self.f)(ev)
+    }
+}
+
+/// How large a pipeline's read buffer is: the block it matches at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BufferKind {
+    /// One input read at a time (`scan`, stdin, NATS, a compressed file):
+    /// 1 MiB, or twice the line limit, so large blocks can be matched on
+    /// two threads.
+    Stream,
+    /// One of many followed files: the line limit plus 64 KiB.
+    Follow,
+}
+
+impl BufferKind {
+    /// The buffer's size in bytes for lines cut at `limit`.
+    pub fn bytes(self, limit: usize) -> usize {
+        match self {
+            Self::Stream => (1 << 20).max(limit * 2),
+            Self::Follow => limit + 64 * 1024,
+        }
+    }
+}
+
+/// Builds a [`Pipeline`].
+#[derive(Debug, Clone)]
+pub struct PipelineBuilder {
+    name: String,
+    path: Option<String>,
+    limit: usize,
+    buffer: BufferKind,
+    workers: usize,
+    start: Position,
+}
+
+impl PipelineBuilder {
+    /// The events' `path` (the file, `stdin`, `http`) when it is not the
+    /// source's name.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Lines longer than `limit` bytes are cut (their first `limit` bytes
+    /// matched). Default: [`crate::lines::DEFAULT_MAX_LINE`].
+    pub fn max_line_bytes(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The read buffer. Default: [`BufferKind::Stream`].
+    pub fn buffer(mut self, kind: BufferKind) -> Self {
+        self.buffer = kind;
+        self
+    }
+
+    /// Threads that match a large block (this one and `n - 1` scoped
+    /// helpers). Default: 1.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// Where the input starts (a checkpoint). Default: line 1, offset 0.
+    pub fn start(mut self, pos: Position) -> Self {
+        self.start = pos;
+        self
+    }
+
+    /// The pipeline.
+    pub fn build(self) -> Pipeline {
+        let mut scanner =
+            SourceScanner::new(self.name, self.limit, self.start).with_workers(self.workers);
+        if let Some(p) = self.path {
+            scanner = scanner.with_path(p);
+        }
+        Pipeline {
+            reader: None,
+            limit: self.limit,
+            buffer: self.buffer,
+            scanner,
+        }
+    }
+}
+
+/// One source's bytes-to-events pipeline (see the module docs).
+#[derive(Debug)]
+pub struct Pipeline {
+    /// Allocated at the first read: a pipeline of bodies in memory has none.
+    reader: Option<LineReader>,
+    limit: usize,
+    buffer: BufferKind,
+    scanner: SourceScanner,
+}
+
+impl Pipeline {
+    /// A pipeline for the source `name` (the events' `source`).
+    pub fn builder(name: impl Into<String>) -> PipelineBuilder {
+        PipelineBuilder {
+            name: name.into(),
+            path: None,
+            limit: crate::lines::DEFAULT_MAX_LINE,
+            buffer: BufferKind::Stream,
+            workers: 1,
+            start: Position::default(),
+        }
+    }
+
+    /// Reads `r` until it returns 0 (`eof`), `budget` bytes were read
+    /// (`more`) or a read returned less than offered (a pipe with nothing
+    /// more for now), handing the events of every complete line to `sink`.
+    pub fn read_pass<R: Read + ?Sized, S: EventSink>(
+        &mut self,
+        r: &mut R,
+        budget: usize,
+        sink: &mut S,
+    ) -> Result<Pass, ReadError<S::Error>> {
+        let reader = self
+            .reader
+            .get_or_insert_with(|| LineReader::new(self.limit, self.buffer.bytes(self.limit)));
+        let scanner = &mut self.scanner;
+        reader.read_pass(r, budget, &mut |c| block(scanner, c, sink))
+    }
+
+    /// Hands on a final line without `\n` (end of input, idle, close).
+    pub fn finish<S: EventSink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        let Some(reader) = &mut self.reader else {
+            return Ok(());
+        };
+        let scanner = &mut self.scanner;
+        reader.finish(&mut |c| block(scanner, c, sink))
+    }
+
+    /// Reads `r` to its end, its final line without `\n` included.
+    pub fn read_to_end<R: Read + ?Sized, S: EventSink>(
+        &mut self,
+        r: &mut R,
+        sink: &mut S,
+    ) -> Result<(), ReadError<S::Error>> {
+        while !self.read_pass(r, usize::MAX, sink)?.eof {}
+        self.finish(sink).map_err(ReadError::Consumer)
+    }
+
+    /// A body held in memory, to its end: matched where it lies, without
+    /// a read buffer (a line over the limit is matched in its first
+    /// `max_line_bytes` and counted as cut, as in a stream).
+    pub fn text<S: EventSink>(&mut self, text: &[u8], sink: &mut S) -> Result<(), S::Error> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        block(&mut self.scanner, Chunk::Lines(text), sink)
+    }
+
+    /// Where the next line starts.
+    pub fn position(&self) -> Position {
+        self.scanner.pos
+    }
+
+    /// Counters since the pipeline was built.
+    pub fn stats(&self) -> Stats {
+        self.scanner.stats
+    }
+
+    /// Bytes of a partial line waiting for its `\n`.
+    pub fn pending(&self) -> usize {
+        self.reader.as_ref().map_or(0, LineReader::pending)
+    }
+
+    /// Starts over at `pos`, forgetting buffered bytes (a truncated file).
+    pub fn restart(&mut self, pos: Position) {
+        if let Some(r) = &mut self.reader {
+            r.reset();
+        }
+        self.scanner.pos = pos;
+    }
+}
+
+/// Matches one chunk with the sink's matcher and reports what it added.
+fn block<S: EventSink>(sc: &mut SourceScanner, c: Chunk<'_>, sink: &mut S) -> Result<(), S::Error> {
+    let m = sink.matcher();
+    sc.chunk(&m, c, &mut |ev| sink.event(ev))?;
+    sink.block_done(&sc.take_delta())
+}
