@@ -18,15 +18,11 @@
 //! the HTTP server, `daemon::ingest`, through the same emitter.)
 
 pub(crate) mod bodies;
-pub mod discover;
-pub mod failures;
 pub(crate) mod feed;
 pub mod files;
 pub(crate) mod ingest;
 pub mod nats;
 pub mod stdin;
-pub mod tailer;
-pub mod watcher;
 
 use std::sync::Arc;
 

@@ -74,8 +74,6 @@ pub struct Watched {
     /// Size at the last read.
     pub size: u64,
     mtime: Option<std::time::SystemTime>,
-    /// When the file was renamed away or deleted.
-    pub draining_since: Option<Instant>,
     /// Last time data arrived.
     pub last_data: Instant,
     committed: u64,
@@ -149,7 +147,6 @@ impl Watched {
             read_pos: pos.offset,
             size: meta.len(),
             mtime: meta.modified().ok(),
-            draining_since: None,
             last_data: Instant::now(),
             committed: u64::MAX,
             resumed: usable.is_some(),

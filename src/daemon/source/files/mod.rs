@@ -1,0 +1,249 @@
+//! The file source: every followed file of every file source, on one
+//! thread. It lists the globs' directories (at start, on notifications that
+//! files came or went, and every `rescan_interval` as a backstop), reads a
+//! file when a notification says it changed (or on every `poll_interval`
+//! where no notification can come: `notify: false`, an unwatchable
+//! directory, a symlink into an unwatched one, a rotated file), drains
+//! rotated files for `rotate_wait`, and queues events and checkpoints for
+//! the sink.
+//!
+//! What runs short never looks like a rotation: a directory that cannot be
+//! listed (`EMFILE`, `EACCES`) keeps its files as they are; a file that
+//! cannot be opened waits, counted and logged once per cause, and is tried
+//! again with backoff. At most `max_open_files` files are open: past that,
+//! the least recently active file that was read to its end is closed
+//! ("parked") at its checkpoint and reopened by identity when it changes.
+//!
+//! Every file's state is one entry of the [`table`]. The loop is here;
+//! its steps are split by job: [`listing`] (reconciling the table with
+//! the globs), [`parking`] (opening and closing under the cap), [`read`]
+//! (reading due files), [`rotation`] (files rotated while running or
+//! stopped). Below them: [`tailer`] (one open file), [`discover`] (the
+//! globs' listing), [`watcher`] (notifications), [`failures`] (backoff).
+
+pub mod discover;
+pub mod failures;
+mod listing;
+mod parking;
+mod read;
+mod rotation;
+mod table;
+pub mod tailer;
+pub mod watcher;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Source, SourceContext};
+use crate::daemon::config::Config;
+use crate::daemon::queue::SinkMsg;
+use crate::state::checkpoint::FileCheckpoint;
+use crate::state::fingerprint::FileId;
+use failures::Failures;
+use table::FileTable;
+use watcher::Watch;
+
+/// With every directory watched, listings run this many times less often.
+const COVERED_RESCAN_FACTOR: u32 = 12;
+
+/// How often a source that still matches no file is warned about again.
+const EMPTY_WARN_EVERY: Duration = Duration::from_secs(300);
+
+/// The file source as the daemon starts it.
+#[derive(Debug)]
+pub struct FileSource {
+    /// Checkpoints loaded at start; `None` on the first start.
+    pub resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+}
+
+impl Source for FileSource {
+    fn name(&self) -> String {
+        "files".into()
+    }
+
+    fn run(self: Box<Self>, ctx: SourceContext) {
+        let cancel = ctx.cancel.clone();
+        FileServer::new(ctx, self.resume).run(&cancel);
+    }
+}
+
+/// Follows every file of every file source.
+pub struct FileServer {
+    ctx: SourceContext,
+    config: Arc<Config>,
+    table: FileTable,
+    failing: Failures,
+    dir_failing: Failures,
+    /// Checkpoints loaded at start; `None` on the first start.
+    resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+    first_pass: bool,
+    watch: Watch,
+    max_open: usize,
+    /// The last listing was complete and notifications cover every
+    /// directory it listed: the backstop listing can wait longer.
+    all_covered: bool,
+    /// Sources whose globs matched nothing, and when that was last said.
+    empty: HashMap<String, Instant>,
+}
+
+impl std::fmt::Debug for FileServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileServer")
+            .field("open", &self.table.open_count())
+            .finish_non_exhaustive()
+    }
+}
+
+fn real_dir(p: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(p)
+        .ok()
+        .and_then(|c| c.parent().map(Path::to_path_buf))
+}
+
+fn is_emfile(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+impl FileServer {
+    /// A server for the file sources of the current configuration.
+    /// `resume` is the loaded checkpoint map, `None` when there was none
+    /// (first start).
+    pub fn new(mut ctx: SourceContext, resume: Option<BTreeMap<FileId, FileCheckpoint>>) -> Self {
+        let config = Arc::clone(&ctx.current.borrow_and_update().config);
+        Self {
+            watch: Watch::new(config.notify),
+            max_open: config.open_files_cap(),
+            ctx,
+            config,
+            table: FileTable::default(),
+            failing: Failures::default(),
+            dir_failing: Failures::default(),
+            resume,
+            first_pass: true,
+            all_covered: false,
+            empty: HashMap::new(),
+        }
+    }
+
+    /// Runs until `cancel`; then queues final checkpoints.
+    pub fn run(mut self, cancel: &CancellationToken) {
+        let mut next_rescan = Instant::now();
+        let mut next_poll = Instant::now();
+        while !cancel.is_cancelled() {
+            if self.apply_reload() {
+                next_rescan = Instant::now();
+            }
+            let now = Instant::now();
+            if now >= next_rescan {
+                self.discover(now);
+                next_rescan = now + self.rescan_every();
+            }
+            if now >= next_poll {
+                self.poll();
+                next_poll = now + self.config.poll_interval;
+            }
+            let opened = self.open_waiting(now);
+            let more = self.read_dirty();
+            if more || opened {
+                continue;
+            }
+            let until = next_poll.min(next_rescan);
+            let notes = self.watch.wait(until.saturating_duration_since(now));
+            if notes.structural {
+                next_rescan = Instant::now();
+            }
+            if notes.lost {
+                for r in self.table.readings_mut() {
+                    r.dirty = true;
+                }
+                self.check_parked(true);
+            }
+            for p in notes.changed {
+                self.changed(&p);
+            }
+        }
+        // Stop reading: what was read is queued; record where each file stands.
+        self.commit_all();
+    }
+
+    /// How long until the next listing: `rescan_interval`, or with every
+    /// directory watched (a listing then only backs notifications up)
+    /// [`COVERED_RESCAN_FACTOR`] times that.
+    fn rescan_every(&self) -> Duration {
+        if self.all_covered {
+            self.config.rescan_interval * COVERED_RESCAN_FACTOR
+        } else {
+            self.config.rescan_interval
+        }
+    }
+
+    /// A new configuration (SIGHUP): its globs are listed at once. The
+    /// matcher needs nothing here: it is read per block. True when it changed.
+    fn apply_reload(&mut self) -> bool {
+        if !self.ctx.current.has_changed().unwrap_or(false) {
+            return false;
+        }
+        self.config = Arc::clone(&self.ctx.current.borrow_and_update().config);
+        self.watch.set_enabled(self.config.notify);
+        self.max_open = self.config.open_files_cap();
+        tracing::info!("configuration reloaded");
+        true
+    }
+
+    /// On every poll: files no notification covers are read (and parked
+    /// ones looked at); so are rotated files, which may have left the
+    /// watched directories.
+    fn poll(&mut self) {
+        for r in self.table.readings_mut().filter(|r| !r.covered) {
+            r.dirty = true;
+        }
+        self.check_parked(false);
+    }
+
+    /// Whether notifications cover files in `dir`.
+    fn covers(&self, dir: Option<&Path>) -> bool {
+        dir.is_some_and(|d| self.watch.covers(d))
+    }
+
+    /// A notification: the file at `path` changed.
+    fn changed(&mut self, path: &Path) {
+        let Some(id) = self.table.by_path(path) else {
+            return;
+        };
+        match self.table.reading_mut(id) {
+            Some((r, _)) => r.dirty = true,
+            None => self.unpark(id),
+        }
+    }
+
+    fn update_gauges(&self) {
+        for s in self.config.sources.iter().filter(|s| !s.stdin) {
+            let open = self
+                .table
+                .readings()
+                .filter(|(_, r, _)| r.w.source == s.name)
+                .map(|(_, r, _)| r.w.lag());
+            let parked = self
+                .table
+                .parked()
+                .filter(|(_, p)| p.at.source == s.name)
+                .map(|(_, p)| p.size.saturating_sub(p.at.offset));
+            let (n, lag) = open.chain(parked).fold((0, 0), |(n, l), x| (n + 1, l + x));
+            self.ctx.metrics.files(&s.name, n, lag);
+        }
+        self.ctx.metrics.files_open(self.table.open_count());
+    }
+
+    fn commit_all(&mut self) {
+        for r in self.table.readings_mut() {
+            if let Some(c) = r.w.checkpoint_if_moved() {
+                let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
+            }
+        }
+    }
+}
