@@ -376,8 +376,8 @@ fn healthcheck(addr: &str, path: &str) -> Result<()> {
     use std::io::Read;
     use std::net::TcpStream;
     use std::time::Duration;
-    let target = trtc_logwatch::daemon::config::resolve_listen(addr)
-        .map_err(|e| UsageError::Message(e.replace("listen address", "address")))?;
+    let target = trtc_logwatch::daemon::config::resolve_addr(addr, "address")
+        .map_err(|e| UsageError::Message(e.to_string()))?;
     let budget = Duration::from_secs(5);
     let mut s = TcpStream::connect_timeout(&target, budget)
         .with_context(|| format!("cannot connect to {target}"))?;
@@ -405,23 +405,19 @@ fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
         None => Config::default(),
     };
     if !a.follow.is_empty() {
-        let mut s = SourceConfig::files("files", a.follow.clone(), a.exclude.clone())?;
-        if c.sources.iter().any(|o| o.name == s.name) {
-            return Err(ConfigError::Flag(
-                "a config source is already named `files`; rename it to use --follow".into(),
-            ));
-        }
-        if let Some(st) = a.start_at {
-            s.start_at = start(st);
-        }
-        c.sources.push(s);
+        // Its name is checked with the others' by `check_runnable`.
+        c.sources.push(SourceConfig::files(
+            "files",
+            a.follow.clone(),
+            a.exclude.clone(),
+        )?);
     }
     if let Some(st) = a.start_at {
-        for s in c.sources.iter_mut() {
-            s.start_at = start(st);
+        for g in c.sources.iter_mut().filter_map(SourceConfig::files_of_mut) {
+            g.start_at = start(st);
         }
     }
-    if a.stdin && !c.sources.iter().any(|s| s.stdin) {
+    if a.stdin && c.stdin_source().is_none() {
         c.sources.push(SourceConfig::stdin("stdin"));
     }
     if let Some(l) = &a.listen {

@@ -154,7 +154,12 @@ impl Daemon {
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
         let metrics = Arc::new(Metrics::new());
-        metrics.declare_sources(config.sources.iter().map(|s| (s.name.as_str(), !s.stdin)));
+        metrics.declare_sources(
+            config
+                .sources
+                .iter()
+                .map(|s| (s.name.as_str(), !s.is_stdin())),
+        );
         let health = Arc::new(Health::default());
         let (checkpointer, resume) = match &config.state_dir {
             Some(d) => {
@@ -307,8 +312,12 @@ impl Daemon {
     fn apply_reload(&self, r: Result<Generation, LoadError>) {
         match r {
             Ok(g) => {
-                self.metrics
-                    .declare_sources(g.config.sources.iter().map(|s| (s.name.as_str(), !s.stdin)));
+                self.metrics.declare_sources(
+                    g.config
+                        .sources
+                        .iter()
+                        .map(|s| (s.name.as_str(), !s.is_stdin())),
+                );
                 self.current.send_replace(Arc::new(g));
                 self.metrics.reload(true);
                 tracing::info!("SIGHUP: new configuration accepted");
@@ -383,11 +392,11 @@ fn start_sources(
     ended: &mpsc::UnboundedSender<Ended>,
 ) -> Result<(Vec<Running>, Option<usize>), DaemonError> {
     let mut list: Vec<Box<dyn Source>> = Vec::new();
-    if config.sources.iter().any(|s| !s.stdin) {
+    if config.file_sources().next().is_some() {
         list.push(Box::new(FileSource { resume }));
     }
-    if let Some(s) = config.sources.iter().find(|s| s.stdin) {
-        list.push(Box::new(StdinSource::new(&s.name, config.max_line_bytes)));
+    if let Some(name) = config.stdin_source() {
+        list.push(Box::new(StdinSource::new(name, config.max_line_bytes)));
     }
     if let Some(n) = &config.nats {
         ctx.metrics.declare_nats(&n.source);

@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::DirEntryExt;
 use std::path::{Path, PathBuf};
 
-use crate::daemon::config::SourceConfig;
+use crate::daemon::config::FileGlobs;
 
 /// Deepest directory level walked for `**`.
 const MAX_DEPTH: usize = 16;
@@ -74,7 +74,7 @@ pub struct Listing {
 }
 
 /// Walks every include glob of `src`.
-pub fn files(src: &SourceConfig) -> Listing {
+pub fn files(src: &FileGlobs) -> Listing {
     let mut out = Listing::default();
     for g in &src.include {
         let (base, depth) = glob_base(g);
@@ -89,7 +89,7 @@ pub fn files(src: &SourceConfig) -> Listing {
     out
 }
 
-fn walk(src: &SourceConfig, dir: &Path, depth: usize, strip_dot: bool, out: &mut Listing) {
+fn walk(src: &FileGlobs, dir: &Path, depth: usize, strip_dot: bool, out: &mut Listing) {
     if depth == 0 {
         return;
     }
@@ -165,7 +165,8 @@ mod tests {
         }
         let g = format!("{}/**/*.log", root.display());
         let ex = format!("{}/**/skip.log", root.display());
-        let src = SourceConfig::files("t", vec![g], vec![ex]).unwrap();
+        let src = crate::daemon::config::SourceConfig::files("t", vec![g], vec![ex]).unwrap();
+        let src = src.files_of().unwrap();
         let listing = files(&src);
         let names: Vec<_> = listing
             .files

@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::failures::Failures;
 use super::table::FileState;
 use super::{EMPTY_WARN_EVERY, FileServer, discover};
-use crate::daemon::config::SourceConfig;
+use crate::daemon::config::FileGlobs;
 use crate::state::fingerprint::FileId;
 
 /// What a listing found: each file's path and source.
@@ -28,10 +28,10 @@ impl FileServer {
         let mut listed: HashSet<PathBuf> = HashSet::new();
         let mut complete = true;
         let config = Arc::clone(&self.config);
-        for s in config.sources.iter().filter(|s| !s.stdin) {
-            let listing = discover::files(s);
+        for (name, globs) in config.file_sources() {
+            let listing = discover::files(globs);
             if !listing.errors.is_empty() {
-                incomplete.insert(s.name.clone());
+                incomplete.insert(name.to_string());
             }
             complete &= listing.errors.is_empty() && !listing.missing_base;
             for (dir, e) in &listing.errors {
@@ -40,7 +40,7 @@ impl FileServer {
                         "cannot list {}: {e}; keeping its files as they are",
                         dir.display()
                     );
-                    self.ctx.metrics.read_error(&s.name);
+                    self.ctx.metrics.read_error(name);
                 }
             }
             for d in &listing.dirs {
@@ -48,11 +48,11 @@ impl FileServer {
                     tracing::info!("{} can be listed again", d.display());
                 }
             }
-            self.count_matches(s, listing.files.len(), now);
+            self.count_matches(name, globs, listing.files.len(), now);
             dirs.extend(listing.dirs);
             for f in listing.files {
                 listed.insert(f.path.clone());
-                self.identify(f, &s.name, now, &mut seen);
+                self.identify(f, name, now, &mut seen);
             }
         }
         self.failing.retain(|p| listed.contains(p));
@@ -153,7 +153,7 @@ impl FileServer {
         self.table
             .forget_waiting_unless(|id| seen.contains_key(&id));
         for (id, (path, source)) in seen {
-            let Some(src) = self.config.sources.iter().find(|s| s.name == source) else {
+            let Some(src) = self.config.file_source(&source) else {
                 continue;
             };
             let start = if first_start {
@@ -181,22 +181,21 @@ impl FileServer {
     /// Sets `trtc_logwatch_source_files`; warns when a source matches no
     /// file (at once, then at most every [`EMPTY_WARN_EVERY`]) and says so
     /// when it matches some again.
-    fn count_matches(&mut self, s: &SourceConfig, n: usize, now: Instant) {
-        self.ctx.metrics.source_files(&s.name, n);
+    fn count_matches(&mut self, name: &str, s: &FileGlobs, n: usize, now: Instant) {
+        self.ctx.metrics.source_files(name, n);
         if n > 0 {
-            if self.empty.remove(&s.name).is_some() {
-                tracing::info!("source {:?} matches {n} file(s) now", s.name);
+            if self.empty.remove(name).is_some() {
+                tracing::info!("source {name:?} matches {n} file(s) now");
             }
             return;
         }
         let due = self
             .empty
-            .get(&s.name)
+            .get(name)
             .is_none_or(|t| now.duration_since(*t) >= EMPTY_WARN_EVERY);
         if due {
             tracing::warn!(
-                "source {:?} matches no file: include {:?}{}; looking again at every rescan",
-                s.name,
+                "source {name:?} matches no file: include {:?}{}; looking again at every rescan",
                 s.include,
                 if s.exclude.is_empty() {
                     String::new()
@@ -204,7 +203,7 @@ impl FileServer {
                     format!(", exclude {:?}", s.exclude)
                 }
             );
-            self.empty.insert(s.name.clone(), now);
+            self.empty.insert(name.to_string(), now);
         }
     }
 }

@@ -222,19 +222,19 @@ impl FileServer {
     }
 
     fn update_gauges(&self) {
-        for s in self.config.sources.iter().filter(|s| !s.stdin) {
+        for (name, _) in self.config.file_sources() {
             let open = self
                 .table
                 .readings()
-                .filter(|(_, r, _)| r.w.source == s.name)
+                .filter(|(_, r, _)| r.w.source == name)
                 .map(|(_, r, _)| r.w.lag());
             let parked = self
                 .table
                 .parked()
-                .filter(|(_, p)| p.at.source == s.name)
+                .filter(|(_, p)| p.at.source == name)
                 .map(|(_, p)| p.size.saturating_sub(p.at.offset));
             let (n, lag) = open.chain(parked).fold((0, 0), |(n, l), x| (n + 1, l + x));
-            self.ctx.metrics.files(&s.name, n, lag);
+            self.ctx.metrics.files(name, n, lag);
         }
         self.ctx.metrics.files_open(self.table.open_count());
     }

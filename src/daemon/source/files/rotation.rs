@@ -28,7 +28,7 @@ impl FileServer {
             return;
         };
         for (id, c) in resume {
-            if !self.config.sources.iter().any(|s| s.name == c.source) {
+            if self.config.file_source(&c.source).is_none() {
                 continue;
             }
             // Found by the listing, and still the same file (a new file

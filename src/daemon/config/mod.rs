@@ -7,12 +7,25 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::lines::{DEFAULT_MAX_LINE, MAX_MAX_LINE, MIN_MAX_LINE};
 use crate::yaml::YamlError;
+
+mod files;
+mod ingest;
+mod nats;
+mod values;
+
+pub use files::{FileGlobs, SourceConfig, SourceError, SourceKind, StartAt, glob_set};
+use files::{RawSource, compile_source};
+pub use ingest::{DEFAULT_INGEST_BODY, IngestConfig, read_token};
+use ingest::{RawIngest, compile_ingest};
+pub use nats::NatsConfig;
+use nats::{RawNats, compile_nats};
+pub use values::{ListenError, parse_duration, resolve_addr, resolve_listen};
+use values::{Names, config_dir, duration_in, in_range};
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -26,35 +39,6 @@ pub enum ConfigError {
     /// A value given on the command line (or their combination) is invalid.
     #[error("{0}")]
     Flag(String),
-}
-
-/// A source definition that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The name is not usable as a metrics label.
-    #[error("bad source name {0:?}: use letters, digits, _ and - (at most 64)")]
-    BadName(String),
-    /// Neither globs nor stdin.
-    #[error("source {0:?} has neither include globs nor stdin: true")]
-    NoInclude(String),
-    /// A glob that does not compile.
-    #[error("bad glob {glob:?}: {source}")]
-    BadGlob {
-        /// The glob as written.
-        glob: String,
-        /// Why it does not compile.
-        source: globset::Error,
-    },
-}
-
-/// Where a file is read from when it is first seen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StartAt {
-    /// Read the whole file.
-    Beginning,
-    /// Only lines written from now on.
-    End,
 }
 
 /// What happens when the event queue is full.
@@ -98,102 +82,6 @@ struct RawHttp {
     header_timeout: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawIngest {
-    listen: Spanned<String>,
-    #[serde(default)]
-    sources: Vec<Spanned<String>>,
-    #[serde(default)]
-    token_file: Option<PathBuf>,
-    #[serde(default)]
-    max_body_bytes: Option<Spanned<usize>>,
-    #[serde(default)]
-    message_field: Option<String>,
-    #[serde(default)]
-    write_timeout: Option<Spanned<String>>,
-}
-
-/// HTTP ingest (`ingest:`, `run --ingest ADDR`): collectors POST lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IngestConfig {
-    /// Where `POST /ingest` is served.
-    pub listen: SocketAddr,
-    /// Source names a request may name (`/ingest/{source}`); the first is
-    /// the source of `POST /ingest`.
-    pub sources: Vec<String>,
-    /// A file holding the bearer token requests must carry (`None`: none).
-    pub token_file: Option<PathBuf>,
-    /// Largest request body, compressed and decompressed.
-    pub max_body_bytes: usize,
-    /// The field of a JSON record that holds the log line (`None`: the
-    /// first of `log`, `message`, `msg`).
-    pub message_field: Option<String>,
-    /// How long a request waits for its events to be written (a blocked
-    /// output) before it is answered 503.
-    pub write_timeout: Duration,
-}
-
-impl IngestConfig {
-    /// Ingest on `listen` with the defaults: one source, `ingest`.
-    pub fn on(listen: SocketAddr) -> Self {
-        Self {
-            listen,
-            sources: vec!["ingest".into()],
-            token_file: None,
-            max_body_bytes: DEFAULT_INGEST_BODY,
-            message_field: None,
-            write_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawNats {
-    url: Spanned<String>,
-    stream: Spanned<String>,
-    #[serde(default)]
-    subjects: Vec<String>,
-    durable: Spanned<String>,
-    #[serde(default)]
-    source: Option<Spanned<String>>,
-    #[serde(default)]
-    message_field: Option<String>,
-    #[serde(default)]
-    batch: Option<Spanned<usize>>,
-    #[serde(default)]
-    ack_wait: Option<Spanned<String>>,
-}
-
-/// A NATS JetStream durable pull consumer (`nats:`): replicas that bind the
-/// same durable share its messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NatsConfig {
-    /// Server URL (`nats://127.0.0.1:4222`).
-    pub url: String,
-    /// The stream to consume.
-    pub stream: String,
-    /// Subjects the stream captures (created if missing); empty: the stream
-    /// must exist.
-    pub subjects: Vec<String>,
-    /// The durable consumer's name, shared by every replica.
-    pub durable: String,
-    /// The `source` label of what it reads.
-    pub source: String,
-    /// The field of a JSON message that holds the log line (`None`: the
-    /// first of `log`, `message`, `msg`; a message that is not JSON is lines).
-    pub message_field: Option<String>,
-    /// Most messages fetched (and acknowledged) at once.
-    pub batch: usize,
-    /// How long the server waits for an acknowledgement before it delivers
-    /// a message again (to any replica).
-    pub ack_wait: Duration,
-}
-
-/// Default largest ingest request body (8 MiB).
-pub const DEFAULT_INGEST_BODY: usize = 8 << 20;
-
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawPatterns {
@@ -201,22 +89,6 @@ struct RawPatterns {
     builtin: Option<bool>,
     #[serde(default)]
     dirs: Vec<PathBuf>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSource {
-    name: Spanned<String>,
-    #[serde(default)]
-    include: Vec<Spanned<String>>,
-    #[serde(default)]
-    exclude: Vec<Spanned<String>>,
-    #[serde(default)]
-    stdin: bool,
-    #[serde(default)]
-    start_at: Option<StartAt>,
-    #[serde(default)]
-    new_files_start_at: Option<StartAt>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,27 +126,6 @@ struct RawConfig {
     nats: Option<RawNats>,
     #[serde(default)]
     sources: Vec<RawSource>,
-}
-
-/// One configured source: a set of files, or stdin.
-#[derive(Debug, Clone)]
-pub struct SourceConfig {
-    /// Name used as the `source` label.
-    pub name: String,
-    /// Include globs (`**` allowed).
-    pub include: Vec<String>,
-    /// Exclude globs.
-    pub exclude: Vec<String>,
-    /// Compiled include set.
-    pub include_set: GlobSet,
-    /// Compiled exclude set.
-    pub exclude_set: GlobSet,
-    /// Read stdin (to EOF) instead of files.
-    pub stdin: bool,
-    /// Files present at the first start (no checkpoint yet). Default: end.
-    pub start_at: StartAt,
-    /// Files that appear later. Default: beginning.
-    pub new_files_start_at: StartAt,
 }
 
 /// The compiled configuration.
@@ -358,110 +209,6 @@ impl Default for Config {
 /// Most events queued between the sources and the sink.
 pub const MAX_QUEUE: usize = 1_000_000;
 
-/// A number within `min..=max`, or an error at its place naming the range.
-fn in_range(
-    path: &Path,
-    name: &str,
-    v: &Spanned<usize>,
-    min: usize,
-    max: usize,
-) -> Result<usize, YamlError> {
-    if (min..=max).contains(&v.value) {
-        Ok(v.value)
-    } else {
-        Err(YamlError::at(
-            path,
-            v,
-            format!("{name} {} is out of range ({min} to {max})", v.value),
-        ))
-    }
-}
-
-/// Parses `250ms`, `5s`, `2m`, `1h`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().ok()?;
-    let d = match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.checked_mul(60)?),
-        "h" => Duration::from_secs(n.checked_mul(3600)?),
-        _ => return None,
-    };
-    Some(d)
-}
-
-/// Compiles globs; the error names the bad one.
-pub fn glob_set(globs: &[String]) -> Result<GlobSet, SourceError> {
-    let bad = |glob: &str| {
-        let glob = glob.to_string();
-        move |source| SourceError::BadGlob { glob, source }
-    };
-    let mut b = GlobSetBuilder::new();
-    for g in globs {
-        let glob = globset::GlobBuilder::new(g)
-            .literal_separator(true)
-            .build()
-            .map_err(bad(g))?;
-        b.add(glob);
-    }
-    b.build().map_err(bad(&globs.join(" ")))
-}
-
-fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 64
-        && n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-impl SourceConfig {
-    /// A file source from globs, with the default start positions.
-    pub fn files(
-        name: &str,
-        include: Vec<String>,
-        exclude: Vec<String>,
-    ) -> Result<Self, SourceError> {
-        if !valid_name(name) {
-            return Err(SourceError::BadName(name.to_string()));
-        }
-        if include.is_empty() {
-            return Err(SourceError::NoInclude(name.to_string()));
-        }
-        Ok(Self {
-            name: name.to_string(),
-            include_set: glob_set(&include)?,
-            exclude_set: glob_set(&exclude)?,
-            include,
-            exclude,
-            stdin: false,
-            start_at: StartAt::End,
-            new_files_start_at: StartAt::Beginning,
-        })
-    }
-
-    /// The stdin source.
-    pub fn stdin(name: &str) -> Self {
-        Self {
-            name: name.to_string(),
-            include: Vec::new(),
-            exclude: Vec::new(),
-            include_set: GlobSet::empty(),
-            exclude_set: GlobSet::empty(),
-            stdin: true,
-            start_at: StartAt::Beginning,
-            new_files_start_at: StartAt::Beginning,
-        }
-    }
-
-    /// True when `path` is one of this source's files.
-    pub fn matches(&self, path: &Path) -> bool {
-        self.include_set.is_match(path) && !self.exclude_set.is_match(path)
-    }
-}
-
 impl Config {
     /// Reads and validates a YAML config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -479,26 +226,28 @@ impl Config {
         let base = config_dir(path);
         c.apply_general(path, &raw)?;
         c.apply_durations(path, &raw)?;
+        let mut names = Names::default();
+        for s in raw.sources {
+            let src = compile_source(path, &base, s, &mut names)?;
+            c.sources.push(src);
+        }
         if let Some(i) = &raw.ingest {
-            c.ingest = Some(compile_ingest(path, &base, i, &raw.sources)?);
+            c.ingest = Some(compile_ingest(path, &base, i, &mut names)?);
         }
         if let Some(n) = &raw.nats {
-            c.nats = Some(compile_nats(path, n)?);
+            c.nats = Some(compile_nats(path, n, &mut names)?);
         }
         c.state_dir = c.state_dir.map(|d| base.join(d));
         c.events_path = c.events_path.map(|e| base.join(e));
         c.pattern_dirs = c.pattern_dirs.iter().map(|d| base.join(d)).collect();
-        for s in raw.sources {
-            let src = compile_source(path, &base, s, &c.sources)?;
-            c.sources.push(src);
-        }
         Ok(c)
     }
 
     /// Listen address, state, events, catalogs, line limit, notify.
     fn apply_general(&mut self, path: &Path, raw: &RawConfig) -> Result<(), YamlError> {
         if let Some(l) = &raw.listen {
-            self.listen = resolve_listen(&l.value).map_err(|e| YamlError::at(path, l, e))?;
+            self.listen =
+                resolve_listen(&l.value).map_err(|e| YamlError::at(path, l, e.to_string()))?;
         }
         self.state_dir.clone_from(&raw.state_dir);
         self.events_path = raw
@@ -605,6 +354,60 @@ impl Config {
         Ok(())
     }
 
+    /// Every source's name with its kind, in the order they are declared:
+    /// file sources and stdin, ingest, NATS.
+    pub fn source_names(&self) -> Vec<(&str, &'static str)> {
+        let mut v: Vec<(&str, &'static str)> = self
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), if s.is_stdin() { "stdin" } else { "file" }))
+            .collect();
+        if let Some(i) = &self.ingest {
+            v.extend(i.sources.iter().map(|n| (n.as_str(), "ingest")));
+        }
+        if let Some(n) = &self.nats {
+            v.push((n.source.as_str(), "nats"));
+        }
+        v
+    }
+
+    /// Each source name is used once (names are metrics labels): the one
+    /// check of the merged config, flags included (`--follow` adds `files`,
+    /// `--stdin` `stdin`, `--ingest` `ingest`).
+    fn check_names(&self) -> Result<(), ConfigError> {
+        let names = self.source_names();
+        for (i, (n, kind)) in names.iter().enumerate() {
+            if names[..i].iter().any(|(o, _)| o == n) {
+                return Err(ConfigError::Flag(format!(
+                    "{kind} source {n:?} has the name of another source"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The file sources: name and globs.
+    pub fn file_sources(&self) -> impl Iterator<Item = (&str, &FileGlobs)> {
+        self.sources
+            .iter()
+            .filter_map(|s| Some((s.name.as_str(), s.files_of()?)))
+    }
+
+    /// The file source named `name`.
+    pub fn file_source(&self, name: &str) -> Option<&FileGlobs> {
+        self.file_sources()
+            .find(|(n, _)| *n == name)
+            .map(|(_, g)| g)
+    }
+
+    /// The stdin source's name, if there is one.
+    pub fn stdin_source(&self) -> Option<&str> {
+        self.sources
+            .iter()
+            .find(|s| s.is_stdin())
+            .map(|s| s.name.as_str())
+    }
+
     /// Most followed files open at once: `max_open_files`, or half of what
     /// the descriptor limit leaves.
     pub fn open_files_cap(&self) -> usize {
@@ -644,249 +447,19 @@ impl Config {
                     .into(),
             ));
         }
-        if let Some(n) = &self.nats
-            && (self.sources.iter().any(|s| s.name == n.source)
-                || self
-                    .ingest
-                    .as_ref()
-                    .is_some_and(|i| i.sources.contains(&n.source)))
-        {
-            return Err(ConfigError::Flag(format!(
-                "nats source {:?} has the name of another source",
-                n.source
-            )));
-        }
+        self.check_names()?;
         if let Some(i) = &self.ingest {
-            if let Some(n) = i
-                .sources
-                .iter()
-                .find(|n| self.sources.iter().any(|s| &s.name == *n))
-            {
-                return Err(ConfigError::Flag(format!(
-                    "ingest source {n:?} has the name of another source"
-                )));
-            }
             if let Some(t) = &i.token_file {
                 read_token(t)?;
             }
         }
-        if self.sources.iter().filter(|s| s.stdin).count() > 1 {
+        if self.sources.iter().filter(|s| s.is_stdin()).count() > 1 {
             return Err(ConfigError::Flag(
                 "stdin can be read by one source only".into(),
             ));
         }
         Ok(())
     }
-}
-
-/// The `nats:` section.
-fn compile_nats(path: &Path, n: &RawNats) -> Result<NatsConfig, YamlError> {
-    for f in [&n.url, &n.stream, &n.durable] {
-        if f.value.trim().is_empty() {
-            return Err(YamlError::at(path, f, "must not be empty"));
-        }
-    }
-    let source = match &n.source {
-        Some(s) if !valid_name(&s.value) => {
-            return Err(YamlError::at(
-                path,
-                s,
-                SourceError::BadName(s.value.clone()).to_string(),
-            ));
-        }
-        Some(s) => s.value.clone(),
-        None => "nats".to_string(),
-    };
-    let batch = match &n.batch {
-        Some(b) => in_range(path, "nats.batch", b, 1, 10_000)?,
-        None => 500,
-    };
-    let ack_wait = match &n.ack_wait {
-        Some(d) => duration_in(
-            path,
-            "nats.ack_wait",
-            d,
-            Duration::from_secs(1),
-            Duration::from_secs(3600),
-        )?,
-        None => Duration::from_secs(30),
-    };
-    Ok(NatsConfig {
-        url: n.url.value.clone(),
-        stream: n.stream.value.clone(),
-        subjects: n.subjects.clone(),
-        durable: n.durable.value.clone(),
-        source,
-        message_field: n.message_field.clone(),
-        batch,
-        ack_wait,
-    })
-}
-
-/// The bearer token in `path` (surrounding whitespace dropped).
-pub fn read_token(path: &Path) -> Result<String, ConfigError> {
-    let t = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Flag(format!("ingest token file {}: {e}", path.display())))?;
-    let t = t.trim().to_string();
-    if t.is_empty() {
-        return Err(ConfigError::Flag(format!(
-            "ingest token file {}: is empty",
-            path.display()
-        )));
-    }
-    Ok(t)
-}
-
-/// The `ingest:` section: its names are new source names (metrics labels).
-fn compile_ingest(
-    path: &Path,
-    base: &Path,
-    i: &RawIngest,
-    files: &[RawSource],
-) -> Result<IngestConfig, YamlError> {
-    let mut c = IngestConfig::on(
-        resolve_listen(&i.listen.value).map_err(|e| YamlError::at(path, &i.listen, e))?,
-    );
-    if !i.sources.is_empty() {
-        c.sources.clear();
-        for n in &i.sources {
-            if !valid_name(&n.value) {
-                return Err(YamlError::at(
-                    path,
-                    n,
-                    SourceError::BadName(n.value.clone()).to_string(),
-                ));
-            }
-            if c.sources.contains(&n.value) || files.iter().any(|f| f.name.value == n.value) {
-                return Err(YamlError::at(
-                    path,
-                    n,
-                    format!("duplicate source name {:?}", n.value),
-                ));
-            }
-            c.sources.push(n.value.clone());
-        }
-    }
-    c.token_file = i.token_file.as_ref().map(|t| base.join(t));
-    if let Some(m) = &i.max_body_bytes {
-        c.max_body_bytes = in_range(path, "ingest.max_body_bytes", m, 1024, 1 << 30)?;
-    }
-    c.message_field.clone_from(&i.message_field);
-    if let Some(d) = &i.write_timeout {
-        c.write_timeout = duration_in(
-            path,
-            "ingest.write_timeout",
-            d,
-            Duration::from_millis(100),
-            Duration::from_secs(600),
-        )?;
-    }
-    Ok(c)
-}
-
-/// The duration `d` of the field `name`, refused outside `min..=max`.
-fn duration_in(
-    path: &Path,
-    name: &str,
-    d: &Spanned<String>,
-    min: Duration,
-    max: Duration,
-) -> Result<Duration, YamlError> {
-    let v = parse_duration(&d.value).ok_or_else(|| {
-        YamlError::at(
-            path,
-            d,
-            format!("bad duration {:?} (want e.g. 250ms, 5s, 2m, 1h)", d.value),
-        )
-    })?;
-    if v < min || v > max {
-        return Err(YamlError::at(
-            path,
-            d,
-            format!("{name} {:?} is out of range ({min:?} to {max:?})", d.value),
-        ));
-    }
-    Ok(v)
-}
-
-/// `HOST:PORT` to the address to listen on: an IP address, or a name
-/// (`localhost:9898`) resolved now, the first address it has.
-pub fn resolve_listen(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(a) = s.parse() {
-        return Ok(a);
-    }
-    use std::net::ToSocketAddrs;
-    match s.to_socket_addrs() {
-        Ok(mut addrs) => addrs
-            .next()
-            .ok_or_else(|| format!("bad listen address {s:?}: the name has no address")),
-        Err(e) => Err(format!("bad listen address {s:?}: {e} (want HOST:PORT)")),
-    }
-}
-
-/// The directory relative paths of the config file at `path` are taken
-/// from: its own (made absolute, so a later chdir changes nothing).
-fn config_dir(path: &Path) -> PathBuf {
-    let dir = path.parent().unwrap_or(Path::new(""));
-    std::path::absolute(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    })
-    .unwrap_or_else(|_| dir.to_path_buf())
-}
-
-/// A relative glob of the config file, anchored at the config's directory
-/// (whose name is escaped, so its `[`, `*` or `?` stay literal).
-fn anchored(base: &Path, glob: &str) -> String {
-    if Path::new(glob).is_absolute() {
-        return glob.to_string();
-    }
-    let dir = globset::escape(&base.to_string_lossy());
-    let glob = glob.strip_prefix("./").unwrap_or(glob);
-    format!("{}/{glob}", dir.trim_end_matches('/'))
-}
-
-/// One `sources:` entry, checked against the sources before it; relative
-/// globs are taken from `base`.
-fn compile_source(
-    path: &Path,
-    base: &Path,
-    s: RawSource,
-    before: &[SourceConfig],
-) -> Result<SourceConfig, YamlError> {
-    let name = s.name.value.clone();
-    if before.iter().any(|o| o.name == name) {
-        return Err(YamlError::at(
-            path,
-            &s.name,
-            format!("duplicate source name {name:?}"),
-        ));
-    }
-    if s.stdin {
-        if !s.include.is_empty() {
-            return Err(YamlError::at(
-                path,
-                &s.name,
-                "a stdin source has no include globs",
-            ));
-        }
-        return Ok(SourceConfig::stdin(&name));
-    }
-    for g in s.include.iter().chain(&s.exclude) {
-        glob_set(std::slice::from_ref(&g.value))
-            .map_err(|e| YamlError::at(path, g, e.to_string()))?;
-    }
-    let strs = |v: &[Spanned<String>]| {
-        v.iter()
-            .map(|g| anchored(base, &g.value))
-            .collect::<Vec<_>>()
-    };
-    let mut src = SourceConfig::files(&name, strs(&s.include), strs(&s.exclude))
-        .map_err(|e| YamlError::at(path, &s.name, e.to_string()))?;
-    src.start_at = s.start_at.unwrap_or(StartAt::End);
-    src.new_files_start_at = s.new_files_start_at.unwrap_or(StartAt::Beginning);
-    Ok(src)
 }
 
 #[cfg(test)]
@@ -908,9 +481,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.rotate_wait, Duration::from_millis(250));
-        assert_eq!(c.sources[0].start_at, StartAt::Beginning);
-        assert!(c.sources[0].matches(Path::new("/var/log/app/a/b/x.log")));
-        assert!(!c.sources[0].matches(Path::new("/var/log/app/x.log.1")));
+        let g = c.sources[0].files_of().unwrap();
+        assert_eq!(g.start_at, StartAt::Beginning);
+        assert!(g.matches(Path::new("/var/log/app/a/b/x.log")));
+        assert!(!g.matches(Path::new("/var/log/app/x.log.1")));
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! The HTTP ingest section (`ingest:`, `run --ingest ADDR`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::ConfigError;
+use super::values::{Names, duration_in, in_range, resolve_listen};
+use crate::yaml::YamlError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIngest {
+    listen: Spanned<String>,
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    token_file: Option<PathBuf>,
+    #[serde(default)]
+    max_body_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    message_field: Option<String>,
+    #[serde(default)]
+    write_timeout: Option<Spanned<String>>,
+}
+
+/// HTTP ingest (`ingest:`, `run --ingest ADDR`): collectors POST lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestConfig {
+    /// Where `POST /ingest` is served.
+    pub listen: SocketAddr,
+    /// Source names a request may name (`/ingest/{source}`); the first is
+    /// the source of `POST /ingest`.
+    pub sources: Vec<String>,
+    /// A file holding the bearer token requests must carry (`None`: none).
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, compressed and decompressed.
+    pub max_body_bytes: usize,
+    /// The field of a JSON record that holds the log line (`None`: the
+    /// first of `log`, `message`, `msg`).
+    pub message_field: Option<String>,
+    /// How long a request waits for its events to be written (a blocked
+    /// output) before it is answered 503.
+    pub write_timeout: Duration,
+}
+
+impl IngestConfig {
+    /// Ingest on `listen` with the defaults: one source, `ingest`.
+    pub fn on(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            sources: vec!["ingest".into()],
+            token_file: None,
+            max_body_bytes: DEFAULT_INGEST_BODY,
+            message_field: None,
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Default largest ingest request body (8 MiB).
+pub const DEFAULT_INGEST_BODY: usize = 8 << 20;
+
+/// The bearer token in `path` (surrounding whitespace dropped).
+pub fn read_token(path: &Path) -> Result<String, ConfigError> {
+    let t = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Flag(format!("ingest token file {}: {e}", path.display())))?;
+    let t = t.trim().to_string();
+    if t.is_empty() {
+        return Err(ConfigError::Flag(format!(
+            "ingest token file {}: is empty",
+            path.display()
+        )));
+    }
+    Ok(t)
+}
+
+/// The `ingest:` section: its names are new source names (metrics labels).
+pub(super) fn compile_ingest(
+    path: &Path,
+    base: &Path,
+    i: &RawIngest,
+    names: &mut Names,
+) -> Result<IngestConfig, YamlError> {
+    let mut c = IngestConfig::on(
+        resolve_listen(&i.listen.value)
+            .map_err(|e| YamlError::at(path, &i.listen, e.to_string()))?,
+    );
+    if !i.sources.is_empty() {
+        c.sources = i
+            .sources
+            .iter()
+            .map(|n| names.claim(path, n))
+            .collect::<Result<_, _>>()?;
+    }
+    c.token_file = i.token_file.as_ref().map(|t| base.join(t));
+    if let Some(m) = &i.max_body_bytes {
+        c.max_body_bytes = in_range(path, "ingest.max_body_bytes", m, 1024, 1 << 30)?;
+    }
+    c.message_field.clone_from(&i.message_field);
+    if let Some(d) = &i.write_timeout {
+        c.write_timeout = duration_in(
+            path,
+            "ingest.write_timeout",
+            d,
+            Duration::from_millis(100),
+            Duration::from_secs(600),
+        )?;
+    }
+    Ok(c)
+}
