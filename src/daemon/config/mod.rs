@@ -448,10 +448,8 @@ impl Config {
             ));
         }
         self.check_names()?;
-        if let Some(i) = &self.ingest {
-            if let Some(t) = &i.token_file {
-                read_token(t)?;
-            }
+        if let Some(t) = self.ingest.as_ref().and_then(|i| i.token_file.as_ref()) {
+            read_token(t)?;
         }
         if self.sources.iter().filter(|s| s.is_stdin()).count() > 1 {
             return Err(ConfigError::Flag(

@@ -167,7 +167,7 @@ mod tests {
         let ex = format!("{}/**/skip.log", root.display());
         let src = crate::daemon::config::SourceConfig::files("t", vec![g], vec![ex]).unwrap();
         let src = src.files_of().unwrap();
-        let listing = files(&src);
+        let listing = files(src);
         let names: Vec<_> = listing
             .files
             .iter()
