@@ -203,6 +203,7 @@ impl Daemon {
             metrics: Arc::clone(&metrics),
             cancel: cancel.clone(),
             ready: health.register(),
+            max_line_bytes: config.max_line_bytes,
         };
         let (sources, finite_left) = start_sources(&config, resume, &ctx, &health, &ended_tx)?;
         // Ingest never ends by itself: the daemon then runs until a signal.
@@ -241,6 +242,7 @@ impl Daemon {
                 metrics: Arc::clone(&metrics),
                 config: i.clone(),
                 token,
+                max_line_bytes: ctx.max_line_bytes,
             });
             tokio::spawn(server::serve(
                 listener,
@@ -312,6 +314,9 @@ impl Daemon {
     fn apply_reload(&self, r: Result<Generation, LoadError>) {
         match r {
             Ok(g) => {
+                for what in self.current.borrow().config.restart_only_changes(&g.config) {
+                    tracing::warn!("SIGHUP: {what} changed; it takes effect at the next restart");
+                }
                 self.metrics.declare_sources(
                     g.config
                         .sources
@@ -396,14 +401,11 @@ fn start_sources(
         list.push(Box::new(FileSource { resume }));
     }
     if let Some(name) = config.stdin_source() {
-        list.push(Box::new(StdinSource::new(name, config.max_line_bytes)));
+        list.push(Box::new(StdinSource::new(name)));
     }
     if let Some(n) = &config.nats {
         ctx.metrics.declare_nats(&n.source);
-        list.push(Box::new(source::nats::NatsSource::new(
-            n.clone(),
-            config.max_line_bytes,
-        )));
+        list.push(Box::new(source::nats::NatsSource::new(n.clone())));
     }
     let finite = list.iter().all(|s| s.is_finite()).then_some(list.len());
     let mut running = Vec::new();

@@ -386,6 +386,44 @@ impl Config {
         Ok(())
     }
 
+    /// The settings `new` changes that a reload does not apply (they are
+    /// read once, at start): what a SIGHUP leaves as it was until a restart.
+    pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
+        let ingest = |c: &Config| c.ingest.clone();
+        let nats = |c: &Config| c.nats.clone();
+        let rate = |c: &Config| c.max_per_key.map(|r| (r.rate, r.per));
+        [
+            ("listen", self.listen != new.listen),
+            ("state_dir", self.state_dir != new.state_dir),
+            ("events.path", self.events_path != new.events_path),
+            ("events.overflow", self.overflow != new.overflow),
+            (
+                "events.queue_capacity",
+                self.queue_capacity != new.queue_capacity,
+            ),
+            ("events.max_per_key", rate(self) != rate(new)),
+            (
+                "checkpoint_interval",
+                self.checkpoint_interval != new.checkpoint_interval,
+            ),
+            ("max_line_bytes", self.max_line_bytes != new.max_line_bytes),
+            (
+                "http",
+                (self.http_max_connections, self.http_header_timeout)
+                    != (new.http_max_connections, new.http_header_timeout),
+            ),
+            ("ingest", ingest(self) != ingest(new)),
+            ("nats", nats(self) != nats(new)),
+            (
+                "the stdin source",
+                self.stdin_source() != new.stdin_source(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(what, changed)| changed.then_some(what))
+        .collect()
+    }
+
     /// The file sources: name and globs.
     pub fn file_sources(&self) -> impl Iterator<Item = (&str, &FileGlobs)> {
         self.sources
@@ -606,6 +644,20 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("nats source \"nats\"")
+        );
+    }
+
+    #[test]
+    fn a_reload_names_what_only_a_restart_applies() {
+        let load = |y: &str| Config::from_yaml(Path::new("c.yaml"), y).unwrap();
+        let old = load("listen: 127.0.0.1:9000\nrotate_wait: 1s\n");
+        let same = load("listen: 127.0.0.1:9000\nrotate_wait: 2s\npatterns:\n  builtin: false\n");
+        assert!(old.restart_only_changes(&same).is_empty());
+        let new =
+            load("listen: 127.0.0.1:9001\nmax_line_bytes: 4096\ningest:\n  listen: 127.0.0.1:1\n");
+        assert_eq!(
+            old.restart_only_changes(&new),
+            ["listen", "max_line_bytes", "ingest"]
         );
     }
 }

@@ -45,6 +45,8 @@ pub struct IngestState {
     pub config: IngestConfig,
     /// The bearer token requests must carry, if any.
     pub token: Option<String>,
+    /// Longest line kept whole (fixed at start, as for every source).
+    pub max_line_bytes: usize,
 }
 
 /// The ingest router.
@@ -193,7 +195,7 @@ fn scan_and_queue(
     text: &[u8],
     ack: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(u64, u64), CommitError> {
-    let limit = s.current.borrow().config.max_line_bytes;
+    let limit = s.max_line_bytes;
     let mut emitter = s.emitter.clone().holding();
     let mut pipeline = Pipeline::builder(source)
         .path("http")

@@ -70,6 +70,9 @@ pub struct SourceContext {
     pub cancel: CancellationToken,
     /// Marks this source ready (every file open).
     pub ready: Ready,
+    /// Longest line kept whole, for every pipeline of the source: fixed at
+    /// start (a reload that changes it is logged as needing a restart).
+    pub max_line_bytes: usize,
 }
 
 impl SourceContext {

@@ -25,16 +25,12 @@ use crate::pipeline::Pipeline;
 #[derive(Debug)]
 pub struct NatsSource {
     cfg: NatsConfig,
-    max_line_bytes: usize,
 }
 
 impl NatsSource {
-    /// A source for `cfg`, cutting lines at `max_line_bytes`.
-    pub fn new(cfg: NatsConfig, max_line_bytes: usize) -> Self {
-        Self {
-            cfg,
-            max_line_bytes,
-        }
+    /// A source for `cfg`.
+    pub fn new(cfg: NatsConfig) -> Self {
+        Self { cfg }
     }
 }
 
@@ -79,7 +75,7 @@ impl NatsSource {
     async fn consume(&self, ctx: &mut SourceContext) {
         let mut pipeline = Pipeline::builder(&*self.cfg.source)
             .path(format!("nats:{}", self.cfg.stream))
-            .max_line_bytes(self.max_line_bytes)
+            .max_line_bytes(ctx.max_line_bytes)
             .build();
         let mut backoff = Duration::from_millis(250);
         let mut last_error = String::new();

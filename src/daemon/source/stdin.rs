@@ -14,15 +14,13 @@ const PASS_BUDGET: usize = 1 << 20;
 #[derive(Debug)]
 pub struct StdinSource {
     name: String,
-    max_line_bytes: usize,
 }
 
 impl StdinSource {
-    /// A source named `name` that cuts lines at `max_line_bytes`.
-    pub fn new(name: &str, max_line_bytes: usize) -> Self {
+    /// A source named `name`.
+    pub fn new(name: &str) -> Self {
         Self {
             name: name.to_string(),
-            max_line_bytes,
         }
     }
 }
@@ -52,7 +50,7 @@ impl Source for StdinSource {
 fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext) {
     let mut pipeline = Pipeline::builder(&*src.name)
         .path("stdin")
-        .max_line_bytes(src.max_line_bytes)
+        .max_line_bytes(ctx.max_line_bytes)
         .buffer(BufferKind::Stream)
         .workers(crate::scan::default_workers())
         .build();

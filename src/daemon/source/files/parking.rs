@@ -57,7 +57,7 @@ impl FileServer {
         start: StartAt,
     ) -> bool {
         let now = Instant::now();
-        let limit = self.config.max_line_bytes;
+        let limit = self.ctx.max_line_bytes;
         match Watched::open(source, path.to_path_buf(), limit, resume, start) {
             Ok(w) if w.id == id => {
                 if self.failing.ok(path) {

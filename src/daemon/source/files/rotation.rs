@@ -51,7 +51,7 @@ impl FileServer {
     /// copy of it (read at once). False when neither is there.
     pub(super) fn drain_rotated(&mut self, id: FileId, at: &FileCheckpoint, now: Instant) -> bool {
         let found = find_by_identity(&at.path, id).and_then(|path| {
-            let limit = self.config.max_line_bytes;
+            let limit = self.ctx.max_line_bytes;
             Watched::open(&at.source, path, limit, Some(at), StartAt::Beginning).ok()
         });
         match found {
@@ -92,7 +92,7 @@ impl FileServer {
             io::copy(&mut (&mut text).take(rest), &mut io::sink())?;
             let mut pipeline = Pipeline::builder(&*at.source)
                 .path(path.display().to_string())
-                .max_line_bytes(self.config.max_line_bytes)
+                .max_line_bytes(self.ctx.max_line_bytes)
                 .start(crate::scan::Position {
                     line_number: at.line_number,
                     offset: at.offset,
