@@ -12,13 +12,14 @@ use std::time::Duration;
 
 use common::daemon::{Daemon, append, free_port, line, metric, seqs, write_config, write_seqs};
 
+const CHECKPOINTS: &str = "trtc_logwatch_checkpoint_writes_total";
 const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
 const TOTAL: u64 = 1500;
 
 /// A daemon with the test config following `dir/*.log`.
 fn start_on(dir: &Path) -> Daemon {
     let cfg = config(dir, &format!("{}/*.log", dir.display()), "");
-    Daemon::start(&["--config", cfg.to_str().unwrap()], free_port())
+    Daemon::start(&["--config", cfg.to_str().unwrap()])
 }
 
 fn config(dir: &Path, include: &str, extra: &str) -> std::path::PathBuf {
@@ -161,7 +162,7 @@ fn sigterm_then_restart_loses_nothing_and_duplicates_nothing() {
     let log = dir.path().join("app.log");
     let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
     let args = ["--config", cfg.to_str().unwrap()];
-    let d = Daemon::start(&args, free_port());
+    let d = Daemon::start(&args);
     // The app keeps writing through the stop and the restart.
     let total = 3000;
     let mut f = append(&log);
@@ -178,7 +179,7 @@ fn sigterm_then_restart_loses_nothing_and_duplicates_nothing() {
     assert_eq!(code, Some(0), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     std::thread::sleep(Duration::from_millis(300)); // lines written while down
-    let d = Daemon::start(&args, free_port());
+    let d = Daemon::start(&args);
     w.join().unwrap();
     let events = dir.path().join("events.ndjson");
     let t = std::time::Instant::now();
@@ -203,13 +204,15 @@ fn sigkill_then_restart_loses_nothing() {
     let mut f = append(&log);
     let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
     let args = ["--config", cfg.to_str().unwrap()];
-    let d = Daemon::start(&args, free_port());
+    let d = Daemon::start(&args);
     write_seqs(&mut f, 1..=TOTAL);
     d.wait_metric(ICE, TOTAL as f64, Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(400)); // at least one checkpoint
+    // At least one checkpoint written after every line was read.
+    let writes = metric(&d.metrics(), CHECKPOINTS).unwrap_or(0.0);
+    d.wait_metric(CHECKPOINTS, writes + 1.0, Duration::from_secs(10));
     d.kill();
     write_seqs(&mut f, TOTAL + 1..=TOTAL + 200);
-    let d = Daemon::start(&args, free_port());
+    let d = Daemon::start(&args);
     d.wait_metric(ICE, 200.0, Duration::from_secs(10));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
@@ -222,10 +225,8 @@ fn sigkill_then_restart_loses_nothing() {
 fn stdin_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.ndjson");
-    let port = free_port();
     let mut d = Daemon::start_with_stdin(
         &["--stdin", "--events", events.to_str().unwrap()],
-        port,
         Stdio::piped(),
     );
     let mut stdin = d.child.stdin.take().unwrap();
@@ -265,7 +266,6 @@ fn sighup_reloads_the_catalog_of_the_stdin_reader_too() {
             "--events",
             events.to_str().unwrap(),
         ],
-        free_port(),
         Stdio::piped(),
     );
     let mut stdin = d.child.stdin.take().unwrap();
@@ -293,20 +293,16 @@ fn sighup_reloads_the_catalog_of_the_stdin_reader_too() {
 #[test]
 fn glob_picks_up_files_created_after_start() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let d = Daemon::start(
-        &[
-            "--config",
-            config(
-                dir.path(),
-                &format!("{}/**/*.log", dir.path().display()),
-                "",
-            )
-            .to_str()
-            .unwrap(),
-        ],
-        port,
-    );
+    let d = Daemon::start(&[
+        "--config",
+        config(
+            dir.path(),
+            &format!("{}/**/*.log", dir.path().display()),
+            "",
+        )
+        .to_str()
+        .unwrap(),
+    ]);
     std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
     let mut f = append(&dir.path().join("a/b/late.log"));
     write_seqs(&mut f, 1..=10);
@@ -325,17 +321,14 @@ fn follow_flags_without_a_config_file() {
     let events = dir.path().join("ev.ndjson");
     let glob = format!("{}/*.log", dir.path().display());
     let state = dir.path().join("st");
-    let d = Daemon::start(
-        &[
-            "--follow",
-            &glob,
-            "--events",
-            events.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-        ],
-        free_port(),
-    );
+    let d = Daemon::start(&[
+        "--follow",
+        &glob,
+        "--events",
+        events.to_str().unwrap(),
+        "--state-dir",
+        state.to_str().unwrap(),
+    ]);
     let mut f = append(&log);
     f.write_all(line(2).as_bytes()).unwrap();
     assert_eq!(d.wait_metric(ICE, 1.0, Duration::from_secs(10)), 1.0);
@@ -418,8 +411,7 @@ fn sighup_with_a_bad_config_keeps_the_old_one() {
     let dir = tempfile::tempdir().unwrap();
     let glob = format!("{}/*.log", dir.path().display());
     let cfg = config(dir.path(), &glob, "");
-    let port = free_port();
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], port);
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     std::fs::write(&cfg, "sources: [oops\n").unwrap();
     d.signal(libc::SIGHUP);
     assert_eq!(
@@ -476,7 +468,6 @@ fn overflow_drop_counts_every_dropped_event() {
     // Nobody reads stdout: the pipe fills, the sink blocks, the queue fills.
     let mut d = Daemon::start_with(
         &["--config", cfg.to_str().unwrap()],
-        free_port(),
         Stdio::null(),
         Stdio::piped(),
     );
@@ -571,7 +562,7 @@ fn sighup_reopens_the_events_file_and_applies_a_new_config() {
         )
     };
     let cfg = write_config(dir.path(), &body(&format!("\"{}/*.log\"", a.display())));
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     append(&a.join("x.log"))
         .write_all(line(1).as_bytes())
         .unwrap();
@@ -621,12 +612,7 @@ fn sigterm_exits_in_time_even_when_the_events_output_is_blocked() {
     let mut f = append(&dir.path().join("app.log"));
     let glob = format!("{}/*.log", dir.path().display());
     // Events on a stdout pipe that nobody reads; the default overflow policy blocks.
-    let d = Daemon::start_with(
-        &["--follow", &glob],
-        free_port(),
-        Stdio::null(),
-        Stdio::piped(),
-    );
+    let d = Daemon::start_with(&["--follow", &glob], Stdio::null(), Stdio::piped());
     // More events than the queue holds (10000), so the reader blocks too.
     write_seqs(&mut f, 1..=20_000);
     std::thread::sleep(Duration::from_millis(1000));
@@ -642,7 +628,7 @@ fn file_rotated_while_the_daemon_was_stopped_is_drained_after_restart() {
     let mut f = append(&log);
     let cfg = config(dir.path(), &format!("{}/*.log", dir.path().display()), "");
     let args = ["--config", cfg.to_str().unwrap()];
-    let d = Daemon::start(&args, free_port());
+    let d = Daemon::start(&args);
     write_seqs(&mut f, 1..=1000);
     d.wait_metric(ICE, 1000.0, Duration::from_secs(10));
     let (code, _, _) = d.stop();
@@ -654,7 +640,7 @@ fn file_rotated_while_the_daemon_was_stopped_is_drained_after_restart() {
     write_seqs(&mut f, 1201..=1300);
     let mut f = append(&log);
     write_seqs(&mut f, 1301..=1400);
-    let d = Daemon::start(&args, free_port());
+    let d = Daemon::start(&args);
     assert_eq!(d.wait_metric(ICE, 400.0, Duration::from_secs(10)), 400.0);
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
@@ -676,7 +662,7 @@ fn rotation_with_polling_only() {
         &format!("{}/*.log", dir.path().display()),
         "notify: false\n",
     );
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     writer(f, rename_rotation(&log));
     check_exactly_once(d, dir.path());
 }
@@ -690,7 +676,7 @@ fn storm_sampling_writes_a_few_events_per_key_and_counts_every_error() {
         .unwrap()
         .replace("events:\n", "events:\n  max_per_key: {rate: 5, per: 2s}\n");
     std::fs::write(&cfg, text).unwrap();
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     let mut f = append(&dir.path().join("app.log"));
     write_seqs(&mut f, 1..=20);
     assert_eq!(d.wait_metric(ICE, 20.0, Duration::from_secs(10)), 20.0);
@@ -745,7 +731,6 @@ fn a_closed_events_pipe_stops_the_daemon_and_a_restart_reads_on() {
     // Events on stdout; the reader takes 100 lines and goes away.
     let mut d = Daemon::start_with(
         &["--config", cfg.to_str().unwrap()],
-        free_port(),
         Stdio::null(),
         Stdio::piped(),
     );
@@ -768,15 +753,12 @@ fn a_closed_events_pipe_stops_the_daemon_and_a_restart_reads_on() {
     assert!(log.contains("broken pipe"), "{log}");
     // A restart (as a supervisor does) writes every line the reader missed.
     let events = dir.path().join("events.ndjson");
-    let d = Daemon::start(
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--events",
-            events.to_str().unwrap(),
-        ],
-        free_port(),
-    );
+    let d = Daemon::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
     d.wait_metric(
         "trtc_logwatch_lines_read_total{source=\"app\"}",
         1.0,
@@ -900,7 +882,7 @@ fn a_source_that_matches_nothing_is_loud_and_relative_globs_follow_the_config() 
         dir.path(),
         "state_dir: state\nevents:\n  path: events.ndjson\nrescan_interval: 200ms\nsources:\n  - name: app\n    include: [\"logs/*.log\"]\n    start_at: beginning\n  - name: nothing\n    include: [\"nowhere/*.log\"]\n",
     );
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     let m = d.metrics();
     // Every per-source series exists from the first scrape, at 0.
     for name in [

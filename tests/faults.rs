@@ -130,7 +130,7 @@ fn worker_death(failpoint: &str) {
     );
     // The restart reads what the dead run did not checkpoint: nothing lost.
     write_seqs(&mut f, 101..=200);
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     d.wait_metric(WRITTEN, 1.0, Duration::from_secs(10));
     wait_until(Duration::from_secs(10), || {
         seqs(&dir.path().join("events.ndjson")).len() == 200
@@ -206,7 +206,7 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     };
     let cfg = config(dir.path(), &fs.0, "");
     let events = fs.0.join("events.ndjson");
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     let filler = fs.fill(200 * 1024);
     let mut f = append(&dir.path().join("app.log"));
     write_seqs(&mut f, 1..=TOTAL);
@@ -250,7 +250,7 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     assert_eq!(code, Some(0), "{log}");
     assert_exactly_once(&events, TOTAL);
     // A restart finds every line checkpointed: nothing again.
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(metric(&d.metrics(), ICE), None);
     d.stop();
@@ -260,7 +260,7 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
 /// A daemon following `dir/logs/*.log` from the beginning under a limit of
 /// `nofile` descriptors, with `config` as its config file; returns it and
 /// its events file.
-fn follow_limited(dir: &Path, config: &str, port: u16, nofile: u64) -> (Daemon, PathBuf) {
+fn follow_limited(dir: &Path, config: &str, nofile: u64) -> (Daemon, PathBuf) {
     let events = dir.join("events.ndjson");
     let glob = format!("{}/*.log", dir.join("logs").display());
     let cfg = write_config(dir, config);
@@ -275,7 +275,6 @@ fn follow_limited(dir: &Path, config: &str, port: u16, nofile: u64) -> (Daemon, 
             "--events",
             events.to_str().unwrap(),
         ],
-        port,
         nofile,
     );
     (d, events)
@@ -298,12 +297,12 @@ fn out_of_descriptors(files: u64, nofile: u64, max_open: Option<u64>) {
     std::fs::create_dir(&logs).unwrap();
     let total = many_files(&logs, files, 3);
     let extra = max_open.map_or(String::new(), |n| format!("max_open_files: {n}\n"));
-    let (d, events) = follow_limited(dir.path(), &extra, free_port(), nofile);
+    let (d, events) = follow_limited(dir.path(), &extra, nofile);
     assert_eq!(
         d.wait_metric(WRITTEN, total as f64, Duration::from_secs(60)),
         total as f64
     );
-    // Rescans and polls go on: nothing more, nothing rotated.
+    // Polls go on: nothing more, nothing rotated.
     std::thread::sleep(Duration::from_millis(1500));
     let body = d.metrics();
     assert_eq!(metric(&body, ICE), Some(total as f64));
@@ -354,8 +353,8 @@ fn slow_and_idle_http_clients_cannot_take_the_descriptors_of_the_readers() {
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     let first = many_files(&logs, FILES, 3);
-    let port = free_port();
-    let (d, events) = follow_limited(dir.path(), "http:\n  header_timeout: 1s\n", port, 1024);
+    let (d, events) = follow_limited(dir.path(), "http:\n  header_timeout: 1s\n", 1024);
+    let port = d.port;
     // 1100 clients send half a request and wait.
     let mut clients = Vec::new();
     for _ in 0..1100 {
@@ -404,9 +403,9 @@ fn a_file_that_cannot_be_opened_is_warned_about_and_counted_once() {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink("/nonexistent/x.log", dir.path().join("dangling.log")).unwrap();
     let cfg = config(dir.path(), dir.path(), "");
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
-    // Five rescans (200 ms) later: one warning, one count.
-    std::thread::sleep(Duration::from_millis(1200));
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    // Two more listings later: still one warning, one count.
+    d.wait_listings(2);
     let body = d.metrics();
     assert_eq!(
         metric(&body, "trtc_logwatch_read_errors_total{source=\"app\"}"),
@@ -448,7 +447,7 @@ fn an_unreadable_directory_is_skipped_once_and_the_others_keep_their_notificatio
         ),
     );
     perm(&cfg, 0o644).unwrap();
-    let d = Daemon::start_as_nobody(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start_as_nobody(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(d.wait_metric(ICE, 5.0, Duration::from_secs(10)), 5.0);
     write_seqs(&mut f, 6..=10);
     assert_eq!(
@@ -538,7 +537,7 @@ fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
     let log = dir.path().join("app.log");
     let mut f = append(&log);
     write_seqs(&mut f, 1..=100);
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(d.wait_metric(ICE, 100.0, Duration::from_secs(10)), 100.0);
     let (code, _, _) = d.stop();
     assert_eq!(code, Some(0));
@@ -556,7 +555,7 @@ fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
         utf16(&numbered(900..=901), true, false),
     )
     .unwrap();
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(d.wait_metric(ICE, 70.0, Duration::from_secs(10)), 70.0);
     std::thread::sleep(Duration::from_millis(1000));
     let body = d.metrics();
@@ -595,7 +594,7 @@ fn disk_full_with_overflow_drop_counts_every_dropped_event() {
         ),
     );
     std::fs::write(&cfg, text).unwrap();
-    let d = Daemon::start(&["--config", cfg.to_str().unwrap()], free_port());
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     let filler = fs.fill(100 * 1024);
     let mut f = append(&dir.path().join("app.log"));
     write_seqs(&mut f, 1..=TOTAL);

@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::daemon::{Daemon, free_port, line, metric, seqs, write_config};
+use common::daemon::{Daemon, line, metric, seqs, write_config};
 
 /// One HTTP/1.1 request; the status and the body of the answer.
 fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
@@ -44,18 +44,19 @@ fn json_lines(seqs: std::ops::RangeInclusive<u64>, field: &str) -> Vec<u8> {
 }
 
 fn start(dir: &std::path::Path, extra: &str) -> (Daemon, u16) {
-    let ingest = free_port();
     let cfg = write_config(
         dir,
         &format!(
-            "events:\n  path: events.ndjson\ningest:\n  listen: 127.0.0.1:{ingest}\n  sources: [web, backend]\n{extra}"
+            "events:\n  path: events.ndjson\ningest:\n  listen: 127.0.0.1:0\n  sources: [web, backend]\n{extra}"
         ),
     );
-    (
-        Daemon::start(&["--config", cfg.to_str().unwrap()], free_port()),
-        ingest,
-    )
+    let mut d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    let ingest = d.bound_port(INGEST_SAYS);
+    (d, ingest)
 }
+
+/// The daemon's log line that names the ingest address.
+const INGEST_SAYS: &str = "accepting POST /ingest on http://";
 
 #[test]
 fn collector_bodies_are_written_before_the_answer() {
@@ -185,20 +186,17 @@ fn token_unknown_source_and_body_limit_are_refused_and_counted() {
 #[test]
 fn a_full_queue_answers_503_and_queues_nothing_of_the_request() {
     let dir = tempfile::tempdir().unwrap();
-    let ingest = free_port();
     // Events on a stdout pipe nobody reads: the queue (100) fills and stays full.
     let cfg = write_config(
         dir.path(),
-        &format!(
-            "events:\n  queue_capacity: 100\ningest:\n  listen: 127.0.0.1:{ingest}\n  write_timeout: 1s\n"
-        ),
+        "events:\n  queue_capacity: 100\ningest:\n  listen: 127.0.0.1:0\n  write_timeout: 1s\n",
     );
     let mut d = Daemon::start_with(
         &["--config", cfg.to_str().unwrap()],
-        free_port(),
         Stdio::null(),
         Stdio::piped(),
     );
+    let ingest = d.bound_port(INGEST_SAYS);
     let mut answers = Vec::new();
     for i in 0..40u64 {
         let (code, _) = post(

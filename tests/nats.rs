@@ -124,7 +124,7 @@ fn replica(dir: &Path, url: &str, i: usize) -> Daemon {
     );
     let cfg2 = dir.join(format!("replica-{i}.yaml"));
     std::fs::rename(cfg, &cfg2).unwrap();
-    Daemon::start(&["--config", cfg2.to_str().unwrap()], free_port())
+    Daemon::start(&["--config", cfg2.to_str().unwrap()])
 }
 
 /// A metric summed over the replicas.

@@ -186,17 +186,14 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     let glob = format!("{}/*.log", logs.display());
     let state = dir.path().join("state");
     let events = dir.path().join("events.ndjson");
-    let daemon = Daemon::start(
-        &[
-            "--follow",
-            &glob,
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--events",
-            events.to_str().unwrap(),
-        ],
-        free_port(),
-    );
+    let daemon = Daemon::start(&[
+        "--follow",
+        &glob,
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+    ]);
     let pdir = dir.path().join("prom");
     std::fs::create_dir(&pdir).unwrap();
     let pport = free_port();

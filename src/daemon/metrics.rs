@@ -189,6 +189,7 @@ struct PipelineMetrics {
     checkpoint_last: Gauge<f64, AtomicU64>,
     reloads: Counter,
     reload_failures: Counter,
+    listings: Counter,
     queue_depth: Gauge<i64, AtomicI64>,
     output_errors: Counter,
     output_blocked: Gauge<i64, AtomicI64>,
@@ -230,6 +231,11 @@ impl PipelineMetrics {
                 "trtc_logwatch_http_connections_rejected",
                 "HTTP connections closed at once because max_connections were open",
                 &self.http_rejected,
+            ),
+            (
+                "trtc_logwatch_file_listings",
+                "Listings of every file source's globs (at start, on notifications, every rescan_interval)",
+                &self.listings,
             ),
             (
                 "trtc_logwatch_config_reloads",
@@ -559,6 +565,11 @@ impl Metrics {
         } else {
             self.pipe.checkpoint_failures.inc();
         }
+    }
+
+    /// The file sources' globs were listed once more.
+    pub fn listing(&self) {
+        self.pipe.listings.inc();
     }
 
     /// A reload, successful or not.

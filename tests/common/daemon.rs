@@ -1,5 +1,7 @@
-//! Running the real daemon in tests: free ports, a tiny HTTP client, a
-//! writer of numbered error lines, and readers of the events file.
+//! Running the real daemon in tests: it listens on port 0 and the tests
+//! read the bound address from its log; a tiny HTTP client, a writer of
+//! numbered error lines, and readers of the events file. `free_port` is
+//! for the other servers the tests start (nats-server, Prometheus).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -72,26 +74,25 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub fn start(args: &[&str], port: u16) -> Daemon {
-        Self::start_with_stdin(args, port, Stdio::null())
+    pub fn start(args: &[&str]) -> Daemon {
+        Self::start_with_stdin(args, Stdio::null())
     }
 
-    pub fn start_with_stdin(args: &[&str], port: u16, stdin: Stdio) -> Daemon {
-        Self::start_with(args, port, stdin, Stdio::null())
+    pub fn start_with_stdin(args: &[&str], stdin: Stdio) -> Daemon {
+        Self::start_with(args, stdin, Stdio::null())
     }
 
-    pub fn start_with(args: &[&str], port: u16, stdin: Stdio, stdout: Stdio) -> Daemon {
+    pub fn start_with(args: &[&str], stdin: Stdio, stdout: Stdio) -> Daemon {
         Self::start_cmd(
             Command::new(env!("CARGO_BIN_EXE_trtc-logwatch")),
             args,
-            port,
             stdin,
             stdout,
         )
     }
 
     /// A daemon whose limit on open files (soft and hard) is `nofile`.
-    pub fn start_limited(args: &[&str], port: u16, nofile: u64) -> Daemon {
+    pub fn start_limited(args: &[&str], nofile: u64) -> Daemon {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"));
         // SAFETY: only setrlimit runs between fork and exec.
@@ -107,39 +108,61 @@ impl Daemon {
                 Ok(())
             });
         }
-        Self::start_cmd(cmd, args, port, Stdio::null(), Stdio::null())
+        Self::start_cmd(cmd, args, Stdio::null(), Stdio::null())
     }
 
     /// A daemon run as the unprivileged user `nobody` (the caller is root).
-    pub fn start_as_nobody(args: &[&str], port: u16) -> Daemon {
+    pub fn start_as_nobody(args: &[&str]) -> Daemon {
         use std::os::unix::process::CommandExt;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"));
         cmd.uid(65534).gid(65534);
-        Self::start_cmd(cmd, args, port, Stdio::null(), Stdio::null())
+        Self::start_cmd(cmd, args, Stdio::null(), Stdio::null())
     }
 
-    fn start_cmd(
-        mut cmd: Command,
-        args: &[&str],
-        port: u16,
-        stdin: Stdio,
-        stdout: Stdio,
-    ) -> Daemon {
-        let listen = format!("127.0.0.1:{port}");
-        let log = std::env::temp_dir().join(format!("trtc-logwatch-test-{port}.log"));
+    fn start_cmd(mut cmd: Command, args: &[&str], stdin: Stdio, stdout: Stdio) -> Daemon {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log =
+            std::env::temp_dir().join(format!("trtc-logwatch-test-{}-{n}.log", std::process::id()));
         let err = std::fs::File::create(&log).unwrap();
         let child = cmd
             .arg("run")
             .args(args)
-            .args(["--listen", &listen, "--log-level", "debug"])
+            .args(["--listen", "127.0.0.1:0", "--log-level", "debug"])
             .stdin(stdin)
             .stdout(stdout)
             .stderr(Stdio::from(err))
             .spawn()
             .unwrap();
-        let mut d = Daemon { child, port, log };
+        let mut d = Daemon {
+            child,
+            port: 0,
+            log,
+        };
+        d.port = d.bound_port("serving /metrics on http://");
         d.wait_ready();
         d
+    }
+
+    /// The port of the address the daemon's log names after `says`
+    /// (`serving /metrics on http://`, `accepting POST /ingest on http://`).
+    pub fn bound_port(&mut self, says: &str) -> u16 {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let port = text.lines().find_map(|l| {
+                let addr = l.split(says).nth(1)?.split_whitespace().next()?;
+                addr.rsplit(':').next()?.parse().ok()
+            });
+            if let Some(p) = port {
+                return p;
+            }
+            if let Ok(Some(st)) = self.child.try_wait() {
+                panic!("daemon exited with {st}: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the daemon never said {says:?}");
     }
 
     pub fn wait_ready(&mut self) {
@@ -177,6 +200,16 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(50));
         }
         last
+    }
+
+    /// Waits until the daemon has listed its globs `n` more times (each
+    /// listing also polls and reads what is due).
+    pub fn wait_listings(&self, n: u32) {
+        const LISTINGS: &str = "trtc_logwatch_file_listings_total";
+        let from = metric(&self.metrics(), LISTINGS).unwrap_or(0.0);
+        let want = from + f64::from(n);
+        let got = self.wait_metric(LISTINGS, want, Duration::from_secs(30));
+        assert!(got >= want, "{got} listings of {want}");
     }
 
     pub fn signal(&self, sig: i32) {

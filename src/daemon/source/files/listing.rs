@@ -68,6 +68,7 @@ impl FileServer {
             self.ctx.ready.set();
         }
         self.find_uncovered();
+        self.ctx.metrics.listing();
     }
 
     /// The identity of a listed entry: from the listing alone when a known
