@@ -6,10 +6,12 @@
 //! (YAML error catalogs), [`decode`] (gzip, UTF-16, binary sniffing),
 //! [`lines`] (reading and bounded line splitting),
 //! [`matcher`] (one Aho-Corasick pass plus context rules), [`context`]
-//! (userId/roomId/timestamp lifting), [`event`] (the NDJSON event), [`scan`]
-//! (the pipeline shared by `scan` and `run`) and [`report`] (human-readable
-//! output). The daemon, [`daemon`]: config, sources (files, stdin), the
-//! queue, the sink, metrics and the HTTP server. Between them, `state`:
+//! (userId/roomId/timestamp lifting), [`event`] (the NDJSON event),
+//! [`pipeline`] (bytes in, events out: the one record pipeline of `scan`
+//! and every daemon source), [`scan`] (matching blocks inside it) and
+//! [`report`] (human-readable output). The daemon, [`daemon`]: config,
+//! sources (files, stdin, HTTP ingest, NATS), the queue, the sink, metrics
+//! and the HTTP server. Between them, `state`:
 //! file identity and checkpoints, shared by the file reader and the sink.
 //!
 //! Scanning through the library: a [`pipeline::Pipeline`] takes the bytes,

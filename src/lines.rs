@@ -6,9 +6,10 @@
 //! about `max(1 MiB, limit)` whatever the input size.
 //!
 //! [`LineReader`] puts a reader under it, the way ripgrep's
-//! `LineBufferReader` is the only code that calls `read`: every source
-//! (`scan`, stdin, followed files) reads through it, so filling, `EINTR`,
-//! read budgets and the final line without `\n` are handled once.
+//! `LineBufferReader` is the only code that calls `read`: the record
+//! pipeline ([`crate::pipeline`]) reads every stream through it, so
+//! filling, `EINTR`, read budgets and the final line without `\n` are
+//! handled once.
 
 use std::io::{self, Read};
 

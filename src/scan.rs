@@ -1,5 +1,6 @@
-//! The scanning pipeline shared by `scan` and `run`: chunks of lines in,
-//! events out, with counters for everything that was read, cut or skipped.
+//! Matching inside the record pipeline ([`crate::pipeline`]): chunks of
+//! lines in, events out, with counters for everything that was read, cut or
+//! skipped.
 //!
 //! A [`SourceScanner`] holds one source's position and counters, not the
 //! matcher: the matcher is passed with every chunk, so a reload reaches
@@ -105,7 +106,7 @@ pub fn default_workers() -> usize {
 }
 
 /// What one line with errors gave, before its events are built.
-struct Found<'b> {
+struct LineFindings<'b> {
     raw: Cow<'b, [u8]>,
     text: Cow<'b, str>,
     pos: Position,
@@ -274,7 +275,7 @@ impl SourceScanner {
         &mut self,
         matcher: &Matcher,
         block: &'b [u8],
-        found: &mut impl FnMut(&mut Self, Found<'b>) -> Result<(), E>,
+        found: &mut impl FnMut(&mut Self, LineFindings<'b>) -> Result<(), E>,
     ) -> Result<(), E> {
         let base = self.pos;
         self.stats.bytes += block.len() as u64;
@@ -341,7 +342,7 @@ impl SourceScanner {
         raw: Cow<'b, [u8]>,
         pos: Position,
         truncated: bool,
-    ) -> Option<Found<'b>> {
+    ) -> Option<LineFindings<'b>> {
         // A joined split error (owned) had each of its lines trimmed.
         let raw = match raw {
             Cow::Borrowed(b) => Cow::Borrowed(trim_cr(b)),
@@ -367,7 +368,7 @@ impl SourceScanner {
             sdk_major: lifted.context.sdk_major(),
         };
         let dets = matcher.resolve(&raw, &hits, hints);
-        Some(Found {
+        Some(LineFindings {
             raw,
             text,
             pos,
@@ -381,7 +382,7 @@ impl SourceScanner {
     fn emit<E>(
         &mut self,
         matcher: &Matcher,
-        f: Found<'_>,
+        f: LineFindings<'_>,
         now: &mut Now,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {

@@ -1,8 +1,10 @@
 //! `run`: the daemon. Starts the sink, the sources and the HTTP server,
 //! serves until a signal, and shuts down within a deadline.
 //!
-//! - [`config`]: the YAML config and its validation.
-//! - [`source`]: where lines come from (files, stdin), behind one trait.
+//! - [`config`]: the YAML config and its validation, one module per source.
+//! - [`generation`]: config + matcher + renderer, swapped whole on reload.
+//! - [`source`]: where lines come from (files, stdin, HTTP ingest, NATS),
+//!   each through one record pipeline into the queue.
 //! - [`queue`]: the bounded queue from the sources to the sink.
 //! - [`sink`]: writes events and, after them, checkpoints.
 //! - [`metrics`] and [`server`]: `/metrics`, `/healthz`, `/readyz`.

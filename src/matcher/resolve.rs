@@ -10,7 +10,7 @@ use super::{Detection, Hints, Hits, KeyHit, Matcher, NumHit, Rule, forms};
 use crate::catalog::{EntryId, EntryKind};
 
 /// An entry, the text that identified it and the rule that took it.
-type Found = (EntryId, Range<usize>, Rule);
+type Judged = (EntryId, Range<usize>, Rule);
 
 impl Matcher {
     /// Turns the hits [`find`](Self::find) kept on `line` into detections.
@@ -56,7 +56,7 @@ impl Matcher {
     /// room-entry, extraCode). Key hits come first on the line in the SDK's
     /// own forms; numbers may come before them (JSON), so both are ordered
     /// by position.
-    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Found>, Vec<Found>) {
+    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Judged>, Vec<Judged>) {
         // The version a shared name means: the line's SDK version, else an
         // unknown v5 extraCode, else the catalog of a wording on the line.
         let hints = Hints {
@@ -65,11 +65,11 @@ impl Matcher {
                 .or(hits.unknown_v5.map(|_| 5))
                 .or_else(|| hits.msgs.iter().find_map(|(m, _)| self.major(*m))),
         };
-        let mut primaries: Vec<Found> = Vec::new();
+        let mut primaries: Vec<Judged> = Vec::new();
         for k in &hits.keys {
             primaries.push((self.pick(k, &hits.nums, hints), k.span.clone(), k.rule));
         }
-        let mut causes: Vec<Found> = Vec::new();
+        let mut causes: Vec<Judged> = Vec::new();
         for n in &hits.nums {
             for &id in &n.entries {
                 if self.set.entry(id).kind == EntryKind::Sdk {

@@ -8,14 +8,17 @@
 //! and is started by the daemon like the others; it needs no change to the
 //! sink or the matcher.
 //!
+//! Every source reads through a [`crate::pipeline::Pipeline`] into a
+//! [`feed::Feed`] (`SourceContext::feed`): the matcher current at each
+//! block, the emitter, the counters. Collector bodies are decoded by
+//! [`bodies`] for every source that receives them.
+//!
 //! - [`files`]: every file of every file source (discovery, rotation,
-//!   checkpoints), with [`tailer`] for one followed file and [`discover`]
-//!   for the globs.
+//!   checkpoints), one table of file states.
 //! - [`stdin`]: standard input, to its end.
 //! - [`nats`]: a NATS JetStream durable pull consumer shared by replicas.
-//!
-//! (HTTP ingest is not a thread of its own: its requests are handled by
-//! the HTTP server, `daemon::ingest`, through the same emitter.)
+//! - [`ingest`]: HTTP ingest. Not a thread of its own: its requests are
+//!   handled by the HTTP server, each through a pipeline of its own.
 
 pub(crate) mod bodies;
 pub(crate) mod feed;

@@ -50,7 +50,7 @@ pub fn glob_base(glob: &str) -> (PathBuf, Option<usize>) {
 
 /// One matching directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
+pub struct ListedFile {
     /// Its path, as the glob names it.
     pub path: PathBuf,
     /// The inode the directory lists for a regular file (no `stat` needed
@@ -63,7 +63,7 @@ pub struct Found {
 #[derive(Debug, Default)]
 pub struct Listing {
     /// Matching entries, in path order.
-    pub files: Vec<Found>,
+    pub files: Vec<ListedFile>,
     /// Every directory listed (to be watched).
     pub dirs: Vec<PathBuf>,
     /// Directories that could not be listed, with why.
@@ -124,7 +124,7 @@ fn walk(src: &FileGlobs, dir: &Path, depth: usize, strip_dot: bool, out: &mut Li
         } else if src.matches(&shown) {
             // Symlinks included, even dangling ones: the caller stats them and
             // counts the ones it cannot open.
-            out.files.push(Found {
+            out.files.push(ListedFile {
                 path: shown,
                 ino: ft.is_file().then(|| ent.ino()),
             });

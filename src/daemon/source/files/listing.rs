@@ -73,7 +73,7 @@ impl FileServer {
 
     /// The identity of a listed entry: from the listing alone when a known
     /// path still has its inode, else by `stat` (failures logged once).
-    fn identify(&mut self, f: discover::Found, source: &str, now: Instant, seen: &mut Seen) {
+    fn identify(&mut self, f: discover::ListedFile, source: &str, now: Instant, seen: &mut Seen) {
         if let (Some(ino), Some(id)) = (f.ino, self.table.by_path(&f.path))
             && id.ino == ino
         {
