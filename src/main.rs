@@ -536,6 +536,7 @@ struct ScanOutput<W: Write> {
 }
 
 impl<W: Write> ScanOutput<W> {
+    #[inline]
     fn event(&mut self, r: &Renderer, ev: &trtc_logwatch::event::Event<'_>) -> io::Result<()> {
         if let Some(s) = &mut self.summary {
             s.add(ev.category, ev.key);
@@ -623,6 +624,7 @@ impl<W: Write> EventSink for ScanSink<'_, W> {
         Arc::clone(self.matcher)
     }
 
+    #[inline]
     fn event(&mut self, ev: &trtc_logwatch::event::Event<'_>) -> io::Result<()> {
         self.out.event(self.renderer, ev)
     }
