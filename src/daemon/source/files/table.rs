@@ -76,6 +76,13 @@ pub(super) struct FileTable {
     /// parked files. Derived; rebuilt on the first look after a change.
     paths: HashMap<PathBuf, FileId>,
     paths_stale: bool,
+    /// Open or draining entries, kept by [`FileTable::put`] and
+    /// [`FileTable::remove`]: counted at every open, so not by a walk.
+    open: usize,
+}
+
+fn is_open(s: &FileState) -> bool {
+    matches!(s, FileState::Open(_) | FileState::Draining { .. })
 }
 
 impl FileTable {
@@ -93,7 +100,16 @@ impl FileTable {
 
     /// Files open now (reading or draining).
     pub fn open_count(&self) -> usize {
-        self.readings().count()
+        self.open
+    }
+
+    /// Sets `id`'s state (every transition ends here or in `remove`).
+    fn put(&mut self, id: FileId, state: FileState) {
+        self.open += usize::from(is_open(&state));
+        if let Some(old) = self.files.insert(id, state) {
+            self.open -= usize::from(is_open(&old));
+        }
+        self.paths_stale = true;
     }
 
     /// Every open file, with when it began draining.
@@ -204,21 +220,20 @@ impl FileTable {
         match self.files.get_mut(&id) {
             Some(FileState::Waiting(w)) => w.path = path,
             Some(_) => {}
-            None => {
-                self.files.insert(
-                    id,
-                    FileState::Waiting(Waiting {
-                        path,
-                        source,
-                        start,
-                    }),
-                );
-            }
+            None => self.put(
+                id,
+                FileState::Waiting(Waiting {
+                    path,
+                    source,
+                    start,
+                }),
+            ),
         }
     }
 
     /// Waiting files a listing no longer found are forgotten.
     pub fn forget_waiting_unless(&mut self, mut listed: impl FnMut(FileId) -> bool) {
+        // Waiting files are not open: the count stays.
         self.files
             .retain(|id, s| !matches!(s, FileState::Waiting(_)) || listed(*id));
     }
@@ -226,46 +241,36 @@ impl FileTable {
     /// A waiting file that could not be opened and is not retried.
     pub fn drop_waiting(&mut self, id: FileId) {
         if matches!(self.files.get(&id), Some(FileState::Waiting(_))) {
-            self.files.remove(&id);
+            self.remove(id);
         }
     }
 
     /// `id` is open (it was waiting or parked, or is new).
     pub fn opened(&mut self, id: FileId, r: Reading) {
-        self.files.insert(id, FileState::Open(Box::new(r)));
-        self.paths_stale = true;
+        self.put(id, FileState::Open(Box::new(r)));
     }
 
     /// `id` was found open beside its old path after a rotation: drained.
     pub fn opened_draining(&mut self, id: FileId, r: Reading, now: Instant) {
-        self.files.insert(
-            id,
-            FileState::Draining {
-                file: Box::new(r),
-                since: now,
-            },
-        );
-        self.paths_stale = true;
+        let file = Box::new(r);
+        self.put(id, FileState::Draining { file, since: now });
     }
 
     /// The open file `id` was renamed away or deleted: drained from now.
     pub fn rotated(&mut self, id: FileId, now: Instant) {
         if let Some(FileState::Open(_)) = self.files.get(&id)
-            && let Some(FileState::Open(file)) = self.files.remove(&id)
+            && let Some(FileState::Open(file)) = self.remove(id)
         {
-            self.files
-                .insert(id, FileState::Draining { file, since: now });
-            self.paths_stale = true;
+            self.put(id, FileState::Draining { file, since: now });
         }
     }
 
     /// A draining file was listed again where its source looks: open.
     pub fn reappeared(&mut self, id: FileId) {
         if let Some(FileState::Draining { .. }) = self.files.get(&id)
-            && let Some(FileState::Draining { file, .. }) = self.files.remove(&id)
+            && let Some(FileState::Draining { file, .. }) = self.remove(id)
         {
-            self.files.insert(id, FileState::Open(file));
-            self.paths_stale = true;
+            self.put(id, FileState::Open(file));
         }
     }
 
@@ -275,33 +280,105 @@ impl FileTable {
         if !matches!(self.files.get(&id), Some(FileState::Open(_))) {
             return false;
         }
-        let Some(FileState::Open(r)) = self.files.remove(&id) else {
+        let Some(FileState::Open(r)) = self.remove(id) else {
             return false;
         };
         let w = r.w;
-        self.files.insert(
-            id,
-            FileState::Parked(Parked {
-                at: w.position(),
-                size: w.size,
-                mtime: w.mtime(),
-                dir: r.dir,
-                covered: r.covered,
-            }),
-        );
-        self.paths_stale = true;
+        let parked = Parked {
+            at: w.position(),
+            size: w.size,
+            mtime: w.mtime(),
+            dir: r.dir,
+            covered: r.covered,
+        };
+        self.put(id, FileState::Parked(parked));
         true
     }
 
     /// A drained (or parked and gone) file leaves the table.
     pub fn remove(&mut self, id: FileId) -> Option<FileState> {
-        let s = self.files.remove(&id);
-        self.paths_stale |= s.is_some();
-        s
+        let s = self.files.remove(&id)?;
+        self.open -= usize::from(is_open(&s));
+        self.paths_stale = true;
+        Some(s)
     }
 
     /// A path changed under a file (a rename seen by a listing).
     pub fn moved(&mut self) {
         self.paths_stale = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(path: &Path) -> (FileId, Reading) {
+        std::fs::write(path, "a line\n").unwrap();
+        let w = Watched::open("t", path.to_path_buf(), 1024, None, StartAt::Beginning).unwrap();
+        let r = Reading {
+            w,
+            dir: None,
+            covered: false,
+            dirty: true,
+        };
+        (r.w.id, r)
+    }
+
+    #[test]
+    fn transitions_keep_one_state_per_file_and_the_views_in_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a_path, b_path) = (dir.path().join("a.log"), dir.path().join("b.log"));
+        let (a, ra) = reading(&a_path);
+        let (b, rb) = reading(&b_path);
+        let mut t = FileTable::default();
+        t.found(a, a_path.clone(), "t".into(), StartAt::Beginning);
+        t.found(b, b_path.clone(), "t".into(), StartAt::End);
+        assert_eq!((t.open_count(), t.waiting_ids().len()), (0, 2));
+        // A waiting file is not in the path index: no notification opens it.
+        assert_eq!(t.by_path(&a_path), None);
+        t.opened(a, ra);
+        t.opened(b, rb);
+        assert_eq!((t.open_count(), t.waiting_ids().len()), (2, 0));
+        assert_eq!(t.by_path(&a_path), Some(a));
+        // Found again while open: nothing changes.
+        t.found(a, a_path.clone(), "t".into(), StartAt::End);
+        assert!(matches!(t.get(a), Some(FileState::Open(_))));
+        // Due files come out once, then are no longer due.
+        assert_eq!(t.take_dirty().len(), 2);
+        assert!(t.take_dirty().is_empty());
+        // Rotated: still open, out of the path index (its path is stale).
+        let now = Instant::now();
+        t.rotated(a, now);
+        assert_eq!(t.open_count(), 2);
+        assert_eq!(t.by_path(&a_path), None);
+        assert!(
+            t.reading_mut(a)
+                .is_some_and(|(_, since)| since == Some(now))
+        );
+        t.reappeared(a);
+        assert_eq!(t.by_path(&a_path), Some(a));
+        // Parked: closed, still found by its path, never both.
+        assert!(t.park(b));
+        assert!(!t.park(b));
+        assert_eq!(t.open_count(), 1);
+        assert_eq!(t.by_path(&b_path), Some(b));
+        assert!(t.reading_mut(b).is_none());
+        assert_eq!(t.parked().count(), 1);
+        // Reopened from parked, then drained and closed.
+        let (_, rb) = reading(&b_path);
+        t.opened(b, rb);
+        assert_eq!((t.open_count(), t.parked().count()), (2, 0));
+        t.rotated(b, now);
+        assert!(t.remove(b).is_some());
+        assert!(t.remove(b).is_none());
+        assert_eq!(t.open_count(), 1);
+        assert_eq!(t.by_path(&b_path), None);
+        // A waiting file the listing no longer finds is forgotten; open ones stay.
+        let c_path = dir.path().join("c.log");
+        let (c, _) = reading(&c_path);
+        t.found(c, c_path, "t".into(), StartAt::Beginning);
+        t.forget_waiting_unless(|_| false);
+        assert!(!t.contains(c) && t.contains(a));
     }
 }
