@@ -10,7 +10,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::daemon::{Daemon, append, free_port, line, metric, seqs, write_config, write_seqs};
+use common::daemon::{
+    Daemon, append, assert_exactly_once, assert_none_missing, free_port, line, metric, seqs,
+    write_config, write_seqs,
+};
 
 const CHECKPOINTS: &str = "trtc_logwatch_checkpoint_writes_total";
 const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
@@ -70,13 +73,7 @@ fn check_exactly_once(d: Daemon, dir: &Path) {
     let (code, took, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
-    let s = seqs(&dir.join("events.ndjson"));
-    let missing: Vec<u64> = (1..=TOTAL).filter(|n| !s.contains_key(n)).collect();
-    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
-    assert!(
-        missing.is_empty() && dups.is_empty(),
-        "missing {missing:?} dups {dups:?}\n{err}"
-    );
+    assert_exactly_once(&dir.join("events.ndjson"), TOTAL, &err);
     assert_eq!(got, TOTAL as f64, "counter");
 }
 
@@ -188,13 +185,7 @@ fn sigterm_then_restart_loses_nothing_and_duplicates_nothing() {
     }
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
-    let s = seqs(&events);
-    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
-    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
-    assert!(
-        missing.is_empty() && dups.is_empty(),
-        "missing {missing:?} dups {dups:?}"
-    );
+    assert_exactly_once(&events, total, &err);
 }
 
 #[test]
@@ -216,9 +207,7 @@ fn sigkill_then_restart_loses_nothing() {
     d.wait_metric(ICE, 200.0, Duration::from_secs(10));
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
-    let s = seqs(&dir.path().join("events.ndjson"));
-    let missing: Vec<u64> = (1..=TOTAL + 200).filter(|n| !s.contains_key(n)).collect();
-    assert!(missing.is_empty(), "missing {missing:?}");
+    assert_none_missing(&dir.path().join("events.ndjson"), TOTAL + 200);
 }
 
 #[test]
@@ -644,10 +633,7 @@ fn file_rotated_while_the_daemon_was_stopped_is_drained_after_restart() {
     assert_eq!(d.wait_metric(ICE, 400.0, Duration::from_secs(10)), 400.0);
     let (code, _, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
-    let s = seqs(&dir.path().join("events.ndjson"));
-    let missing: Vec<u64> = (1..=1400).filter(|n| !s.contains_key(n)).collect();
-    assert!(missing.is_empty(), "missing {missing:?}");
-    assert!(s.values().all(|&c| c == 1), "no duplicates");
+    assert_exactly_once(&dir.path().join("events.ndjson"), 1400, &err);
     assert!(err.contains("rotated while stopped"), "{err}");
 }
 

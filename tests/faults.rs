@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::daemon::{Daemon, append, free_port, http_get, metric, seqs, write_config, write_seqs};
+use common::daemon::{
+    Daemon, append, assert_exactly_once, free_port, http_get, metric, seqs, write_config,
+    write_seqs,
+};
 
 const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
 const WRITTEN: &str = "trtc_logwatch_events_written_total";
@@ -32,18 +35,6 @@ fn config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
             dir = dir.display(),
         ),
     )
-}
-
-fn assert_exactly_once(events: &Path, total: u64) {
-    let s = seqs(events);
-    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
-    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
-    assert!(
-        missing.is_empty() && dups.is_empty(),
-        "missing {} {missing:?}, doubled {} {dups:?}",
-        missing.len(),
-        dups.len()
-    );
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
@@ -248,13 +239,13 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     );
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
-    assert_exactly_once(&events, TOTAL);
+    assert_exactly_once(&events, TOTAL, "");
     // A restart finds every line checkpointed: nothing again.
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(metric(&d.metrics(), ICE), None);
     d.stop();
-    assert_exactly_once(&events, TOTAL);
+    assert_exactly_once(&events, TOTAL, "");
 }
 
 /// A daemon following `dir/logs/*.log` from the beginning under a limit of
@@ -321,7 +312,7 @@ fn out_of_descriptors(files: u64, nofile: u64, max_open: Option<u64>) {
     );
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
-    assert_exactly_once(&events, total);
+    assert_exactly_once(&events, total, "");
     let warnings = log.matches("WARN").count();
     assert!(warnings < 20, "{warnings} warnings:\n{log}");
 }
@@ -395,7 +386,7 @@ fn slow_and_idle_http_clients_cannot_take_the_descriptors_of_the_readers() {
     drop(clients);
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
-    assert_exactly_once(&events, total);
+    assert_exactly_once(&events, total, "");
 }
 
 #[test]
@@ -571,7 +562,7 @@ fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
         1,
         "{log}"
     );
-    assert_exactly_once(&dir.path().join("events.ndjson"), 170);
+    assert_exactly_once(&dir.path().join("events.ndjson"), 170, "");
 }
 
 #[test]

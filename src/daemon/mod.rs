@@ -227,32 +227,7 @@ impl Daemon {
             cancel.clone(),
         ));
         if let Some(i) = &config.ingest {
-            let token = match &i.token_file {
-                Some(t) => Some(config::read_token(t).map_err(LoadError::from)?),
-                None => None,
-            };
-            let listener = tokio::net::TcpListener::bind(i.listen)
-                .await
-                .map_err(setup(format!("cannot listen for ingest on {}", i.listen)))?;
-            let bound = listener.local_addr().unwrap_or(i.listen);
-            tracing::info!("accepting POST /ingest on http://{bound}");
-            metrics.declare_sources(i.sources.iter().map(|n| (n.as_str(), false)));
-            metrics.declare_ingest();
-            let app = source::ingest::router(source::ingest::IngestState {
-                current: ctx.current.clone(),
-                emitter: ctx.emitter.clone(),
-                metrics: Arc::clone(&metrics),
-                config: i.clone(),
-                token,
-                max_line_bytes: ctx.max_line_bytes,
-            });
-            tokio::spawn(server::serve(
-                listener,
-                app,
-                limits,
-                Arc::clone(&metrics),
-                cancel.clone(),
-            ));
+            start_ingest(i, &ctx, limits).await?;
         }
         Ok(Self {
             current,
@@ -387,6 +362,43 @@ impl Daemon {
         }
         let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.http).await;
     }
+}
+
+/// Binds the HTTP ingest listener and serves `POST /ingest` on it, each
+/// request through a pipeline of its own into `ctx`'s queue.
+async fn start_ingest(
+    i: &config::IngestConfig,
+    ctx: &SourceContext,
+    limits: server::HttpLimits,
+) -> Result<(), DaemonError> {
+    let token = match &i.token_file {
+        Some(t) => Some(config::read_token(t).map_err(LoadError::from)?),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(i.listen)
+        .await
+        .map_err(setup(format!("cannot listen for ingest on {}", i.listen)))?;
+    let bound = listener.local_addr().unwrap_or(i.listen);
+    tracing::info!("accepting POST /ingest on http://{bound}");
+    ctx.metrics
+        .declare_sources(i.sources.iter().map(|n| (n.as_str(), false)));
+    ctx.metrics.declare_ingest();
+    let app = source::ingest::router(source::ingest::IngestState {
+        current: ctx.current.clone(),
+        emitter: ctx.emitter.clone(),
+        metrics: Arc::clone(&ctx.metrics),
+        config: i.clone(),
+        token,
+        max_line_bytes: ctx.max_line_bytes,
+    });
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        Arc::clone(&ctx.metrics),
+        ctx.cancel.clone(),
+    ));
+    Ok(())
 }
 
 /// Starts a thread for each kind of source the config has; returns them

@@ -272,6 +272,29 @@ pub fn seqs(events: &Path) -> BTreeMap<u64, usize> {
     m
 }
 
+/// The one exactly-once check: every seq of `1..=total` in the events file
+/// once, none missing, none doubled; `context` (the daemon's log) is shown
+/// when it fails.
+pub fn assert_exactly_once(events: &Path, total: u64, context: &str) {
+    let s = seqs(events);
+    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
+    let dups: Vec<u64> = s.iter().filter(|(_, c)| **c > 1).map(|(n, _)| *n).collect();
+    assert!(
+        missing.is_empty() && dups.is_empty(),
+        "missing {} {missing:?}, doubled {} {dups:?}\n{context}",
+        missing.len(),
+        dups.len()
+    );
+}
+
+/// At least once: every seq of `1..=total` in the events file (where a
+/// crash may repeat what was read after the last checkpoint).
+pub fn assert_none_missing(events: &Path, total: u64) {
+    let s = seqs(events);
+    let missing: Vec<u64> = (1..=total).filter(|n| !s.contains_key(n)).collect();
+    assert!(missing.is_empty(), "missing {} {missing:?}", missing.len());
+}
+
 pub fn append(path: &Path) -> std::fs::File {
     std::fs::OpenOptions::new()
         .create(true)
