@@ -154,8 +154,76 @@ fn yes() -> bool {
     true
 }
 
-/// Index of an entry inside a [`CatalogSet`].
-pub type EntryId = usize;
+/// Index of an entry inside a [`CatalogSet`] (a catalog holds at most
+/// 10,000 keys, aliases and messages, so a `u32` is room enough).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntryId(u32);
+
+impl EntryId {
+    /// The entry's position in [`CatalogSet::entries`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    fn of(index: usize) -> Self {
+        Self(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+}
+
+/// A hex code as the SDK prints it: its value, parsed once when the
+/// catalog is loaded, and its text (`0x4003`, lower case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hex {
+    value: u32,
+    text: String,
+}
+
+impl Hex {
+    /// The code's value.
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+
+    /// The code as printed (`0x4003`).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Serialize for Hex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+/// One of [`CATEGORIES`]: checked when the catalog is loaded, so no other
+/// value can be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Category(&'static str);
+
+impl Category {
+    /// The category named `name`, if it is one of [`CATEGORIES`].
+    pub fn named(name: &str) -> Option<Self> {
+        CATEGORIES.iter().find(|c| **c == name).map(|c| Self(c))
+    }
+
+    /// Its name (`transport`).
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
 
 /// One compiled catalog entry.
 #[derive(Debug, Clone, Serialize)]
@@ -178,11 +246,11 @@ pub struct Entry {
     /// Decimal code, `None` for messages.
     pub code: Option<i64>,
     /// Hex form as the SDK prints it (lower case), if any.
-    pub hex: Option<String>,
+    pub hex: Option<Hex>,
     /// For v5 extraCodes: the `ERROR_CODE` they refine.
     pub parent: Option<i64>,
     /// One of [`CATEGORIES`].
-    pub category: String,
+    pub category: Category,
     /// Severity.
     pub severity: Severity,
     /// Whether the key alone, without `<KEY 0x..>`, `KEY:` or quotes, is an error.
@@ -219,6 +287,14 @@ impl CatalogSet {
         &self.entries
     }
 
+    /// Every entry with its id, in load order.
+    pub fn iter(&self) -> impl Iterator<Item = (EntryId, &Entry)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (EntryId::of(i), e))
+    }
+
     /// What is allowed but unwise (keys so short they match everywhere).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
@@ -226,7 +302,7 @@ impl CatalogSet {
 
     /// The entry with this id.
     pub fn entry(&self, id: EntryId) -> &Entry {
-        &self.entries[id]
+        &self.entries[id.index()]
     }
 
     /// Entries with this decimal code (v4 and v5 never share one, but user catalogs may).
@@ -441,14 +517,12 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
         }
         let mut entry = compile_entry(path, &name, file.sdk_major, raw, &mut seen)?;
         entry.ja_source.clone_from(&file.ja_source);
-        let id = set.entries.len();
+        let id = EntryId::of(set.entries.len());
         if let Some(code) = entry.code {
             set.by_code.entry(code).or_default().push(id);
         }
-        if let (Some(h), EntryKind::Sdk) = (&entry.hex, entry.kind)
-            && let Ok(v) = u32::from_str_radix(&h[2..], 16)
-        {
-            set.by_hex.entry(v).or_insert(id);
+        if let (Some(h), EntryKind::Sdk) = (&entry.hex, entry.kind) {
+            set.by_hex.entry(h.value()).or_insert(id);
         }
         for n in std::iter::once(&entry.key).chain(&entry.aliases) {
             set.by_name.entry(n.clone()).or_default().push(id);
@@ -466,7 +540,7 @@ fn compile_entry(
     seen: &mut HashSet<String>,
 ) -> Result<Entry, CatalogError> {
     check_names(path, &raw, seen)?;
-    if !CATEGORIES.contains(&raw.category.value.as_str()) {
+    let Some(category) = Category::named(&raw.category.value) else {
         return Err(invalid(
             path,
             &raw.category,
@@ -476,7 +550,7 @@ fn compile_entry(
                 CATEGORIES.join(", ")
             ),
         ));
-    }
+    };
     check_kind(&raw).map_err(|m| invalid(path, &raw.key, m.into()))?;
     let hex = match &raw.hex {
         None => None,
@@ -492,7 +566,7 @@ fn compile_entry(
         code: raw.code,
         hex,
         parent: raw.parent,
-        category: raw.category.value,
+        category,
         severity: raw.severity,
         bare: raw.bare,
         messages: raw.messages,
@@ -573,13 +647,16 @@ fn check_kind(raw: &RawEntry) -> Result<(), &'static str> {
 }
 
 /// A `0x....` hex code that equals `code`, lower-cased.
-fn parse_hex(h: &Spanned<String>, code: Option<i64>) -> Result<String, String> {
+fn parse_hex(h: &Spanned<String>, code: Option<i64>) -> Result<Hex, String> {
     let v = h
         .value
         .strip_prefix("0x")
         .and_then(|d| u32::from_str_radix(d, 16).ok());
     match (v, code) {
-        (Some(v), Some(code)) if i64::from(v) == code => Ok(h.value.to_ascii_lowercase()),
+        (Some(v), Some(code)) if i64::from(v) == code => Ok(Hex {
+            value: v,
+            text: h.value.to_ascii_lowercase(),
+        }),
         (Some(_), _) => Err(format!("hex {} does not equal code {code:?}", h.value)),
         (None, _) => Err(format!("bad hex {:?}, expected 0x....", h.value)),
     }
@@ -592,7 +669,7 @@ impl fmt::Display for Entry {
             write!(f, " {c}")?;
         }
         if let Some(h) = &self.hex {
-            write!(f, " {h}")?;
+            write!(f, " {}", h.as_str())?;
         }
         write!(f, " [{}/{}]", self.catalog, self.category)
     }

@@ -119,7 +119,7 @@ impl<'a> Event<'a> {
             Cause {
                 code: c.code,
                 key: &c.key,
-                category: &c.category,
+                category: c.category.as_str(),
                 description: &c.description,
             }
         });
@@ -139,8 +139,8 @@ impl<'a> Event<'a> {
             catalog: &e.catalog,
             key: &e.key,
             code: e.code,
-            hex: e.hex.as_deref(),
-            category: &e.category,
+            hex: e.hex.as_ref().map(crate::catalog::Hex::as_str),
+            category: e.category.as_str(),
             severity: e.severity.as_str(),
             matched,
             rule: det.rule.name(),

@@ -144,7 +144,7 @@ impl Renderer {
     /// sampling left `n` events of this key out before it.
     pub fn write_sampled(&self, ev: &Event<'_>, suppressed_before: Option<u64>, out: &mut Vec<u8>) {
         let (entry, cause, message) = ev.ids;
-        let p = &self.parts[entry];
+        let p = &self.parts[entry.index()];
         out.extend_from_slice(b"{\"ts\":");
         string(out, &ev.ts);
         out.extend_from_slice(b",\"source\":");
@@ -199,7 +199,7 @@ impl Renderer {
         match id {
             Some(i) => {
                 out.extend_from_slice(name);
-                out.extend_from_slice(part(&self.parts[i]));
+                out.extend_from_slice(part(&self.parts[i.index()]));
             }
             None if self.compact => {}
             None => {

@@ -39,7 +39,7 @@ pub fn explain(e: &Entry, lang: Lang) -> String {
         "{}  code {}  hex {}",
         e.key,
         code,
-        e.hex.as_deref().unwrap_or("-")
+        e.hex.as_ref().map_or("-", |h| h.as_str())
     );
     if !e.aliases.is_empty() {
         let _ = writeln!(s, "aliases:     {}", e.aliases.join(", "));
@@ -102,8 +102,8 @@ pub fn catalog_table(set: &CatalogSet) -> String {
                 e.kind.as_str(),
                 &e.key,
                 &code,
-                e.hex.as_deref().unwrap_or("-"),
-                &e.category,
+                e.hex.as_ref().map_or("-", |h| h.as_str()),
+                e.category.as_str(),
                 e.severity.as_str(),
                 &description,
             ],

@@ -170,7 +170,7 @@ impl Matcher {
         let mut words: Vec<String> = Vec::new();
         let mut pats: Vec<Pat> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
-        for (id, e) in set.entries().iter().enumerate() {
+        for (id, e) in set.iter() {
             if e.kind == EntryKind::Sdk {
                 for name in std::iter::once(&e.key).chain(&e.aliases) {
                     match index.get(name.as_str()) {
