@@ -280,95 +280,107 @@ fn run(cli: Cli) -> Result<()> {
             catalogs,
             lang,
             query,
-        } => {
-            let set = load(&catalogs)?;
-            let ids = set.lookup(&query);
-            if ids.is_empty() {
-                let near = report::did_you_mean(&set, &query);
-                let hint = if near.is_empty() {
-                    String::new()
-                } else {
-                    format!("; did you mean {}?", near.join(", "))
-                };
-                return Err(
-                    UsageError::Message(format!("no catalog entry for {query:?}{hint}")).into(),
-                );
-            }
-            let lang = match lang {
-                None => Lang::Both,
-                Some(LangArg::En) => Lang::En,
-                Some(LangArg::Ja) => Lang::Ja,
-            };
-            let text: Vec<String> = ids
-                .iter()
-                .map(|&i| report::explain(set.entry(i), lang))
-                .collect();
-            io::stdout().write_all(text.join("\n").as_bytes())?;
-            Ok(())
-        }
+        } => explain(&catalogs, lang, &query),
         Cmd::Run(args) => run_daemon(args),
-        Cmd::Why { catalogs, lines } => {
-            let set = load(&catalogs)?;
-            let matcher = Matcher::new(set).context("building the matcher")?;
-            let mut out = io::stdout().lock();
-            if lines.is_empty() || lines == ["-"] {
-                for l in io::BufRead::lines(io::stdin().lock()) {
-                    out.write_all(report::why(&matcher, &l?).as_bytes())?;
-                }
-            } else {
-                for l in &lines {
-                    out.write_all(report::why(&matcher, l).as_bytes())?;
-                }
-            }
-            Ok(())
-        }
-        Cmd::CheckConfig { file } => {
-            // The validation `run` does, file, catalogs and all.
-            let c = Config::load(&file).map_err(UsageError::from)?;
-            c.check_runnable().map_err(UsageError::from)?;
-            let g = Generation::build(c).map_err(UsageError::from)?;
-            for w in g.matcher.catalog().warnings() {
-                println!("warning: {w}");
-            }
-            println!(
-                "{}: ok ({} sources)",
-                file.display(),
-                g.config.sources.len()
-            );
-            Ok(())
-        }
+        Cmd::Why { catalogs, lines } => why(&catalogs, &lines),
+        Cmd::CheckConfig { file } => check_config(&file),
         Cmd::Healthcheck { addr, path } => healthcheck(&addr, &path),
         Cmd::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "trtc-logwatch", &mut io::stdout());
             Ok(())
         }
-        Cmd::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            let mut out = io::stdout().lock();
-            clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
-            // One section per subcommand, so the page documents every flag.
-            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-                writeln!(out, ".SH \"{}\"", sub.get_name().to_uppercase())?;
-                let page = clap_mangen::Man::new(sub.clone());
-                page.render_description_section(&mut out)?;
-                page.render_synopsis_section(&mut out)?;
-                page.render_options_section(&mut out)?;
-            }
-            Ok(())
+        Cmd::Man => man(),
+        Cmd::Catalog { catalogs, json } => catalog(&catalogs, json),
+    }
+}
+
+/// `explain QUERY`: the entries a key, code or hex names, or a did-you-mean.
+fn explain(catalogs: &CatalogArgs, lang: Option<LangArg>, query: &str) -> Result<()> {
+    let set = load(catalogs)?;
+    let ids = set.lookup(query);
+    if ids.is_empty() {
+        let near = report::did_you_mean(&set, query);
+        let hint = if near.is_empty() {
+            String::new()
+        } else {
+            format!("; did you mean {}?", near.join(", "))
+        };
+        return Err(UsageError::Message(format!("no catalog entry for {query:?}{hint}")).into());
+    }
+    let lang = match lang {
+        None => Lang::Both,
+        Some(LangArg::En) => Lang::En,
+        Some(LangArg::Ja) => Lang::Ja,
+    };
+    let text: Vec<String> = ids
+        .iter()
+        .map(|&i| report::explain(set.entry(i), lang))
+        .collect();
+    io::stdout().write_all(text.join("\n").as_bytes())?;
+    Ok(())
+}
+
+/// `why LINE...` (or lines on stdin): each hit and the rule that decided it.
+fn why(catalogs: &CatalogArgs, lines: &[String]) -> Result<()> {
+    let set = load(catalogs)?;
+    let matcher = Matcher::new(set).context("building the matcher")?;
+    let mut out = io::stdout().lock();
+    if lines.is_empty() || lines == ["-"] {
+        for l in io::BufRead::lines(io::stdin().lock()) {
+            out.write_all(report::why(&matcher, &l?).as_bytes())?;
         }
-        Cmd::Catalog { catalogs, json } => {
-            let set = load(&catalogs)?;
-            let mut out = io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut out, set.entries())?;
-                out.write_all(b"\n")?;
-            } else {
-                out.write_all(report::catalog_table(&set).as_bytes())?;
-            }
-            Ok(())
+    } else {
+        for l in lines {
+            out.write_all(report::why(&matcher, l).as_bytes())?;
         }
     }
+    Ok(())
+}
+
+/// `check-config FILE`: the validation `run` does, file, catalogs and all.
+fn check_config(file: &std::path::Path) -> Result<()> {
+    let c = Config::load(file).map_err(UsageError::from)?;
+    c.check_runnable().map_err(UsageError::from)?;
+    let g = Generation::build(c).map_err(UsageError::from)?;
+    for w in g.matcher.catalog().warnings() {
+        println!("warning: {w}");
+    }
+    println!(
+        "{}: ok ({} sources)",
+        file.display(),
+        g.config.sources.len()
+    );
+    Ok(())
+}
+
+/// `man`: the manual page, one section per subcommand so it documents
+/// every flag.
+fn man() -> Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = io::stdout().lock();
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        writeln!(out, ".SH \"{}\"", sub.get_name().to_uppercase())?;
+        let page = clap_mangen::Man::new(sub.clone());
+        page.render_description_section(&mut out)?;
+        page.render_synopsis_section(&mut out)?;
+        page.render_options_section(&mut out)?;
+    }
+    Ok(())
+}
+
+/// `catalog [--json]`: every entry, as a table or JSON.
+fn catalog(catalogs: &CatalogArgs, json: bool) -> Result<()> {
+    let set = load(catalogs)?;
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, set.entries())?;
+        out.write_all(b"\n")?;
+    } else {
+        out.write_all(report::catalog_table(&set).as_bytes())?;
+    }
+    Ok(())
 }
 
 /// One HTTP/1.0 GET with a 5 s budget; Ok when the answer is 200.
