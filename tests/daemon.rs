@@ -101,7 +101,8 @@ fn rotation_copytruncate() {
     let log2 = log.clone();
     // Let the daemon read the first half before the copy, as logrotate runs later than the app writes.
     writer(f, |old| {
-        std::thread::sleep(Duration::from_millis(500));
+        let half = (TOTAL / 2 - 1) as f64;
+        assert_eq!(d.wait_metric(ICE, half, Duration::from_secs(10)), half);
         std::fs::copy(&log2, dir.path().join("app.log.1")).unwrap();
         old.set_len(0).unwrap();
         append(&log2)
@@ -604,7 +605,11 @@ fn sigterm_exits_in_time_even_when_the_events_output_is_blocked() {
     let d = Daemon::start_with(&["--follow", &glob], Stdio::null(), Stdio::piped());
     // More events than the queue holds (10000), so the reader blocks too.
     write_seqs(&mut f, 1..=20_000);
-    std::thread::sleep(Duration::from_millis(1000));
+    // Nearly as many lines read as the queue holds (a block is counted once
+    // queued): the queue is full and the reader waits for room.
+    let read = "trtc_logwatch_lines_read_total{source=\"files\"}";
+    let n = d.wait_metric(read, 9_000.0, Duration::from_secs(10));
+    assert!(n >= 9_000.0, "{n} lines read");
     let (code, took, err) = d.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(took < Duration::from_secs(5), "took {took:?}");

@@ -242,7 +242,8 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     assert_exactly_once(&events, TOTAL, "");
     // A restart finds every line checkpointed: nothing again.
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
-    std::thread::sleep(Duration::from_millis(800));
+    // Listed again after the files were opened at their checkpoints.
+    d.wait_listings(1);
     assert_eq!(metric(&d.metrics(), ICE), None);
     d.stop();
     assert_exactly_once(&events, TOTAL, "");
@@ -548,7 +549,8 @@ fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
     .unwrap();
     let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
     assert_eq!(d.wait_metric(ICE, 70.0, Duration::from_secs(10)), 70.0);
-    std::thread::sleep(Duration::from_millis(1000));
+    // Listed and tried again: still one error, one warning.
+    d.wait_listings(2);
     let body = d.metrics();
     assert_eq!(
         metric(&body, "trtc_logwatch_read_errors_total{source=\"app\"}"),
