@@ -11,8 +11,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::daemon::{
-    Daemon, append, assert_exactly_once, assert_none_missing, free_port, line, metric, seqs,
-    write_config, write_seqs,
+    Daemon, append, assert_exactly_once, assert_none_missing, fast_config, free_port, line, metric,
+    seqs, write_config, write_seqs,
 };
 
 const CHECKPOINTS: &str = "trtc_logwatch_checkpoint_writes_total";
@@ -26,14 +26,7 @@ fn start_on(dir: &Path) -> Daemon {
 }
 
 fn config(dir: &Path, include: &str, extra: &str) -> std::path::PathBuf {
-    write_config(
-        dir,
-        &format!(
-            "state_dir: {state}\nevents:\n  path: {events}\nrotate_wait: 1s\nrescan_interval: 200ms\npoll_interval: 50ms\ncheckpoint_interval: 200ms\nidle_flush: 1s\n{extra}sources:\n  - name: app\n    include: [\"{include}\"]\n    start_at: beginning\n",
-            state = dir.join("state").display(),
-            events = dir.join("events.ndjson").display(),
-        ),
-    )
+    fast_config(dir, include, dir, extra)
 }
 
 /// Writes TOTAL numbered lines; `rotate` runs once at the middle and returns

@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::daemon::{
-    Daemon, append, assert_exactly_once, free_port, http_get, metric, seqs, write_config,
-    write_seqs,
+    Daemon, append, assert_exactly_once, fast_config, free_port, http_get, metric, seqs,
+    write_config, write_seqs,
 };
 
 const ICE: &str = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
@@ -26,15 +26,7 @@ fn skip(why: &str) {
 
 /// A config following `dir/*.log` from the beginning, events and state in `out`.
 fn config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
-    write_config(
-        dir,
-        &format!(
-            "state_dir: {state}\nevents:\n  path: {events}\nrotate_wait: 1s\nrescan_interval: 200ms\npoll_interval: 50ms\ncheckpoint_interval: 200ms\nidle_flush: 1s\n{extra}sources:\n  - name: app\n    include: [\"{dir}/*.log\"]\n    start_at: beginning\n",
-            state = out.join("state").display(),
-            events = out.join("events.ndjson").display(),
-            dir = dir.display(),
-        ),
-    )
+    fast_config(dir, &format!("{}/*.log", dir.display()), out, extra)
 }
 
 fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {

@@ -303,6 +303,22 @@ pub fn append(path: &Path) -> std::fs::File {
         .unwrap()
 }
 
+/// The config most daemon tests run with, written to `at/config.yaml`: one
+/// source `app` reading `include` from the beginning, events to
+/// `out/events.ndjson`, checkpoints in `out/state`, and every wait short
+/// (listings every 200 ms, polls every 50 ms, checkpoints every 200 ms,
+/// `rotate_wait` and `idle_flush` 1 s). `extra` is YAML put before the sources.
+pub fn fast_config(at: &Path, include: &str, out: &Path, extra: &str) -> PathBuf {
+    write_config(
+        at,
+        &format!(
+            "state_dir: {state}\nevents:\n  path: {events}\nrotate_wait: 1s\nrescan_interval: 200ms\npoll_interval: 50ms\ncheckpoint_interval: 200ms\nidle_flush: 1s\n{extra}sources:\n  - name: app\n    include: [\"{include}\"]\n    start_at: beginning\n",
+            state = out.join("state").display(),
+            events = out.join("events.ndjson").display(),
+        ),
+    )
+}
+
 pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     let p = dir.join("config.yaml");
     std::fs::write(&p, body).unwrap();
