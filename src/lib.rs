@@ -42,6 +42,7 @@ pub mod event;
 pub mod lines;
 pub mod matcher;
 pub mod pipeline;
+pub mod records;
 pub mod render;
 pub mod report;
 pub mod scan;

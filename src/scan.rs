@@ -12,6 +12,7 @@ use crate::context;
 use crate::event::{Event, LineInfo};
 use crate::lines::Chunk;
 use crate::matcher::{Detection, Hints, Matcher, forms};
+use crate::records::{self, Bounds};
 
 /// Counters of one source (or one scan).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -105,8 +106,9 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
-/// What one line with errors gave, before its events are built.
+/// What one record with errors gave, before its events are built.
 struct LineFindings<'b> {
+    /// The record's text (lines joined by `\n`, at most the line limit).
     raw: Cow<'b, [u8]>,
     text: Cow<'b, str>,
     pos: Position,
@@ -169,12 +171,7 @@ impl SourceScanner {
     ) -> Result<(), E> {
         let mut now = Now::default();
         match chunk {
-            Chunk::Lines(b) => {
-                let before = self.stats.events;
-                let r = self.lines(m, b, &mut now, emit);
-                self.recent_events = self.stats.events - before;
-                r
-            }
+            Chunk::Lines(b) => self.block(m, b, Bounds::Shapes, &mut now, emit),
             Chunk::CutLine(b) => {
                 self.stats.cut_lines += 1;
                 self.stats.lines += 1;
@@ -184,7 +181,8 @@ impl SourceScanner {
                 }
                 let pos = self.pos;
                 self.pos.offset += b.len() as u64;
-                match self.analyze(m, Cow::Borrowed(b), pos, true) {
+                let b = trim_cr(b);
+                match self.analyze(m, Cow::Borrowed(b), b.len(), pos, true) {
                     Some(f) => self.emit(m, f, &mut now, emit),
                     None => Ok(()),
                 }
@@ -200,8 +198,35 @@ impl SourceScanner {
         }
     }
 
-    /// Where to cut `block` for a helper, if it is worth one.
-    fn split_at(&self, block: &[u8]) -> Option<usize> {
+    /// Scans a body of records whose starts its decoder knows (offsets in
+    /// `text`, ascending), calling `emit` for each event.
+    pub fn records<E>(
+        &mut self,
+        m: &Matcher,
+        text: &[u8],
+        starts: &[usize],
+        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.block(m, text, Bounds::Starts(starts), &mut Now::default(), emit)
+    }
+
+    fn block<E>(
+        &mut self,
+        m: &Matcher,
+        b: &[u8],
+        bounds: Bounds<'_>,
+        now: &mut Now,
+        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let before = self.stats.events;
+        let r = self.lines(m, b, bounds, now, emit);
+        self.recent_events = self.stats.events - before;
+        r
+    }
+
+    /// Where to cut `block` for a helper, if it is worth one: at the start
+    /// of a record, so no record is cut in two.
+    fn split_at(&self, block: &[u8], bounds: Bounds<'_>) -> Option<usize> {
         let worth = block.len() >= SPLIT_ALWAYS
             || (block.len() >= SPLIT_MIN && self.recent_events >= SPLIT_EVENTS);
         if self.workers < 2 || !worth {
@@ -209,20 +234,44 @@ impl SourceScanner {
         }
         // This thread also builds and writes every event, so the helper
         // takes the larger part.
-        forms::record_boundary(block, block.len() * 2 / 5).filter(|&c| c < block.len())
+        let from = block.len() * 2 / 5;
+        match bounds {
+            Bounds::Shapes => forms::record_boundary(block, from),
+            Bounds::Starts(starts) => starts.get(starts.partition_point(|&x| x <= from)).copied(),
+        }
+        .filter(|&c| c > 0 && c < block.len())
     }
 
     fn lines<E>(
         &mut self,
         matcher: &Matcher,
         block: &[u8],
+        bounds: Bounds<'_>,
         now: &mut Now,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Some(cut) = self.split_at(block) else {
-            return self.lines_here(matcher, block, &mut |sc, f| sc.emit(matcher, f, now, emit));
+        let Some(cut) = self.split_at(block, bounds) else {
+            return self.lines_here(matcher, block, bounds, &mut |sc, f| {
+                sc.emit(matcher, f, now, emit)
+            });
         };
         let (head, tail) = block.split_at(cut);
+        // The helper's starts, from its own first byte.
+        let tail_starts: Vec<usize> = match bounds {
+            Bounds::Starts(starts) => starts
+                .iter()
+                .filter(|&&x| x >= cut)
+                .map(|&x| x - cut)
+                .collect(),
+            Bounds::Shapes => Vec::new(),
+        };
+        let (head_bounds, tail_bounds) = match bounds {
+            Bounds::Starts(starts) => (
+                Bounds::Starts(&starts[..starts.partition_point(|&x| x < cut)]),
+                Bounds::Starts(&tail_starts[..]),
+            ),
+            Bounds::Shapes => (Bounds::Shapes, Bounds::Shapes),
+        };
         // The helper numbers its lines from 0; they are shifted once the
         // lines of `head` are counted here.
         let mut helper = SourceScanner {
@@ -242,14 +291,16 @@ impl SourceScanner {
             let h = scope.spawn(move || {
                 let mut found = Vec::new();
                 let r: Result<(), std::convert::Infallible> =
-                    helper.lines_here(matcher, tail, &mut |_, f| {
+                    helper.lines_here(matcher, tail, tail_bounds, &mut |_, f| {
                         found.push(f);
                         Ok(())
                     });
                 let Ok(()) = r;
                 (helper, found)
             });
-            let first = self.lines_here(matcher, head, &mut |sc, f| sc.emit(matcher, f, now, emit));
+            let first = self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
+                sc.emit(matcher, f, now, emit)
+            });
             let (helper, found) = match h.join() {
                 Ok(done) => done,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -269,12 +320,14 @@ impl SourceScanner {
         })
     }
 
-    /// Scans a block of whole lines on this thread, handing each line with
-    /// errors to `found`.
+    /// Scans a block of whole lines on this thread, handing each record
+    /// with errors to `found`. A record is found from any of its lines that
+    /// the block-wide search flags, and matched once, as a whole.
     fn lines_here<'b, E>(
         &mut self,
         matcher: &Matcher,
         block: &'b [u8],
+        bounds: Bounds<'_>,
         found: &mut impl FnMut(&mut Self, LineFindings<'b>) -> Result<(), E>,
     ) -> Result<(), E> {
         let base = self.pos;
@@ -289,38 +342,25 @@ impl SourceScanner {
         let mut counted_to = 0;
         let mut line_number = base.line_number;
         let mut result = Ok(());
-        let mut skip_until = 0;
+        // The first byte after the last record matched.
+        let mut next = 0;
         matcher.candidate_lines(block, |s, e| {
-            if result.is_err() || s < skip_until {
+            if result.is_err() || s < next {
                 return;
             }
-            line_number += memchr::memchr_iter(b'\n', &block[counted_to..s]).count() as u64;
-            counted_to = s;
-            let truncated = e - s > self.limit;
-            let end = if truncated { s + self.limit } else { e };
+            let (head, end) = records::extent(block, s, e, next, bounds);
+            next = end + 1;
+            line_number += memchr::memchr_iter(b'\n', &block[counted_to..head]).count() as u64;
+            counted_to = head;
             let pos = Position {
                 line_number,
-                offset: base.offset + s as u64,
+                offset: base.offset + head as u64,
             };
-            let raw = match (!truncated)
-                .then(|| forms::continuation(block, s, end))
-                .flatten()
-            {
-                Some((_, key_end)) => {
-                    // One error printed over several physical lines (SDK 4.15).
-                    let mut joined = Vec::with_capacity(key_end - s);
-                    for (i, l) in block[s..key_end].split(|&b| b == b'\n').enumerate() {
-                        if i > 0 {
-                            joined.push(b'\n');
-                        }
-                        joined.extend_from_slice(trim_cr(l));
-                    }
-                    skip_until = key_end;
-                    Cow::Owned(joined)
-                }
-                _ => Cow::Borrowed(&block[s..end]),
-            };
-            if let Some(f) = self.analyze(matcher, raw, pos, truncated) {
+            let truncated = end - head > self.limit;
+            let end = if truncated { head + self.limit } else { end };
+            let matched = records::match_end(block, head, end).min(end);
+            let (raw, matched) = joined(block, head, matched, end);
+            if let Some(f) = self.analyze(matcher, raw, matched, pos, truncated) {
                 result = found(self, f);
             }
         });
@@ -335,21 +375,18 @@ impl SourceScanner {
         Ok(())
     }
 
-    /// Matches one line and lifts its context; `None` when it holds no error.
+    /// Matches a record's first `matched` bytes and lifts its context;
+    /// `None` when it holds no error.
     fn analyze<'b>(
         &mut self,
         matcher: &Matcher,
         raw: Cow<'b, [u8]>,
+        matched: usize,
         pos: Position,
         truncated: bool,
     ) -> Option<LineFindings<'b>> {
-        // A joined split error (owned) had each of its lines trimmed.
-        let raw = match raw {
-            Cow::Borrowed(b) => Cow::Borrowed(trim_cr(b)),
-            joined => joined,
-        };
-        // Cheap first look: most candidate lines hold no error.
-        let hits = matcher.find(&raw);
+        // Cheap first look: most candidate records hold no error.
+        let hits = matcher.find(&raw[..matched]);
         if hits.own_output() {
             self.stats.own_output += 1;
         }
@@ -367,7 +404,7 @@ impl SourceScanner {
         let hints = Hints {
             sdk_major: lifted.context.sdk_major(),
         };
-        let dets = matcher.resolve(&raw, &hits, hints);
+        let dets = matcher.resolve(&raw[..matched], &hits, hints);
         Some(LineFindings {
             raw,
             text,
@@ -439,6 +476,29 @@ impl Now {
 /// The line without a final `\r` (CRLF input).
 pub(crate) fn trim_cr(l: &[u8]) -> &[u8] {
     l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// The record `head..end` of `block` as one text, its lines without their
+/// `\r`, and where its matched part (`..matched`) ends in that text. One
+/// line, or lines without `\r`, are borrowed as they are.
+fn joined(block: &[u8], head: usize, matched: usize, end: usize) -> (Cow<'_, [u8]>, usize) {
+    let rec = &block[head..end];
+    if !rec.contains(&b'\r') {
+        return (Cow::Borrowed(rec), matched - head);
+    }
+    let strip = |part: &[u8], out: &mut Vec<u8>| {
+        for (i, l) in part.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(trim_cr(l));
+        }
+    };
+    let mut out = Vec::with_capacity(rec.len());
+    strip(&block[head..matched], &mut out);
+    let cut = out.len();
+    strip(&block[matched..end], &mut out);
+    (Cow::Owned(out), cut)
 }
 
 /// Counts lines longer than `limit` in a block of whole lines without

@@ -1,6 +1,7 @@
 //! What the SDK's own output looks like, as far as matching needs it: the
-//! `<KEY 0xhex>` form, SDK 4.15's errors split over several physical lines,
-//! and the console levels whose lines are state reports, not errors.
+//! `<KEY 0xhex>` form, the lines that start a log record (the records that
+//! span lines are [`crate::records`]'), and the console levels whose lines
+//! are state reports, not errors.
 
 /// True when `l` holds the SDK's `<KEY 0xhex>` form.
 pub fn has_key_hex(l: &[u8]) -> bool {
@@ -22,48 +23,9 @@ pub fn key_hex_suffix(line: &[u8], e: usize) -> Option<(Option<u32>, usize)> {
     Some((hex, e + 3 + n + 1))
 }
 
-/// Most physical lines one SDK error spans after its first.
-const MAX_SPLIT: usize = 6;
-
-/// SDK 4.15 prints `RtcError: message \nRefer to: URL\n <KEY 0xhex>`, and
-/// on a Chinese browser `RtcError: 中文说明\n请查看文档: URL\n\nmessage
-/// \nRefer to: URL\n <KEY 0xhex>`, so one error arrives as several physical
-/// lines. For a line `s..e` of `block` without its own `<KEY 0xhex>`, finds
-/// the ` <KEY 0xhex>` line that ends it: right after it, or after docs lines
-/// (a short label and a URL, in any language), empty lines and lines of the
-/// message that start no new log record, with a docs line right before the
-/// key. Returns the key line's range. Lines beyond the block are not looked
-/// at: such an error gives two events.
-pub fn continuation(block: &[u8], s: usize, e: usize) -> Option<(usize, usize)> {
-    if has_key_hex(&block[s..e]) {
-        return None;
-    }
-    let mut at = e + 1;
-    let mut after_doc = true; // the line right after the first one may be the key
-    for _ in 0..MAX_SPLIT {
-        if at >= block.len() {
-            return None;
-        }
-        let le = memchr::memchr(b'\n', &block[at..]).map_or(block.len(), |i| at + i);
-        let l = block[at..le].trim_ascii();
-        if is_key_only(l) {
-            return after_doc.then_some((at, le));
-        }
-        if is_doc_line(l) {
-            after_doc = true;
-        } else if starts_record(l) {
-            return None;
-        } else {
-            after_doc = false;
-        }
-        at = le + 1;
-    }
-    None
-}
-
 /// A line start at or after `from` where a block can be cut without
-/// changing what [`continuation`] joins: the line there starts a new log
-/// record (and is neither a key-only line nor a docs line), so no error
+/// cutting a record ([`crate::records`]): the line there starts a new log
+/// record (and is neither a key-only line nor a docs line), so no record
 /// before it reaches past it. `None` when no such line is found within a
 /// few lines.
 pub fn record_boundary(block: &[u8], from: usize) -> Option<usize> {
@@ -80,13 +42,13 @@ pub fn record_boundary(block: &[u8], from: usize) -> Option<usize> {
 }
 
 /// ` <KEY 0xhex>` alone on its line.
-fn is_key_only(l: &[u8]) -> bool {
+pub(crate) fn is_key_only(l: &[u8]) -> bool {
     l.len() < 96 && l.first() == Some(&b'<') && l.last() == Some(&b'>') && has_key_hex(l)
 }
 
 /// A docs line: a short label and a URL (`Refer to: https://...`,
 /// `请查看文档: https://...`), or a URL alone.
-fn is_doc_line(l: &[u8]) -> bool {
+pub(crate) fn is_doc_line(l: &[u8]) -> bool {
     let Some(u) = crate::bytes::find(l, b"http") else {
         return false;
     };
@@ -97,7 +59,7 @@ fn is_doc_line(l: &[u8]) -> bool {
 
 /// True when a line starts a new log record (a timestamp, a JSON object,
 /// an SDK level tag), so it cannot continue the error before it.
-fn starts_record(l: &[u8]) -> bool {
+pub(crate) fn starts_record(l: &[u8]) -> bool {
     let head = &l[..l.len().min(48)];
     matches!(l.first(), Some(b'{'))
         || l.first().is_some_and(u8::is_ascii_digit)

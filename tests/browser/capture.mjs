@@ -1,0 +1,126 @@
+// Runs the real TRTC Web SDKs (npm trtc-js-sdk 4.x and trtc-sdk-v5 5.x) in
+// the system chromium, headless and offline, through scenarios that make
+// them fail (wrong parameters, calls in the wrong state, no camera or
+// microphone, a room that cannot be reached), and prints every console
+// record they produce as one JSON line: {"sdk":"v5","level":"error",
+// "text":"..."}. The text is the record whole, newlines included, with the
+// console's style arguments (`%c`) left out, as an app that forwards
+// console records writes it.
+//
+//   node capture.mjs [v4|v5|all] > records.ndjson
+//
+// Nothing leaves the machine: every request but the page's own is refused
+// (the v4 SDK's error-message script is answered with an empty script, as
+// it stops without one), and host names do not resolve.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import puppeteer from 'puppeteer-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const which = process.argv[2] || 'all';
+const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const files = {
+  '/v4.js': path.join(here, 'node_modules/trtc-js-sdk/trtc.js'),
+  '/v5.js': path.join(here, 'node_modules/trtc-sdk-v5/trtc.js'),
+  '/scenarios.js': path.join(here, 'scenarios.js'),
+};
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/') {
+    const sdk = url.searchParams.get('sdk');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html><head><meta charset="utf-8"></head><body><div id="view"></div>
+<script src="/${sdk}.js"></script><script src="/scenarios.js"></script></body></html>`);
+    return;
+  }
+  const f = files[url.pathname];
+  if (!f) {
+    res.writeHead(404);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+  fs.createReadStream(f).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await puppeteer.launch({
+  executablePath: chromium,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  ],
+});
+
+/** The record as an app's console forwarder writes it: format arguments
+ * applied, style arguments (`%c`) dropped. */
+async function recordText(msg) {
+  const args = msg.args();
+  const values = [];
+  for (const a of args) {
+    try {
+      values.push(await a.evaluate((v) => {
+        if (v instanceof Error) return String(v.stack || v);
+        if (typeof v === 'object' && v !== null) {
+          try { return JSON.stringify(v); } catch { return String(v); }
+        }
+        return String(v);
+      }));
+    } catch {
+      values.push('');
+    }
+  }
+  if (values.length === 0) return msg.text();
+  let [fmt, ...rest] = values;
+  if (!/%[csdoOif]/.test(fmt)) return [fmt, ...rest].join(' ');
+  let out = fmt.replace(/%([csdoOif])/g, (_, k) => {
+    const v = rest.shift();
+    return k === 'c' ? '' : v ?? '';
+  });
+  return [out, ...rest].join(' ');
+}
+
+async function run(sdk) {
+  const page = await browser.newPage();
+  await page.setRequestInterception(true);
+  page.on('request', (req) => {
+    const url = req.url();
+    if (url.startsWith(origin)) return req.continue();
+    if (url.includes('/error-message/')) {
+      return req.respond({ status: 200, contentType: 'text/javascript', body: '' });
+    }
+    return req.abort('internetdisconnected');
+  });
+  const pending = [];
+  page.on('console', (msg) => {
+    pending.push(recordText(msg).then((text) => ({ sdk, level: msg.type(), text })));
+  });
+  const done = new Promise((resolve) => page.exposeFunction('scenariosDone', resolve));
+  await page.goto(`${origin}/?sdk=${sdk}`);
+  await Promise.race([done, new Promise((r) => setTimeout(r, 90000))]);
+  for (const r of await Promise.all(pending)) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+  }
+  await page.close();
+}
+
+try {
+  for (const sdk of which === 'all' ? ['v4', 'v5'] : [which]) {
+    await run(sdk);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
