@@ -314,6 +314,20 @@ next plain line\n";
     }
 
     #[test]
+    fn a_key_line_joins_the_record_it_follows_and_no_other() {
+        let t = "RtcError: x (errorCode: 70001). \nRefer to: https://a\n <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>\nnext\n";
+        assert_eq!(ext(t, 0), (0, 2));
+        assert_eq!(ext(t, 3), (3, 3));
+        // A plain line between: the key line belongs to it, not to the first.
+        assert_eq!(ext("a\nb\n <Z 0x2>\n", 0), (0, 0));
+        assert_eq!(ext("a\nb\n <Z 0x2>\n", 2), (1, 2));
+        // A new record between: never reached over.
+        let t = "a\n[10:00:00:000] <ERROR> x\nRefer to: https://x\n <Z 0x2>\n";
+        assert_eq!(ext(t, 0), (0, 0));
+        assert_eq!(ext(t, 3), (1, 3));
+    }
+
+    #[test]
     fn plain_lines_are_records_of_their_own() {
         let t = "first ICE_TRANSPORT_ERROR\nsecond line\nthird\n";
         assert_eq!(ext(t, 0), (0, 0));

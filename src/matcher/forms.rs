@@ -334,25 +334,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn split_error_is_joined_with_its_key_line() {
-        let b = b"RtcError: x (errorCode: 70001). \nRefer to: https://a\n <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>\nnext\n";
-        let e = memchr::memchr(b'\n', b).unwrap();
-        let (ks, ke) = continuation(b, 0, e).unwrap();
-        assert_eq!(&b[ks..ke], b" <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>");
-        assert_eq!(continuation(b"a <X_Y 0x1>\n <Z 0x2>\n", 0, 11), None);
-        assert_eq!(continuation(b"a\nb\n <Z 0x2>\n", 0, 1), None);
-        assert_eq!(continuation(b"a\n <Z 0x2>\n", 0, 1), Some((2, 10)));
-        assert_eq!(
-            continuation(
-                b"a\n[10:00:00:000] <ERROR> x\nRefer to: https://x\n <Z 0x2>\n",
-                0,
-                1
-            ),
-            None
-        );
-    }
-
-    #[test]
     fn no_split_error_reaches_past_a_record_boundary() {
         let b = concat!(
             "[10:00:00:000] <ERROR> RtcError: x (errorCode: 70001). \n",
@@ -382,24 +363,14 @@ mod tests {
             assert!(cut > from && starts.contains(&cut), "{from} -> {cut}");
             for &s in starts.iter().filter(|&&s| s < cut) {
                 let e = memchr::memchr(b'\n', &b[s..]).map_or(b.len(), |i| s + i);
-                if let Some((_, end)) = continuation(b, s, e) {
-                    assert!(end < cut, "line at {s} joins past the cut at {cut}");
-                }
+                let (_, end) = crate::records::extent(b, s, e, 0, crate::records::Bounds::Shapes);
+                assert!(end < cut, "the record at {s} reaches past the cut at {cut}");
             }
         }
         assert!(cuts > 0);
         // The lines a cut lands on: records, never a continuation line.
         let at = |from| record_boundary(b, from).map(|c| &b[c..c + 10]);
         assert_eq!(at(0), Some(&b"{\"level\":\""[..]));
-    }
-
-    #[test]
-    fn split_error_of_a_chinese_browser_is_joined() {
-        let b = "RtcError: 加入房间失败\n请查看文档: https://web.sdk.qcloud.com/zh\n\nFailed to join room - invalid roomId code: -10012 \nRefer to: https://web.sdk.qcloud.com/en\n <JOIN_ROOM_FAILED 0x4004>\n";
-        let b = b.as_bytes();
-        let e = memchr::memchr(b'\n', b).unwrap();
-        let (ks, ke) = continuation(b, 0, e).unwrap();
-        assert_eq!(&b[ks..ke], b" <JOIN_ROOM_FAILED 0x4004>");
     }
 
     #[test]
