@@ -221,6 +221,24 @@ impl Pipeline {
         block(&mut self.scanner, Chunk::Lines(text), sink)
     }
 
+    /// A body of records held in memory whose decoder knows where each
+    /// record starts (offsets in `text`, ascending): each is matched as one
+    /// record, whatever its lines look like.
+    pub fn records<S: EventSink>(
+        &mut self,
+        text: &[u8],
+        starts: &[usize],
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let m = sink.matcher();
+        self.scanner
+            .records(&m, text, starts, &mut |ev| sink.event(ev))?;
+        sink.block_done(&self.scanner.take_delta())
+    }
+
     /// Where the next line starts.
     pub fn position(&self) -> Position {
         self.scanner.pos

@@ -61,7 +61,10 @@ pub(crate) fn is_doc_line(l: &[u8]) -> bool {
 /// an SDK level tag), so it cannot continue the error before it.
 pub(crate) fn starts_record(l: &[u8]) -> bool {
     let head = &l[..l.len().min(48)];
-    matches!(l.first(), Some(b'{'))
+    // SDK 4's console prefix as DevTools reports it (`%cTRTC%c%s padding:
+    // ...`), or with its format applied (`TRTC[10:00:00:000] <ERROR>`).
+    l.starts_with(b"%cTRTC")
+        || matches!(l.first(), Some(b'{'))
         || l.first().is_some_and(u8::is_ascii_digit)
         || (l.first() == Some(&b'[') && l.get(1).is_some_and(u8::is_ascii_digit))
         || [

@@ -3,9 +3,11 @@
 // them fail (wrong parameters, calls in the wrong state, no camera or
 // microphone, a room that cannot be reached), and prints every console
 // record they produce as one JSON line: {"sdk":"v5","level":"error",
-// "text":"..."}. The text is the record whole, newlines included, with the
-// console's style arguments (`%c`) left out, as an app that forwards
-// console records writes it.
+// "text":"...","raw":"..."}. `text` is the record whole, newlines included,
+// with its format applied and the console's style arguments (`%c`) left
+// out, as an app that forwards console records writes it; `raw` is what
+// the DevTools protocol reports (the format string and its arguments
+// joined, style text and all), as a naive forwarder writes it.
 //
 //   node capture.mjs [v4|v5|all] > records.ndjson
 //
@@ -105,12 +107,25 @@ async function run(sdk) {
   });
   const pending = [];
   page.on('console', (msg) => {
-    pending.push(recordText(msg).then((text) => ({ sdk, level: msg.type(), text })));
+    pending.push(recordText(msg).then((text) => ({ sdk, level: msg.type(), text, raw: msg.text() })));
   });
-  const done = new Promise((resolve) => page.exposeFunction('scenariosDone', resolve));
+  let finished;
+  const done = new Promise((resolve) => {
+    finished = resolve;
+  });
+  await page.exposeFunction('scenariosDone', () => finished());
   await page.goto(`${origin}/?sdk=${sdk}`);
-  await Promise.race([done, new Promise((r) => setTimeout(r, 90000))]);
-  for (const r of await Promise.all(pending)) {
+  let timer;
+  const how = await Promise.race([
+    done.then(() => 'done'),
+    new Promise((r) => {
+      timer = setTimeout(() => r('timed out'), 90000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (how !== 'done') process.stderr.write(`${sdk}: scenarios ${how}\n`);
+  const records = await Promise.all(pending);
+  for (const r of records) {
     process.stdout.write(JSON.stringify(r) + '\n');
   }
   await page.close();
@@ -122,5 +137,6 @@ try {
   }
 } finally {
   await browser.close();
+  server.closeAllConnections();
   server.close();
 }

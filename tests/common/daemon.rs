@@ -39,6 +39,27 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, dechunk(&body)))
 }
 
+/// POST a JSON `body` to http://127.0.0.1:port/path → (status, body).
+pub fn http_post(port: u16, path: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, dechunk(&body))
+}
+
 fn dechunk(body: &str) -> String {
     // axum answers with a content-length for these bodies; chunked is handled for safety.
     if !body.contains("\r\n") {

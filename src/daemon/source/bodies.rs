@@ -1,16 +1,72 @@
 //! Bodies of records: what HTTP ingest and NATS (and the browser endpoint
 //! next) receive. One decoder turns a collector's body (JSON lines, a JSON
-//! array, `[time, record]` pairs, plain text) into the text of its log
-//! records.
+//! array, `[time, record]` pairs, plain text) into its log records, each
+//! whole with its newlines, and where each starts.
 
-/// The log lines of a JSON body: newline-delimited objects (Fluent Bit
-/// `json_lines`, Vector `codec: json` with newline framing) or one array of
-/// objects (Fluent Bit `json`). Each record's line is its `field` (default:
-/// the first of `log`, `message`, `msg` that is a string); a record without
-/// one, or a line that is not JSON, is taken whole as the line, so nothing
-/// is lost.
-pub(crate) fn records_to_lines(body: &[u8], field: Option<&str>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
+use crate::pipeline::{EventSink, Pipeline};
+
+/// The records of a body: their text, one after the other, each ending
+/// with `\n` (a record's own newlines kept), and where each starts.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Records {
+    pub text: Vec<u8>,
+    /// Where each record starts in `text`; `None` for plain text, whose
+    /// records the line shapes tell ([`crate::records`]).
+    pub starts: Option<Vec<usize>>,
+}
+
+impl Records {
+    fn push(&mut self, record: &[u8]) {
+        self.starts
+            .get_or_insert_with(Vec::new)
+            .push(self.text.len());
+        self.text.extend_from_slice(record);
+        self.text.push(b'\n');
+    }
+
+    /// Appends the records of `other`; a body of plain text is one record
+    /// (a NATS message holds one record, however many lines it has).
+    pub fn append(&mut self, other: Records) {
+        match other.starts {
+            Some(starts) => {
+                let base = self.text.len();
+                let mine = self.starts.get_or_insert_with(Vec::new);
+                mine.extend(starts.into_iter().map(|s| s + base));
+                self.text.extend_from_slice(&other.text);
+            }
+            None if !other.text.is_empty() => {
+                let text = other.text.strip_suffix(b"\n").unwrap_or(&other.text);
+                self.push(text);
+            }
+            None => {}
+        }
+    }
+
+    /// Matches the records through `pipeline` into `sink`.
+    pub fn scan<S: EventSink>(
+        &self,
+        pipeline: &mut Pipeline,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        match &self.starts {
+            Some(starts) => pipeline.records(&self.text, starts, sink),
+            None => pipeline.text(&self.text, sink),
+        }
+    }
+}
+
+/// The records of a body. A JSON body, newline-delimited objects (Fluent
+/// Bit `json_lines`, Vector `codec: json` with newline framing) or one array
+/// of objects (Fluent Bit `json`, or `[time, record]` pairs), gives one
+/// record per object: its `field` (default: the first of `log`, `message`,
+/// `msg` that is a string), newlines and all; an object without one, or a
+/// line that is not JSON, is a record taken whole, so nothing is lost. Any
+/// other body is plain text.
+pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
+    let mut out = Records {
+        text: Vec::with_capacity(body.len()),
+        starts: None,
+    };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[')
         && let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(body)
@@ -30,6 +86,11 @@ pub(crate) fn records_to_lines(body: &[u8], field: Option<&str>) -> Vec<u8> {
                 _ => {}
             }
         }
+        out.starts.get_or_insert_with(Vec::new);
+        return out;
+    }
+    if first != Some(&b'{') {
+        out.text.extend_from_slice(body);
         return out;
     }
     for line in body.split(|&b| b == b'\n') {
@@ -39,16 +100,13 @@ pub(crate) fn records_to_lines(body: &[u8], field: Option<&str>) -> Vec<u8> {
         }
         match serde_json::from_slice::<serde_json::Value>(line) {
             Ok(v) => push_record(&mut out, &v, field, Some(line)),
-            Err(_) => {
-                out.extend_from_slice(line);
-                out.push(b'\n');
-            }
+            Err(_) => out.push(line),
         }
     }
     out
 }
 
-fn push_record(out: &mut Vec<u8>, v: &serde_json::Value, field: Option<&str>, raw: Option<&[u8]>) {
+fn push_record(out: &mut Records, v: &serde_json::Value, field: Option<&str>, raw: Option<&[u8]>) {
     let names: &[&str] = match field {
         Some(f) => &[f][..],
         None => &["log", "message", "msg"],
@@ -57,25 +115,36 @@ fn push_record(out: &mut Vec<u8>, v: &serde_json::Value, field: Option<&str>, ra
         .iter()
         .find_map(|n| v.get(*n).and_then(|m| m.as_str()));
     match (msg, raw) {
-        (Some(m), _) => out.extend_from_slice(m.trim_end_matches(['\n', '\r']).as_bytes()),
-        (None, Some(r)) => out.extend_from_slice(r),
-        (None, None) => out.extend_from_slice(v.to_string().as_bytes()),
+        (Some(m), _) => out.push(m.trim_end_matches(['\n', '\r']).as_bytes()),
+        (None, Some(r)) => out.push(r),
+        (None, None) => out.push(v.to_string().as_bytes()),
     }
-    out.push(b'\n');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The records as text, and how many there are (`None`: plain text).
+    fn records(body: &[u8], field: Option<&str>) -> (String, Option<usize>) {
+        let r = decode(body, field);
+        (
+            String::from_utf8(r.text).unwrap(),
+            r.starts.map(|s| s.len()),
+        )
+    }
+
     #[test]
-    fn collector_bodies_become_lines() {
+    fn collector_bodies_become_records() {
         let fluent = br#"{"date":1.7e9,"log":"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n"}
 {"date":1.7e9,"log":"fine"}
 "#;
         assert_eq!(
-            records_to_lines(fluent, None),
-            b"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\nfine\n"
+            records(fluent, None),
+            (
+                "RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\nfine\n".into(),
+                Some(2)
+            )
         );
         let vector = br#"{"message":"a","timestamp":"2026-01-01T00:00:00Z"}
 {"msg":"b"}
@@ -83,18 +152,28 @@ not json at all
 {"other":1}
 "#;
         assert_eq!(
-            records_to_lines(vector, None),
-            b"a\nb\nnot json at all\n{\"other\":1}\n"
+            records(vector, None),
+            ("a\nb\nnot json at all\n{\"other\":1}\n".into(), Some(4))
         );
         let array = br#"[{"log":"x"},{"log":"y"}]"#;
-        assert_eq!(records_to_lines(array, None), b"x\ny\n");
+        assert_eq!(records(array, None), ("x\ny\n".into(), Some(2)));
         let custom = br#"{"text":"t","log":"l"}"#;
-        assert_eq!(records_to_lines(custom, Some("text")), b"t\n");
-        // A multi-line message stays whole (split SDK errors join).
-        let multi = br#"{"log":"RtcError: a\nRefer to: https://x\n <JOIN_ROOM_FAILED 0x4004>"}"#;
-        assert_eq!(
-            records_to_lines(multi, None),
-            b"RtcError: a\nRefer to: https://x\n <JOIN_ROOM_FAILED 0x4004>\n"
-        );
+        assert_eq!(records(custom, Some("text")), ("t\n".into(), Some(1)));
+        // A multi-line message is one record, whatever its lines look like.
+        let multi = br#"{"log":"RtcError: a\n[10:00:00:000] Refer to: https://x\n <JOIN_ROOM_FAILED 0x4004>"}"#;
+        let r = decode(multi, None);
+        assert_eq!(r.starts, Some(vec![0]));
+        assert!(r.text.ends_with(b"<JOIN_ROOM_FAILED 0x4004>\n"));
+        // Plain text: its lines' shapes tell its records.
+        assert_eq!(records(b"a\n b\n", None), ("a\n b\n".into(), None));
+    }
+
+    #[test]
+    fn a_message_of_plain_text_is_one_record() {
+        let mut all = Records::default();
+        all.append(decode(b"first\n second\n", None));
+        all.append(decode(br#"{"log":"x"}"#, None));
+        assert_eq!(all.starts, Some(vec![0, 14]));
+        assert_eq!(all.text, b"first\n second\nx\n");
     }
 }

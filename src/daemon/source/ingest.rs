@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::sync::watch;
 
-use super::bodies::records_to_lines;
+use super::bodies::{self, Records};
 use super::feed::Feed;
 use crate::daemon::config::IngestConfig;
 use crate::daemon::generation::Generation;
@@ -163,12 +163,15 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
         } else {
             raw.to_vec()
         };
-        let text = if plain {
-            body
+        let records = if plain {
+            Records {
+                text: body,
+                starts: None,
+            }
         } else {
-            records_to_lines(&body, st.config.message_field.as_deref())
+            bodies::decode(&body, st.config.message_field.as_deref())
         };
-        Ok(scan_and_queue(&st, &source, &text, tx))
+        Ok(scan_and_queue(&st, &source, &records, tx))
     })
     .await;
     let (lines, events) = match scanned {
@@ -187,12 +190,12 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     }
 }
 
-/// Scans `text` as the lines of `source` and queues its events with `ack`,
+/// Scans `records` as the records of `source` and queues its events with `ack`,
 /// all or nothing. Returns the lines and events.
 fn scan_and_queue(
     s: &IngestState,
     source: &str,
-    text: &[u8],
+    records: &Records,
     ack: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(u64, u64), CommitError> {
     let limit = s.max_line_bytes;
@@ -202,7 +205,7 @@ fn scan_and_queue(
         .max_line_bytes(limit)
         .build();
     let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source).holding();
-    if pipeline.text(text, &mut feed).is_err() {
+    if records.scan(&mut pipeline, &mut feed).is_err() {
         return Err(CommitError::Closed);
     }
     let read = feed.held();

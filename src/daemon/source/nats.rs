@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use futures_util::StreamExt;
 
-use super::bodies::records_to_lines;
+use super::bodies::{self, Records};
 use super::{Source, SourceContext};
 use crate::daemon::config::NatsConfig;
 use crate::daemon::queue::SinkMsg;
@@ -187,10 +187,10 @@ impl NatsSource {
         pipeline: &mut Pipeline,
         msgs: &[jetstream::Message],
     ) -> Result<(), NatsError> {
-        let mut text = Vec::new();
+        let mut records = Records::default();
         let (mut redelivered, mut pending) = (0u64, 0u64);
         for m in msgs {
-            text.extend(records_to_lines(
+            records.append(bodies::decode(
                 &m.payload,
                 self.cfg.message_field.as_deref(),
             ));
@@ -202,8 +202,8 @@ impl NatsSource {
         let (tx, rx) = tokio::sync::oneshot::channel();
         // Queueing may wait for room (back-pressure): off the I/O thread.
         let queued = tokio::task::block_in_place(|| {
-            pipeline
-                .text(&text, &mut ctx.feed(&self.cfg.source))
+            records
+                .scan(pipeline, &mut ctx.feed(&self.cfg.source))
                 .is_ok()
                 && ctx.emitter.send(SinkMsg::Ack(tx)).is_ok()
         });
@@ -223,13 +223,14 @@ impl NatsSource {
     }
 }
 
-/// The messages' lines, for tests: what a batch of payloads becomes.
+/// The messages' records, for tests: what a batch of payloads becomes.
 #[cfg(test)]
-fn lines_of(payloads: &[&[u8]], field: Option<&str>) -> Vec<u8> {
-    payloads
-        .iter()
-        .flat_map(|p| records_to_lines(p, field))
-        .collect()
+fn records_of(payloads: &[&[u8]], field: Option<&str>) -> Records {
+    let mut all = Records::default();
+    for p in payloads {
+        all.append(bodies::decode(p, field));
+    }
+    all
 }
 
 #[cfg(test)]
@@ -237,14 +238,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fluent_bit_and_vector_payloads_become_lines() {
+    fn fluent_bit_and_vector_payloads_become_records() {
         // Fluent Bit's nats output: a JSON array [time, record].
         let fb: &[u8] = br#"[1700000000.0, {"log": "RtcError: x <ICE_TRANSPORT_ERROR 0x4003>"}]"#;
         // Vector's nats sink with codec json: the event object.
         let vector: &[u8] = br#"{"message":"a line","timestamp":"2026-01-01T00:00:00Z"}"#;
         let text: &[u8] = b"plain text line";
-        let out = lines_of(&[fb, vector, text], None);
-        let s = String::from_utf8(out).unwrap();
+        let out = records_of(&[fb, vector, text], None);
+        assert_eq!(out.starts.as_ref().map(Vec::len), Some(3));
+        let s = String::from_utf8(out.text).unwrap();
         assert!(s.contains("<ICE_TRANSPORT_ERROR 0x4003>"), "{s}");
         assert!(
             s.contains("a line\n") && s.ends_with("plain text line\n"),
