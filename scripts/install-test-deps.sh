@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond the Rust toolchain, from
-# Debian's packages, only when it is missing: prometheus and promtool (the
-# alerting tests run a real Prometheus) and nats-server (the JetStream
-# consumer tests run a real server). Safe to run repeatedly.
+# Installs what the test suite needs beyond the Rust toolchain, only when it
+# is missing: from Debian's packages prometheus and promtool (the alerting
+# tests run a real Prometheus), nats-server (the JetStream consumer tests
+# run a real server), chromium and node (the real-SDK tests run the TRTC Web
+# SDKs in a real browser); from the npm registry, with the versions the
+# lockfile pins, the two SDKs and puppeteer-core (which drives the system
+# chromium and downloads no browser of its own). Safe to run repeatedly.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 need=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 command -v nats-server >/dev/null || need+=(nats-server)
+command -v chromium >/dev/null || need+=(chromium)
+command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} from Debian's packages" >&2
   apt-get update -qq
@@ -18,6 +24,15 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
   done
 fi
+# The SDKs as the lockfile pins them; again only when the lockfile changed.
+browser=tests/browser
+if [ ! -f "$browser/node_modules/.package-lock.json" ] ||
+   [ "$browser/package-lock.json" -nt "$browser/node_modules/.package-lock.json" ]; then
+  echo "installing the npm packages of $browser (npm ci)" >&2
+  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix "$browser" --no-audit --no-fund --loglevel=error >/dev/null
+fi
 prometheus --version 2>&1 | head -1
 promtool --version 2>&1 | head -1
 nats-server --version 2>&1 | head -1
+chromium --version 2>/dev/null | head -1
+echo "node $(node --version); $(node -p "'trtc-sdk-v5 ' + require('./$browser/node_modules/trtc-sdk-v5/package.json').version + ', trtc-js-sdk ' + require('./$browser/node_modules/trtc-js-sdk/package.json').version")"
