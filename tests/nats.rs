@@ -314,3 +314,60 @@ fn a_replica_killed_mid_stream_loses_nothing() {
         d.stop();
     }
 }
+
+/// The real SDKs' console records (tests/common/sdk.rs), one JSON record
+/// per NATS message as Vector's nats sink sends them: each record with an
+/// SDK code gives exactly one event, on its first line, with that code.
+#[test]
+fn every_real_sdk_record_over_nats_is_one_event_with_its_code() {
+    let Some(bin) = nats_server() else { return };
+    let Some(records) = common::sdk::captured() else {
+        return;
+    };
+    let server = Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    let bodies: Vec<String> = records
+        .iter()
+        .map(|r| serde_json::json!({ "message": r.text, "level": r.level }).to_string())
+        .collect();
+    rt().block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        js.get_or_create_stream(async_nats::jetstream::stream::Config {
+            name: "TRTC".into(),
+            subjects: vec!["trtc.>".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        for b in &bodies {
+            js.publish("trtc.web", b.clone().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    });
+    let d = replica(dir.path(), &server.url(), 0);
+    let n = records.len() as f64;
+    let got = d.wait_metric(
+        "trtc_logwatch_nats_messages_total{source=\"nats\"}",
+        n,
+        Duration::from_secs(30),
+    );
+    assert_eq!(got, n);
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let text = std::fs::read_to_string(dir.path().join("events-0.ndjson")).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // A message's own final newline is not a line of the record.
+    let trimmed: Vec<&str> = records
+        .iter()
+        .map(|r| r.text.trim_end_matches(['\n', '\r']))
+        .collect();
+    let coded = common::sdk::check("NATS", &trimmed, &events);
+    assert!(coded >= 20, "{coded} records with a code");
+}
