@@ -51,6 +51,9 @@ pub struct LineSplitter {
     start: usize,
     limit: usize,
     skipping: bool,
+    /// Whole lines handed back ([`unread`](Self::unread)) wait for more
+    /// input before they are handed out again.
+    held: bool,
 }
 
 impl LineSplitter {
@@ -69,6 +72,7 @@ impl LineSplitter {
             start: 0,
             limit,
             skipping: false,
+            held: false,
         }
     }
 
@@ -90,6 +94,26 @@ impl LineSplitter {
     /// Records that `n` bytes were written into [`spare`](Self::spare).
     pub fn filled(&mut self, n: usize) {
         self.len = (self.len + n).min(self.buf.len());
+        self.held &= n == 0;
+    }
+
+    /// Hands back the last `n` bytes of the chunk just handed out (whole
+    /// lines): they come again, with what follows them, after the next
+    /// [`filled`](Self::filled), or at once after [`release`](Self::release).
+    pub fn unread(&mut self, n: usize) {
+        self.start -= n.min(self.start);
+        self.held = n > 0;
+    }
+
+    /// Lines handed back by [`unread`](Self::unread) may come out now (the
+    /// input has ended, for now).
+    pub fn release(&mut self) {
+        self.held = false;
+    }
+
+    /// The buffer's size.
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
     }
 
     /// Bytes buffered but not yet handed out (a partial line).
@@ -100,7 +124,7 @@ impl LineSplitter {
     /// The next chunk of complete lines, or `None` until more input arrives.
     pub fn next_chunk(&mut self) -> Option<Chunk<'_>> {
         let data = &self.buf[self.start..self.len];
-        if data.is_empty() {
+        if data.is_empty() || self.held {
             return None;
         }
         if self.skipping {
@@ -141,6 +165,7 @@ impl LineSplitter {
 
     /// Hands out a final line that has no `\n` (end of input, or idle flush).
     pub fn flush_partial(&mut self) -> Option<Chunk<'_>> {
+        self.held = false;
         if self.skipping {
             let n = self.pending();
             self.start = self.len;
@@ -225,21 +250,58 @@ impl LineReader {
         budget: usize,
         f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>,
     ) -> Result<Pass, ReadError<E>> {
+        self.read_pass_holding(r, budget, &|_, _| 0, f)
+    }
+
+    /// [`read_pass`](Self::read_pass), keeping back the last `hold(block,
+    /// capacity)` bytes of a block of lines while more input follows at
+    /// once (the read filled the buffer): they come again with the lines
+    /// after them, so whatever spans those lines (a log record) is handed
+    /// out whole. At the end of the input, for now, nothing is kept back.
+    pub fn read_pass_holding<R: Read + ?Sized, E>(
+        &mut self,
+        r: &mut R,
+        budget: usize,
+        hold: &dyn Fn(&[u8], usize) -> usize,
+        f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>,
+    ) -> Result<Pass, ReadError<E>> {
         let mut pass = Pass::default();
         let mut left = budget;
+        let cap = self.split.capacity();
         loop {
             let spare = self.split.spare();
             let want = spare.len().min(left);
             let n = retry_interrupted(|| r.read(&mut spare[..want]))?;
             if n == 0 {
                 pass.eof = true;
+                self.split.release();
+                while let Some(c) = self.split.next_chunk() {
+                    f(c).map_err(ReadError::Consumer)?;
+                }
                 return Ok(pass);
             }
             self.split.filled(n);
             pass.bytes += n as u64;
             left -= n;
+            // A full read: more is likely there at once.
+            let more_follows = n == want;
             while let Some(c) = self.split.next_chunk() {
-                f(c).map_err(ReadError::Consumer)?;
+                let kept = match c {
+                    Chunk::Lines(b) if more_follows => {
+                        let k = hold(b, cap).min(b.len());
+                        if k < b.len() {
+                            f(Chunk::Lines(&b[..b.len() - k])).map_err(ReadError::Consumer)?;
+                        }
+                        k
+                    }
+                    c => {
+                        f(c).map_err(ReadError::Consumer)?;
+                        0
+                    }
+                };
+                if kept > 0 {
+                    self.split.unread(kept);
+                }
             }
             if left == 0 {
                 pass.more = true;
@@ -375,5 +437,29 @@ mod reader_tests {
         assert_eq!(r.pending(), 2);
         r.finish(&mut |c| collect(c, &mut out)).unwrap();
         assert_eq!(out, data);
+    }
+
+    #[test]
+    fn held_lines_come_again_once_and_all_at_the_end() {
+        let input: Vec<u8> = (0..300)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let mut r = LineReader::new(16, 64);
+        let mut out = Vec::new();
+        // Hold the last line of every block while more follows.
+        let hold = |b: &[u8], _: usize| {
+            b[..b.len() - 1]
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(0, |i| b.len() - i - 1)
+        };
+        let mut src = &input[..];
+        while !r
+            .read_pass_holding(&mut src, usize::MAX, &hold, &mut |c| collect(c, &mut out))
+            .unwrap()
+            .eof
+        {}
+        assert_eq!(out, input);
+        assert_eq!(r.pending(), 0);
     }
 }

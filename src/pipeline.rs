@@ -189,7 +189,10 @@ impl Pipeline {
             .reader
             .get_or_insert_with(|| LineReader::new(self.limit, self.buffer.bytes(self.limit)));
         let scanner = &mut self.scanner;
-        reader.read_pass(r, budget, &mut |c| block(scanner, c, sink))
+        // A record that the next read may continue waits for it.
+        reader.read_pass_holding(r, budget, &crate::records::tail_to_hold, &mut |c| {
+            block(scanner, c, sink)
+        })
     }
 
     /// Hands on a final line without `\n` (end of input, idle, close).
@@ -268,4 +271,52 @@ fn block<S: EventSink>(sc: &mut SourceScanner, c: Chunk<'_>, sink: &mut S) -> Re
     let m = sink.matcher();
     sc.chunk(&m, c, &mut |ev| sink.event(ev))?;
     sink.block_done(&sc.take_delta())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::CatalogSet;
+
+    /// An SDK 5 failure (one record of three lines) and an INFO line.
+    fn v5_record(n: usize) -> String {
+        format!(
+            "[10:00:00:{:03}] <ERROR> [↑t1|u{n}] startLocalVideo() failed {n}   DEVICE_ERROR: NotFoundError, no camera detected. \nRefer to: https://web.sdk.qcloud.com/trtc/webrtc/doc/en/index.html\n. code:5301 params: [{{\"view\":\"v{n}\"}}]\n[10:00:00:{:03}] <INFO> [↑t1] filler line {n} of some length to move the boundaries around\n",
+            n % 1000,
+            n % 1000
+        )
+    }
+
+    #[test]
+    fn records_across_read_blocks_are_matched_whole() {
+        let m = Arc::new(Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap());
+        let mut text = String::new();
+        let mut firsts = Vec::new();
+        let mut line = 1;
+        for n in 0..20_000 {
+            firsts.push(line);
+            let r = v5_record(n);
+            line += r.matches('\n').count() as u64;
+            text.push_str(&r);
+        }
+        for (kind, workers) in [(BufferKind::Stream, 1), (BufferKind::Follow, 2)] {
+            let mut got = Vec::new();
+            let mut sink = FnSink::new(Arc::clone(&m), |ev: &Event<'_>| {
+                got.push((ev.line_number, ev.cause.as_ref().map(|c| c.code)));
+                Ok::<_, ()>(())
+            });
+            let mut p = Pipeline::builder("t").buffer(kind).workers(workers).build();
+            p.read_to_end(&mut text.as_bytes(), &mut sink).unwrap();
+            assert_eq!(got.len(), firsts.len(), "{kind:?}: one event per record");
+            let bad = got
+                .iter()
+                .zip(&firsts)
+                .find(|((l, c), f)| l != *f || *c != Some(Some(5301)));
+            assert!(
+                bad.is_none(),
+                "{kind:?}: each on its record's first line, with its extraCode: {bad:?}"
+            );
+            assert_eq!(p.stats().lines, line - 1);
+        }
+    }
 }

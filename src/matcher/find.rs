@@ -127,7 +127,9 @@ impl Matcher {
         let beside = lexing::number_after(line, e)
             .map(|(v, h, end, assigned)| (v, h, s..end, assigned))
             .or_else(|| {
-                lexing::number_before(line, s).map(|(v, h, start)| (v, h, start..e, false))
+                lexing::number_before(line, s)
+                    .filter(|&(_, _, start)| !forms::is_call_counter(line, start))
+                    .map(|(v, h, start)| (v, h, start..e, false))
             });
         if let Some((value, is_hex, span, assigned)) = beside {
             if let Some(outcome) = self.key_with_number(ids, value, is_hex, span) {

@@ -57,6 +57,13 @@ pub(crate) fn is_doc_line(l: &[u8]) -> bool {
         || (label.len() <= 40 && (label.ends_with(b":") || label.ends_with("：".as_bytes())))
 }
 
+/// True when the number at `start` is the call counter of an SDK 5
+/// failure, `startLocalVideo() failed 4096   DEVICE_ERROR: ...`: the SDK
+/// numbers its API calls, and a long session reaches any code's value.
+pub fn is_call_counter(line: &[u8], start: usize) -> bool {
+    line[..start].trim_ascii_end().ends_with(b") failed")
+}
+
 /// True when a line starts a new log record (a timestamp, a JSON object,
 /// an SDK level tag), so it cannot continue the error before it.
 pub(crate) fn starts_record(l: &[u8]) -> bool {

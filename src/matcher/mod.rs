@@ -471,4 +471,17 @@ mod tests {
             vec![(Some(5000), Some(5021))]
         );
     }
+
+    #[test]
+    fn the_call_counter_of_an_sdk5_failure_is_no_code() {
+        let m = m();
+        // The SDK numbers its API calls: a long session reaches 4096 (the
+        // v4 INVALID_PARAMETER code) and beyond.
+        for n in [2, 4096, 16387, 70001] {
+            let line = format!(
+                "[10:00:00:096] <ERROR> [↑t1|u] startLocalVideo() failed {n}   DEVICE_ERROR: NotFoundError, no camera detected. code:5301 params: []"
+            );
+            assert_eq!(codes(&m, &line), [(Some(5300), Some(5301))], "{line}");
+        }
+    }
 }
