@@ -321,14 +321,19 @@ fn explain(catalogs: &CatalogArgs, lang: Option<LangArg>, query: &str) -> Result
     Ok(())
 }
 
-/// `why LINE...` (or lines on stdin): each hit and the rule that decided it.
+/// `why RECORD...` (or a text on stdin, split into records): each hit, the
+/// line of the record it is on, and the rule that decided it.
 fn why(catalogs: &CatalogArgs, lines: &[String]) -> Result<()> {
     let set = load(catalogs)?;
     let matcher = Matcher::new(set).context("building the matcher")?;
     let mut out = io::stdout().lock();
     if lines.is_empty() || lines == ["-"] {
-        for l in io::BufRead::lines(io::stdin().lock()) {
-            out.write_all(report::why(&matcher, &l?).as_bytes())?;
+        // Standard input is text: its records are told by their lines.
+        let mut text = Vec::new();
+        io::Read::read_to_end(&mut io::stdin().lock(), &mut text)?;
+        for (head, end) in trtc_logwatch::records::split(&text) {
+            let record = String::from_utf8_lossy(&text[head..end]);
+            out.write_all(report::why(&matcher, &record).as_bytes())?;
         }
     } else {
         for l in lines {

@@ -203,6 +203,19 @@ fn end_from(block: &[u8], head: usize, b: Bounds<'_>) -> usize {
     last
 }
 
+/// Every record of a text, in order (its lines' shapes tell them): the
+/// first line's start and the last line's end of each.
+pub fn split(text: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let end = end_from(text, at, Bounds::Shapes);
+        out.push((at, end));
+        at = end + 1;
+    }
+    out
+}
+
 /// Where the matched part of the record `head..end` ends: before its first
 /// stack frame line (`    at f (file.js:1:2)`, `f@https://...`).
 pub fn match_end(block: &[u8], head: usize, end: usize) -> usize {

@@ -194,21 +194,62 @@ impl Summary {
 /// The `why` view of one line: every candidate with the rule that took it
 /// or why it was not taken, bare catalog numbers the rules ignored, and the
 /// events the line gives.
-pub fn why(m: &Matcher, line: &str) -> String {
-    let raw = line.trim_end_matches(['\n', '\r']).as_bytes();
+pub fn why(m: &Matcher, record: &str) -> String {
+    let record = record.trim_end_matches(['\n', '\r']);
+    let whole = record.as_bytes();
+    // As the scanner does: matched up to the first stack frame.
+    let raw = &whole[..crate::records::match_end(whole, 0, whole.len())];
     let (hits, verdicts) = m.find_explained(raw);
     let mut s = String::new();
-    let shown: String = line.chars().take(160).collect();
-    let _ = writeln!(s, "line: {shown}");
+    let lines: Vec<&str> = record.split('\n').collect();
+    let matched_lines = raw.iter().filter(|&&b| b == b'\n').count() + 1;
+    let shown = |l: &str| {
+        l.trim_end_matches('\r')
+            .chars()
+            .take(160)
+            .collect::<String>()
+    };
+    if lines.len() == 1 {
+        let _ = writeln!(s, "line: {}", shown(record));
+    } else {
+        let _ = writeln!(s, "record of {} lines:", lines.len());
+        for (i, l) in lines.iter().enumerate() {
+            let note = if i == matched_lines {
+                "   (not matched: a stack from here)"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "  {:>2}| {}{note}", i + 1, shown(l));
+        }
+    }
+    let at = |v: &crate::matcher::Verdict| {
+        if lines.len() > 1 {
+            format!(" (line {})", v.line + 1)
+        } else {
+            String::new()
+        }
+    };
     let mut covered: Vec<&str> = Vec::new();
     for v in &verdicts {
         match v.outcome {
             Ok(rule) => {
-                let _ = writeln!(s, "  accepted  {:<40} {}", quote(&v.text), rule.name());
+                let _ = writeln!(
+                    s,
+                    "  accepted  {:<40} {}{}",
+                    quote(&v.text),
+                    rule.name(),
+                    at(v)
+                );
                 covered.push(&v.text);
             }
             Err(r) => {
-                let _ = writeln!(s, "  rejected  {:<40} {}", quote(&v.text), r.name());
+                let _ = writeln!(
+                    s,
+                    "  rejected  {:<40} {}{}",
+                    quote(&v.text),
+                    r.name(),
+                    at(v)
+                );
             }
         }
     }

@@ -335,6 +335,28 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn why_reads_records_and_says_which_line_each_rule_used() {
+    let input = "[10:00:01:002] <ERROR> [↑t1] startLocalVideo() failed 2   DEVICE_ERROR: NotFoundError, no camera detected. \nRefer to: https://web.sdk.qcloud.com/trtc/webrtc/doc/en/index.html\n. code:5301 params: []\nOPERATION_FAILED: 'enterRoom' failed \nRefer to: https://x.example/doc\n\n    at e.convertFrom (https://app.example/trtc.js:1:2)\n <SCHEDULE_FAILED 0x404c>\n";
+    let out = Command::cargo_bin("trtc-logwatch")
+        .unwrap()
+        .arg("why")
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches("record of ").count(), 2, "{text}");
+    assert!(
+        text.contains("\"code:5301\"") && text.contains("(line 3)"),
+        "{text}"
+    );
+    assert!(text.contains("cause DEVICE_NOT_FOUND_ERROR"), "{text}");
+    assert!(text.contains("(not matched: a stack from here)"), "{text}");
+    assert!(!text.contains("SCHEDULE_FAILED 16460"), "{text}");
+    assert_eq!(text.matches("=> event").count(), 2, "{text}");
+}
+
+#[test]
 fn why_shows_each_candidate_with_its_rule_or_reason() {
     let out = Command::cargo_bin("trtc-logwatch")
         .unwrap()

@@ -48,8 +48,13 @@ impl Matcher {
         let mut hits = Hits::default();
         let mut note = |span: Range<usize>, outcome: Result<Rule, Reject>| {
             if let Some(t) = trace.as_deref_mut() {
+                let at = memchr::memchr_iter(b'\n', &line[..span.start]).count();
                 let text = String::from_utf8_lossy(&line[span]).into_owned();
-                t.push(Verdict { text, outcome });
+                t.push(Verdict {
+                    text,
+                    line: at,
+                    outcome,
+                });
             }
         };
         if forms::is_own_output(line) {

@@ -106,6 +106,8 @@ impl Reject {
 pub struct Verdict {
     /// The text of the candidate.
     pub text: String,
+    /// Its line in the record, from 0.
+    pub line: usize,
     /// The rule that took it, or why not.
     pub outcome: Result<Rule, Reject>,
 }
