@@ -96,12 +96,14 @@ enum Cmd {
         /// The YAML config file.
         file: PathBuf,
     },
-    /// Show, for each line, every candidate with the rule that took it or
-    /// why not, and the events the line gives.
+    /// Show, for each log record, its lines, every candidate with the line
+    /// it is on and the rule that took it or why not, and the events the
+    /// record gives.
     Why {
         #[command(flatten)]
         catalogs: CatalogArgs,
-        /// Lines to explain; none or `-` reads lines from stdin.
+        /// Records to explain (each may span lines); none or `-` reads a log
+        /// from stdin and splits it into records as `scan` does.
         lines: Vec<String>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
