@@ -134,7 +134,12 @@ fn every_seed_row_is_in_the_catalog_and_matched() {
                 assert_one(&format!("{{\"level\":\"error\",\"code\":{code}}}"), e);
                 assert_one(&format!("app: errorCode={code} happened"), e);
                 assert_one(&format!("player: code=0x{} userId=bob", &hex[2..]), e);
-                assert_one(&format!("if (error.getCode() === {hex}) resume()"), e);
+                // A log printing the comparison reports the code; the same
+                // comparison in source (`if (...)`) is a mention (issue 17).
+                assert_one(
+                    &format!("player error: getCode() === {hex} -> reconnecting"),
+                    e,
+                );
             }
             "アカウントに関するエラーメッセージ" | "入室失敗に関するエラーメッセージ" =>
             {

@@ -144,6 +144,9 @@ impl Matcher {
                 return Err(Reject::Setting);
             }
         }
+        if forms::counted_after(line, e) {
+            return Err(Reject::Setting);
+        }
         // The level is looked at only here, where a weak form needs it.
         if forms::is_info_at(line, s) {
             return Err(Reject::InfoMention);
@@ -157,6 +160,8 @@ impl Matcher {
         let bare = ids.iter().any(|&i| self.set.entry(i).bare);
         let rule = if named || (quoted && (bare || forms::is_error_shaped(line, s..e))) {
             Rule::KeyForm
+        } else if bare && forms::is_prose(line, s..e) {
+            return Err(Reject::Prose);
         } else if bare {
             Rule::KeyBare
         } else {
@@ -272,6 +277,9 @@ impl Matcher {
         let not_code = (Reject::NotACode, None);
         let (value, is_hex, span, rule) = match ctx {
             Ctx::Code => {
+                if lexing::compared(line, e) {
+                    return Err((Reject::Comparison, None));
+                }
                 let (name, i) = lexing::code_word(line, s, e).ok_or(not_code)?;
                 let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
                 (v, h, s..end, Rule::CodeContext(name))
@@ -295,6 +303,16 @@ impl Matcher {
             Ctx::Failed => {
                 let (v, h, end) = lexing::parse_number(line, e).ok_or(not_code)?;
                 (v, h, s..end, Rule::StatFailed)
+            }
+            Ctx::Paren => {
+                let i = lexing::skip_spaces(line, e);
+                let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
+                let close = lexing::skip_spaces(line, end);
+                if !(line[close..].starts_with(b")") || line[close..].starts_with("）".as_bytes()))
+                {
+                    return Err(not_code);
+                }
+                (v, h, s..end, Rule::WordingParen)
             }
             Ctx::ErrorLine => {
                 let mut i = lexing::skip_spaces(line, e);

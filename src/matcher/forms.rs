@@ -312,6 +312,88 @@ pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
     }
 }
 
+/// True when a counter follows the key that ends at `e`: `KEY count=0`,
+/// `KEY total: 3`, `KEY times=12` (a metric or a summary, not an error).
+pub fn counted_after(line: &[u8], e: usize) -> bool {
+    const COUNTERS: &[&[u8]] = &[b"count", b"total", b"times", b"num", b"cnt", b"hits"];
+    let mut i = e;
+    while line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let w = line[i..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    if !COUNTERS
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(&line[i..i + w]))
+    {
+        return false;
+    }
+    i += w;
+    while line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if !matches!(line.get(i), Some(b'=' | b':')) {
+        return false;
+    }
+    i += 1;
+    while line.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    line.get(i).is_some_and(u8::is_ascii_digit)
+}
+
+/// Words of changelogs and commit messages, as whole words.
+const PROSE_WORDS: &[&[u8]] = &[
+    b"fix",
+    b"fixed",
+    b"fixes",
+    b"Fix",
+    b"Fixed",
+    b"Fixes",
+    b"handle",
+    b"handling",
+    b"Handle",
+    b"support",
+    b"supported",
+    b"Support",
+    b"added",
+    b"Added",
+    b"improve",
+    b"improved",
+    b"Improve",
+    b"optimize",
+    b"optimized",
+    b"Optimize",
+    b"refactor",
+    b"Refactor",
+    b"document",
+    b"documented",
+];
+
+/// Changelog words of Chinese and Japanese release notes.
+const PROSE_WORDS_CJK: &[&str] = &["修复", "优化", "支持", "新增", "修正", "対応"];
+
+/// True when a line names the key at `key` in prose (a changelog, a commit,
+/// release notes: `fixed ICE_TRANSPORT_ERROR handling`): it has no error
+/// shape of its own and a changelog word.
+pub fn is_prose(line: &[u8], key: std::ops::Range<usize>) -> bool {
+    if is_error_shaped(line, key) {
+        return false;
+    }
+    let word = |i: usize, n: usize| {
+        (i == 0 || !line[i - 1].is_ascii_alphanumeric())
+            && line.get(i + n).is_none_or(|b| !b.is_ascii_alphanumeric())
+    };
+    PROSE_WORDS
+        .iter()
+        .any(|w| crate::bytes::find_iter(line, w).any(|i| word(i, w.len())))
+        || PROSE_WORDS_CJK
+            .iter()
+            .any(|w| crate::bytes::contains(line, w.as_bytes()))
+}
+
 /// True for trtc-logwatch's own output read back: its NDJSON events (also
 /// inside a collector's JSON string) and its metrics exposition. Such lines
 /// are skipped, so a loop between it and a collector never doubles counts.

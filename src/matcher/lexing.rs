@@ -120,6 +120,41 @@ fn full_width_at(line: &[u8], i: usize) -> Option<usize> {
         .map(|f| f.len())
 }
 
+/// True when the identifier ending at `e` (a `code` token, `getCode()`)
+/// is compared in source or docs, not reported: `=== 5501`, `== 0x4043`,
+/// `!== 5501` on a line that reads as code (a condition, a code span).
+/// An app's log that prints a comparison (`err.getCode() === 0x4003 ->
+/// reconnecting`) still reports its code.
+pub fn compared(line: &[u8], e: usize) -> bool {
+    const SOURCE: &[&[u8]] = &[
+        b"if (",
+        b"if(",
+        b"while (",
+        b"switch (",
+        b"case ",
+        b"&&",
+        b"||",
+        b"`",
+        b" ? ",
+    ];
+    compares(line, e) && SOURCE.iter().any(|m| crate::bytes::contains(line, m))
+}
+
+fn compares(line: &[u8], e: usize) -> bool {
+    let mut i = e;
+    while line
+        .get(i)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        i += 1;
+    }
+    if line[i..].starts_with(b"()") {
+        i += 2;
+    }
+    let i = skip_spaces(line, i);
+    line[i..].starts_with(b"==") || line[i..].starts_with(b"!=")
+}
+
 /// The code word around a `code` token at `s..e` and where its number
 /// starts: `code:`, `errorCode=`, `extraCode_`, `getCode() ===`, `"code":`,
 /// `error code 16390`, `Error Code：4099`, `code（16386）`. The name is the
@@ -152,11 +187,23 @@ pub fn code_word(line: &[u8], s: usize, e: usize) -> Option<(&'static str, usize
     {
         i += 1;
     }
-    let i = skip_separator(line, i, true).or_else(|| {
-        // Full-width colon or parenthesis: `code：16386`, `code（16386）`.
-        let j = skip_spaces(line, i);
-        full_width_at(line, j).map(|n| skip_spaces(line, j + n))
-    })?;
+    let i = skip_separator(line, i, true)
+        .or_else(|| {
+            // Full-width colon or parenthesis: `code：16386`, `code（16386）`.
+            let j = skip_spaces(line, i);
+            full_width_at(line, j).map(|n| skip_spaces(line, j + n))
+        })
+        .or_else(|| {
+            // Spaces alone after a word that can only name an error code
+            // (`errorCode 16387`), or after `code` opening a parenthesis
+            // (`(code 16387)`).
+            let opens = line[..b].trim_ascii_end().ends_with(b"(");
+            let j = skip_spaces(line, i);
+            let number = line
+                .get(j)
+                .is_some_and(|c| c.is_ascii_digit() || *c == b'-');
+            (j > i && number && (name != "code context: code" || opens)).then_some(j)
+        })?;
     Some((name, i))
 }
 

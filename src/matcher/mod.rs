@@ -60,6 +60,9 @@ enum Ctx {
     Failed,
     /// `<ERROR> [id] 70001, ...`: an SDK error line that starts with a code.
     ErrorLine,
+    /// An error wording, in any language, with the code in parentheses
+    /// right after it: `进房失败(-10020)`, `join failed (16387)`.
+    Paren,
 }
 
 /// One error found on a line.
@@ -113,6 +116,12 @@ const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
     ("错误码", Ctx::Word("code context: 错误码")),
     ("错误代码", Ctx::Word("code context: 错误代码")),
     ("エラーコード", Ctx::Word("code context: エラーコード")),
+    ("失败(", Ctx::Paren),
+    ("失败（", Ctx::Paren),
+    ("失敗(", Ctx::Paren),
+    ("エラー(", Ctx::Paren),
+    ("failed (", Ctx::Paren),
+    ("failed(", Ctx::Paren),
 ];
 
 /// Up to this many patterns the line automaton is a DFA.
@@ -295,10 +304,20 @@ mod tests {
             assert_eq!(codes(&m, noise), vec![], "{noise}");
         }
         assert_eq!(codes(&m, "code=0x4043"), vec![(Some(16451), None)]);
+        // A log that prints a comparison reports its code; a comparison in
+        // source or docs (a condition, a code span) is a mention (issue 17).
         assert_eq!(
             codes(&m, "error.getCode() === 0x4043"),
             vec![(Some(16451), None)]
         );
+        for mention in [
+            "if (error.extraCode === 5501) showTip()",
+            "if (err.code != 16387) return",
+            "check `error.getCode() === 0x4043` first",
+            "const retry = err.code === 16387 && online;",
+        ] {
+            assert_eq!(codes(&m, mention), vec![], "{mention}");
+        }
         assert_eq!(codes(&m, r#"{"code_":16387}"#), vec![(Some(16387), None)]);
         assert_eq!(codes(&m, "'errorCode': 70001"), vec![(Some(70001), None)]);
     }
@@ -483,5 +502,50 @@ mod tests {
             );
             assert_eq!(codes(&m, &line), [(Some(5300), Some(5301))], "{line}");
         }
+    }
+
+    #[test]
+    fn what_real_apps_write() {
+        let m = m();
+        // A bare code in parentheses right after an error wording, in any
+        // language; a code word that can only name a code, then spaces.
+        for (line, code) in [
+            ("进房失败(-10020)", -10020),
+            ("加入房间失败（-10012）", -10012),
+            ("入室に失敗(-10012)", -10012),
+            ("join room failed (code 16387)", 16387),
+            ("join failed (16387)", 16387),
+            ("enterRoom error, errorCode 16387", 16387),
+            ("errCode 70001 while entering", 70001),
+        ] {
+            let got = codes(&m, line);
+            assert_eq!(
+                got.first().map(|c| c.0),
+                Some(Some(code)),
+                "{line}: {got:?}"
+            );
+        }
+        // Mentions: a counter after a key, a key in a changelog or commit,
+        // numbers in parentheses that are no error's, `code` and spaces.
+        for line in [
+            "ICE_TRANSPORT_ERROR count=0",
+            "stats: ICE_TRANSPORT_ERROR total: 3",
+            "fixed ICE_TRANSPORT_ERROR handling in reconnect",
+            "v4.15.2: Fix CLIENT_BANNED not emitted after kick",
+            "修复 ICE_TRANSPORT_ERROR 的重连问题",
+            "upload failed (3 retries)",
+            "zip code 16387",
+            "source code 16387 lines",
+        ] {
+            assert_eq!(codes(&m, line), vec![], "{line}");
+        }
+        // A key on an error-shaped line is still an error, changelog word or not.
+        assert_eq!(
+            codes(
+                &m,
+                "[ERROR] reconnect failed: ICE_TRANSPORT_ERROR, will fix later"
+            ),
+            [(Some(16387), None)]
+        );
     }
 }

@@ -25,6 +25,8 @@ pub enum Rule {
     CodeContext(&'static str),
     /// `result: -10012` of a failed join (room-entry and account codes only).
     JoinResult,
+    /// An error wording with its code in parentheses (`进房失败(-10020)`).
+    WordingParen,
     /// `stat-...-failed-16387` of the SDK's stat upload.
     StatFailed,
     /// An SDK `<ERROR>` line that starts with a code (`70001, userSig expired`).
@@ -46,6 +48,7 @@ impl Rule {
             Self::CodeContext(name) => name,
             Self::JoinResult => "join result code",
             Self::StatFailed => "stat upload failure code",
+            Self::WordingParen => "code after an error wording, in parentheses",
             Self::ErrorLineCode => "code opening an ERROR line",
             Self::Message => "message wording",
         }
@@ -82,6 +85,11 @@ pub enum Reject {
     NotACode,
     /// trtc-logwatch's own output read back (its events, its metrics).
     OwnOutput,
+    /// A code compared in source or docs (`error.extraCode === 5501`).
+    Comparison,
+    /// A key named in prose: a changelog or commit line (`fixed
+    /// ICE_TRANSPORT_ERROR handling`), not an error report.
+    Prose,
 }
 
 impl Reject {
@@ -97,6 +105,8 @@ impl Reject {
             Self::BareNumber => "bare number",
             Self::NotACode => "no catalog code in code context",
             Self::OwnOutput => "trtc-logwatch's own output",
+            Self::Comparison => "code compared in source or docs",
+            Self::Prose => "key named in prose",
         }
     }
 }
