@@ -82,6 +82,11 @@ pub struct Event<'a> {
     /// The entries of the event, its cause and its message (for [`crate::render`]).
     #[serde(skip)]
     pub ids: (EntryId, Option<EntryId>, Option<EntryId>),
+    /// The SDK recovered from it by itself (a WARN record saying it
+    /// retries or falls back): counted per key as a recovery, not written
+    /// as an error event.
+    #[serde(skip)]
+    pub recovered: bool,
 }
 
 /// Where a line came from.
@@ -153,6 +158,7 @@ impl<'a> Event<'a> {
             context,
             line: Cow::Borrowed(line),
             line_truncated: info.truncated,
+            recovered: false,
             ids: (det.entry, det.cause, det.message),
         }
     }

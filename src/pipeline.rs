@@ -35,6 +35,14 @@ pub trait EventSink {
     /// One event, in input order.
     fn event(&mut self, ev: &Event<'_>) -> Result<(), Self::Error>;
 
+    /// An error the SDK recovered from by itself (a WARN record saying it
+    /// retries or falls back): no error event, but worth counting per key.
+    /// By default, nothing is done with it.
+    fn recovered(&mut self, ev: &Event<'_>) -> Result<(), Self::Error> {
+        let _ = ev;
+        Ok(())
+    }
+
     /// After each block's events: `delta` is what the block added to the
     /// counters (queue the events, count them, show progress).
     fn block_done(&mut self, delta: &Stats) -> Result<(), Self::Error> {
@@ -238,7 +246,7 @@ impl Pipeline {
         }
         let m = sink.matcher();
         self.scanner
-            .records(&m, text, starts, &mut |ev| sink.event(ev))?;
+            .records(&m, text, starts, &mut |ev| dispatch(sink, ev))?;
         sink.block_done(&self.scanner.take_delta())
     }
 
@@ -269,8 +277,17 @@ impl Pipeline {
 /// Matches one chunk with the sink's matcher and reports what it added.
 fn block<S: EventSink>(sc: &mut SourceScanner, c: Chunk<'_>, sink: &mut S) -> Result<(), S::Error> {
     let m = sink.matcher();
-    sc.chunk(&m, c, &mut |ev| sink.event(ev))?;
+    sc.chunk(&m, c, &mut |ev| dispatch(sink, ev))?;
     sink.block_done(&sc.take_delta())
+}
+
+/// An event to the sink as what it is: an error, or a recovery.
+fn dispatch<S: EventSink>(sink: &mut S, ev: &Event<'_>) -> Result<(), S::Error> {
+    if ev.recovered {
+        sink.recovered(ev)
+    } else {
+        sink.event(ev)
+    }
 }
 
 #[cfg(test)]

@@ -172,10 +172,11 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "lines {}  bytes {}  events {}  cut_lines {}  invalid_utf8 {}  bad_json {}  own_output {}",
+            "lines {}  bytes {}  events {}  recoveries {}  cut_lines {}  invalid_utf8 {}  bad_json {}  own_output {}",
             stats.lines,
             stats.bytes,
             stats.events,
+            stats.recoveries,
             stats.cut_lines,
             stats.invalid_utf8,
             stats.bad_json,
@@ -277,6 +278,11 @@ pub fn why(m: &Matcher, record: &str) -> String {
         let _ = writeln!(s, "  => no event");
     }
     let set = m.catalog();
+    let what = if crate::matcher::forms::is_recovery(raw) {
+        "recovery (the SDK retries or falls back: counted, no error event)"
+    } else {
+        "event"
+    };
     for d in dets {
         let e = set.entry(d.entry);
         let code = e.code.map_or("-".to_string(), |c| c.to_string());
@@ -286,7 +292,7 @@ pub fn why(m: &Matcher, record: &str) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  => event {} {code} [{}]{cause} (rule: {})",
+            "  => {what} {} {code} [{}]{cause} (rule: {})",
             e.key,
             e.catalog,
             d.rule.name()

@@ -31,6 +31,8 @@ pub struct Stats {
     pub bad_json: u64,
     /// trtc-logwatch's own output read back (its events, its metrics), skipped.
     pub own_output: u64,
+    /// Errors the SDK recovered from by itself (not counted in `events`).
+    pub recoveries: u64,
 }
 
 impl Stats {
@@ -44,6 +46,7 @@ impl Stats {
             invalid_utf8: self.invalid_utf8 - earlier.invalid_utf8,
             bad_json: self.bad_json - earlier.bad_json,
             own_output: self.own_output - earlier.own_output,
+            recoveries: self.recoveries - earlier.recoveries,
         }
     }
 
@@ -56,6 +59,7 @@ impl Stats {
         self.invalid_utf8 += o.invalid_utf8;
         self.bad_json += o.bad_json;
         self.own_output += o.own_output;
+        self.recoveries += o.recoveries;
     }
 }
 
@@ -113,6 +117,8 @@ struct LineFindings<'b> {
     text: Cow<'b, str>,
     pos: Position,
     truncated: bool,
+    /// A WARN record saying the SDK retries or falls back.
+    recovered: bool,
     dets: Vec<Detection>,
     lifted: context::Lifted,
 }
@@ -406,6 +412,7 @@ impl SourceScanner {
         };
         let dets = matcher.resolve(&raw[..matched], &hits, hints);
         Some(LineFindings {
+            recovered: forms::is_recovery(&raw[..matched]),
             raw,
             text,
             pos,
@@ -445,7 +452,7 @@ impl SourceScanner {
             } else {
                 (context.clone(), ts.clone())
             };
-            let ev = Event::new(
+            let mut ev = Event::new(
                 set,
                 d,
                 &f.text,
@@ -454,7 +461,12 @@ impl SourceScanner {
                 c.unwrap_or_default(),
                 t.unwrap_or_default(),
             );
-            self.stats.events += 1;
+            ev.recovered = f.recovered;
+            if f.recovered {
+                self.stats.recoveries += 1;
+            } else {
+                self.stats.events += 1;
+            }
             emit(&ev)?;
         }
         Ok(())

@@ -231,3 +231,33 @@ fn a_full_queue_answers_503_and_queues_nothing_of_the_request() {
     );
     assert_eq!(n % 50, 0, "whole requests only: {n}");
 }
+
+/// A WARN record saying the SDK retries or falls back, quoting an error:
+/// no error event, counted per key as a recovery.
+#[test]
+fn recoveries_are_counted_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let body = "[10:00:00:000] <WARN> [↑t1|alice] ICE_TRANSPORT_ERROR, retrying with TURN over TCP\n[10:00:00:001] <WARN> [↑t1|alice] 网络异常 ICE_TRANSPORT_ERROR，正在重连\n[10:00:00:002] <ERROR> [↑t1|alice] RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003>\n";
+    let (code, answer) = post(
+        port,
+        "/ingest",
+        &[("Content-Type", "text/plain")],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.contains("\"events\":1"), "{answer}");
+    let m = d.metrics();
+    let key = "{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+    assert_eq!(
+        metric(&m, &format!("trtc_recoveries_total{key}")),
+        Some(2.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, &format!("trtc_errors_total{key}")),
+        Some(1.0),
+        "{m}"
+    );
+    d.stop();
+}

@@ -29,6 +29,17 @@ pub struct ErrorLabels {
     pub code: String,
 }
 
+impl ErrorLabels {
+    fn of(e: &crate::catalog::Entry) -> Self {
+        Self {
+            catalog: e.catalog.to_string(),
+            category: e.category.to_string(),
+            key: e.key.to_string(),
+            code: e.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
+        }
+    }
+}
+
 /// Labels of `trtc_error_causes_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CauseLabels {
@@ -290,6 +301,7 @@ pub struct Metrics {
     registry: Registry,
     errors: Fam<ErrorLabels>,
     causes: Fam<CauseLabels>,
+    recoveries: Fam<ErrorLabels>,
     src: SourceMetrics,
     pipe: PipelineMetrics,
 }
@@ -322,6 +334,12 @@ impl Metrics {
             "Cause codes (account, room-entry, v5 extraCode) of TRTC errors",
             causes.clone(),
         );
+        let recoveries = Fam::<ErrorLabels>::default();
+        r.register(
+            "trtc_recoveries",
+            "TRTC errors the SDK recovered from by itself (a WARN record saying it retries or falls back): no error event",
+            recoveries.clone(),
+        );
         let src = SourceMetrics::default();
         src.register(&mut r);
         let pipe = PipelineMetrics::default();
@@ -337,22 +355,23 @@ impl Metrics {
             registry: r,
             errors,
             causes,
+            recoveries,
             src,
             pipe,
         }
     }
 
+    /// Counts one recovery from the catalog entry `entry`.
+    pub fn recovery(&self, set: &CatalogSet, entry: EntryId) {
+        self.recoveries
+            .get_or_create(&ErrorLabels::of(set.entry(entry)))
+            .inc();
+    }
+
     /// Counts `n` events of the catalog entry `entry` (and its cause).
     pub fn error_events(&self, set: &CatalogSet, entry: EntryId, cause: Option<EntryId>, n: u64) {
         let e = set.entry(entry);
-        self.errors
-            .get_or_create(&ErrorLabels {
-                catalog: e.catalog.to_string(),
-                category: e.category.to_string(),
-                key: e.key.to_string(),
-                code: e.code.map_or_else(|| "none".to_string(), |c| c.to_string()),
-            })
-            .inc_by(n);
+        self.errors.get_or_create(&ErrorLabels::of(e)).inc_by(n);
         if let Some(c) = cause {
             let c = set.entry(c);
             self.causes

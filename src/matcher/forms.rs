@@ -394,6 +394,39 @@ pub fn is_prose(line: &[u8], key: std::ops::Range<usize>) -> bool {
             .any(|w| crate::bytes::contains(line, w.as_bytes()))
 }
 
+/// Words that say the SDK goes on by itself: it retries, reconnects or
+/// falls back (matched without regard to case).
+const RECOVERY_WORDS: &[&str] = &[
+    "retry",
+    "retries",
+    "retrying",
+    "reconnect",
+    "fallback",
+    "fall back",
+    "falling back",
+    "switch to",
+    "switching to",
+    "downgrad",
+    "重试",
+    "重连",
+    "降级",
+    "リトライ",
+    "再接続",
+];
+
+/// True when a record is a WARN record saying the SDK recovers by itself
+/// (`<WARN> ICE_TRANSPORT_ERROR, retrying with TURN over TCP`): the error it
+/// quotes is a recovery, not an error event.
+pub fn is_recovery(record: &[u8]) -> bool {
+    if level_at(record, 0) != Some(Level::Warn) {
+        return false;
+    }
+    let lower = record.to_ascii_lowercase();
+    RECOVERY_WORDS
+        .iter()
+        .any(|w| crate::bytes::contains(&lower, w.as_bytes()))
+}
+
 /// True for trtc-logwatch's own output read back: its NDJSON events (also
 /// inside a collector's JSON string) and its metrics exposition. Such lines
 /// are skipped, so a loop between it and a collector never doubles counts.

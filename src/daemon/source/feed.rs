@@ -76,6 +76,11 @@ impl EventSink for Feed<'_> {
         self.emitter.event(&self.g, ev)
     }
 
+    fn recovered(&mut self, ev: &Event<'_>) -> Result<(), Closed> {
+        self.metrics.recovery(self.g.matcher.catalog(), ev.ids.0);
+        Ok(())
+    }
+
     fn block_done(&mut self, delta: &Stats) -> Result<(), Closed> {
         match &mut self.held {
             Some(h) => {
