@@ -422,9 +422,16 @@ pub fn is_recovery(record: &[u8]) -> bool {
         return false;
     }
     let lower = record.to_ascii_lowercase();
+    // A word of the text, not part of a key (`DOWNLINK_RECONNECTION_FAILED`).
+    let word = |i: usize, n: usize| {
+        let at = &record[i..i + n];
+        !at.is_ascii()
+            || ((i == 0 || !(record[i - 1].is_ascii_alphanumeric() || record[i - 1] == b'_'))
+                && at.iter().any(u8::is_ascii_lowercase))
+    };
     RECOVERY_WORDS
         .iter()
-        .any(|w| crate::bytes::contains(&lower, w.as_bytes()))
+        .any(|w| crate::bytes::find_iter(&lower, w.as_bytes()).any(|i| word(i, w.len())))
 }
 
 /// True for trtc-logwatch's own output read back: its NDJSON events (also
@@ -496,6 +503,36 @@ mod tests {
         // The lines a cut lands on: records, never a continuation line.
         let at = |from| record_boundary(b, from).map(|c| &b[c..c + 10]);
         assert_eq!(at(0), Some(&b"{\"level\":\""[..]));
+    }
+
+    #[test]
+    fn recoveries_are_warn_records_that_say_the_sdk_goes_on() {
+        for (record, want) in [
+            (
+                "[10:00] <WARN> ICE_TRANSPORT_ERROR, retrying with TURN over TCP",
+                true,
+            ),
+            (
+                "[10:00] <WARN> 网络异常 ICE_TRANSPORT_ERROR，正在重连",
+                true,
+            ),
+            (
+                "[10:00] <WARN> fall back to relay after ICE_TRANSPORT_ERROR",
+                true,
+            ),
+            ("[10:00] <ERROR> ICE_TRANSPORT_ERROR, retrying", false),
+            // The word inside a key is no recovery.
+            (
+                "[10:00] <WARN> RtcError: x <DOWNLINK_RECONNECTION_FAILED 0x4008>",
+                false,
+            ),
+            (
+                "[10:00] <WARN> getUserMedia error: RtcError: no camera <DEVICE_NOT_FOUND 0x1003>",
+                false,
+            ),
+        ] {
+            assert_eq!(is_recovery(record.as_bytes()), want, "{record}");
+        }
     }
 
     #[test]
