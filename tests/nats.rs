@@ -90,6 +90,14 @@ fn rt() -> tokio::runtime::Runtime {
 /// each stored (acknowledged by the server) before the next; `pause` after
 /// every 100.
 fn publish(url: &str, seqs: std::ops::RangeInclusive<u64>, pause: Duration) {
+    let bodies =
+        seqs.map(|n| serde_json::json!({ "log": line(n).trim_end(), "date": 1.7e9 }).to_string());
+    publish_all(url, bodies, pause);
+}
+
+/// Creates the stream and publishes `bodies` on `trtc.app`, each stored
+/// (acknowledged by the server) before the next; `pause` after every 100.
+fn publish_all(url: &str, bodies: impl IntoIterator<Item = String>, pause: Duration) {
     rt().block_on(async {
         let client = async_nats::connect(url).await.unwrap();
         let js = async_nats::jetstream::new(client);
@@ -100,14 +108,13 @@ fn publish(url: &str, seqs: std::ops::RangeInclusive<u64>, pause: Duration) {
         })
         .await
         .unwrap();
-        for n in seqs {
-            let rec = serde_json::json!({ "log": line(n).trim_end(), "date": 1.7e9 });
-            js.publish("trtc.app", rec.to_string().into())
+        for (i, b) in bodies.into_iter().enumerate() {
+            js.publish("trtc.app", b.into())
                 .await
                 .unwrap()
                 .await
                 .unwrap();
-            if n % 100 == 0 {
+            if (i + 1) % 100 == 0 {
                 tokio::time::sleep(pause).await;
             }
         }
@@ -326,28 +333,10 @@ fn every_real_sdk_record_over_nats_is_one_event_with_its_code() {
     };
     let server = Server::start(&bin);
     let dir = tempfile::tempdir().unwrap();
-    let bodies: Vec<String> = records
+    let bodies = records
         .iter()
-        .map(|r| serde_json::json!({ "message": r.text, "level": r.level }).to_string())
-        .collect();
-    rt().block_on(async {
-        let client = async_nats::connect(server.url()).await.unwrap();
-        let js = async_nats::jetstream::new(client);
-        js.get_or_create_stream(async_nats::jetstream::stream::Config {
-            name: "TRTC".into(),
-            subjects: vec!["trtc.>".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-        for b in &bodies {
-            js.publish("trtc.web", b.clone().into())
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-        }
-    });
+        .map(|r| serde_json::json!({ "message": r.text, "level": r.level }).to_string());
+    publish_all(&server.url(), bodies, Duration::ZERO);
     let d = replica(dir.path(), &server.url(), 0);
     let n = records.len() as f64;
     let got = d.wait_metric(

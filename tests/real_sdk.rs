@@ -44,15 +44,21 @@ fn texts(records: &[SdkRecord]) -> Vec<&str> {
     records.iter().map(|r| r.text.as_str()).collect()
 }
 
+/// The records' texts written to `app.log` in a new directory.
+fn text_log(records: &[SdkRecord]) -> (tempfile::TempDir, std::path::PathBuf, Vec<&str>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    let texts = texts(records);
+    sdk::write_log(&log, &texts);
+    (dir, log, texts)
+}
+
 #[test]
 fn every_sdk_record_in_a_text_log_is_one_event_with_its_code() {
     let Some(records) = sdk::captured() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let texts = texts(records);
-    sdk::write_log(&log, &texts);
+    let (_dir, log, texts) = text_log(records);
     let coded = sdk::check("scan, text", &texts, &scan(&log));
     assert!(coded >= 20, "{coded} records with a code");
     // As DevTools reports them: the v4 style prefix (`%cTRTC%c%s padding:
@@ -68,10 +74,7 @@ fn the_daemon_following_the_log_gives_the_same_events() {
     let Some(records) = sdk::captured() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("app.log");
-    let texts = texts(records);
-    sdk::write_log(&log, &texts);
+    let (dir, log, texts) = text_log(records);
     let want = scan(&log).len();
     let events = dir.path().join("events.ndjson");
     let cfg = write_config(
