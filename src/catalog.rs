@@ -58,6 +58,9 @@ pub enum EntryKind {
     Extra,
     /// A common error message without a code.
     Message,
+    /// Not in any catalog file: an error in the SDK's own form whose key or
+    /// code the catalog does not know (catalog drift), one per SDK major.
+    Drift,
 }
 
 impl EntryKind {
@@ -69,6 +72,7 @@ impl EntryKind {
             EntryKind::RoomEntry => "room_entry",
             EntryKind::Extra => "extra",
             EntryKind::Message => "message",
+            EntryKind::Drift => "drift",
         }
     }
 
@@ -268,7 +272,10 @@ pub struct Entry {
 /// All loaded catalogs, compiled: immutable once built.
 #[derive(Debug, Clone)]
 pub struct CatalogSet {
+    /// The catalogs' entries, then the drift entries (see [`EntryKind::Drift`]).
     entries: Vec<Entry>,
+    /// How many of `entries` come from catalog files.
+    listed: usize,
     by_code: HashMap<i64, Vec<EntryId>>,
     by_hex: HashMap<u32, EntryId>,
     by_name: HashMap<String, Vec<EntryId>>,
@@ -282,14 +289,29 @@ impl CatalogSet {
         CatalogSetBuilder::new().build()
     }
 
-    /// Every entry, in load order.
+    /// Every catalog entry, in load order.
     pub fn entries(&self) -> &[Entry] {
+        &self.entries[..self.listed]
+    }
+
+    /// Every entry an event can have: the catalog entries, then the drift
+    /// entries (one per SDK major: an SDK error the catalog does not know).
+    pub fn all_entries(&self) -> &[Entry] {
         &self.entries
     }
 
-    /// Every entry with its id, in load order.
+    /// The drift entry of SDK `major` (the catalog does not know an error
+    /// printed in that SDK's own form).
+    pub fn drift_entry(&self, major: u32) -> Option<EntryId> {
+        self.entries[self.listed..]
+            .iter()
+            .position(|e| e.sdk_major == Some(major))
+            .map(|i| EntryId::of(self.listed + i))
+    }
+
+    /// Every catalog entry with its id, in load order.
     pub fn iter(&self) -> impl Iterator<Item = (EntryId, &Entry)> {
-        self.entries
+        self.entries()
             .iter()
             .enumerate()
             .map(|(i, e)| (EntryId::of(i), e))
@@ -432,6 +454,7 @@ impl CatalogSetBuilder {
         }
         let mut set = CatalogSet {
             entries: Vec::new(),
+            listed: 0,
             by_code: HashMap::new(),
             by_hex: HashMap::new(),
             by_name: HashMap::new(),
@@ -448,6 +471,7 @@ impl CatalogSetBuilder {
         for (path, file) in parsed {
             compile_file(&mut set, &path, file)?;
         }
+        add_drift_entries(&mut set);
         if empty {
             // Nothing could ever be found: refuse rather than run blind.
             let path = self
@@ -463,6 +487,50 @@ impl CatalogSetBuilder {
             ));
         }
         Ok(set)
+    }
+}
+
+/// One drift entry per SDK major that a catalog declares, after the
+/// catalogs' entries: the event of an error in the SDK's own form whose key
+/// or code the catalog does not know (README "Catalog drift").
+fn add_drift_entries(set: &mut CatalogSet) {
+    set.listed = set.entries.len();
+    let mut majors: Vec<(u32, String)> = set
+        .entries
+        .iter()
+        .filter_map(|e| Some((e.sdk_major?, e.catalog.clone())))
+        .collect();
+    majors.sort();
+    majors.dedup_by_key(|m| m.0);
+    for (major, catalog) in majors {
+        set.entries.push(Entry {
+            catalog,
+            sdk_major: Some(major),
+            ja_source: Some("trtc-logwatch".into()),
+            key: "UNKNOWN_SDK_ERROR".into(),
+            aliases: Vec::new(),
+            kind: EntryKind::Drift,
+            code: None,
+            hex: None,
+            parent: None,
+            category: Category("unknown"),
+            severity: Severity::Error,
+            bare: false,
+            messages: Vec::new(),
+            description: Text {
+                en: format!(
+                    "An error in SDK {major}'s own form that the catalog does not know: the SDK is newer than the catalog (the unknown key or code is in `matched`)."
+                ),
+                ja: Some(format!(
+                    "カタログにないSDK {major}のエラーです。SDKがカタログより新しい可能性があります（未知のキーまたはコードは matched にあります）。"
+                )),
+            },
+            action: Some(Text {
+                en: "Update trtc-logwatch (or add the new key to a catalog in a --patterns directory); look up the key in the SDK's error code documentation.".into(),
+                ja: Some("trtc-logwatch を更新するか、--patterns のカタログに新しいキーを追加してください。SDKのエラーコード一覧でキーを確認してください。".into()),
+            }),
+            doc_url: None,
+        });
     }
 }
 

@@ -130,7 +130,7 @@ impl Renderer {
     /// Serialises the static parts of every entry of `set` for `mode`.
     pub fn new(set: &CatalogSet, mode: TextMode) -> Self {
         Self {
-            parts: set.entries().iter().map(|e| parts(e, mode)).collect(),
+            parts: set.all_entries().iter().map(|e| parts(e, mode)).collect(),
             compact: mode == TextMode::None,
         }
     }

@@ -261,3 +261,58 @@ fn recoveries_are_counted_not_written() {
     );
     d.stop();
 }
+
+/// After an SDK upgrade: an error in the SDK's own form whose key the
+/// catalog does not know is an event of its own (UNKNOWN_SDK_ERROR),
+/// counted per form, its first record logged once per name.
+#[test]
+fn catalog_drift_is_an_event_counted_per_form_and_logged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let v4 = "TRTC[10:00:00:000] <ERROR> RtcError: a new failure. \nRefer to: https://x.example/doc\n <NEW_FANCY_ERROR 0x4099>\n";
+    let v5 = "[10:00:00:001] <ERROR> [↑t1|alice] startLocalVideo() failed 7   BRAND_NEW_ERROR: x. \nRefer to: https://x.example/doc\n. code:5301 params: []\n";
+    // A new name without a code line: only the form says it is an error.
+    let v5_bare =
+        "[10:00:00:002] <ERROR> [↑t1|alice] startLocalAudio() failed 8   BRAND_NEW_ERROR: y.\n";
+    let body = format!("{v4}{v4}{v5}{v5_bare}");
+    let (code, answer) = post(
+        port,
+        "/ingest",
+        &[("Content-Type", "text/plain")],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 200, "{answer}");
+    // The v5 record with a known extraCode is that code's error.
+    assert!(answer.contains("\"events\":4"), "{answer}");
+    let m = d.metrics();
+    let drift = |form: &str| {
+        metric(
+            &m,
+            &format!("trtc_logwatch_catalog_drift_total{{form=\"{form}\"}}"),
+        )
+    };
+    assert_eq!(drift("v4_key"), Some(2.0), "{m}");
+    assert_eq!(drift("v5_name"), Some(1.0), "{m}");
+    let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
+    let keys: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["key"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        keys.iter().filter(|k| *k == "UNKNOWN_SDK_ERROR").count(),
+        3,
+        "{keys:?}"
+    );
+    assert!(keys.iter().any(|k| k == "DEVICE_ERROR"), "{keys:?}");
+    let (_, _, log) = d.stop();
+    assert_eq!(
+        log.matches("catalog drift: NEW_FANCY_ERROR").count(),
+        1,
+        "{log}"
+    );
+}

@@ -49,6 +49,17 @@ pub struct CauseLabels {
     pub code: String,
 }
 
+/// A `form` label: which of the SDK's error forms named an error the
+/// catalog does not know (`v4_key`, `v5_name`, `v5_extra_code`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormLabel {
+    /// The form.
+    pub form: String,
+}
+
+/// Most unknown names remembered so each is logged once.
+const DRIFT_NAMES: usize = 1024;
+
 /// A `key` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KeyLabel {
@@ -302,6 +313,9 @@ pub struct Metrics {
     errors: Fam<ErrorLabels>,
     causes: Fam<CauseLabels>,
     recoveries: Fam<ErrorLabels>,
+    drift: Fam<FormLabel>,
+    /// Unknown names already logged (at most [`DRIFT_NAMES`]).
+    drift_seen: std::sync::Mutex<std::collections::HashSet<String>>,
     src: SourceMetrics,
     pipe: PipelineMetrics,
 }
@@ -334,6 +348,12 @@ impl Metrics {
             "Cause codes (account, room-entry, v5 extraCode) of TRTC errors",
             causes.clone(),
         );
+        let drift = Fam::<FormLabel>::default();
+        r.register(
+            "trtc_logwatch_catalog_drift",
+            "Errors in the SDK's own form whose key or code the catalog does not know, by form: the SDK is newer than the catalog",
+            drift.clone(),
+        );
         let recoveries = Fam::<ErrorLabels>::default();
         r.register(
             "trtc_recoveries",
@@ -356,8 +376,36 @@ impl Metrics {
             errors,
             causes,
             recoveries,
+            drift,
+            drift_seen: std::sync::Mutex::default(),
             src,
             pipe,
+        }
+    }
+
+    /// An error in the SDK's `form` whose `name` the catalog does not know:
+    /// counted, and the first record of each name logged once.
+    pub fn catalog_drift(&self, form: &str, name: &str, record: &str) {
+        self.drift
+            .get_or_create(&FormLabel {
+                form: form.to_string(),
+            })
+            .inc();
+        let mut seen = self
+            .drift_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.len() < DRIFT_NAMES && seen.insert(format!("{form} {name}")) {
+            let first: String = record
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            tracing::warn!(
+                "catalog drift: {name} ({form}) is not in the catalog: the SDK is newer than it; first seen: {first}"
+            );
         }
     }
 

@@ -62,9 +62,15 @@ impl Matcher {
             note(0..line.len().min(60), Err(Reject::OwnOutput));
             return hits;
         }
+        let mut form_seen = false;
         for m in self.ac.find_iter(line) {
             let (s, e) = (m.start(), m.end());
-            match &self.pats[m.pattern().as_usize()] {
+            let pat = &self.pats[m.pattern().as_usize()];
+            // SDK 5's failure form, or an SDK `<ERROR>` record (SDK 4's
+            // `<KEY 0xhex>` is printed at that level).
+            form_seen |= matches!(pat, Pat::Form | Pat::Ctx(Ctx::ErrorLine));
+            match pat {
+                Pat::Form => {}
                 Pat::Key(ids) => match self.judge_key(line, s, e, ids) {
                     Ok(KeyOutcome::Key(k)) => {
                         note(k.span.clone(), Ok(k.rule));
@@ -98,6 +104,15 @@ impl Matcher {
                         note(s..e, Err(r));
                     }
                 },
+            }
+        }
+        if form_seen && hits.keys.is_empty() && hits.nums.is_empty() && hits.msgs.is_empty() {
+            let known = |name: &[u8]| {
+                std::str::from_utf8(name).is_ok_and(|n| !self.set.by_name(n).is_empty())
+            };
+            hits.drift = forms::unknown_sdk_form(line, known);
+            if let Some((_, span)) = &hits.drift {
+                note(span.clone(), Ok(Rule::CatalogDrift));
             }
         }
         hits

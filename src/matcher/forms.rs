@@ -57,6 +57,48 @@ pub(crate) fn is_doc_line(l: &[u8]) -> bool {
         || (label.len() <= 40 && (label.ends_with(b":") || label.ends_with("：".as_bytes())))
 }
 
+/// An error in the SDK's own form whose name `known` does not know: SDK 4's
+/// `<NEW_KEY 0xhex>` (4) or SDK 5's `api() failed N   NEW_NAME: reason` (5),
+/// with the name's span.
+pub fn unknown_sdk_form(
+    line: &[u8],
+    known: impl Fn(&[u8]) -> bool,
+) -> Option<(u32, std::ops::Range<usize>)> {
+    let name_at = |i: usize| {
+        let n = line[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || **b == b'_')
+            .count();
+        ((4..=64).contains(&n) && line[i].is_ascii_uppercase()).then_some(i + n)
+    };
+    for lt in memchr::memchr_iter(b'<', line) {
+        if let Some(e) = name_at(lt + 1)
+            && key_hex_suffix(line, e).is_some()
+            && !known(&line[lt + 1..e])
+        {
+            return Some((4, lt + 1..e));
+        }
+    }
+    for f in crate::bytes::find_iter(line, b") failed ") {
+        let mut i = f + 9;
+        let digits = line[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            continue;
+        }
+        i += digits;
+        while line.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if let Some(e) = name_at(i)
+            && line.get(e) == Some(&b':')
+            && !known(&line[i..e])
+        {
+            return Some((5, i..e));
+        }
+    }
+    None
+}
+
 /// True when the number at `start` is the call counter of an SDK 5
 /// failure, `startLocalVideo() failed 4096   DEVICE_ERROR: ...`: the SDK
 /// numbers its API calls, and a long session reaches any code's value.
@@ -418,10 +460,28 @@ const RECOVERY_WORDS: &[&str] = &[
 /// (`<WARN> ICE_TRANSPORT_ERROR, retrying with TURN over TCP`): the error it
 /// quotes is a recovery, not an error event.
 pub fn is_recovery(record: &[u8]) -> bool {
-    if level_at(record, 0) != Some(Level::Warn) {
+    use std::sync::LazyLock;
+    // One pass for every word, whatever its case; the level is looked at
+    // only where a word is there (most records have none).
+    static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(RECOVERY_WORDS)
+            .ok()
+    });
+    let Some(words) = WORDS.as_ref() else {
+        return false;
+    };
+    // A warn level says `warn` in some case (`<WARN>`, `[warn]`,
+    // `level=Warn`, `WARNING`): most records are out at one quick look.
+    let says_warn = memchr::memchr2_iter(b'w', b'W', record).any(|i| {
+        record
+            .get(i + 1..i + 4)
+            .is_some_and(|r| r.eq_ignore_ascii_case(b"arn"))
+    });
+    if !says_warn {
         return false;
     }
-    let lower = record.to_ascii_lowercase();
     // A word of the text, not part of a key (`DOWNLINK_RECONNECTION_FAILED`).
     let word = |i: usize, n: usize| {
         let at = &record[i..i + n];
@@ -429,9 +489,10 @@ pub fn is_recovery(record: &[u8]) -> bool {
             || ((i == 0 || !(record[i - 1].is_ascii_alphanumeric() || record[i - 1] == b'_'))
                 && at.iter().any(u8::is_ascii_lowercase))
     };
-    RECOVERY_WORDS
-        .iter()
-        .any(|w| crate::bytes::find_iter(&lower, w.as_bytes()).any(|i| word(i, w.len())))
+    level_at(record, 0) == Some(Level::Warn)
+        && words
+            .find_iter(record)
+            .any(|m| word(m.start(), m.end() - m.start()))
 }
 
 /// True for trtc-logwatch's own output read back: its NDJSON events (also
@@ -503,6 +564,32 @@ mod tests {
         // The lines a cut lands on: records, never a continuation line.
         let at = |from| record_boundary(b, from).map(|c| &b[c..c + 10]);
         assert_eq!(at(0), Some(&b"{\"level\":\""[..]));
+    }
+
+    #[test]
+    fn the_sdk_forms_name_keys_the_catalog_may_not_know() {
+        let known = |n: &[u8]| n == b"ICE_TRANSPORT_ERROR" || n == b"DEVICE_ERROR";
+        let found =
+            |l: &str| unknown_sdk_form(l.as_bytes(), known).map(|(m, r)| (m, l[r].to_string()));
+        assert_eq!(
+            found("RtcError: x <NEW_KEY_1 0x4099>"),
+            Some((4, "NEW_KEY_1".into()))
+        );
+        assert_eq!(found("RtcError: x <ICE_TRANSPORT_ERROR 0x4003>"), None);
+        assert_eq!(
+            found("startLocalVideo() failed 12   SOME_NEW_ERROR: x"),
+            Some((5, "SOME_NEW_ERROR".into()))
+        );
+        assert_eq!(found("startLocalVideo() failed 2   DEVICE_ERROR: x"), None);
+        // Not the forms: no hex, lower case, too short, no `:` after the name.
+        for l in [
+            "<NEW_KEY 0x>",
+            "<new_key 0x1>",
+            "<ABC 0x1>",
+            "f() failed 2   NEW_NAME x",
+        ] {
+            assert_eq!(found(l), None, "{l}");
+        }
     }
 
     #[test]

@@ -27,6 +27,11 @@ impl Matcher {
         for (id, span, rule) in primaries {
             push_primary(&mut out, id, span, rule);
         }
+        if let Some((major, span)) = &hits.drift
+            && let Some(id) = self.set.drift_entry(*major)
+        {
+            push_primary(&mut out, id, span.clone(), Rule::CatalogDrift);
+        }
         self.drop_v4_inside_v5(&mut out);
         for (cid, span, rule) in causes {
             if out.iter().any(|d| d.cause == Some(cid) || d.entry == cid) {

@@ -27,6 +27,8 @@ pub enum Rule {
     JoinResult,
     /// An error wording with its code in parentheses (`进房失败(-10020)`).
     WordingParen,
+    /// An SDK error form whose key the catalog does not know.
+    CatalogDrift,
     /// `stat-...-failed-16387` of the SDK's stat upload.
     StatFailed,
     /// An SDK `<ERROR>` line that starts with a code (`70001, userSig expired`).
@@ -48,6 +50,7 @@ impl Rule {
             Self::CodeContext(name) => name,
             Self::JoinResult => "join result code",
             Self::StatFailed => "stat upload failure code",
+            Self::CatalogDrift => "SDK error form with a key the catalog does not know",
             Self::WordingParen => "code after an error wording, in parentheses",
             Self::ErrorLineCode => "code opening an ERROR line",
             Self::Message => "message wording",

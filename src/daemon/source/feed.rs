@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::catalog::EntryKind;
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
 use crate::daemon::queue::{Closed, Emitter};
@@ -73,6 +74,18 @@ impl EventSink for Feed<'_> {
     }
 
     fn event(&mut self, ev: &Event<'_>) -> Result<(), Closed> {
+        let e = self.g.matcher.catalog().entry(ev.ids.0);
+        if e.kind == EntryKind::Drift {
+            let form = if e.sdk_major == Some(4) {
+                "v4_key"
+            } else {
+                "v5_name"
+            };
+            self.metrics.catalog_drift(form, &ev.matched, &ev.line);
+        } else if let Some(x) = ev.extra_code {
+            self.metrics
+                .catalog_drift("v5_extra_code", &x.to_string(), &ev.line);
+        }
         self.emitter.event(&self.g, ev)
     }
 
