@@ -25,7 +25,7 @@ pub enum TextMode {
     /// No prose, and compact: keys, codes, categories, severities, context
     /// and the line stay; descriptions, actions and what else `explain`
     /// gives for the key (`hex`, `doc_url`) go, as do `matched` and `rule`
-    /// (`why LINE` gives both) and fields that are null or false
+    /// (`why RECORD` gives both) and fields that are null or false
     /// (`message`, `cause`, `line_truncated`).
     None,
 }
