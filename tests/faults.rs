@@ -615,3 +615,49 @@ fn disk_full_with_overflow_drop_counts_every_dropped_event() {
     );
     assert!(s.values().all(|&c| c == 1), "no event written twice");
 }
+
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a plain libc call with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+/// A FIFO where a rotated copy is looked for at start (`app.log.1.gz`
+/// beside a checkpointed file that is gone), and a FIFO renamed over a
+/// followed path: neither is opened, so the file source never waits on
+/// them; the other files are read and SIGTERM stops the daemon in time.
+#[test]
+fn a_fifo_at_a_rotated_or_followed_path_never_blocks_the_file_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), out.path(), "");
+    let events = out.path().join("events.ndjson");
+    let log = dir.path().join("app.log");
+    let mut f = append(&log);
+    write_seqs(&mut f, 1..=10);
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(d.wait_metric(ICE, 10.0, Duration::from_secs(10)), 10.0);
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    // While stopped: the file is gone, a FIFO has the name a compressed
+    // copy would have, a new file comes.
+    std::fs::remove_file(&log).unwrap();
+    drop(f);
+    mkfifo(&dir.path().join("app.log.1.gz"));
+    let mut f = append(&log);
+    write_seqs(&mut f, 11..=20);
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(d.wait_metric(ICE, 10.0, Duration::from_secs(10)), 10.0);
+    // A FIFO renamed over the followed path; another file goes on.
+    let fifo = dir.path().join("incoming.fifo");
+    mkfifo(&fifo);
+    std::fs::rename(&fifo, &log).unwrap();
+    let mut other = append(&dir.path().join("other.log"));
+    write_seqs(&mut other, 21..=30);
+    assert_eq!(d.wait_metric(ICE, 20.0, Duration::from_secs(10)), 20.0);
+    let (code, took, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_exactly_once(&events, 30, &err);
+}

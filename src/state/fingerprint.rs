@@ -10,6 +10,34 @@ use serde::{Deserialize, Serialize};
 
 use crate::lines::retry_interrupted;
 
+/// Opens `path` for reading only if it is a regular file, without ever
+/// waiting: a FIFO (or a device) at a followed or rotated path would block
+/// `open` until a writer comes, and with it the whole file source. Opened
+/// with `O_NONBLOCK`, checked, then set back to blocking reads.
+pub fn open_regular(path: &std::path::Path) -> io::Result<File> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = retry_interrupted(|| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+    })?;
+    if !f.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device is not followed)",
+        ));
+    }
+    let fd = f.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function owns, with plain flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(f)
+}
+
 /// Bytes hashed for the fingerprint.
 pub const FP_LEN: usize = 256;
 

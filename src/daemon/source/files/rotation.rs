@@ -144,7 +144,7 @@ fn open_compressed(at: &FileCheckpoint) -> Option<(PathBuf, Box<dyn Read>)> {
         .collect();
     found.sort_by_key(|f| std::cmp::Reverse(f.0));
     found.into_iter().take(5).find_map(|(_, p)| {
-        let (_, mut text) = std::fs::File::open(&p)
+        let (_, mut text) = crate::state::fingerprint::open_regular(&p)
             .and_then(crate::decode::decoded)
             .ok()?;
         let mut head = vec![0; at.fingerprint.len as usize];
@@ -156,7 +156,7 @@ fn open_compressed(at: &FileCheckpoint) -> Option<(PathBuf, Box<dyn Read>)> {
 /// True when `path` is still the file `at` was taken of (same identity,
 /// same first bytes).
 fn same_file(path: &Path, at: &FileCheckpoint) -> bool {
-    let f = std::fs::File::open(path);
+    let f = crate::state::fingerprint::open_regular(path);
     f.is_ok_and(|f| {
         let id = f.metadata().map(|m| FileId::of(&m));
         let head = crate::state::fingerprint::read_prefix(&f, crate::state::fingerprint::FP_LEN);

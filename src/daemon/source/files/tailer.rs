@@ -13,7 +13,7 @@ use crate::lines::ReadError;
 use crate::pipeline::{BufferKind, EventSink, Pipeline};
 use crate::scan::{Position, Stats};
 use crate::state::checkpoint::FileCheckpoint;
-use crate::state::fingerprint::{Check, FileId, Fingerprint, read_prefix};
+use crate::state::fingerprint::{Check, FileId, Fingerprint, open_regular, read_prefix};
 
 /// Most bytes read from one file in one pass, so one busy file cannot
 /// starve the others.
@@ -93,7 +93,7 @@ impl Watched {
         checkpoint: Option<&FileCheckpoint>,
         start: StartAt,
     ) -> io::Result<Self> {
-        let mut file = File::open(&path)?;
+        let mut file = open_regular(&path)?;
         let meta = file.metadata()?;
         let id = FileId::of(&meta);
         // One read of the file's start: its fingerprint, what it is, and
