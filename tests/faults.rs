@@ -661,3 +661,44 @@ fn a_fifo_at_a_rotated_or_followed_path_never_blocks_the_file_source() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert_exactly_once(&events, 30, &err);
 }
+
+/// Two daemons on one state directory would write every event twice and
+/// tear each other's checkpoints: the second exits 2 naming the holder; a
+/// daemon killed with SIGKILL leaves no stale lock behind.
+#[test]
+fn a_state_directory_is_used_by_one_daemon_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), out.path(), "");
+    let mut f = append(&dir.path().join("app.log"));
+    write_seqs(&mut f, 1..=10);
+    let a = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    assert_eq!(a.wait_metric(ICE, 10.0, Duration::from_secs(10)), 10.0);
+    let second = Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("in use by another trtc-logwatch")
+            && err.contains(&format!("pid {}", a.child.id())),
+        "{err}"
+    );
+    a.kill();
+    // SIGKILL: the kernel let go of the lock; the next start takes it.
+    write_seqs(&mut f, 11..=20);
+    let b = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    assert!(b.wait_metric(ICE, 10.0, Duration::from_secs(10)) >= 10.0);
+    let (code, _, err) = b.stop();
+    assert_eq!(code, Some(0), "{err}");
+    common::daemon::assert_none_missing(&out.path().join("events.ndjson"), 20);
+}

@@ -58,7 +58,7 @@ pub enum DaemonError {
     #[error(transparent)]
     Load(#[from] LoadError),
     /// The checkpoint file or state directory cannot be used.
-    #[error("{0} (move the file away to start over)")]
+    #[error("{0}")]
     Checkpoint(#[from] CheckpointError),
     /// The events output cannot be opened.
     #[error(transparent)]

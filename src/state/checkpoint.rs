@@ -59,8 +59,16 @@ pub enum CheckpointError {
         /// The cause.
         source: io::Error,
     },
+    /// Another daemon holds the state directory.
+    #[error("state directory {path} is in use by another trtc-logwatch ({holder}): give each daemon a state_dir of its own", path = path.display())]
+    Locked {
+        /// The state directory.
+        path: PathBuf,
+        /// Who holds it (`pid N`), as it wrote in the lock file.
+        holder: String,
+    },
     /// The file is not a checkpoint file this version can read.
-    #[error("{path}: {message}", path = path.display())]
+    #[error("{path}: {message} (move the file away to start over)", path = path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -84,6 +92,50 @@ fn io_err<'p>(
 #[derive(Debug, Clone)]
 pub struct Checkpointer {
     path: PathBuf,
+    /// `state_dir/lock`, locked (`flock`) while this daemon runs: the
+    /// kernel lets go of it when the process ends, however it ends.
+    _lock: std::sync::Arc<fs::File>,
+}
+
+/// Locks `state_dir` for this process (an exclusive `flock` of
+/// `state_dir/lock`, never waited for) and writes its pid there; two daemons
+/// on one state directory would write every event twice and tear each
+/// other's checkpoints.
+fn lock(state_dir: &Path) -> Result<fs::File, CheckpointError> {
+    use std::io::{Read, Seek, Write};
+    use std::os::fd::AsRawFd;
+    let path = state_dir.join("lock");
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io_err("opening the lock", &path))?;
+    // SAFETY: flock on a descriptor this function owns.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(io_err("locking", &path)(e));
+        }
+        let mut holder = String::new();
+        let _ = f.read_to_string(&mut holder);
+        let holder = holder.trim();
+        return Err(CheckpointError::Locked {
+            path: state_dir.to_path_buf(),
+            holder: if holder.is_empty() {
+                "its pid unknown".into()
+            } else {
+                holder.to_string()
+            },
+        });
+    }
+    let mine = format!("pid {}\n", std::process::id());
+    f.set_len(0)
+        .and_then(|()| f.rewind())
+        .and_then(|()| f.write_all(mine.as_bytes()))
+        .map_err(io_err("writing the lock", &path))?;
+    Ok(f)
 }
 
 impl Checkpointer {
@@ -98,6 +150,7 @@ impl Checkpointer {
         }
         Ok(Self {
             path: state_dir.join("checkpoints.json"),
+            _lock: std::sync::Arc::new(lock(state_dir)?),
         })
     }
 
