@@ -316,3 +316,68 @@ fn catalog_drift_is_an_event_counted_per_form_and_logged_once() {
         "{log}"
     );
 }
+
+/// What collectors send is decoded whole, and what cannot be decoded is
+/// refused (415), never answered 200 with its events lost: a body of
+/// several gzip members, `x-gzip`, `deflate`, nested arrays of strings; `br`
+/// and `zstd` are refused and counted. The bearer scheme's case is free.
+#[test]
+fn every_encoding_is_decoded_whole_or_refused() {
+    use flate2::Compression;
+    use flate2::write::{GzEncoder, ZlibEncoder};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
+    let (d, port) = start(dir.path(), "  token_file: token\n");
+    let events = dir.path().join("events.ndjson");
+    let auth = ("Authorization", "bearer s3cret");
+    let gz = |b: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    // Two gzip members, one after the other.
+    let mut two = gz(&json_lines(1..=50, "log"));
+    two.extend(gz(&json_lines(51..=100, "log")));
+    let (code, answer) = post(port, "/ingest", &[auth, ("Content-Encoding", "gzip")], &two);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(seqs(&events).len(), 100, "both members");
+    let (code, _) = post(
+        port,
+        "/ingest",
+        &[auth, ("Content-Encoding", "x-gzip")],
+        &gz(&json_lines(101..=110, "log")),
+    );
+    assert_eq!(code, 200);
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::fast());
+    z.write_all(&json_lines(111..=120, "log")).unwrap();
+    let (code, _) = post(
+        port,
+        "/ingest",
+        &[auth, ("Content-Encoding", "deflate")],
+        &z.finish().unwrap(),
+    );
+    assert_eq!(code, 200);
+    // Nested arrays of strings.
+    let nested = serde_json::json!([[line(121).trim_end()], [[line(122).trim_end(), 1.7e9]]]);
+    let (code, _) = post(port, "/ingest", &[auth], nested.to_string().as_bytes());
+    assert_eq!(code, 200);
+    assert_eq!(seqs(&events).len(), 122);
+    for enc in ["br", "zstd", "compress"] {
+        let (code, answer) = post(
+            port,
+            "/ingest",
+            &[auth, ("Content-Encoding", enc)],
+            &json_lines(200..=201, "log"),
+        );
+        assert_eq!(code, 415, "{enc}: {answer}");
+    }
+    assert!(seqs(&events).values().all(|&n| n == 1));
+    assert_eq!(seqs(&events).len(), 122, "nothing of a refused body");
+    let m = d.metrics();
+    assert_eq!(
+        metric(&m, "trtc_logwatch_ingest_requests_total{code=\"415\"}"),
+        Some(3.0),
+        "{m}"
+    );
+    d.stop();
+}

@@ -71,20 +71,12 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
     if first == Some(&b'[')
         && let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(body)
     {
-        // An array of records, or of `[time, record]` pairs (Fluent Bit's
-        // msgpack-shaped JSON, as its `nats` output sends): the records.
+        // An array of records, of `[time, record]` pairs (Fluent Bit's
+        // msgpack-shaped JSON, as its `nats` output sends), or of arrays of
+        // strings: every object and every string is a record, at any depth
+        // (numbers, such as the pairs' times, are not).
         for v in &items {
-            match v {
-                serde_json::Value::Array(inner) => {
-                    for r in inner.iter().filter(|r| r.is_object()) {
-                        push_record(&mut out, r, field, None);
-                    }
-                }
-                serde_json::Value::Object(_) | serde_json::Value::String(_) => {
-                    push_record(&mut out, v, field, None);
-                }
-                _ => {}
-            }
+            push_value(&mut out, v, field, 0);
         }
         out.starts.get_or_insert_with(Vec::new);
         return out;
@@ -104,6 +96,22 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
         }
     }
     out
+}
+
+/// Most arrays within arrays looked into (serde_json stops at 128 anyway).
+const MAX_DEPTH: usize = 16;
+
+fn push_value(out: &mut Records, v: &serde_json::Value, field: Option<&str>, depth: usize) {
+    match v {
+        serde_json::Value::Array(inner) if depth < MAX_DEPTH => {
+            for x in inner {
+                push_value(out, x, field, depth + 1);
+            }
+        }
+        serde_json::Value::String(text) => out.push(text.trim_end_matches(['\n', '\r']).as_bytes()),
+        serde_json::Value::Object(_) => push_record(out, v, field, None),
+        _ => {}
+    }
 }
 
 fn push_record(out: &mut Records, v: &serde_json::Value, field: Option<&str>, raw: Option<&[u8]>) {
@@ -164,6 +172,15 @@ not json at all
         let r = decode(multi, None);
         assert_eq!(r.starts, Some(vec![0]));
         assert!(r.text.ends_with(b"<JOIN_ROOM_FAILED 0x4004>\n"));
+        // Arrays of strings, nested: every string is a record.
+        let nested = br#"[["RtcError: x <ICE_TRANSPORT_ERROR 0x4003>", 1.7e9], [["y"]]]"#;
+        assert_eq!(
+            records(nested, None),
+            (
+                "RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\ny\n".into(),
+                Some(2)
+            )
+        );
         // Plain text: its lines' shapes tell its records.
         assert_eq!(records(b"a\n b\n", None), ("a\n b\n".into(), None));
     }

@@ -86,6 +86,8 @@ enum Outcome {
     UnknownSource(String),
     TooLarge(usize),
     BadBody(String),
+    /// A `Content-Encoding` the endpoint cannot decode (415).
+    Unsupported(String),
     Full,
     Unavailable(&'static str),
 }
@@ -106,6 +108,12 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
             format!("body over {max} bytes (ingest.max_body_bytes)\n"),
         ),
         Outcome::BadBody(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")),
+        Outcome::Unsupported(enc) => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Content-Encoding {enc:?} is not decoded here: send identity, gzip (x-gzip) or deflate\n"
+            ),
+        ),
         Outcome::Full => (
             StatusCode::SERVICE_UNAVAILABLE,
             "queue full, retry\n".into(),
@@ -135,7 +143,10 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            // The scheme's name is case-insensitive (RFC 9110).
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim_start());
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), t.as_bytes())) {
             return Outcome::Unauthorized;
         }
@@ -147,10 +158,10 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     let Ok(raw) = axum::body::to_bytes(body, max).await else {
         return Outcome::TooLarge(max);
     };
-    let gzip = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let encoding = match encoding_of(&headers) {
+        Ok(e) => e,
+        Err(o) => return o,
+    };
     let plain = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -158,11 +169,7 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st = Arc::clone(s);
     let scanned = tokio::task::spawn_blocking(move || {
-        let body = if gzip {
-            gunzip(&raw, max)?
-        } else {
-            raw.to_vec()
-        };
+        let body = decompress(encoding, &raw, max)?;
         let records = if plain {
             Records {
                 text: body,
@@ -215,12 +222,43 @@ fn scan_and_queue(
     Ok((read.lines, read.events))
 }
 
-/// A gzip body, decompressed to at most `max` bytes.
-fn gunzip(raw: &[u8], max: usize) -> Result<Vec<u8>, Outcome> {
+/// How a request body is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyEncoding {
+    Identity,
+    /// `gzip` or `x-gzip`, every member (a body may be several gzip members).
+    Gzip,
+    /// `deflate`: zlib.
+    Deflate,
+}
+
+/// The body's `Content-Encoding`; anything else is refused (415), never
+/// scanned as text and answered 200 with its events lost.
+fn encoding_of(headers: &HeaderMap) -> Result<BodyEncoding, Outcome> {
+    let Some(v) = headers.get(header::CONTENT_ENCODING) else {
+        return Ok(BodyEncoding::Identity);
+    };
+    let v = v.to_str().unwrap_or("?").trim();
+    match v.to_ascii_lowercase().as_str() {
+        "" | "identity" => Ok(BodyEncoding::Identity),
+        "gzip" | "x-gzip" => Ok(BodyEncoding::Gzip),
+        "deflate" => Ok(BodyEncoding::Deflate),
+        _ => Err(Outcome::Unsupported(v.chars().take(40).collect())),
+    }
+}
+
+/// The body decompressed, to at most `max` bytes.
+fn decompress(encoding: BodyEncoding, raw: &[u8], max: usize) -> Result<Vec<u8>, Outcome> {
     let mut out = Vec::new();
-    let mut d = flate2::read::GzDecoder::new(raw).take(max as u64 + 1);
-    d.read_to_end(&mut out)
-        .map_err(|e| Outcome::BadBody(format!("bad gzip body: {e}")))?;
+    let reader: Box<dyn Read + '_> = match encoding {
+        BodyEncoding::Identity => return Ok(raw.to_vec()),
+        BodyEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+        BodyEncoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(raw)),
+    };
+    reader
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Outcome::BadBody(format!("bad {encoding:?} body: {e}").to_lowercase()))?;
     if out.len() > max {
         return Err(Outcome::TooLarge(max));
     }
