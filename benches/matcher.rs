@@ -98,5 +98,40 @@ fn build(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, build);
+/// Hostile lines: time per byte against line length, for lines that repeat
+/// a weak key (`"UNKNOWN" `), a key list, `<KEY ` without hex and JSON
+/// key/value pairs. Flat across lengths means linear work (issue 18: it was
+/// quadratic, 1.7 s for one 64 KiB line).
+fn hostile(c: &mut Criterion) {
+    let m = Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap();
+    let mut g = c.benchmark_group("hostile-lines");
+    g.sample_size(10);
+    for (name, unit) in [
+        ("weak-key", "\"UNKNOWN\" "),
+        ("key-list", "ICE_TRANSPORT_ERROR, "),
+        ("key-no-hex", "<ICE_TRANSPORT_ERROR "),
+        ("json-pairs", "\"ICE_TRANSPORT_ERROR\":\"x\","),
+    ] {
+        for len in [1024usize, 8 * 1024, 64 * 1024] {
+            let line = unit.repeat(len / unit.len() + 1)[..len].to_string() + "\n";
+            let block = line.repeat((1 << 20) / line.len());
+            g.throughput(Throughput::Bytes(block.len() as u64));
+            g.bench_function(format!("{name}/{len}"), |b| {
+                b.iter(|| {
+                    let mut sc = SourceScanner::new("b", DEFAULT_MAX_LINE, Position::default());
+                    let mut n = 0u64;
+                    sc.chunk(&m, Chunk::Lines(block.as_bytes()), &mut |_| {
+                        n += 1;
+                        Ok::<_, ()>(())
+                    })
+                    .unwrap();
+                    n
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, build, hostile);
 criterion_main!(benches);

@@ -218,3 +218,26 @@ proptest! {
         prop_assert!(ev.len() as u64 <= st.lines * 8);
     }
 }
+
+/// Lines of 64 KiB that repeat one hit, in every shape that used to cost a
+/// pass over the whole line per hit (quadratic: 1 MiB took 28 s): every
+/// line is read and counted, and the events are what one such line gives.
+/// (The work per byte is measured by `cargo bench --bench matcher --
+/// hostile`, not timed here.)
+#[test]
+fn lines_that_repeat_a_hit_are_read_whole_and_counted() {
+    let m = common::matcher();
+    for (unit, events_per_line) in [
+        ("\"UNKNOWN\" ", 0),
+        ("ICE_TRANSPORT_ERROR, ", 0),
+        ("<ICE_TRANSPORT_ERROR ", 1),
+        ("\"ICE_TRANSPORT_ERROR\":\"x\",", 1),
+        ("UNKNOWN error ", 0),
+    ] {
+        let line = unit.repeat(64 * 1024 / unit.len());
+        let input = format!("{line}\n").repeat(4);
+        let (ev, st) = common::scan_lib(&m, input.as_bytes(), 64 * 1024);
+        assert_eq!(st.lines, 4, "{unit}");
+        assert_eq!(ev.len(), 4 * events_per_line, "{unit}: {ev:?}");
+    }
+}

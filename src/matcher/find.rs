@@ -63,6 +63,8 @@ impl Matcher {
             return hits;
         }
         let mut form_seen = false;
+        // Found once per line, however many hits are judged on it.
+        let facts = forms::LineFacts::new(line);
         for m in self.ac.find_iter(line) {
             let (s, e) = (m.start(), m.end());
             let pat = &self.pats[m.pattern().as_usize()];
@@ -71,7 +73,7 @@ impl Matcher {
             form_seen |= matches!(pat, Pat::Form | Pat::Ctx(Ctx::ErrorLine));
             match pat {
                 Pat::Form => {}
-                Pat::Key(ids) => match self.judge_key(line, s, e, ids) {
+                Pat::Key(ids) => match self.judge_key(&facts, s, e, ids) {
                     Ok(KeyOutcome::Key(k)) => {
                         note(k.span.clone(), Ok(k.rule));
                         hits.keys.push(k);
@@ -120,11 +122,12 @@ impl Matcher {
 
     fn judge_key(
         &self,
-        line: &[u8],
+        facts: &forms::LineFacts<'_>,
         s: usize,
         e: usize,
         ids: &[EntryId],
     ) -> Result<KeyOutcome, Reject> {
+        let line = facts.line();
         let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
         if (s > 0 && word(line[s - 1])) || line.get(e).is_some_and(|&b| word(b)) {
             return Err(Reject::NotAWord);
@@ -163,19 +166,19 @@ impl Matcher {
             return Err(Reject::Setting);
         }
         // The level is looked at only here, where a weak form needs it.
-        if forms::is_info_at(line, s) {
+        if facts.is_info_at(s) {
             return Err(Reject::InfoMention);
         }
-        if forms::in_list(line, s, e, &self.key_spans(line)) {
+        if forms::in_list(line, s, e, facts.key_spans(|| self.key_spans(line))) {
             return Err(Reject::ListOfNames);
         }
         let quoted = matches!(before, Some(b'"' | b'\'')) && after == before;
         // `NAME: message`: how the SDK prints an error (v5's name, v4's `RtcError:`).
         let named = after == Some(b':') || before == Some(b'<');
         let bare = ids.iter().any(|&i| self.set.entry(i).bare);
-        let rule = if named || (quoted && (bare || forms::is_error_shaped(line, s..e))) {
+        let rule = if named || (quoted && (bare || facts.is_error_shaped(s..e))) {
             Rule::KeyForm
-        } else if bare && forms::is_prose(line, s..e) {
+        } else if bare && facts.is_prose(s..e) {
             return Err(Reject::Prose);
         } else if bare {
             Rule::KeyBare

@@ -156,8 +156,13 @@ pub fn in_list(line: &[u8], s: usize, e: usize, keys: &[(usize, usize)]) -> bool
                 .all(|b| matches!(b, b',' | b'|' | b' ' | b'"' | b'\'' | b'/'))
             && g.iter().any(|b| matches!(b, b',' | b'|' | b'/'))
     };
-    keys.iter()
-        .any(|&(ks, ke)| (ke <= s && list_gap(&line[ke..s])) || (ks >= e && list_gap(&line[e..ks])))
+    // `keys` are in order: only the key just before and the one just after
+    // can be 4 bytes away.
+    let i = keys.partition_point(|&(ks, _)| ks < s);
+    let before = keys[..i].iter().rev().find(|&&(_, ke)| ke <= s);
+    let after = keys[i..].iter().find(|&&(ks, _)| ks >= e);
+    before.is_some_and(|&(_, ke)| list_gap(&line[ke..s]))
+        || after.is_some_and(|&(ks, _)| list_gap(&line[e..ks]))
 }
 
 /// True when a wording that ends at `e` is a setting's name: a number is
@@ -227,6 +232,11 @@ const LEVEL_WORDS: &[(&[u8], Level)] = &[
 /// joined in one JSON string, and collectors put long metadata first),
 /// else a `level` field or a level word near the start.
 pub fn level_at(line: &[u8], pos: usize) -> Option<Level> {
+    LineFacts::new(line).level_at(pos)
+}
+
+/// The SDK's level tags of a line, in order.
+fn level_tags(line: &[u8]) -> Vec<(usize, Level)> {
     use aho_corasick::AhoCorasick;
     use std::sync::LazyLock;
     const TAGS: [(&[u8], Level); 5] = [
@@ -239,17 +249,20 @@ pub fn level_at(line: &[u8], pos: usize) -> Option<Level> {
     // Built once: this runs on candidate lines.
     static TAG_AC: LazyLock<Option<AhoCorasick>> =
         LazyLock::new(|| AhoCorasick::new(TAGS.iter().map(|t| t.0)).ok());
+    TAG_AC.as_ref().map_or_else(Vec::new, |ac| {
+        ac.find_iter(line)
+            .map(|m| (m.start(), TAGS[m.pattern().as_usize()].1))
+            .collect()
+    })
+}
+
+/// The level a line gives without SDK tags: a level field, else a level
+/// word near its start.
+fn untagged_level(line: &[u8]) -> Option<Level> {
+    use aho_corasick::AhoCorasick;
+    use std::sync::LazyLock;
     static WORD_AC: LazyLock<Option<AhoCorasick>> =
         LazyLock::new(|| AhoCorasick::new(LEVEL_WORDS.iter().map(|t| t.0)).ok());
-    let tag = TAG_AC.as_ref().and_then(|ac| {
-        ac.find_iter(line)
-            .take_while(|m| m.start() <= pos)
-            .last()
-            .map(|m| TAGS[m.pattern().as_usize()].1)
-    });
-    if tag.is_some() {
-        return tag;
-    }
     if let Some(l) = level_field(line) {
         return Some(l);
     }
@@ -264,6 +277,99 @@ pub fn level_at(line: &[u8], pos: usize) -> Option<Level> {
                 && head.get(e) != Some(&b':')
         })
         .map(|m| LEVEL_WORDS[m.pattern().as_usize()].1)
+}
+
+/// What a line says about itself (its levels, error words, changelog
+/// words, key spans), each found in one pass at its first use and kept,
+/// however many hits on the line are judged: judging stays linear in the
+/// line's length (a 64 KiB line of repeated keys was quadratic).
+#[derive(Debug)]
+pub struct LineFacts<'l> {
+    line: &'l [u8],
+    tags: std::cell::OnceCell<Vec<(usize, Level)>>,
+    untagged: std::cell::OnceCell<Option<Level>>,
+    error_words: std::cell::OnceCell<Vec<usize>>,
+    prose: std::cell::OnceCell<bool>,
+    key_spans: std::cell::OnceCell<Vec<(usize, usize)>>,
+}
+
+impl<'l> LineFacts<'l> {
+    /// Facts of `line`, none found yet.
+    pub fn new(line: &'l [u8]) -> Self {
+        Self {
+            line,
+            tags: std::cell::OnceCell::new(),
+            untagged: std::cell::OnceCell::new(),
+            error_words: std::cell::OnceCell::new(),
+            prose: std::cell::OnceCell::new(),
+            key_spans: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The line.
+    pub fn line(&self) -> &'l [u8] {
+        self.line
+    }
+
+    /// The level that applies at `pos`: the last SDK `<LEVEL>` tag before
+    /// it, else a level field or a level word near the line's start.
+    pub fn level_at(&self, pos: usize) -> Option<Level> {
+        let tags = self.tags.get_or_init(|| level_tags(self.line));
+        let i = tags.partition_point(|&(s, _)| s <= pos);
+        if i > 0 {
+            return Some(tags[i - 1].1);
+        }
+        *self.untagged.get_or_init(|| untagged_level(self.line))
+    }
+
+    /// True when the level at `pos` is INFO, DEBUG or TRACE.
+    pub fn is_info_at(&self, pos: usize) -> bool {
+        matches!(self.level_at(pos), Some(Level::Info | Level::Debug))
+    }
+
+    /// True when the line reads as an error: an error or warn level, or
+    /// (with no level) an error word outside `skip`.
+    pub fn is_error_shaped(&self, skip: std::ops::Range<usize>) -> bool {
+        match self.level_at(skip.start) {
+            Some(Level::Error | Level::Warn) => true,
+            Some(Level::Info | Level::Debug) => false,
+            None => {
+                // Starts of every error word, in order (at most 9 bytes long).
+                let starts = self.error_words.get_or_init(|| {
+                    let mut v: Vec<usize> = ERROR_WORDS
+                        .iter()
+                        .flat_map(|w| crate::bytes::find_iter(self.line, w))
+                        .collect();
+                    v.sort_unstable();
+                    v
+                });
+                // Words starting before `skip.start - 9` end before it; words
+                // starting at or after `skip.end` are after it: only those
+                // in between need a look.
+                let lo = starts.partition_point(|&i| i + 9 < skip.start);
+                let hi = starts.partition_point(|&i| i < skip.end);
+                if lo > 0 || hi < starts.len() {
+                    return true;
+                }
+                ERROR_WORDS.iter().any(|w| {
+                    starts[lo..hi].iter().any(|&i| {
+                        self.line[i..].starts_with(w)
+                            && (i + w.len() <= skip.start || i >= skip.end)
+                    })
+                })
+            }
+        }
+    }
+
+    /// True when the key at `key` is named in prose (see [`is_prose`]).
+    pub fn is_prose(&self, key: std::ops::Range<usize>) -> bool {
+        !self.is_error_shaped(key) && *self.prose.get_or_init(|| has_prose_word(self.line))
+    }
+
+    /// The spans of the keys on the line, from `find` at the first call.
+    pub fn key_spans(&self, find: impl FnOnce() -> Vec<(usize, usize)>) -> &[(usize, usize)] {
+        self.key_spans.get_or_init(find)
+    }
 }
 
 /// `"level":"error"`, `level=warn`, `"severity":"INFO"`, `"level":50`.
@@ -316,7 +422,7 @@ fn level_field(line: &[u8]) -> Option<Level> {
 /// state reports, not errors, so only a strong form (a key with its code,
 /// a code word) counts there.
 pub fn is_info_at(line: &[u8], pos: usize) -> bool {
-    matches!(level_at(line, pos), Some(Level::Info | Level::Debug))
+    LineFacts::new(line).is_info_at(pos)
 }
 
 /// Words that make a line without a level read as an error.
@@ -345,13 +451,7 @@ const ERROR_WORDS: &[&[u8]] = &[
 /// no level) an error word outside `skip` (the hit being judged, whose own
 /// name may hold `ERROR`).
 pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
-    match level_at(line, skip.start) {
-        Some(Level::Error | Level::Warn) => true,
-        Some(Level::Info | Level::Debug) => false,
-        None => ERROR_WORDS.iter().any(|w| {
-            crate::bytes::find_iter(line, w).any(|i| i + w.len() <= skip.start || i >= skip.end)
-        }),
-    }
+    LineFacts::new(line).is_error_shaped(skip)
 }
 
 /// True when a counter follows the key that ends at `e`: `KEY count=0`,
@@ -421,9 +521,11 @@ const PROSE_WORDS_CJK: &[&str] = &["修复", "优化", "支持", "新增", "修�
 /// release notes: `fixed ICE_TRANSPORT_ERROR handling`): it has no error
 /// shape of its own and a changelog word.
 pub fn is_prose(line: &[u8], key: std::ops::Range<usize>) -> bool {
-    if is_error_shaped(line, key) {
-        return false;
-    }
+    LineFacts::new(line).is_prose(key)
+}
+
+/// True when the line has a changelog or commit word (see [`is_prose`]).
+fn has_prose_word(line: &[u8]) -> bool {
     let word = |i: usize, n: usize| {
         (i == 0 || !line[i - 1].is_ascii_alphanumeric())
             && line.get(i + n).is_none_or(|b| !b.is_ascii_alphanumeric())

@@ -16,10 +16,11 @@ impl Matcher {
     /// Turns the hits [`find`](Self::find) kept on `line` into detections.
     pub fn resolve(&self, line: &[u8], hits: &Hits, hints: Hints) -> Vec<Detection> {
         let (mut primaries, causes) = self.split_primaries(hits, hints);
+        let facts = forms::LineFacts::new(line);
         // A wording of an SDK error itself (v5's `' got server error`) is an
         // error of its own, which codes on the line then explain.
         for (mid, span) in &hits.msgs {
-            if self.set.entry(*mid).kind == EntryKind::Sdk && !forms::is_info_at(line, span.start) {
+            if self.set.entry(*mid).kind == EntryKind::Sdk && !facts.is_info_at(span.start) {
                 primaries.push((*mid, span.clone(), Rule::Message));
             }
         }
