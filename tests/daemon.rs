@@ -454,15 +454,14 @@ fn overflow_drop_counts_every_dropped_event() {
         Stdio::null(),
         Stdio::piped(),
     );
-    write_seqs(&mut f, 1..=2000);
-    assert_eq!(
-        d.wait_metric(
-            "trtc_logwatch_lines_read_total{source=\"app\"}",
-            2000.0,
-            Duration::from_secs(10)
-        ),
-        2000.0
-    );
+    // Two bursts: between them the reader has read, dropped what found no
+    // room, and queued its checkpoint into a full queue, which must not
+    // stop it (it did: the second burst was never read).
+    let read = "trtc_logwatch_lines_read_total{source=\"app\"}";
+    write_seqs(&mut f, 1..=1000);
+    assert_eq!(d.wait_metric(read, 1000.0, Duration::from_secs(10)), 1000.0);
+    write_seqs(&mut f, 1001..=2000);
+    assert_eq!(d.wait_metric(read, 2000.0, Duration::from_secs(10)), 2000.0);
     let m = d.metrics();
     let dropped = metric(&m, "trtc_logwatch_events_dropped_total").unwrap();
     assert!(dropped > 0.0, "{m}");

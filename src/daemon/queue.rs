@@ -495,9 +495,19 @@ impl Emitter {
     }
 
     /// Queues the events collected so far, then a control message (commit,
-    /// forget), waiting for room.
+    /// forget, ack), waiting for room. With `overflow: drop` a checkpoint
+    /// message finds no room is left out instead (a later commit of the same
+    /// file covers it; events are being dropped anyway): a reader must never
+    /// wait on a sink that cannot write, or it stops reading at all.
     pub fn send(&mut self, m: SinkMsg) -> Result<(), Closed> {
         self.flush()?;
+        let checkpoint = matches!(m, SinkMsg::Commit(_) | SinkMsg::Forget(_));
+        if self.overflow == Overflow::Drop && checkpoint {
+            return match self.tx.try_send(m) {
+                Ok(()) | Err(Ok(_)) => Ok(()),
+                Err(Err(c)) => Err(c),
+            };
+        }
         self.tx.send(m)
     }
 }
