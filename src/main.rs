@@ -489,7 +489,9 @@ fn run_daemon(args: RunArgs) -> Result<()> {
     match result {
         Ok(()) => Ok(()),
         // A worker that died is a failure of the daemon, not of the user's input.
-        Err(e @ daemon::DaemonError::WorkerDied(_)) => Err(e.into()),
+        Err(e @ (daemon::DaemonError::WorkerDied(_) | daemon::DaemonError::NotDrained(_))) => {
+            Err(e.into())
+        }
         Err(e) => Err(UsageError::from(e).into()),
     }
 }

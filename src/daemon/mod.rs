@@ -74,6 +74,9 @@ pub enum DaemonError {
     /// A worker thread ended while the daemon was running.
     #[error("the {0} thread stopped unexpectedly")]
     WorkerDied(String),
+    /// Stopped with events read but not written (the output was blocked).
+    #[error("stopped with events not written: {0}")]
+    NotDrained(&'static str),
 }
 
 fn setup(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
@@ -97,8 +100,8 @@ pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> 
         .map_err(|e| setup("building the matcher")(io::Error::other(e)))??;
     let mut daemon = Daemon::start(generation).await?;
     let stopped = daemon.serve(reloader).await;
-    daemon.shutdown().await;
-    stopped
+    let drained = daemon.shutdown().await;
+    stopped.and(drained)
 }
 
 /// A worker thread (source or sink) that ended, told by its guard.
@@ -338,7 +341,7 @@ impl Daemon {
     /// Stops within about 5 s even when the events output is blocked (a pipe
     /// nobody reads): every step has a deadline; sources waiting for room in
     /// the queue give up [`queue::GIVE_UP_AFTER_SHUTDOWN`] after it begins.
-    async fn shutdown(&mut self) {
+    async fn shutdown(&mut self) -> Result<(), DaemonError> {
         self.cancel.cancel();
         self.tx.begin_shutdown();
         let deadline = Instant::now() + Duration::from_millis(3500);
@@ -352,15 +355,24 @@ impl Daemon {
         let tx = self.tx.clone();
         let sent =
             tokio::task::spawn_blocking(move || tx.send_before(SinkMsg::Shutdown, until)).await;
-        match (sent, self.sink.take()) {
+        let drained = match (sent, self.sink.take()) {
             (Ok(Ok(())), Some(sink)) => {
-                if !join_before(sink, deadline).await {
+                if join_before(sink, deadline).await {
+                    Ok(())
+                } else {
                     tracing::error!("events sink did not stop in time");
+                    Err(DaemonError::NotDrained(
+                        "the events sink did not stop in time",
+                    ))
                 }
             }
-            _ => tracing::error!("events output is blocked; exiting without draining the queue"),
-        }
+            _ => {
+                tracing::error!("events output is blocked; exiting without draining the queue");
+                Err(DaemonError::NotDrained("the events output was blocked"))
+            }
+        };
         let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.http).await;
+        drained
     }
 }
 
