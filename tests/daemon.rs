@@ -68,6 +68,8 @@ fn check_exactly_once(d: Daemon, dir: &Path) {
     assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
     assert_exactly_once(&dir.join("events.ndjson"), TOTAL, &err);
     assert_eq!(got, TOTAL as f64, "counter");
+    // A rotation is no "source matches no file" (issue 18).
+    assert!(!err.contains("matches no file"), "{err}");
 }
 
 #[test]

@@ -184,7 +184,12 @@ impl FileServer {
     /// when it matches some again.
     fn count_matches(&mut self, name: &str, s: &FileGlobs, n: usize, now: Instant) {
         self.ctx.metrics.source_files(name, n);
-        if n > 0 {
+        // Between a rename and the new file (a rotation), the globs match
+        // nothing for a moment while the old file is still followed: no
+        // warning for that.
+        let following = self.table.readings().any(|(_, r, _)| r.w.source == name)
+            || self.table.parked().any(|(_, p)| p.at.source == name);
+        if n > 0 || (following && !self.empty.contains_key(name)) {
             if self.empty.remove(name).is_some() {
                 tracing::info!("source {name:?} matches {n} file(s) now");
             }
