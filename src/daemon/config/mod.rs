@@ -629,6 +629,14 @@ mod tests {
                 "c.yaml:5:13: nats.ack_wait",
             ),
             ("nats:\n  url: u\n  stream: S\n", "c.yaml:"),
+            (
+                "nats:\n  url: u\n  stream: a.b\n  durable: d\n",
+                "c.yaml:3:11: \"a.b\": a NATS stream or consumer name cannot hold '.'",
+            ),
+            (
+                "nats:\n  url: u\n  stream: S\n  durable: x.>\n",
+                "c.yaml:4:12: \"x.>\": a NATS stream or consumer name",
+            ),
         ] {
             let e = err(yaml);
             assert!(e.starts_with(want), "{yaml}: {e}");

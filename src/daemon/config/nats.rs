@@ -63,6 +63,21 @@ pub(super) fn compile_nats(
             return Err(YamlError::at(path, f, "must not be empty"));
         }
     }
+    // What the server refuses in a stream or consumer name.
+    for f in [&n.stream, &n.durable] {
+        if let Some(c) = f.value.chars().find(|c| {
+            matches!(c, '.' | '*' | '>' | '/' | '\\') || c.is_whitespace() || c.is_control()
+        }) {
+            return Err(YamlError::at(
+                path,
+                f,
+                format!(
+                    "{:?}: a NATS stream or consumer name cannot hold {c:?}",
+                    f.value
+                ),
+            ));
+        }
+    }
     // The default name is checked with the flags' sources (`check_runnable`).
     let source = match &n.source {
         Some(s) => names.claim(path, s)?,
