@@ -381,3 +381,40 @@ fn every_encoding_is_decoded_whole_or_refused() {
     );
     d.stop();
 }
+
+/// A client that sends its body a byte at a time no longer holds its
+/// connection: the whole body comes within `ingest.body_timeout` or the
+/// answer is 408, counted; a client that sends at once is served meanwhile.
+#[test]
+fn a_slow_body_is_answered_408_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  body_timeout: 1s\n");
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        slow,
+        "POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nabc"
+    )
+    .unwrap();
+    // Served while the slow one waits.
+    let (code, _) = post(
+        port,
+        "/ingest",
+        &[("Content-Type", "text/plain")],
+        line(1).as_bytes(),
+    );
+    assert_eq!(code, 200);
+    // The body never completes: only the timeout can answer it.
+    let mut answer = String::new();
+    let _ = slow.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert_eq!(
+        metric(
+            &d.metrics(),
+            "trtc_logwatch_ingest_requests_total{code=\"408\"}"
+        ),
+        Some(1.0)
+    );
+    d.stop();
+}

@@ -25,6 +25,8 @@ pub(super) struct RawIngest {
     message_field: Option<String>,
     #[serde(default)]
     write_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    body_timeout: Option<Spanned<String>>,
 }
 
 /// HTTP ingest (`ingest:`, `run --ingest ADDR`): collectors POST lines.
@@ -45,6 +47,8 @@ pub struct IngestConfig {
     /// How long a request waits for its events to be written (a blocked
     /// output) before it is answered 503.
     pub write_timeout: Duration,
+    /// How long a client has to send a request's whole body (408 after).
+    pub body_timeout: Duration,
 }
 
 impl IngestConfig {
@@ -57,6 +61,7 @@ impl IngestConfig {
             max_body_bytes: DEFAULT_INGEST_BODY,
             message_field: None,
             write_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -105,6 +110,15 @@ pub(super) fn compile_ingest(
         c.write_timeout = duration_in(
             path,
             "ingest.write_timeout",
+            d,
+            Duration::from_millis(100),
+            Duration::from_secs(600),
+        )?;
+    }
+    if let Some(d) = &i.body_timeout {
+        c.body_timeout = duration_in(
+            path,
+            "ingest.body_timeout",
             d,
             Duration::from_millis(100),
             Duration::from_secs(600),

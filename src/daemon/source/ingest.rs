@@ -88,6 +88,8 @@ enum Outcome {
     BadBody(String),
     /// A `Content-Encoding` the endpoint cannot decode (415).
     Unsupported(String),
+    /// The body did not come in time (408).
+    SlowBody(std::time::Duration),
     Full,
     Unavailable(&'static str),
 }
@@ -108,6 +110,10 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
             format!("body over {max} bytes (ingest.max_body_bytes)\n"),
         ),
         Outcome::BadBody(why) => (StatusCode::BAD_REQUEST, format!("{why}\n")),
+        Outcome::SlowBody(t) => (
+            StatusCode::REQUEST_TIMEOUT,
+            format!("the body did not come within {t:?} (ingest.body_timeout)\n"),
+        ),
         Outcome::Unsupported(enc) => (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
@@ -155,9 +161,14 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
         return Outcome::UnknownSource(source);
     }
     let max = s.config.max_body_bytes;
-    let Ok(raw) = axum::body::to_bytes(body, max).await else {
-        return Outcome::TooLarge(max);
-    };
+    // A client that sends its body a byte at a time holds a connection:
+    // the whole body comes within `body_timeout`, or 408.
+    let raw =
+        match tokio::time::timeout(s.config.body_timeout, axum::body::to_bytes(body, max)).await {
+            Ok(Ok(raw)) => raw,
+            Ok(Err(_)) => return Outcome::TooLarge(max),
+            Err(_) => return Outcome::SlowBody(s.config.body_timeout),
+        };
     let encoding = match encoding_of(&headers) {
         Ok(e) => e,
         Err(o) => return o,
