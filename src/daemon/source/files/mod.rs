@@ -51,6 +51,9 @@ use watcher::Watch;
 /// With every directory watched, listings run this many times less often.
 const COVERED_RESCAN_FACTOR: u32 = 12;
 
+/// Longest wait for notifications before cancellation is looked at again.
+const CANCEL_CHECK: Duration = Duration::from_millis(200);
+
 /// How often a source that still matches no file is warned about again.
 const EMPTY_WARN_EVERY: Duration = Duration::from_secs(300);
 
@@ -152,7 +155,10 @@ impl FileServer {
             if more || opened {
                 continue;
             }
-            let until = next_poll.min(next_rescan);
+            // Woken at least every CANCEL_CHECK, so SIGTERM is seen at once
+            // however long `poll_interval` is (60 s: shutdown missed its
+            // deadline and the queue was left undrained).
+            let until = next_poll.min(next_rescan).min(now + CANCEL_CHECK);
             let notes = self.watch.wait(until.saturating_duration_since(now));
             if notes.structural {
                 next_rescan = Instant::now();
