@@ -123,10 +123,15 @@ fn publish_all(url: &str, bodies: impl IntoIterator<Item = String>, pause: Durat
 
 /// A replica writing its events to `dir/events-<i>.ndjson`.
 fn replica(dir: &Path, url: &str, i: usize) -> Daemon {
+    replica_with(dir, url, i, "  batch: 50\n")
+}
+
+/// [`replica`] with `nats:` settings of its own (`batch`, `batch_bytes`).
+fn replica_with(dir: &Path, url: &str, i: usize, nats: &str) -> Daemon {
     let cfg = write_config(
         dir,
         &format!(
-            "events:\n  path: events-{i}.ndjson\nnats:\n  url: {url}\n  stream: TRTC\n  subjects: [\"trtc.>\"]\n  durable: logwatch\n  batch: 50\n  ack_wait: 2s\n"
+            "events:\n  path: events-{i}.ndjson\nnats:\n  url: {url}\n  stream: TRTC\n  subjects: [\"trtc.>\"]\n  durable: logwatch\n{nats}  ack_wait: 2s\n"
         ),
     );
     let cfg2 = dir.join(format!("replica-{i}.yaml"));
@@ -363,4 +368,41 @@ fn every_real_sdk_record_over_nats_is_one_event_with_its_code() {
         .collect();
     let coded = common::sdk::check("NATS", &trimmed, &events);
     assert!(coded >= 20, "{coded} records with a code");
+}
+
+/// Large messages: a fetch is bounded by bytes as well as messages
+/// (`batch_bytes`), so 60 messages of 300 KiB with `batch: 500` come in
+/// fetches of at most 1 MiB: every message once, none delivered again.
+#[test]
+fn large_messages_are_fetched_within_batch_bytes() {
+    let Some(bin) = nats_server() else { return };
+    let server = Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    let pad = "x".repeat(300 * 1024);
+    let bodies = (1..=60u64)
+        .map(|n| serde_json::json!({ "log": line(n).trim_end(), "pad": pad }).to_string());
+    publish_all(&server.url(), bodies, Duration::ZERO);
+    let d = replica_with(
+        dir.path(),
+        &server.url(),
+        0,
+        "  batch: 500\n  batch_bytes: 1048576\n",
+    );
+    let got = d.wait_metric(
+        "trtc_logwatch_nats_messages_total{source=\"nats\"}",
+        60.0,
+        Duration::from_secs(30),
+    );
+    assert_eq!(got, 60.0);
+    let m = d.metrics();
+    assert_eq!(
+        metric(&m, "trtc_logwatch_nats_redelivered_total{source=\"nats\"}"),
+        Some(0.0),
+        "{m}"
+    );
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let s = seqs(&dir.path().join("events-0.ndjson"));
+    assert_eq!(s.len(), 60);
+    assert!(s.values().all(|&c| c == 1));
 }

@@ -630,6 +630,10 @@ mod tests {
             ),
             ("nats:\n  url: u\n  stream: S\n", "c.yaml:"),
             (
+                "nats:\n  url: u\n  stream: S\n  durable: d\n  batch_bytes: 10\n",
+                "c.yaml:5:16: nats.batch_bytes",
+            ),
+            (
                 "nats:\n  url: u\n  stream: a.b\n  durable: d\n",
                 "c.yaml:3:11: \"a.b\": a NATS stream or consumer name cannot hold '.'",
             ),

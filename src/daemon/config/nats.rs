@@ -24,6 +24,8 @@ pub(super) struct RawNats {
     #[serde(default)]
     batch: Option<Spanned<usize>>,
     #[serde(default)]
+    batch_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
     ack_wait: Option<Spanned<String>>,
 }
 
@@ -47,6 +49,10 @@ pub struct NatsConfig {
     pub message_field: Option<String>,
     /// Most messages fetched (and acknowledged) at once.
     pub batch: usize,
+    /// Most bytes fetched at once: large messages make a smaller batch
+    /// (without it, 400 messages of 1 MiB made the server cut the client
+    /// off as a slow consumer, and redeliver).
+    pub batch_bytes: usize,
     /// How long the server waits for an acknowledgement before it delivers
     /// a message again (to any replica).
     pub ack_wait: Duration,
@@ -83,6 +89,10 @@ pub(super) fn compile_nats(
         Some(s) => names.claim(path, s)?,
         None => "nats".to_string(),
     };
+    let batch_bytes = match &n.batch_bytes {
+        Some(b) => in_range(path, "nats.batch_bytes", b, 64 * 1024, 256 << 20)?,
+        None => 4 << 20,
+    };
     let batch = match &n.batch {
         Some(b) => in_range(path, "nats.batch", b, 1, 10_000)?,
         None => 500,
@@ -105,6 +115,7 @@ pub(super) fn compile_nats(
         source,
         message_field: n.message_field.clone(),
         batch,
+        batch_bytes,
         ack_wait,
     })
 }

@@ -145,6 +145,7 @@ impl NatsSource {
             let mut batch = consumer
                 .fetch()
                 .max_messages(c.batch)
+                .max_bytes(c.batch_bytes)
                 .expires(Duration::from_millis(500))
                 .messages()
                 .await
