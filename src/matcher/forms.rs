@@ -322,13 +322,16 @@ impl<'l> LineFacts<'l> {
         *self.untagged.get_or_init(|| untagged_level(self.line))
     }
 
-    /// True when the level at `pos` is INFO, DEBUG or TRACE.
+    /// True when the level at `pos` is INFO, DEBUG or TRACE: state reports,
+    /// not errors, so only a strong form (a key with its code, a code word)
+    /// counts there.
     pub fn is_info_at(&self, pos: usize) -> bool {
         matches!(self.level_at(pos), Some(Level::Info | Level::Debug))
     }
 
     /// True when the line reads as an error: an error or warn level, or
-    /// (with no level) an error word outside `skip`.
+    /// (with no level) an error word outside `skip` (the hit being judged,
+    /// whose own name may hold `ERROR`).
     pub fn is_error_shaped(&self, skip: std::ops::Range<usize>) -> bool {
         match self.level_at(skip.start) {
             Some(Level::Error | Level::Warn) => true,
@@ -361,7 +364,9 @@ impl<'l> LineFacts<'l> {
         }
     }
 
-    /// True when the key at `key` is named in prose (see [`is_prose`]).
+    /// True when the line names the key at `key` in prose (a changelog, a
+    /// commit, release notes: `fixed ICE_TRANSPORT_ERROR handling`): it has
+    /// no error shape of its own and a changelog word.
     pub fn is_prose(&self, key: std::ops::Range<usize>) -> bool {
         !self.is_error_shaped(key) && *self.prose.get_or_init(|| has_prose_word(self.line))
     }
@@ -418,13 +423,6 @@ fn level_field(line: &[u8]) -> Option<Level> {
     None
 }
 
-/// True when the level at `pos` is INFO, DEBUG or TRACE (see [`level_at`]):
-/// state reports, not errors, so only a strong form (a key with its code,
-/// a code word) counts there.
-pub fn is_info_at(line: &[u8], pos: usize) -> bool {
-    LineFacts::new(line).is_info_at(pos)
-}
-
 /// Words that make a line without a level read as an error.
 const ERROR_WORDS: &[&[u8]] = &[
     b"rror",
@@ -446,13 +444,6 @@ const ERROR_WORDS: &[&[u8]] = &[
     "エラー".as_bytes(),
     "失敗".as_bytes(),
 ];
-
-/// True when the line reads as an error: an error or warn level, or (with
-/// no level) an error word outside `skip` (the hit being judged, whose own
-/// name may hold `ERROR`).
-pub fn is_error_shaped(line: &[u8], skip: std::ops::Range<usize>) -> bool {
-    LineFacts::new(line).is_error_shaped(skip)
-}
 
 /// True when a counter follows the key that ends at `e`: `KEY count=0`,
 /// `KEY total: 3`, `KEY times=12` (a metric or a summary, not an error).
@@ -517,14 +508,8 @@ const PROSE_WORDS: &[&[u8]] = &[
 /// Changelog words of Chinese and Japanese release notes.
 const PROSE_WORDS_CJK: &[&str] = &["修复", "优化", "支持", "新增", "修正", "対応"];
 
-/// True when a line names the key at `key` in prose (a changelog, a commit,
-/// release notes: `fixed ICE_TRANSPORT_ERROR handling`): it has no error
-/// shape of its own and a changelog word.
-pub fn is_prose(line: &[u8], key: std::ops::Range<usize>) -> bool {
-    LineFacts::new(line).is_prose(key)
-}
-
-/// True when the line has a changelog or commit word (see [`is_prose`]).
+/// True when the line has a changelog or commit word (see
+/// [`LineFacts::is_prose`]).
 fn has_prose_word(line: &[u8]) -> bool {
     let word = |i: usize, n: usize| {
         (i == 0 || !line[i - 1].is_ascii_alphanumeric())

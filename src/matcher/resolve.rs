@@ -45,7 +45,7 @@ impl Matcher {
             }
         }
         if let Some((mid, span)) = hits.msgs.first() {
-            self.attach_message(&mut out, *mid, span.clone(), line);
+            self.attach_message(&mut out, *mid, span.clone(), &facts);
         }
         if let Some(x) = hits.unknown_v5 {
             // An extraCode the catalog does not know, under a v5 parent: kept.
@@ -157,7 +157,7 @@ impl Matcher {
         out: &mut Vec<Detection>,
         mid: EntryId,
         span: Range<usize>,
-        line: &[u8],
+        facts: &forms::LineFacts<'_>,
     ) {
         let m = self.set.entry(mid);
         if let Some(d) = out.first_mut() {
@@ -175,7 +175,7 @@ impl Matcher {
         if m.kind == EntryKind::Sdk {
             return; // taken as a primary already (see resolve)
         }
-        if forms::is_info_at(line, span.start) {
+        if facts.is_info_at(span.start) {
             return;
         }
         match m.kind {
