@@ -159,12 +159,7 @@ impl Daemon {
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
         let metrics = Arc::new(Metrics::new());
-        metrics.declare_sources(
-            config
-                .sources
-                .iter()
-                .map(|s| (s.name.as_str(), !s.is_stdin())),
-        );
+        declare_sources(&metrics, &config);
         let health = Arc::new(Health::default());
         let (checkpointer, resume) = match &config.state_dir {
             Some(d) => {
@@ -297,12 +292,7 @@ impl Daemon {
                 for what in self.current.borrow().config.restart_only_changes(&g.config) {
                     tracing::warn!("SIGHUP: {what} changed; it takes effect at the next restart");
                 }
-                self.metrics.declare_sources(
-                    g.config
-                        .sources
-                        .iter()
-                        .map(|s| (s.name.as_str(), !s.is_stdin())),
-                );
+                declare_sources(&self.metrics, &g.config);
                 self.current.send_replace(Arc::new(g));
                 self.metrics.reload(true);
                 tracing::info!("SIGHUP: new configuration accepted");
@@ -374,6 +364,17 @@ impl Daemon {
         let _ = tokio::time::timeout(Duration::from_millis(200), &mut self.http).await;
         drained
     }
+}
+
+/// The series of the config's file and stdin sources, at 0 (at start and
+/// after a reload that may add sources).
+fn declare_sources(metrics: &Metrics, config: &Config) {
+    metrics.declare_sources(
+        config
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), !s.is_stdin())),
+    );
 }
 
 /// Binds the HTTP ingest listener and serves `POST /ingest` on it, each

@@ -106,23 +106,18 @@ pub(super) fn compile_ingest(
         c.max_body_bytes = in_range(path, "ingest.max_body_bytes", m, 1024, 1 << 30)?;
     }
     c.message_field.clone_from(&i.message_field);
-    if let Some(d) = &i.write_timeout {
-        c.write_timeout = duration_in(
-            path,
+    let (min, max) = (Duration::from_millis(100), Duration::from_secs(600));
+    for (name, slot, raw) in [
+        (
             "ingest.write_timeout",
-            d,
-            Duration::from_millis(100),
-            Duration::from_secs(600),
-        )?;
-    }
-    if let Some(d) = &i.body_timeout {
-        c.body_timeout = duration_in(
-            path,
-            "ingest.body_timeout",
-            d,
-            Duration::from_millis(100),
-            Duration::from_secs(600),
-        )?;
+            &mut c.write_timeout,
+            &i.write_timeout,
+        ),
+        ("ingest.body_timeout", &mut c.body_timeout, &i.body_timeout),
+    ] {
+        if let Some(d) = raw {
+            *slot = duration_in(path, name, d, min, max)?;
+        }
     }
     Ok(c)
 }
