@@ -10,7 +10,7 @@ use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::daemon::{Daemon, line, metric, seqs, write_config};
+use common::daemon::{Daemon, assert_exactly_once, line, metric, seqs, write_config};
 
 /// One HTTP/1.1 request; the status and the body of the answer.
 fn post(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
@@ -362,7 +362,24 @@ fn every_encoding_is_decoded_whole_or_refused() {
     let (code, _) = post(port, "/ingest", &[auth], nested.to_string().as_bytes());
     assert_eq!(code, 200);
     assert_eq!(seqs(&events).len(), 122);
-    for enc in ["br", "zstd", "compress"] {
+    // zstd, two frames one after the other (what Vector and Fluent Bit send).
+    let mut zs = zstd::encode_all(&json_lines(123..=130, "log")[..], 3).unwrap();
+    zs.extend(zstd::encode_all(&json_lines(131..=140, "log")[..], 3).unwrap());
+    let (code, answer) = post(port, "/ingest", &[auth, ("Content-Encoding", "zstd")], &zs);
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(seqs(&events).len(), 140, "both frames");
+    // A zstd frame asking for a window larger than any body may need is
+    // refused, not allocated.
+    let mut big = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    big.set_parameter(zstd::zstd_safe::CParameter::WindowLog(27))
+        .unwrap();
+    big.set_pledged_src_size(None).unwrap();
+    big.write_all(&json_lines(141..=142, "log")).unwrap();
+    let big = big.finish().unwrap();
+    let (code, answer) = post(port, "/ingest", &[auth, ("Content-Encoding", "zstd")], &big);
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer.contains("zstd"), "{answer}");
+    for enc in ["br", "compress"] {
         let (code, answer) = post(
             port,
             "/ingest",
@@ -372,11 +389,11 @@ fn every_encoding_is_decoded_whole_or_refused() {
         assert_eq!(code, 415, "{enc}: {answer}");
     }
     assert!(seqs(&events).values().all(|&n| n == 1));
-    assert_eq!(seqs(&events).len(), 122, "nothing of a refused body");
+    assert_eq!(seqs(&events).len(), 140, "nothing of a refused body");
     let m = d.metrics();
     assert_eq!(
         metric(&m, "trtc_logwatch_ingest_requests_total{code=\"415\"}"),
-        Some(3.0),
+        Some(2.0),
         "{m}"
     );
     d.stop();
@@ -415,6 +432,124 @@ fn a_slow_body_is_answered_408_and_counted() {
             "trtc_logwatch_ingest_requests_total{code=\"408\"}"
         ),
         Some(1.0)
+    );
+    d.stop();
+}
+
+/// A `/proc/PID/status` figure of the daemon, in KiB.
+fn status_kib(d: &Daemon, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The attack: 8 KiB of gzip that expands to an 8 MiB JSON array of
+/// numbers, 64 requests at once (it took the daemon to 6.7 GB and left
+/// 490 MB behind). Requests in flight share one memory budget: beyond it
+/// 503, a request that alone needs more 413; the memory comes back, and a
+/// well-formed request is served after.
+#[test]
+fn requests_in_flight_share_one_memory_budget() {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut d, port) = start(dir.path(), "  max_memory_bytes: 33554432\n");
+    d.wait_ready();
+    let events = dir.path().join("events.ndjson");
+    let gz = |b: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    let mut numbers = b"[".to_vec();
+    while numbers.len() < (8 << 20) - 4 {
+        numbers.extend_from_slice(b"1,");
+    }
+    numbers.extend_from_slice(b"1]");
+    let bomb = gz(&numbers);
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    let before = status_kib(&d, "VmRSS:");
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..64)
+            .map(|_| s.spawn(|| post(port, "/ingest", &[("Content-Encoding", "gzip")], &bomb).0))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        answers.iter().all(|c| *c == 200 || *c == 503),
+        "{answers:?}"
+    );
+    assert!(answers.contains(&200), "{answers:?}");
+    // Many small errors: 8 MiB of them make events that alone need more
+    // than the budget: 413, nothing written.
+    let mut storm = b"[".to_vec();
+    while storm.len() < (8 << 20) - 64 {
+        storm.extend_from_slice(b"\"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\",");
+    }
+    storm.extend_from_slice(b"\"\"]");
+    let (code, answer) = post(port, "/ingest", &[], &storm);
+    assert_eq!(code, 413, "{answer}");
+    assert!(answer.contains("max_memory_bytes"), "{answer}");
+    assert!(!events.exists() || seqs(&events).is_empty());
+    // Within the budget (32 MiB) and the process around it; it was 6.7 GB.
+    let peak = status_kib(&d, "VmHWM:");
+    assert!(
+        peak < 128 * 1024,
+        "peak RSS {peak} KiB (at start {before} KiB)"
+    );
+    // Given back: nothing charged, and a good request is served.
+    let m = d.metrics();
+    assert_eq!(
+        metric(&m, "trtc_logwatch_ingest_memory_bytes"),
+        Some(0.0),
+        "{m}"
+    );
+    let (code, _) = post(port, "/ingest", &[], &json_lines(1..=10, "log"));
+    assert_eq!(code, 200);
+    assert_exactly_once(&events, 10, "");
+    let after = status_kib(&d, "VmRSS:");
+    eprintln!("RSS at start {before} KiB, peak {peak} KiB, after {after} KiB");
+    assert!(
+        after < before + 32 * 1024,
+        "RSS after {after} KiB, at start {before} KiB"
+    );
+    d.stop();
+}
+
+/// A client that sends part of a request's headers and stops is answered
+/// 408 once `http.header_timeout` passes (it was closed without a word); an
+/// idle connection is closed without an answer.
+#[test]
+fn half_sent_headers_are_answered_408() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "events:\n  path: events.ndjson\nhttp:\n  header_timeout: 1s\ningest:\n  listen: 127.0.0.1:0\n",
+    );
+    let mut d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    let port = d.bound_port(INGEST_SAYS);
+    let mut half = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut idle = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for s in [&half, &idle] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    half.write_all(b"POST /ingest HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = half.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(
+        answer.contains("headers did not come in time"),
+        "{answer:?}"
+    );
+    let mut nothing = Vec::new();
+    let _ = idle.read_to_end(&mut nothing);
+    assert!(
+        nothing.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&nothing)
     );
     d.stop();
 }

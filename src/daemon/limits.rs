@@ -1,8 +1,9 @@
-//! The file-descriptor budget. At start the soft `RLIMIT_NOFILE` is raised
-//! to the hard limit; followed files and HTTP connections then share what
-//! it allows, with room left for the daemon's own descriptors (runtime,
-//! listener, inotify, events file, checkpoints, logs), so that neither can
-//! starve the other.
+//! The process's limits. The file-descriptor budget: at start the soft
+//! `RLIMIT_NOFILE` is raised to the hard limit; followed files and HTTP
+//! connections then share what it allows, with room left for the daemon's
+//! own descriptors (runtime, listener, inotify, events file, checkpoints,
+//! logs), so that neither can starve the other. And memory: large buffers
+//! go back to the system when freed ([`return_large_buffers`]).
 
 use std::io;
 
@@ -59,6 +60,24 @@ pub fn auto_open_files(nofile: u64) -> usize {
 /// what the limit leaves after the reserve, 4 to 512.
 pub fn auto_http_connections(nofile: u64) -> usize {
     (nofile.saturating_sub(RESERVED) / 4).clamp(4, 512) as usize
+}
+
+/// Large buffers (request bodies, records, held events) go back to the
+/// system when freed: glibc's malloc otherwise raises its mmap threshold
+/// after the first large free, and later large buffers stay in its arenas
+/// (490 MB stayed after an ingest attack). A fixed threshold keeps buffers
+/// above it in mappings of their own, unmapped on free.
+pub fn return_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// Buffers from this size on are mapped on their own.
+        const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
+        // SAFETY: mallopt changes a setting of the allocator; called once at
+        // start, it has no memory-safety precondition.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -217,6 +217,7 @@ struct PipelineMetrics {
     output_blocked: Gauge<i64, AtomicI64>,
     files_open: Gauge<i64, AtomicI64>,
     http_rejected: Counter,
+    ingest_memory: Gauge<i64, AtomicI64>,
     suppressed: Family<KeyLabel, Counter>,
     ingest: Family<StatusLabel, Counter>,
 }
@@ -285,7 +286,7 @@ impl PipelineMetrics {
         );
         r.register(
             "trtc_logwatch_ingest_requests",
-            "HTTP ingest requests by answer: 200 written, 401, 404, 413, 400, 503 (queue full or output blocked)",
+            "HTTP ingest requests by answer: 200 written, 400, 401, 404, 408, 413, 415, 503 (queue full, output blocked, memory or workers busy)",
             self.ingest.clone(),
         );
         r.register(
@@ -297,6 +298,11 @@ impl PipelineMetrics {
             "trtc_logwatch_files_open",
             "Followed files open now (at most max_open_files; the others are parked)",
             self.files_open.clone(),
+        );
+        r.register(
+            "trtc_logwatch_ingest_memory_bytes",
+            "Memory held now by ingest requests in flight (bodies, records, events until written), at most ingest.max_memory_bytes",
+            self.ingest_memory.clone(),
         );
         r.register(
             "trtc_logwatch_output_blocked",
@@ -582,7 +588,7 @@ impl Metrics {
 
     /// Creates the ingest answer counters at 0.
     pub fn declare_ingest(&self) {
-        for code in [200u16, 400, 401, 404, 413, 503] {
+        for code in [200u16, 400, 401, 404, 408, 413, 415, 503] {
             drop(self.pipe.ingest.get_or_create(&StatusLabel {
                 code: code.to_string(),
             }));
@@ -597,6 +603,13 @@ impl Metrics {
                 code: code.to_string(),
             })
             .inc();
+    }
+
+    /// Bytes held now by ingest requests in flight.
+    pub fn ingest_memory(&self, bytes: usize) {
+        self.pipe
+            .ingest_memory
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// An HTTP connection was refused (at the connection limit).

@@ -95,6 +95,7 @@ pub async fn run(config: Config, reloader: Reloader) -> Result<(), DaemonError> 
         Ok(n) => tracing::info!("open files limit: {n}"),
         Err(e) => tracing::warn!("cannot raise the open files limit: {e}"),
     }
+    limits::return_large_buffers();
     let generation = tokio::task::spawn_blocking(move || Generation::build(config))
         .await
         .map_err(|e| setup("building the matcher")(io::Error::other(e)))??;
@@ -403,6 +404,8 @@ async fn start_ingest(
         config: i.clone(),
         token,
         max_line_bytes: ctx.max_line_bytes,
+        budget: source::budget::Budget::new(i.max_memory_bytes, Arc::clone(&ctx.metrics)),
+        workers: Arc::new(tokio::sync::Semaphore::new(i.workers)),
     });
     tokio::spawn(server::serve(
         listener,

@@ -436,6 +436,11 @@ impl Emitter {
         Ok(())
     }
 
+    /// Bytes of the events a holding emitter keeps now.
+    pub fn held_bytes(&self) -> usize {
+        self.batch.bytes.capacity()
+    }
+
     /// An emitter that keeps every event until [`try_commit`](Self::try_commit).
     pub fn holding(mut self) -> Self {
         self.hold = true;

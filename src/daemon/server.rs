@@ -142,13 +142,40 @@ async fn connection(
     let mut b = hyper::server::conn::http1::Builder::new();
     b.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let conn = b.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
-    let mut conn = std::pin::pin!(conn);
+    let mut conn = b.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
     tokio::select! {
-        _ = conn.as_mut() => return,
+        r = &mut conn => {
+            if r.is_err_and(|e| e.is_timeout()) {
+                request_timeout(conn).await;
+            }
+            return;
+        }
         _ = tokio::time::sleep(MAX_CONNECTION_AGE) => {}
         _ = cancel.cancelled() => {}
     }
-    conn.as_mut().graceful_shutdown();
+    std::pin::Pin::new(&mut conn).graceful_shutdown();
     let _ = tokio::time::timeout(limits.header_timeout, conn).await;
+}
+
+/// The headers did not come within the header timeout: a client that sent
+/// part of a request is answered 408 (RFC 9110) before the connection is
+/// closed; an idle one is closed without a word.
+async fn request_timeout(
+    conn: hyper::server::conn::http1::Connection<
+        TokioIo<tokio::net::TcpStream>,
+        TowerToHyperService<Router>,
+    >,
+) {
+    use tokio::io::AsyncWriteExt;
+    const ANSWER: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 46\r\n\r\nthe request's headers did not come in time\r\n\r\n";
+    let parts = conn.into_parts();
+    if parts.read_buf.is_empty() {
+        return;
+    }
+    let mut io = parts.io.into_inner();
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        io.write_all(ANSWER).await?;
+        io.shutdown().await
+    })
+    .await;
 }

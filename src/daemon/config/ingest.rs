@@ -27,6 +27,10 @@ pub(super) struct RawIngest {
     write_timeout: Option<Spanned<String>>,
     #[serde(default)]
     body_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    max_memory_bytes: Option<Spanned<usize>>,
+    #[serde(default)]
+    workers: Option<Spanned<usize>>,
 }
 
 /// HTTP ingest (`ingest:`, `run --ingest ADDR`): collectors POST lines.
@@ -49,6 +53,12 @@ pub struct IngestConfig {
     pub write_timeout: Duration,
     /// How long a client has to send a request's whole body (408 after).
     pub body_timeout: Duration,
+    /// The memory all requests in flight hold together (bodies as received
+    /// and decoded, records, events until written): beyond it 503, or 413
+    /// for a request that alone needs more.
+    pub max_memory_bytes: usize,
+    /// Requests decoded and matched at once; the others wait.
+    pub workers: usize,
 }
 
 impl IngestConfig {
@@ -62,12 +72,22 @@ impl IngestConfig {
             message_field: None,
             write_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
+            max_memory_bytes: DEFAULT_INGEST_MEMORY,
+            workers: default_workers(),
         }
     }
 }
 
 /// Default largest ingest request body (8 MiB).
 pub const DEFAULT_INGEST_BODY: usize = 8 << 20;
+
+/// Default memory of all ingest requests in flight together (64 MiB).
+pub const DEFAULT_INGEST_MEMORY: usize = 64 << 20;
+
+/// One ingest worker per core.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
 
 /// The bearer token in `path` (surrounding whitespace dropped).
 pub fn read_token(path: &Path) -> Result<String, ConfigError> {
@@ -104,6 +124,24 @@ pub(super) fn compile_ingest(
     c.token_file = i.token_file.as_ref().map(|t| base.join(t));
     if let Some(m) = &i.max_body_bytes {
         c.max_body_bytes = in_range(path, "ingest.max_body_bytes", m, 1024, 1 << 30)?;
+    }
+    if let Some(m) = &i.max_memory_bytes {
+        c.max_memory_bytes =
+            in_range(path, "ingest.max_memory_bytes", m, 1 << 20, usize::MAX >> 1)?;
+    }
+    if c.max_memory_bytes < 2 * c.max_body_bytes {
+        let at = i.max_memory_bytes.as_ref().or(i.max_body_bytes.as_ref());
+        let why = format!(
+            "ingest.max_memory_bytes ({}) must be at least twice ingest.max_body_bytes ({}): a body is held as received and as decoded",
+            c.max_memory_bytes, c.max_body_bytes
+        );
+        return Err(match at {
+            Some(a) => YamlError::at(path, a, why),
+            None => YamlError::at(path, &i.listen, why),
+        });
+    }
+    if let Some(w) = &i.workers {
+        c.workers = in_range(path, "ingest.workers", w, 1, 64)?;
     }
     c.message_field.clone_from(&i.message_field);
     let (min, max) = (Duration::from_millis(100), Duration::from_secs(600));

@@ -24,6 +24,15 @@ impl Records {
         self.text.push(b'\n');
     }
 
+    /// Bytes these records take on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self
+                .starts
+                .as_ref()
+                .map_or(0, |s| s.capacity() * std::mem::size_of::<usize>())
+    }
+
     /// Appends the records of `other`; a body of plain text is one record
     /// (a NATS message holds one record, however many lines it has).
     pub fn append(&mut self, other: Records) {
@@ -62,24 +71,43 @@ impl Records {
 /// `msg` that is a string), newlines and all; an object without one, or a
 /// line that is not JSON, is a record taken whole, so nothing is lost. Any
 /// other body is plain text.
+///
+/// Decoding holds no tree of the body: an array is walked element by
+/// element and an object field by field, so the memory it takes beyond its
+/// records is a few bytes whatever the body holds (an array of eight
+/// million numbers took 147 MiB as a `serde_json::Value`).
 pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
+    let names: &[&str] = match &field {
+        Some(f) => std::slice::from_ref(f),
+        None => &["log", "message", "msg"],
+    };
     let mut out = Records {
         text: Vec::with_capacity(body.len()),
         starts: None,
     };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[')
-        && let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(body)
-    {
+    if first == Some(&b'[') {
         // An array of records, of `[time, record]` pairs (Fluent Bit's
         // msgpack-shaped JSON, as its `nats` output sends), or of arrays of
         // strings: every object and every string is a record, at any depth
         // (numbers, such as the pairs' times, are not).
-        for v in &items {
-            push_value(&mut out, v, field, 0);
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let walked = serde::Deserializer::deserialize_seq(
+            &mut de,
+            Items {
+                out: &mut out,
+                names,
+                depth: 0,
+            },
+        )
+        .and_then(|()| de.end());
+        if walked.is_ok() {
+            out.starts.get_or_insert_with(Vec::new);
+            return out;
         }
-        out.starts.get_or_insert_with(Vec::new);
-        return out;
+        // Not JSON after all: the body is text.
+        out.text.clear();
+        out.starts = None;
     }
     if first != Some(&b'{') {
         out.text.extend_from_slice(body);
@@ -90,42 +118,106 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<serde_json::Value>(line) {
-            Ok(v) => push_record(&mut out, &v, field, Some(line)),
-            Err(_) => out.push(line),
+        match message_of(line, names) {
+            Some(m) => out.push(m.trim_end_matches(['\n', '\r']).as_bytes()),
+            None => out.push(line),
         }
     }
     out
 }
 
-/// Most arrays within arrays looked into (serde_json stops at 128 anyway).
-const MAX_DEPTH: usize = 16;
+/// Most arrays within arrays looked into: each level is read once more.
+const MAX_DEPTH: usize = 8;
 
-fn push_value(out: &mut Records, v: &serde_json::Value, field: Option<&str>, depth: usize) {
-    match v {
-        serde_json::Value::Array(inner) if depth < MAX_DEPTH => {
-            for x in inner {
-                push_value(out, x, field, depth + 1);
+/// The message of the JSON object `raw`: the first of `names` whose value is
+/// a string. `None` if `raw` is no object or has none.
+fn message_of(raw: &[u8], names: &[&str]) -> Option<String> {
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let found = serde::Deserializer::deserialize_map(&mut de, Message { names }).ok()?;
+    de.end().ok()?;
+    found
+}
+
+/// Walks an array, pushing every string and object in it as a record.
+struct Items<'o, 'n> {
+    out: &'o mut Records,
+    names: &'n [&'n str],
+    depth: usize,
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        use serde::de::Error;
+        while let Some(item) = seq.next_element::<&serde_json::value::RawValue>()? {
+            let raw = item.get();
+            match raw.as_bytes().first() {
+                Some(b'"') => {
+                    let text: String = serde_json::from_str(raw).map_err(A::Error::custom)?;
+                    self.out
+                        .push(text.trim_end_matches(['\n', '\r']).as_bytes());
+                }
+                Some(b'{') => match message_of(raw.as_bytes(), self.names) {
+                    Some(m) => self.out.push(m.trim_end_matches(['\n', '\r']).as_bytes()),
+                    None => self.out.push(raw.as_bytes()),
+                },
+                Some(b'[') if self.depth + 1 < MAX_DEPTH => {
+                    let mut de = serde_json::Deserializer::from_str(raw);
+                    serde::Deserializer::deserialize_seq(
+                        &mut de,
+                        Items {
+                            out: self.out,
+                            names: self.names,
+                            depth: self.depth + 1,
+                        },
+                    )
+                    .map_err(A::Error::custom)?;
+                }
+                _ => {}
             }
         }
-        serde_json::Value::String(text) => out.push(text.trim_end_matches(['\n', '\r']).as_bytes()),
-        serde_json::Value::Object(_) => push_record(out, v, field, None),
-        _ => {}
+        Ok(())
     }
 }
 
-fn push_record(out: &mut Records, v: &serde_json::Value, field: Option<&str>, raw: Option<&[u8]>) {
-    let names: &[&str] = match field {
-        Some(f) => &[f][..],
-        None => &["log", "message", "msg"],
-    };
-    let msg = names
-        .iter()
-        .find_map(|n| v.get(*n).and_then(|m| m.as_str()));
-    match (msg, raw) {
-        (Some(m), _) => out.push(m.trim_end_matches(['\n', '\r']).as_bytes()),
-        (None, Some(r)) => out.push(r),
-        (None, None) => out.push(v.to_string().as_bytes()),
+/// Reads an object field by field, keeping only the message.
+struct Message<'n> {
+    names: &'n [&'n str],
+}
+
+impl<'de> serde::de::Visitor<'de> for Message<'_> {
+    /// The message, if a named field is a string.
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // The rank (in `names`) and text of the best string found so far.
+        let mut best: Option<(usize, String)> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let rank = self.names.iter().position(|n| *n == key);
+            match rank {
+                Some(r) if best.as_ref().is_none_or(|(b, _)| r < *b) => {
+                    let v = map.next_value::<&serde_json::value::RawValue>()?;
+                    if v.get().starts_with('"') {
+                        use serde::de::Error;
+                        let text = serde_json::from_str(v.get()).map_err(A::Error::custom)?;
+                        best = Some((r, text));
+                    }
+                }
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(best.map(|(_, t)| t))
     }
 }
 

@@ -13,6 +13,7 @@ use crate::catalog::EntryKind;
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
 use crate::daemon::queue::{Closed, Emitter};
+use crate::daemon::source::budget::{Charge, OverBudget};
 use crate::event::Event;
 use crate::matcher::Matcher;
 use crate::pipeline::EventSink;
@@ -30,6 +31,10 @@ pub(crate) struct Feed<'a> {
     /// nothing is queued or counted per block; the caller commits, then
     /// counts what this holds.
     held: Option<Stats>,
+    /// What the held events are charged to, and what it held before them.
+    charge: Option<(&'a mut Charge, usize)>,
+    /// Set when a charge was refused (the read then stops with `Closed`).
+    over: Option<OverBudget>,
 }
 
 impl<'a> Feed<'a> {
@@ -47,6 +52,8 @@ impl<'a> Feed<'a> {
             metrics,
             source,
             held: None,
+            charge: None,
+            over: None,
         }
     }
 
@@ -54,6 +61,20 @@ impl<'a> Feed<'a> {
     pub(crate) fn holding(mut self) -> Self {
         self.held = Some(Stats::default());
         self
+    }
+
+    /// Charges the events a holding feed keeps to `charge`: when it refuses,
+    /// the read stops (with `Closed`) and [`over_budget`](Self::over_budget)
+    /// says why.
+    pub(crate) fn charged(mut self, charge: &'a mut Charge) -> Self {
+        let base = charge.bytes();
+        self.charge = Some((charge, base));
+        self
+    }
+
+    /// Why the read stopped, if a charge was refused.
+    pub(crate) fn over_budget(&self) -> Option<OverBudget> {
+        self.over
     }
 
     /// What a holding feed read, to count once its request is queued.
@@ -86,7 +107,15 @@ impl EventSink for Feed<'_> {
             self.metrics
                 .catalog_drift("v5_extra_code", &x.to_string(), &ev.line);
         }
-        self.emitter.event(&self.g, ev)
+        self.emitter.event(&self.g, ev)?;
+        if let Some((charge, base)) = &mut self.charge {
+            let held = self.emitter.held_bytes();
+            if let Err(o) = charge.grow_to(*base + held) {
+                self.over = Some(o);
+                return Err(Closed);
+            }
+        }
+        Ok(())
     }
 
     fn recovered(&mut self, ev: &Event<'_>) -> Result<(), Closed> {

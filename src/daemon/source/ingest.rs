@@ -24,7 +24,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::sync::watch;
 
+use futures_util::StreamExt;
+use tokio::sync::Semaphore;
+
 use super::bodies::{self, Records};
+use super::budget::{Budget, Charge, OverBudget};
 use super::feed::Feed;
 use crate::daemon::config::IngestConfig;
 use crate::daemon::generation::Generation;
@@ -47,6 +51,10 @@ pub struct IngestState {
     pub token: Option<String>,
     /// Longest line kept whole (fixed at start, as for every source).
     pub max_line_bytes: usize,
+    /// The memory all requests in flight hold together.
+    pub budget: Arc<Budget>,
+    /// Requests decoded and matched at once (`ingest.workers`).
+    pub workers: Arc<Semaphore>,
 }
 
 /// The ingest router.
@@ -91,6 +99,10 @@ enum Outcome {
     /// The body did not come in time (408).
     SlowBody(std::time::Duration),
     Full,
+    /// Other requests hold the memory budget now (503).
+    Busy,
+    /// The request alone needs more than the memory budget (413).
+    OverMemory,
     Unavailable(&'static str),
 }
 
@@ -117,19 +129,30 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
         Outcome::Unsupported(enc) => (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
-                "Content-Encoding {enc:?} is not decoded here: send identity, gzip (x-gzip) or deflate\n"
+                "Content-Encoding {enc:?} is not decoded here: send identity, gzip (x-gzip), deflate or zstd\n"
             ),
         ),
         Outcome::Full => (
             StatusCode::SERVICE_UNAVAILABLE,
             "queue full, retry\n".into(),
         ),
+        Outcome::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ingest memory in use by other requests (ingest.max_memory_bytes); retry\n".into(),
+        ),
+        Outcome::OverMemory => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "this request needs more than ingest.max_memory_bytes ({} bytes) to decode and hold its events: send smaller batches\n",
+                s.config.max_memory_bytes
+            ),
+        ),
         Outcome::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
     };
     s.metrics.ingest_request(code.as_u16());
     let mut r = (code, body).into_response();
     match o {
-        Outcome::Full | Outcome::Unavailable(_) => {
+        Outcome::Full | Outcome::Busy | Outcome::Unavailable(_) => {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
@@ -160,15 +183,6 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     if !s.config.sources.contains(&source) {
         return Outcome::UnknownSource(source);
     }
-    let max = s.config.max_body_bytes;
-    // A client that sends its body a byte at a time holds a connection:
-    // the whole body comes within `body_timeout`, or 408.
-    let raw =
-        match tokio::time::timeout(s.config.body_timeout, axum::body::to_bytes(body, max)).await {
-            Ok(Ok(raw)) => raw,
-            Ok(Err(_)) => return Outcome::TooLarge(max),
-            Err(_) => return Outcome::SlowBody(s.config.body_timeout),
-        };
     let encoding = match encoding_of(&headers) {
         Ok(e) => e,
         Err(o) => return o,
@@ -177,25 +191,60 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/plain"));
+    let mut charge = s.budget.charge();
+    // A client that sends its body a byte at a time holds a connection:
+    // the whole body comes within `body_timeout`, or 408.
+    let received = tokio::time::timeout(
+        s.config.body_timeout,
+        receive(body, &headers, s.config.max_body_bytes, &mut charge),
+    )
+    .await;
+    let raw = match received {
+        Ok(Ok(raw)) => raw,
+        Ok(Err(o)) => return o,
+        Err(_) => return Outcome::SlowBody(s.config.body_timeout),
+    };
+    // Decoding and matching take a core each: at most `workers` at once;
+    // the others wait (their bodies charged) up to `write_timeout`.
+    let slot = match tokio::time::timeout(
+        s.config.write_timeout,
+        Arc::clone(&s.workers).acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(slot)) => slot,
+        Ok(Err(_)) => return Outcome::Unavailable("shutting down"),
+        Err(_) => return Outcome::Unavailable("every ingest worker busy; retry later"),
+    };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st = Arc::clone(s);
     let scanned = tokio::task::spawn_blocking(move || {
-        let body = decompress(encoding, &raw, max)?;
+        let _slot = slot;
+        let max = st.config.max_body_bytes;
+        let body = decompress(encoding, raw, max, &mut charge)?;
         let records = if plain {
             Records {
                 text: body,
                 starts: None,
             }
         } else {
-            bodies::decode(&body, st.config.message_field.as_deref())
+            // The body and its records' text side by side, then the
+            // records alone.
+            let held = charge.bytes();
+            charge.grow_to(held + body.len()).map_err(over)?;
+            let records = bodies::decode(&body, st.config.message_field.as_deref());
+            drop(body);
+            charge.grow_to(held + records.heap_bytes()).map_err(over)?;
+            records
         };
-        Ok(scan_and_queue(&st, &source, &records, tx))
+        let counts = scan_and_queue(&st, &source, &records, tx, &mut charge)?;
+        Ok((counts, charge))
     })
     .await;
-    let (lines, events) = match scanned {
-        Ok(Ok(Ok(counts))) => counts,
-        Ok(Ok(Err(CommitError::Full))) => return Outcome::Full,
-        Ok(Ok(Err(CommitError::Closed))) => return Outcome::Unavailable("shutting down"),
+    // The charge is held until the events are written (they stay in memory
+    // until then).
+    let ((lines, events), _charge) = match scanned {
+        Ok(Ok(done)) => done,
         Ok(Err(bad)) => return bad,
         Err(_) => return Outcome::Unavailable("the request's worker failed"),
     };
@@ -208,26 +257,82 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     }
 }
 
+/// The answer to a charge the budget refused.
+fn over(o: OverBudget) -> Outcome {
+    match o {
+        OverBudget::Busy => Outcome::Busy,
+        OverBudget::TooLarge => Outcome::OverMemory,
+    }
+}
+
+/// The body as received, at most `max` bytes, each chunk charged before
+/// it is kept.
+async fn receive(
+    body: Body,
+    headers: &HeaderMap,
+    max: usize,
+    charge: &mut Charge,
+) -> Result<Vec<u8>, Outcome> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(Outcome::TooLarge(max));
+    }
+    let mut raw = Vec::new();
+    if let Some(n) = declared {
+        charge.grow_to(n).map_err(over)?;
+        raw.reserve_exact(n);
+    }
+    let mut chunks = body.into_data_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| Outcome::BadBody(format!("reading the body: {e}")))?;
+        let len = raw.len() + chunk.len();
+        if len > max {
+            return Err(Outcome::TooLarge(max));
+        }
+        if raw.capacity() < len {
+            let want = len.max(raw.capacity() * 2).min(max);
+            charge.grow_to(want).map_err(over)?;
+            raw.reserve_exact(want - raw.len());
+        }
+        raw.extend_from_slice(&chunk);
+    }
+    Ok(raw)
+}
+
 /// Scans `records` as the records of `source` and queues its events with `ack`,
-/// all or nothing. Returns the lines and events.
+/// all or nothing, the events held charged to `charge`. Returns the lines
+/// and events.
 fn scan_and_queue(
     s: &IngestState,
     source: &str,
     records: &Records,
     ack: tokio::sync::oneshot::Sender<()>,
-) -> Result<(u64, u64), CommitError> {
+    charge: &mut Charge,
+) -> Result<(u64, u64), Outcome> {
     let limit = s.max_line_bytes;
     let mut emitter = s.emitter.clone().holding();
     let mut pipeline = Pipeline::builder(source)
         .path("http")
         .max_line_bytes(limit)
         .build();
-    let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source).holding();
+    let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source)
+        .holding()
+        .charged(charge);
     if records.scan(&mut pipeline, &mut feed).is_err() {
-        return Err(CommitError::Closed);
+        return Err(match feed.over_budget() {
+            Some(o) => over(o),
+            None => Outcome::Unavailable("shutting down"),
+        });
     }
     let read = feed.held();
-    emitter.try_commit(ack)?;
+    match emitter.try_commit(ack) {
+        Ok(()) => {}
+        Err(CommitError::Full) => return Err(Outcome::Full),
+        Err(CommitError::Closed) => return Err(Outcome::Unavailable("shutting down")),
+    }
     // Counted once queued: a refused request is sent again.
     s.metrics.read(source, &read);
     Ok((read.lines, read.events))
@@ -241,6 +346,8 @@ enum BodyEncoding {
     Gzip,
     /// `deflate`: zlib.
     Deflate,
+    /// `zstd`, every frame.
+    Zstd,
 }
 
 /// The body's `Content-Encoding`; anything else is refused (415), never
@@ -254,26 +361,62 @@ fn encoding_of(headers: &HeaderMap) -> Result<BodyEncoding, Outcome> {
         "" | "identity" => Ok(BodyEncoding::Identity),
         "gzip" | "x-gzip" => Ok(BodyEncoding::Gzip),
         "deflate" => Ok(BodyEncoding::Deflate),
+        "zstd" => Ok(BodyEncoding::Zstd),
         _ => Err(Outcome::Unsupported(v.chars().take(40).collect())),
     }
 }
 
-/// The body decompressed, to at most `max` bytes.
-fn decompress(encoding: BodyEncoding, raw: &[u8], max: usize) -> Result<Vec<u8>, Outcome> {
-    let mut out = Vec::new();
-    let reader: Box<dyn Read + '_> = match encoding {
-        BodyEncoding::Identity => return Ok(raw.to_vec()),
-        BodyEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
-        BodyEncoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(raw)),
+/// The body decompressed, to at most `max` bytes, what it takes charged
+/// as it grows.
+fn decompress(
+    encoding: BodyEncoding,
+    raw: Vec<u8>,
+    max: usize,
+    charge: &mut Charge,
+) -> Result<Vec<u8>, Outcome> {
+    let bad =
+        |e: std::io::Error| Outcome::BadBody(format!("bad {encoding:?} body: {e}").to_lowercase());
+    let mut reader: Box<dyn Read + '_> = match encoding {
+        BodyEncoding::Identity => return Ok(raw),
+        BodyEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&raw[..])),
+        BodyEncoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(&raw[..])),
+        BodyEncoding::Zstd => {
+            let mut d = zstd::stream::read::Decoder::new(&raw[..]).map_err(bad)?;
+            // No frame needs a window larger than the largest body: a
+            // frame asking for more (memory) is refused, not allocated.
+            d.window_log_max(zstd_window_log(max)).map_err(bad)?;
+            Box::new(d)
+        }
     };
-    reader
-        .take(max as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Outcome::BadBody(format!("bad {encoding:?} body: {e}").to_lowercase()))?;
-    if out.len() > max {
-        return Err(Outcome::TooLarge(max));
+    let base = charge.bytes();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(bad(e)),
+        };
+        let len = out.len() + n;
+        if len > max {
+            return Err(Outcome::TooLarge(max));
+        }
+        if out.capacity() < len {
+            let want = len.max(out.capacity() * 2).max(buf.len()).min(max);
+            charge.grow_to(base + want).map_err(over)?;
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&buf[..n]);
     }
     Ok(out)
+}
+
+/// The largest zstd window (as a power of two) a body of at most `max`
+/// bytes needs: 2^23 (8 MiB) for the default limit.
+fn zstd_window_log(max: usize) -> u32 {
+    let log = usize::BITS - max.saturating_sub(1).leading_zeros();
+    log.clamp(10, 27)
 }
 
 /// Compares without returning early, so the time taken says nothing about

@@ -21,6 +21,7 @@
 //!   handled by the HTTP server, each through a pipeline of its own.
 
 pub(crate) mod bodies;
+pub(crate) mod budget;
 pub(crate) mod feed;
 pub mod files;
 pub(crate) mod ingest;
