@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::daemon::{Daemon, free_port, line, metric, seqs, write_config};
+use common::daemon::{Daemon, line, metric, seqs, write_config};
 
 fn nats_server() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|p| {
@@ -43,22 +43,36 @@ struct Server {
 impl Server {
     fn start(bin: &Path) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let log = dir.path().join("nats.log");
+        // A port of its own choosing, read from its log: tests run side by
+        // side, and a port picked here could be taken by another server.
         let child = Command::new(bin)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-l"])
+            .arg(&log)
+            .arg("-sd")
             .arg(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let port = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let port = text
+                .lines()
+                .find_map(|l| l.split("Listening for client connections on ").nth(1))
+                .and_then(|a| a.trim().rsplit(':').next()?.parse::<u16>().ok());
+            if let Some(p) = port
+                && std::net::TcpStream::connect(("127.0.0.1", p)).is_ok()
+            {
+                break p;
+            }
             assert!(
                 t.elapsed() < Duration::from_secs(10),
-                "nats-server did not start"
+                "nats-server did not start: {text}"
             );
             std::thread::sleep(Duration::from_millis(20));
-        }
+        };
         Server {
             child,
             port,
@@ -405,4 +419,115 @@ fn large_messages_are_fetched_within_batch_bytes() {
     let s = seqs(&dir.path().join("events-0.ndjson"));
     assert_eq!(s.len(), 60);
     assert!(s.values().all(|&c| c == 1));
+}
+
+/// Runs `f` with a JetStream context on `url`.
+fn with_js<F, Fut>(url: &str, f: F)
+where
+    F: FnOnce(async_nats::jetstream::Context) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    rt().block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        f(async_nats::jetstream::new(client)).await;
+    });
+}
+
+/// Waits until `/readyz` of `d` answers `code`; the body.
+fn wait_readyz(d: &Daemon, code: u16, within: Duration) -> String {
+    let t = Instant::now();
+    loop {
+        if let Some((c, body)) = common::daemon::http_get(d.port, "/readyz")
+            && (c == code || t.elapsed() > within)
+        {
+            assert_eq!(c, code, "{body}");
+            return body;
+        }
+        assert!(t.elapsed() < within, "/readyz never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The attack: `$JS.API.CONSUMER.DELETE` under a running replica, then the
+/// stream deleted. The replica notices (logged, counted), binds the
+/// consumer again from after the last message it acked (nothing read twice,
+/// nothing skipped), and creates the stream again from `subjects`; what is
+/// published afterwards is read.
+#[test]
+fn a_deleted_consumer_or_stream_is_created_again() {
+    let Some(bin) = nats_server() else { return };
+    let server = Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server.url(), 1..=1, Duration::ZERO);
+    let mut d = replica(dir.path(), &server.url(), 0);
+    d.wait_ready();
+    publish(&server.url(), 2..=200, Duration::ZERO);
+    let u = wait_for(dir.path(), 1, 200, Duration::from_secs(30));
+    assert_eq!(u.len(), 200);
+    with_js(&server.url(), |js| async move {
+        let s = js.get_stream("TRTC").await.unwrap();
+        assert!(s.delete_consumer("logwatch").await.unwrap().success);
+    });
+    publish(&server.url(), 201..=400, Duration::ZERO);
+    let u = wait_for(dir.path(), 1, 400, Duration::from_secs(30));
+    assert!(
+        (1..=400).all(|s| u.get(&s) == Some(&1)),
+        "each once after the consumer was deleted: missing {:?}, twice {:?}",
+        (1..=400).filter(|s| !u.contains_key(s)).collect::<Vec<_>>(),
+        u.iter()
+            .filter(|(_, c)| **c > 1)
+            .map(|(s, _)| *s)
+            .collect::<Vec<_>>()
+    );
+    // The stream, messages and all: the replica creates it again.
+    with_js(&server.url(), |js| async move {
+        assert!(js.delete_stream("TRTC").await.unwrap().success);
+        let t = Instant::now();
+        while js.get_stream("TRTC").await.is_err() {
+            assert!(t.elapsed() < Duration::from_secs(30), "never created again");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    publish(&server.url(), 401..=500, Duration::ZERO);
+    let u = wait_for(dir.path(), 1, 500, Duration::from_secs(30));
+    assert!((1..=500).all(|s| u.get(&s) == Some(&1)), "{u:?}");
+    let m = d.metrics();
+    assert!(
+        metric(&m, "trtc_logwatch_read_errors_total{source=\"nats\"}").unwrap_or(0.0) >= 2.0,
+        "{m}"
+    );
+    wait_readyz(&d, 200, Duration::from_secs(5));
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("the consumer is gone"), "{log}");
+}
+
+/// Without `subjects` the replica cannot create a deleted stream: `/readyz`
+/// says why meanwhile, and once the stream is back it binds and reads.
+#[test]
+fn readiness_says_when_the_stream_is_gone() {
+    let Some(bin) = nats_server() else { return };
+    let server = Server::start(&bin);
+    let dir = tempfile::tempdir().unwrap();
+    publish(&server.url(), 1..=10, Duration::ZERO);
+    let url = server.url();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "events:\n  path: events-0.ndjson\nnats:\n  url: {url}\n  stream: TRTC\n  durable: logwatch\n  ack_wait: 2s\n"
+        ),
+    );
+    let mut d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    d.wait_ready();
+    wait_for(dir.path(), 1, 10, Duration::from_secs(30));
+    with_js(&server.url(), |js| async move {
+        assert!(js.delete_stream("TRTC").await.unwrap().success);
+    });
+    let why = wait_readyz(&d, 503, Duration::from_secs(30));
+    assert!(why.contains("nats"), "{why}");
+    publish(&server.url(), 11..=20, Duration::ZERO);
+    wait_readyz(&d, 200, Duration::from_secs(30));
+    let u = wait_for(dir.path(), 1, 20, Duration::from_secs(30));
+    assert!((1..=20).all(|s| u.get(&s) == Some(&1)), "{u:?}");
+    d.stop();
 }

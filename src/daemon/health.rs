@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 #[derive(Debug, Default)]
 pub struct Health {
     starting: AtomicUsize,
-    problems: Mutex<BTreeMap<&'static str, String>>,
+    problems: Mutex<BTreeMap<String, String>>,
 }
 
 impl Health {
@@ -26,15 +26,15 @@ impl Health {
 
     /// Records a problem under `what` (one per component), replacing an
     /// earlier one; readiness fails until it is cleared.
-    pub fn set_problem(&self, what: &'static str, reason: impl Into<String>) {
+    pub fn set_problem(&self, what: impl Into<String>, reason: impl Into<String>) {
         self.problems
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(what, reason.into());
+            .insert(what.into(), reason.into());
     }
 
     /// The problem under `what` is over.
-    pub fn clear_problem(&self, what: &'static str) {
+    pub fn clear_problem(&self, what: &str) {
         self.problems
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -70,6 +70,17 @@ impl Ready {
         self.done.call_once(|| {
             self.all.starting.fetch_sub(1, Ordering::Relaxed);
         });
+    }
+
+    /// The source `what` cannot read now (its consumer is gone, its server
+    /// unreachable): not ready, with `reason`, until [`Ready::regained`].
+    pub fn lost(&self, what: &str, reason: impl Into<String>) {
+        self.all.set_problem(what, reason);
+    }
+
+    /// The source `what` reads again.
+    pub fn regained(&self, what: &str) {
+        self.all.clear_problem(what);
     }
 }
 

@@ -39,8 +39,55 @@ impl NatsSource {
 enum NatsError {
     #[error("{0}")]
     Nats(String),
+    /// The durable consumer (or its stream) was deleted under us.
+    #[error("the consumer is gone ({0}): binding it again")]
+    Lost(String),
     #[error("the events sink has stopped")]
     SinkClosed,
+}
+
+/// Where a consumer created again resumes: after the last message this
+/// replica acked, if the stream is the same one (same creation time); a
+/// stream created anew is read from its start.
+#[derive(Debug, Default)]
+struct Resume {
+    /// When the stream bound last was created.
+    stream_created: Option<String>,
+    /// The stream sequence after the last message this replica acked.
+    next_sequence: Option<u64>,
+}
+
+impl Resume {
+    /// The deliver policy for a consumer created on `stream`.
+    fn policy(&self, stream: &jetstream::stream::Info) -> jetstream::consumer::DeliverPolicy {
+        let same = self.stream_created.as_ref() == Some(&stream.created.to_string());
+        match self.next_sequence {
+            Some(start_sequence) if same => {
+                jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence }
+            }
+            _ => jetstream::consumer::DeliverPolicy::All,
+        }
+    }
+}
+
+/// A fetch that has said nothing for this long (its own expiry is 500 ms)
+/// has ended.
+const FETCH_SILENCE: Duration = Duration::from_secs(5);
+
+/// After this many empty fetches in a row (about 10 s), the source asks
+/// whether its consumer still exists.
+const IDLE_CHECK: u32 = 20;
+
+/// `Lost` if the consumer or its stream no longer exists.
+async fn check_consumer(consumer: &jetstream::consumer::PullConsumer) -> Result<(), NatsError> {
+    use jetstream::context::ConsumerInfoErrorKind as K;
+    match consumer.get_info().await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.kind(), K::NotFound | K::StreamNotFound) => {
+            Err(NatsError::Lost(e.to_string()))
+        }
+        Err(e) => Err(nats_err(format!("asking for the consumer: {e}"))),
+    }
 }
 
 fn nats_err(e: impl std::fmt::Display) -> NatsError {
@@ -79,11 +126,22 @@ impl NatsSource {
             .build();
         let mut backoff = Duration::from_millis(250);
         let mut last_error = String::new();
+        let mut resume = Resume::default();
+        let what = self.name();
         while !ctx.cancel.is_cancelled() {
-            match self.round(ctx, &mut pipeline).await {
+            match self.round(ctx, &mut pipeline, &mut resume).await {
                 Ok(()) => return,
                 Err(NatsError::SinkClosed) => return,
                 Err(e) => {
+                    ctx.ready.lost(&what, e.to_string());
+                    if matches!(e, NatsError::Lost(_)) {
+                        // Bound again at once (backoff if that fails).
+                        tracing::warn!("nats source {}: {e}", self.cfg.source);
+                        ctx.metrics.read_error(&self.cfg.source);
+                        last_error.clear();
+                        backoff = Duration::from_millis(250);
+                        continue;
+                    }
                     let e = e.to_string();
                     if e != last_error {
                         tracing::warn!("nats source {}: {e}; trying again", self.cfg.source);
@@ -104,6 +162,7 @@ impl NatsSource {
         &self,
         ctx: &mut SourceContext,
         pipeline: &mut Pipeline,
+        resume: &mut Resume,
     ) -> Result<(), NatsError> {
         let c = &self.cfg;
         let client = async_nats::connect(&c.url).await.map_err(nats_err)?;
@@ -119,11 +178,15 @@ impl NatsSource {
             .await
             .map_err(nats_err)?
         };
+        let info = stream.cached_info();
+        let deliver_policy = resume.policy(info);
+        resume.stream_created = Some(info.created.to_string());
         let consumer = stream
             .get_or_create_consumer(
                 &c.durable,
                 pull::Config {
                     durable_name: Some(c.durable.clone()),
+                    deliver_policy,
                     ack_policy: jetstream::consumer::AckPolicy::Explicit,
                     ack_wait: c.ack_wait,
                     // Room for many replicas each holding a batch in hand.
@@ -141,6 +204,8 @@ impl NatsSource {
             c.url
         );
         ctx.ready.set();
+        ctx.ready.regained(&self.name());
+        let mut idle = 0u32;
         while !ctx.cancel.is_cancelled() {
             let mut batch = consumer
                 .fetch()
@@ -156,17 +221,42 @@ impl NatsSource {
             // dropped to wait out `ack_wait`.
             let mut msgs = Vec::new();
             let mut status = None;
-            while let Some(m) = batch.next().await {
-                match m {
-                    Ok(m) => msgs.push(m),
-                    Err(e) => {
+            loop {
+                let next = tokio::select! {
+                    // Unacked messages in hand are delivered again later.
+                    _ = ctx.cancel.cancelled() => return Ok(()),
+                    n = tokio::time::timeout(FETCH_SILENCE, batch.next()) => n,
+                };
+                match next {
+                    Ok(None) => break,
+                    Ok(Some(Ok(m))) => msgs.push(m),
+                    Ok(Some(Err(e))) => {
                         status = Some(e.to_string());
+                        break;
+                    }
+                    Err(_) => {
+                        status = Some(format!("no answer within {FETCH_SILENCE:?}"));
                         break;
                     }
                 }
             }
+            if msgs.is_empty() {
+                idle += 1;
+            } else {
+                idle = 0;
+            }
+            // A fetch that ended in a status (a deleted consumer answers
+            // 409 or no responders), or a long quiet: does the consumer
+            // still exist? (The server says nothing else when it is gone.)
+            if status.is_some() || idle % IDLE_CHECK == IDLE_CHECK - 1 {
+                check_consumer(&consumer).await?;
+            }
             if !msgs.is_empty() {
-                self.handle(ctx, pipeline, &msgs).await?;
+                let acked = self.handle(ctx, pipeline, &msgs).await?;
+                if let Some(seq) = acked {
+                    let next = resume.next_sequence.unwrap_or(0).max(seq + 1);
+                    resume.next_sequence = Some(next);
+                }
             }
             if let Some(e) = status {
                 tracing::debug!("nats source {}: fetch ended with {e}", c.source);
@@ -181,15 +271,17 @@ impl NatsSource {
         Ok(())
     }
 
-    /// Scans a batch, waits until its events are written, then acks it.
+    /// Scans a batch, waits until its events are written, then acks it;
+    /// returns the highest stream sequence acked.
     async fn handle(
         &self,
         ctx: &mut SourceContext,
         pipeline: &mut Pipeline,
         msgs: &[jetstream::Message],
-    ) -> Result<(), NatsError> {
+    ) -> Result<Option<u64>, NatsError> {
         let mut records = Records::default();
         let (mut redelivered, mut pending) = (0u64, 0u64);
+        let mut last = None;
         for m in msgs {
             records.append(bodies::decode(
                 &m.payload,
@@ -198,6 +290,7 @@ impl NatsSource {
             if let Ok(info) = m.info() {
                 redelivered += u64::from(info.delivered > 1);
                 pending = info.pending;
+                last = last.max(Some(info.stream_sequence));
             }
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -220,7 +313,7 @@ impl NatsSource {
         for m in msgs {
             m.ack().await.map_err(nats_err)?;
         }
-        Ok(())
+        Ok(last)
     }
 }
 
