@@ -241,6 +241,74 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     assert_exactly_once(&events, TOTAL, "");
 }
 
+/// The attack: the events output on a full disk (a write cut inside an
+/// event), the events file rotated and SIGHUP sent. The old file ended
+/// mid-event and the new one began with the rest. Now the old file is cut
+/// back to its last whole event and that event goes whole to the new file:
+/// every line of both files is one whole event, each line's event once.
+#[test]
+fn an_event_is_never_split_across_a_reopen_on_a_full_disk() {
+    const TOTAL: u64 = 3000;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "8m") else {
+        return skip("cannot mount a tmpfs (needs root)");
+    };
+    let cfg = config(dir.path(), &fs.0, "");
+    let events = fs.0.join("events.ndjson");
+    let rotated = fs.0.join("events.ndjson.1");
+    let d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    // Room left that no multiple of an event's size fills exactly.
+    let filler = fs.fill(100 * 1024 + 333);
+    let mut f = append(&dir.path().join("app.log"));
+    write_seqs(&mut f, 1..=TOTAL);
+    f.flush().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            metric(&d.metrics(), "trtc_logwatch_output_blocked") == Some(1.0)
+        }),
+        "the disk never filled"
+    );
+    let before = std::fs::read(&events).unwrap();
+    std::fs::rename(&events, &rotated).unwrap();
+    d.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(filler).unwrap();
+    assert_eq!(
+        d.wait_metric(WRITTEN, TOTAL as f64, Duration::from_secs(30)),
+        TOTAL as f64
+    );
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    for p in [&rotated, &events] {
+        let text = std::fs::read_to_string(p).unwrap();
+        assert!(text.is_empty() || text.ends_with('\n'), "{}", p.display());
+        for (i, l) in text.lines().enumerate() {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(l).is_ok(),
+                "{} line {}: not one whole event: {l:?}",
+                p.display(),
+                i + 1
+            );
+        }
+    }
+    let old = std::fs::read(&rotated).unwrap();
+    assert!(
+        !before.ends_with(b"\n") || old.len() == before.len(),
+        "the cut was taken back"
+    );
+    let mut all = seqs(&rotated);
+    for (s, c) in seqs(&events) {
+        *all.entry(s).or_insert(0) += c;
+    }
+    assert!(
+        (1..=TOTAL).all(|s| all.get(&s) == Some(&1)),
+        "each once: missing {:?}",
+        (1..=TOTAL)
+            .filter(|s| !all.contains_key(s))
+            .collect::<Vec<_>>()
+    );
+}
+
 /// A daemon following `dir/logs/*.log` from the beginning under a limit of
 /// `nofile` descriptors, with `config` as its config file; returns it and
 /// its events file.

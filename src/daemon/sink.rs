@@ -40,17 +40,94 @@ pub enum Destination {
     File(PathBuf),
 }
 
-fn open(dest: &Destination) -> io::Result<Box<dyn Write + Send>> {
+/// The events output: standard output, or a file appended to.
+enum Out {
+    Stdout(io::Stdout),
+    File(std::fs::File),
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Out::Stdout(o) => o.write(buf),
+            Out::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Out::Stdout(o) => o.flush(),
+            Out::File(f) => f.flush(),
+        }
+    }
+}
+
+impl Out {
+    /// Takes back the last `n` bytes written (a file only: a pipe cannot).
+    fn unwrite(&mut self, n: usize) -> io::Result<()> {
+        match self {
+            Out::File(f) => {
+                let len = f.metadata()?.len();
+                f.set_len(len.saturating_sub(n as u64))
+            }
+            Out::Stdout(_) => Err(io::Error::other("standard output cannot take bytes back")),
+        }
+    }
+}
+
+fn open(dest: &Destination) -> io::Result<Out> {
     Ok(match dest {
-        Destination::Stdout => Box::new(io::stdout()),
+        Destination::Stdout => Out::Stdout(io::stdout()),
         Destination::File(p) => {
             // Its directory is made if missing, as the state directory is.
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
-            Box::new(OpenOptions::new().create(true).append(true).open(p)?)
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .read(true)
+                .open(p)?;
+            let cut = end_at_an_event(&f)?;
+            if cut > 0 {
+                tracing::warn!(
+                    "{} ended inside an event (a write cut short by a crash or a full disk): its last {cut} bytes are cut off; that event is written again, whole",
+                    p.display()
+                );
+            }
+            Out::File(f)
         }
     })
+}
+
+/// Cuts an events file that ends inside an event (a write cut short) back
+/// to the end of its last whole event; returns the bytes cut. The event is
+/// not lost: nothing acknowledges or checkpoints it before it is written
+/// whole, so it comes again (from the checkpoint, a collector's retry, a
+/// redelivery).
+fn end_at_an_event(f: &std::fs::File) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = f.metadata()?.len();
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let part = &mut chunk[..(end - start) as usize];
+        f.read_exact_at(part, start)?;
+        if end == len && part.last() == Some(&b'\n') {
+            return Ok(0);
+        }
+        if let Some(i) = part.iter().rposition(|&b| b == b'\n') {
+            let keep = start + i as u64 + 1;
+            f.set_len(keep)?;
+            return Ok(len - keep);
+        }
+        end = start;
+    }
+    if len > 0 {
+        f.set_len(0)?;
+    }
+    Ok(len)
 }
 
 impl Destination {
@@ -65,18 +142,22 @@ impl Destination {
 /// The events output with its own buffer: what a failed write did not take
 /// stays buffered, in order, for the next try.
 struct Output {
-    w: Box<dyn Write + Send>,
+    w: Out,
     buf: Vec<u8>,
     /// Events in `buf` (counted as written once they all are).
     events: u64,
+    /// The start of the first event in `buf` that a short write put out
+    /// already: the output ends inside that event until the rest goes out.
+    head: Vec<u8>,
 }
 
 impl Output {
-    fn new(w: Box<dyn Write + Send>) -> Self {
+    fn new(w: Out) -> Self {
         Self {
             w,
             buf: Vec::with_capacity(BUFFER + 4096),
             events: 0,
+            head: Vec::new(),
         }
     }
 
@@ -106,9 +187,32 @@ impl Output {
                 Err(e) => break Err(e),
             }
         };
+        let out = &self.buf[..done];
+        match memchr::memrchr(b'\n', out) {
+            Some(i) => {
+                self.head.clear();
+                self.head.extend_from_slice(&out[i + 1..]);
+            }
+            None => self.head.extend_from_slice(out),
+        }
         self.buf.drain(..done);
         r?;
         Ok(std::mem::take(&mut self.events))
+    }
+
+    /// Moves to the output `w`. An event the old output holds only the
+    /// start of is taken back from it and written whole to the new one;
+    /// where the old output cannot take bytes back (a pipe), `w` is handed
+    /// back and the move waits until that event is finished.
+    fn replace(&mut self, w: Out) -> Result<(), (Out, io::Error)> {
+        if !self.head.is_empty() {
+            if let Err(e) = self.w.unwrite(self.head.len()) {
+                return Err((w, e));
+            }
+            self.buf.splice(0..0, self.head.drain(..));
+        }
+        self.w = w;
+        Ok(())
     }
 }
 
@@ -300,12 +404,26 @@ impl Sink {
     }
 
     fn reopen_output(&mut self) {
+        if !self.out.head.is_empty() && matches!(self.out.w, Out::Stdout(_)) {
+            // A pipe cannot take the event's start back: reopen once the
+            // event is finished.
+            self.reopen.store(true, Ordering::Relaxed);
+            return;
+        }
         match open(&self.dest) {
             Ok(w) => {
-                // What the old output did not take goes to the new one.
+                // What the old output takes goes there; an event it holds
+                // only the start of goes whole to the new one.
                 let _ = self.out.flush();
-                self.out.w = w;
-                tracing::info!("events output reopened");
+                match self.out.replace(w) {
+                    Ok(()) => tracing::info!("events output reopened"),
+                    Err((_, e)) => {
+                        tracing::warn!(
+                            "events output: the old output ends inside an event and cannot take it back ({e}); reopening once that event is written"
+                        );
+                        self.reopen.store(true, Ordering::Relaxed);
+                    }
+                }
                 if self.retry.is_some() {
                     self.flush();
                 }
@@ -346,5 +464,69 @@ impl std::fmt::Debug for Sink {
         f.debug_struct("Sink")
             .field("dest", &self.dest)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file holding `text`, opened as the sink opens its output.
+    fn file_with(dir: &std::path::Path, name: &str, text: &[u8]) -> std::fs::File {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        OpenOptions::new().append(true).read(true).open(p).unwrap()
+    }
+
+    #[test]
+    fn a_file_cut_inside_an_event_is_cut_back_to_its_last_whole_event() {
+        let dir = tempfile::tempdir().unwrap();
+        for (text, cut) in [
+            (&b"{\"a\":1}\n{\"b\":2}\n"[..], 0),
+            (b"{\"a\":1}\n{\"b\":", 5),
+            (b"{\"a", 3),
+            (b"", 0),
+        ] {
+            let f = file_with(dir.path(), "e", text);
+            assert_eq!(end_at_an_event(&f).unwrap(), cut);
+            let left = std::fs::read(dir.path().join("e")).unwrap();
+            assert_eq!(left, &text[..text.len() - cut as usize]);
+        }
+        // Longer than one chunk back to the last newline.
+        let mut long = b"{\"a\":1}\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 200_000));
+        let f = file_with(dir.path(), "e", &long);
+        assert_eq!(end_at_an_event(&f).unwrap(), 200_000);
+    }
+
+    #[test]
+    fn an_event_begun_on_the_old_output_goes_whole_to_the_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = file_with(dir.path(), "old", b"");
+        let mut out = Output::new(Out::File(old));
+        out.buf.extend_from_slice(b"{\"n\":1}\n{\"n\":2}\n");
+        out.events = 2;
+        // A short write: the old file takes the first event and part of
+        // the second.
+        let taken = 11;
+        out.w.write_all(&out.buf[..taken]).unwrap();
+        out.head.extend_from_slice(&out.buf[8..taken]);
+        out.buf.drain(..taken);
+        let new = file_with(dir.path(), "new", b"");
+        assert!(out.replace(Out::File(new)).is_ok());
+        assert_eq!(out.flush().unwrap(), 2);
+        assert_eq!(
+            std::fs::read(dir.path().join("old")).unwrap(),
+            b"{\"n\":1}\n"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("new")).unwrap(),
+            b"{\"n\":2}\n"
+        );
+        // A pipe cannot take bytes back: the move waits.
+        let again = file_with(dir.path(), "again", b"");
+        let mut piped = Output::new(Out::Stdout(io::stdout()));
+        piped.head.extend_from_slice(b"{\"n\":");
+        assert!(piped.replace(Out::File(again)).is_err());
     }
 }
