@@ -553,3 +553,59 @@ fn half_sent_headers_are_answered_408() {
     );
     d.stop();
 }
+
+/// The attack: slow clients take every connection (each sends a body a byte
+/// at a time). A well-behaved client is still served: at the cap, a new
+/// connection takes the slot of the one that has waited longest on its
+/// client; the slow ones only push each other out (counted).
+#[test]
+fn slow_clients_at_the_connection_cap_leave_room_for_well_behaved_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "events:\n  path: events.ndjson\nhttp:\n  max_connections: 8\ningest:\n  listen: 127.0.0.1:0\n  body_timeout: 60s\n",
+    );
+    let mut d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    let port = d.bound_port(INGEST_SAYS);
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nabc"
+        )
+        .unwrap();
+        slow.push(s);
+    }
+    // The slow ones have waited on their bodies for more than a second.
+    std::thread::sleep(Duration::from_millis(1500));
+    for s in &mut slow {
+        let _ = s.write_all(b"d");
+    }
+    for n in 1..=3 {
+        let (code, answer) = post(
+            port,
+            "/ingest",
+            &[("Content-Type", "text/plain")],
+            line(n).as_bytes(),
+        );
+        assert_eq!(code, 200, "{answer}");
+    }
+    assert_exactly_once(&dir.path().join("events.ndjson"), 3, "");
+    let m = d.metrics();
+    assert!(
+        metric(&m, "trtc_logwatch_http_connections_pushed_out_total") == Some(1.0),
+        "{m}"
+    );
+    // The slow one pushed out (the first request's slot) was told so.
+    let mut told = 0;
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        told += usize::from(answer.starts_with("HTTP/1.1 408"));
+    }
+    assert_eq!(told, 1, "the pushed-out client gets its 408");
+    d.stop();
+}

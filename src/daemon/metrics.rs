@@ -217,6 +217,7 @@ struct PipelineMetrics {
     output_blocked: Gauge<i64, AtomicI64>,
     files_open: Gauge<i64, AtomicI64>,
     http_rejected: Counter,
+    http_pushed_out: Counter,
     ingest_memory: Gauge<i64, AtomicI64>,
     suppressed: Family<KeyLabel, Counter>,
     ingest: Family<StatusLabel, Counter>,
@@ -254,6 +255,11 @@ impl PipelineMetrics {
                 "trtc_logwatch_http_connections_rejected",
                 "HTTP connections closed at once because max_connections were open",
                 &self.http_rejected,
+            ),
+            (
+                "trtc_logwatch_http_connections_pushed_out",
+                "HTTP connections closed to make room for a new one at max_connections: the one that had waited longest (at least 1 s) on its client",
+                &self.http_pushed_out,
             ),
             (
                 "trtc_logwatch_file_listings",
@@ -610,6 +616,12 @@ impl Metrics {
         self.pipe
             .ingest_memory
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// An HTTP connection waiting long on its client was closed to make
+    /// room for a new one.
+    pub fn http_pushed_out(&self) {
+        self.pipe.http_pushed_out.inc();
     }
 
     /// An HTTP connection was refused (at the connection limit).

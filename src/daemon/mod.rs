@@ -7,7 +7,8 @@
 //!   each through one record pipeline into the queue.
 //! - [`queue`]: the bounded queue from the sources to the sink.
 //! - [`sink`]: writes events and, after them, checkpoints.
-//! - [`metrics`] and [`server`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`metrics`] and [`server`]: `/metrics`, `/healthz`, `/readyz`;
+//!   [`connections`]: the HTTP connection cap, where slow clients give way.
 //!
 //! SIGTERM/SIGINT stop reading, drain the queue, flush events and write
 //! checkpoints. SIGHUP reopens the events file and reloads the config and
@@ -16,6 +17,7 @@
 //! block. A bad one is refused and the old one kept.
 
 pub mod config;
+pub(crate) mod connections;
 pub(crate) mod failpoint;
 pub mod generation;
 pub(crate) mod health;

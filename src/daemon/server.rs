@@ -8,18 +8,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use super::connections::{Admit, Connections, Slot, Tracked};
 use super::health::Health;
 use super::metrics::Metrics;
 
@@ -97,7 +99,7 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     cancel: CancellationToken,
 ) {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let table = Connections::new(limits.max_connections);
     let mut failing: Option<String> = None;
     loop {
         let accepted = tokio::select! {
@@ -120,34 +122,73 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            metrics.http_rejected();
-            drop(stream);
-            continue;
+        let slot = match table.admit() {
+            Admit::Open(slot) => slot,
+            Admit::PushedOut(slot) => {
+                metrics.http_pushed_out();
+                slot
+            }
+            Admit::Refused => {
+                metrics.http_rejected();
+                drop(stream);
+                continue;
+            }
         };
         let (app, cancel) = (app.clone(), cancel.clone());
-        tokio::spawn(async move {
-            let _slot = slot;
-            connection(stream, app, limits, cancel).await;
-        });
+        tokio::spawn(connection(stream, app, limits, Arc::new(slot), cancel));
     }
+}
+
+/// The app, each request's body tracked for `slot` (see [`connections`]).
+///
+/// [`connections`]: super::connections
+fn tracked(
+    app: Router,
+    slot: Arc<Slot>,
+) -> impl hyper::service::Service<
+    Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |req: Request<Incoming>| {
+        let mut app = app.clone();
+        let slot = Arc::clone(&slot);
+        let req = req.map(|b| Body::new(Tracked::new(b, Arc::clone(&slot))));
+        async move {
+            let answer = tower_service::Service::call(&mut app, req).await;
+            // The answer is ready: the client reads it, then sends its next
+            // request.
+            slot.answered();
+            answer
+        }
+    })
 }
 
 async fn connection(
     stream: tokio::net::TcpStream,
     app: Router,
     limits: HttpLimits,
+    slot: Arc<Slot>,
     cancel: CancellationToken,
 ) {
     let mut b = hyper::server::conn::http1::Builder::new();
     b.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
-    let mut conn = b.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    let pushed_out = slot.conn().pushed_out().clone();
+    let mut conn = b.serve_connection(TokioIo::new(stream), tracked(app, Arc::clone(&slot)));
     tokio::select! {
         r = &mut conn => {
             if r.is_err_and(|e| e.is_timeout()) {
-                request_timeout(conn).await;
+                request_timeout(conn, false).await;
             }
+            return;
+        }
+        // Its slot went to a new connection: closed at once (408 if the
+        // client had begun a request).
+        _ = pushed_out.cancelled() => {
+            let begun = slot.conn().receiving();
+            request_timeout(conn, begun).await;
             return;
         }
         _ = tokio::time::sleep(MAX_CONNECTION_AGE) => {}
@@ -157,19 +198,21 @@ async fn connection(
     let _ = tokio::time::timeout(limits.header_timeout, conn).await;
 }
 
-/// The headers did not come within the header timeout: a client that sent
-/// part of a request is answered 408 (RFC 9110) before the connection is
-/// closed; an idle one is closed without a word.
-async fn request_timeout(
-    conn: hyper::server::conn::http1::Connection<
-        TokioIo<tokio::net::TcpStream>,
-        TowerToHyperService<Router>,
-    >,
-) {
+/// The client was too slow (its headers did not come within the header
+/// timeout, or its slot went to a new connection): if it sent part of a
+/// request (`begun`, or bytes of headers unread) it is answered 408 (RFC
+/// 9110) before the connection is closed; an idle one is closed without a
+/// word.
+async fn request_timeout<S>(
+    conn: hyper::server::conn::http1::Connection<TokioIo<tokio::net::TcpStream>, S>,
+    begun: bool,
+) where
+    S: hyper::service::HttpService<Incoming, ResBody = Body>,
+{
     use tokio::io::AsyncWriteExt;
     const ANSWER: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 46\r\n\r\nthe request's headers did not come in time\r\n\r\n";
     let parts = conn.into_parts();
-    if parts.read_buf.is_empty() {
+    if !begun && parts.read_buf.is_empty() {
         return;
     }
     let mut io = parts.io.into_inner();
