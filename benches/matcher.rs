@@ -133,5 +133,40 @@ fn hostile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, build, hostile);
+/// Time per byte against keys per line: 4 KiB lines holding k real error
+/// keys (each a whole `<KEY 0xhex>`) among filler, 1 MiB per iteration.
+fn keys_per_line(c: &mut Criterion) {
+    let m = Matcher::new(Arc::new(CatalogSet::builtin().unwrap())).unwrap();
+    let mut g = c.benchmark_group("keys-per-line");
+    g.sample_size(10);
+    let key = "<ICE_TRANSPORT_ERROR 0x4003> ";
+    for k in [0usize, 1, 4, 16, 64, 128] {
+        let len = 4096;
+        let filler = len - k * key.len();
+        let mut line = "RtcError: ".to_string();
+        for i in 0..k {
+            line.push_str(key);
+            line.push_str(&"x".repeat(filler / (k + 1) / 2 * usize::from(i % 2 == 0)));
+        }
+        line.push_str(&"y".repeat(len.saturating_sub(line.len())));
+        line.push('\n');
+        let block = line.repeat((1 << 20) / line.len());
+        g.throughput(Throughput::Bytes(block.len() as u64));
+        g.bench_function(format!("{k}"), |b| {
+            b.iter(|| {
+                let mut sc = SourceScanner::new("b", DEFAULT_MAX_LINE, Position::default());
+                let mut n = 0u64;
+                sc.chunk(&m, Chunk::Lines(block.as_bytes()), &mut |_| {
+                    n += 1;
+                    Ok::<_, ()>(())
+                })
+                .unwrap();
+                n
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, build, hostile, keys_per_line);
 criterion_main!(benches);

@@ -39,6 +39,8 @@ pub mod context;
 pub mod daemon;
 pub mod decode;
 pub mod event;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lines;
 pub mod matcher;
 pub mod pipeline;

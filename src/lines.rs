@@ -99,16 +99,22 @@ impl LineSplitter {
 
     /// Hands back the last `n` bytes of the chunk just handed out (whole
     /// lines): they come again, with what follows them, after the next
-    /// [`filled`](Self::filled), or at once after [`release`](Self::release).
+    /// [`filled`](Self::filled), or with a final partial line from
+    /// [`flush_partial`](Self::flush_partial).
     pub fn unread(&mut self, n: usize) {
         self.start -= n.min(self.start);
         self.held = n > 0;
     }
 
-    /// Lines handed back by [`unread`](Self::unread) may come out now (the
-    /// input has ended, for now).
+    /// Lines handed back by [`unread`](Self::unread) may come out now: the
+    /// lines after them did not come in time.
     pub fn release(&mut self) {
         self.held = false;
+    }
+
+    /// True while lines handed back wait for what follows them.
+    pub fn is_holding(&self) -> bool {
+        self.held
     }
 
     /// The buffer's size.
@@ -184,6 +190,20 @@ impl LineSplitter {
     }
 }
 
+/// True when standard input has bytes (or its end) to read within `wait`.
+/// An error (a signal) counts as input: the read that follows tells.
+pub fn stdin_within(wait: std::time::Duration) -> bool {
+    let mut fd = libc::pollfd {
+        fd: libc::STDIN_FILENO,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(wait.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: poll reads and writes the one pollfd we own, for `ms` at most.
+    let n = unsafe { libc::poll(&mut fd, 1, ms) };
+    n != 0
+}
+
 /// Retries an I/O call interrupted by a signal (`EINTR`).
 pub fn retry_interrupted<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
@@ -250,19 +270,22 @@ impl LineReader {
         budget: usize,
         f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>,
     ) -> Result<Pass, ReadError<E>> {
-        self.read_pass_holding(r, budget, &|_, _| 0, f)
+        self.read_pass_holding(r, budget, &|_, _, _| 0, f)
     }
 
     /// [`read_pass`](Self::read_pass), keeping back the last `hold(block,
-    /// capacity)` bytes of a block of lines while more input follows at
-    /// once (the read filled the buffer): they come again with the lines
-    /// after them, so whatever spans those lines (a log record) is handed
-    /// out whole. At the end of the input, for now, nothing is kept back.
+    /// capacity, filled)` bytes of a block of lines (`filled`: the read
+    /// filled the buffer, so more input follows at once): they come again
+    /// with the lines after them, so whatever spans those lines (a log
+    /// record written in pieces) is handed out whole. What is kept back is
+    /// [`pending`](Self::pending) and handed out by
+    /// [`finish`](Self::finish) (idle time, close) or at the end of the
+    /// input.
     pub fn read_pass_holding<R: Read + ?Sized, E>(
         &mut self,
         r: &mut R,
         budget: usize,
-        hold: &dyn Fn(&[u8], usize) -> usize,
+        hold: &dyn Fn(&[u8], usize, bool) -> usize,
         f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>,
     ) -> Result<Pass, ReadError<E>> {
         let mut pass = Pass::default();
@@ -273,11 +296,9 @@ impl LineReader {
             let want = spare.len().min(left);
             let n = retry_interrupted(|| r.read(&mut spare[..want]))?;
             if n == 0 {
+                // What is kept back waits for the lines after it, or for
+                // `finish` (the input's end, idle time, close).
                 pass.eof = true;
-                self.split.release();
-                while let Some(c) = self.split.next_chunk() {
-                    f(c).map_err(ReadError::Consumer)?;
-                }
                 return Ok(pass);
             }
             self.split.filled(n);
@@ -287,8 +308,8 @@ impl LineReader {
             let more_follows = n == want;
             while let Some(c) = self.split.next_chunk() {
                 let kept = match c {
-                    Chunk::Lines(b) if more_follows => {
-                        let k = hold(b, cap).min(b.len());
+                    Chunk::Lines(b) => {
+                        let k = hold(b, cap, more_follows).min(b.len());
                         if k < b.len() {
                             f(Chunk::Lines(&b[..b.len() - k])).map_err(ReadError::Consumer)?;
                         }
@@ -311,6 +332,22 @@ impl LineReader {
                 return Ok(pass);
             }
         }
+    }
+
+    /// True while complete lines are kept back waiting for the lines after
+    /// them (see [`read_pass_holding`](Self::read_pass_holding)).
+    pub fn is_holding(&self) -> bool {
+        self.split.is_holding()
+    }
+
+    /// Hands out the complete lines kept back (the lines after them did not
+    /// come in time); a final partial line still waits.
+    pub fn release<E>(&mut self, f: &mut impl FnMut(Chunk<'_>) -> Result<(), E>) -> Result<(), E> {
+        self.split.release();
+        while let Some(c) = self.split.next_chunk() {
+            f(c)?;
+        }
+        Ok(())
     }
 
     /// Hands out a final line without `\n` (end of input, idle, or close).
@@ -446,8 +483,8 @@ mod reader_tests {
             .collect();
         let mut r = LineReader::new(16, 64);
         let mut out = Vec::new();
-        // Hold the last line of every block while more follows.
-        let hold = |b: &[u8], _: usize| {
+        // Hold the last line of every block.
+        let hold = |b: &[u8], _: usize, _: bool| {
             b[..b.len() - 1]
                 .iter()
                 .rposition(|&c| c == b'\n')
@@ -459,6 +496,9 @@ mod reader_tests {
             .unwrap()
             .eof
         {}
+        // At the end of the input the last line still waits, for `finish`.
+        assert_eq!(r.pending(), "line 299\n".len());
+        r.finish(&mut |c| collect(c, &mut out)).unwrap();
         assert_eq!(out, input);
         assert_eq!(r.pending(), 0);
     }

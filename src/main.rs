@@ -587,7 +587,8 @@ fn scan_one<W: Write>(
     p: &std::path::Path,
     out: &mut ScanOutput<W>,
 ) -> Result<Stats> {
-    let (name, raw, size): (String, Box<dyn io::Read>, Option<u64>) = if p.as_os_str() == "-" {
+    let from_stdin = p.as_os_str() == "-";
+    let (name, raw, size): (String, Box<dyn io::Read>, Option<u64>) = if from_stdin {
         ("stdin".into(), Box::new(io::stdin().lock()), None)
     } else {
         let f = File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
@@ -616,7 +617,17 @@ fn scan_one<W: Write>(
         progress: Progress::new(&name, size),
         read: Stats::default(),
     };
-    let r = pipeline.read_to_end(&mut input, &mut sink);
+    // A pipe may pause after a record: matched after the record wait, not
+    // only at the end of the input (`tail -f app.log | trtc-logwatch scan`).
+    let r = if from_stdin {
+        pipeline.read_to_end_live(
+            &mut input,
+            &mut trtc_logwatch::lines::stdin_within,
+            &mut sink,
+        )
+    } else {
+        pipeline.read_to_end(&mut input, &mut sink)
+    };
     sink.progress.done();
     match r {
         Ok(()) => Ok(pipeline.stats()),

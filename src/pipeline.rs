@@ -161,6 +161,11 @@ impl PipelineBuilder {
     }
 }
 
+/// How long the lines of a record that a read ended in are kept back for
+/// the lines that may continue it (a writer that writes one record in
+/// several writes) before they are matched as they are.
+pub const RECORD_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// One source's bytes-to-events pipeline (see the module docs).
 #[derive(Debug)]
 pub struct Pipeline {
@@ -203,6 +208,22 @@ impl Pipeline {
         })
     }
 
+    /// True while a record's lines are kept back, waiting for the lines
+    /// that may continue it (a writer between the lines of one record).
+    pub fn is_holding(&self) -> bool {
+        self.reader.as_ref().is_some_and(LineReader::is_holding)
+    }
+
+    /// Matches the lines kept back: what would continue their record did
+    /// not come in time ([`RECORD_WAIT`]). A final partial line still waits.
+    pub fn release<S: EventSink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        let Some(reader) = &mut self.reader else {
+            return Ok(());
+        };
+        let scanner = &mut self.scanner;
+        reader.release(&mut |c| block(scanner, c, sink))
+    }
+
     /// Hands on a final line without `\n` (end of input, idle, close).
     pub fn finish<S: EventSink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
         let Some(reader) = &mut self.reader else {
@@ -218,7 +239,27 @@ impl Pipeline {
         r: &mut R,
         sink: &mut S,
     ) -> Result<(), ReadError<S::Error>> {
-        while !self.read_pass(r, usize::MAX, sink)?.eof {}
+        self.read_to_end_live(r, &mut |_| true, sink)
+    }
+
+    /// [`read_to_end`](Self::read_to_end) of an input that may pause (a
+    /// pipe): `input_within(RECORD_WAIT)` says whether more input comes in
+    /// time; when it does not, a record kept back for its next lines is
+    /// matched at once instead of at the input's end.
+    pub fn read_to_end_live<R: Read + ?Sized, S: EventSink>(
+        &mut self,
+        r: &mut R,
+        input_within: &mut dyn FnMut(std::time::Duration) -> bool,
+        sink: &mut S,
+    ) -> Result<(), ReadError<S::Error>> {
+        loop {
+            if self.is_holding() && !input_within(RECORD_WAIT) {
+                self.release(sink).map_err(ReadError::Consumer)?;
+            }
+            if self.read_pass(r, usize::MAX, sink)?.eof {
+                break;
+            }
+        }
         self.finish(sink).map_err(ReadError::Consumer)
     }
 

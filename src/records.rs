@@ -39,8 +39,13 @@ pub const MAX_RECORD_LINES: usize = 32;
 /// Where records start in a block.
 #[derive(Debug, Clone, Copy)]
 pub enum Bounds<'a> {
-    /// Records are told by their lines' shapes (text input).
-    Shapes,
+    /// Records are told by their lines' shapes (text input). A line longer
+    /// than `limit` (the longest line matched whole) starts a record of its
+    /// own, as it does in a stream, where it comes alone.
+    Shapes {
+        /// The longest line kept whole.
+        limit: usize,
+    },
     /// Records start at these offsets of the block, ascending (bodies of
     /// records, whose decoder knows them); a line at no such offset
     /// continues the record above it.
@@ -119,7 +124,7 @@ fn prev_line(block: &[u8], at: usize) -> usize {
 /// record before). A line that no record above reaches is a record's first.
 pub fn extent(block: &[u8], s: usize, e: usize, floor: usize, b: Bounds<'_>) -> (usize, usize) {
     let head = match b {
-        Bounds::Shapes => head_by_shape(block, s, floor),
+        Bounds::Shapes { limit } => head_by_shape(block, s, floor, limit),
         Bounds::Starts(starts) => head_by_start(starts, s, floor),
     };
     let end = end_from(block, head, b);
@@ -139,14 +144,19 @@ fn head_by_start(starts: &[usize], s: usize, floor: usize) -> usize {
 }
 
 /// Walks up from the line at `s` over lines that continue a record, at most
-/// [`MAX_RECORD_LINES`], not above `floor`.
-fn head_by_shape(block: &[u8], s: usize, floor: usize) -> usize {
+/// [`MAX_RECORD_LINES`], not above `floor`; a line longer than `limit`
+/// starts a record.
+fn head_by_shape(block: &[u8], s: usize, floor: usize, limit: usize) -> usize {
     let mut head = s;
     for _ in 0..MAX_RECORD_LINES {
         if head <= floor {
             return floor.max(head);
         }
-        let sh = shape(&block[head..line_end(block, head)]);
+        let le = line_end(block, head);
+        if le - head > limit {
+            return head;
+        }
+        let sh = shape(&block[head..le]);
         let up = prev_line(block, head);
         let continued = match sh {
             Shape::Start => false,
@@ -173,12 +183,15 @@ fn end_from(block: &[u8], head: usize, b: Bounds<'_>) -> usize {
     let mut end = line_end(block, head);
     let mut last = end;
     let (mut prev, mut before) = (Shape::Plain, Shape::Plain);
-    let next_start = match b {
+    let (next_start, limit) = match b {
         Bounds::Starts(starts) => {
             let i = starts.partition_point(|&x| x <= head);
-            Some(starts.get(i).copied().unwrap_or(block.len()))
+            (
+                Some(starts.get(i).copied().unwrap_or(block.len())),
+                usize::MAX,
+            )
         }
-        Bounds::Shapes => None,
+        Bounds::Shapes { limit } => (None, limit),
     };
     for _ in 0..MAX_RECORD_LINES {
         let at = end + 1;
@@ -189,6 +202,7 @@ fn end_from(block: &[u8], head: usize, b: Bounds<'_>) -> usize {
         let sh = match next_start {
             Some(n) if at >= n => break,
             Some(_) => Shape::Continuation,
+            None if le - at > limit => Shape::Start,
             None => shape(&block[at..le]),
         };
         if !continues(sh, prev, before) {
@@ -203,13 +217,65 @@ fn end_from(block: &[u8], head: usize, b: Bounds<'_>) -> usize {
     last
 }
 
+/// Where a stream is in the lines that continue a record whose first line
+/// came alone, cut at the line limit: those lines belong to that record
+/// (past its limit, so not matched), as they do in a text held whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CutRecord {
+    prev: Shape,
+    before: Shape,
+    lines: usize,
+}
+
+impl CutRecord {
+    /// The record of a line just cut.
+    pub fn new() -> Self {
+        Self {
+            prev: Shape::Plain,
+            before: Shape::Plain,
+            lines: 0,
+        }
+    }
+
+    /// How many bytes at the start of `block` (whole lines) continue the
+    /// record, and whether it may go on past the block. A line longer than
+    /// `limit` starts a record of its own.
+    pub fn continued_in(&mut self, block: &[u8], limit: usize) -> (usize, bool) {
+        let mut at = 0;
+        while at < block.len() {
+            if self.lines >= MAX_RECORD_LINES {
+                return (at, false);
+            }
+            let le = line_end(block, at);
+            let sh = if le - at > limit {
+                Shape::Start
+            } else {
+                shape(&block[at..le])
+            };
+            if !continues(sh, self.prev, self.before) {
+                return (at, false);
+            }
+            (self.before, self.prev) = (self.prev, sh);
+            self.lines += 1;
+            at = (le + 1).min(block.len());
+        }
+        (at, true)
+    }
+}
+
+impl Default for CutRecord {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Every record of a text, in order (its lines' shapes tell them): the
 /// first line's start and the last line's end of each.
 pub fn split(text: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut at = 0;
     while at < text.len() {
-        let end = end_from(text, at, Bounds::Shapes);
+        let end = end_from(text, at, Bounds::Shapes { limit: usize::MAX });
         out.push((at, end));
         at = end + 1;
     }
@@ -238,16 +304,17 @@ fn is_stack_frame(t: &[u8]) -> bool {
 
 /// How many bytes at the end of `block` (whole lines) belong to a record
 /// that the lines after the block may continue: the last record, when it
-/// is not the whole block and takes at most a quarter of `room`.
-pub fn tail_to_hold(block: &[u8], room: usize) -> usize {
+/// takes at most a quarter of `room`, and is not the whole block when the
+/// buffer is `filled` (the block must then make room for what follows).
+pub fn tail_to_hold(block: &[u8], room: usize, filled: bool) -> usize {
     let Some(last_nl) = block.len().checked_sub(1) else {
         return 0;
     };
     // The last line's start.
     let last = memchr::memrchr(b'\n', &block[..last_nl]).map_or(0, |i| i + 1);
-    let head = head_by_shape(block, last, 0);
+    let head = head_by_shape(block, last, 0, usize::MAX);
     let hold = block.len() - head;
-    if head == 0 || hold > room / 4 {
+    if (head == 0 && filled) || hold > room / 4 {
         return 0;
     }
     hold
@@ -265,7 +332,7 @@ mod tests {
             .map(<[u8]>::len)
             .sum();
         let e = line_end(b, s);
-        let (h, end) = extent(b, s, e, 0, Bounds::Shapes);
+        let (h, end) = extent(b, s, e, 0, Bounds::Shapes { limit: usize::MAX });
         // As line numbers (0-based) of the first and last line.
         let ln = |o: usize| b[..o].iter().filter(|&&c| c == b'\n').count();
         (ln(h), ln(end.saturating_sub(1).max(h)))
@@ -309,7 +376,13 @@ next plain line\n";
             .unwrap()
             .0
             + 1;
-        let (h, end) = extent(b, head, line_end(b, head), 0, Bounds::Shapes);
+        let (h, end) = extent(
+            b,
+            head,
+            line_end(b, head),
+            0,
+            Bounds::Shapes { limit: usize::MAX },
+        );
         let m = match_end(b, h, end);
         assert!(
             std::str::from_utf8(&b[h..m])
@@ -377,12 +450,15 @@ next plain line\n";
             .unwrap()
             .0
             + 1;
-        let hold = tail_to_hold(&b[..cut], 1 << 20);
+        let hold = tail_to_hold(&b[..cut], 1 << 20, true);
         assert_eq!(
             &V5[cut - hold..cut],
             V5.lines().nth(1).unwrap().to_string() + "\n"
         );
-        assert_eq!(tail_to_hold(b"only one line\n", 1 << 20), 0);
-        assert_eq!(tail_to_hold(&b[..cut], 64), 0);
+        assert_eq!(tail_to_hold(b"only one line\n", 1 << 20, true), 0);
+        assert_eq!(tail_to_hold(&b[..cut], 64, true), 0);
+        // A read that did not fill the buffer: the writer may be between
+        // the lines of one record, so even a block of one record waits.
+        assert_eq!(tail_to_hold(b"only one line\n", 1 << 20, false), 14);
     }
 }

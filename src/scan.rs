@@ -103,6 +103,9 @@ pub struct SourceScanner {
     pub stats: Stats,
     /// Counters as of the last [`take_delta`](Self::take_delta).
     reported: Stats,
+    /// After a line cut at the limit (which comes alone): the lines that
+    /// continue its record, not matched on their own.
+    cut_record: Option<records::CutRecord>,
 }
 
 /// The threads a scanner uses by default: the CPUs available, at most 4.
@@ -144,6 +147,7 @@ impl SourceScanner {
             pos,
             stats: Stats::default(),
             reported: Stats::default(),
+            cut_record: None,
         }
     }
 
@@ -177,8 +181,31 @@ impl SourceScanner {
     ) -> Result<(), E> {
         let mut now = Now::default();
         match chunk {
-            Chunk::Lines(b) => self.block(m, b, Bounds::Shapes, &mut now, emit),
+            Chunk::Lines(b) => {
+                let bounds = Bounds::Shapes { limit: self.limit };
+                // The lines that continue a cut line's record are part of
+                // it: counted, not matched on their own (as in a text held
+                // whole, where they come after the record's limit).
+                let skip = match &mut self.cut_record {
+                    Some(cut) => {
+                        let (n, goes_on) = cut.continued_in(b, self.limit);
+                        if !goes_on {
+                            self.cut_record = None;
+                        }
+                        n
+                    }
+                    None => 0,
+                };
+                if skip > 0 {
+                    self.count_unmatched(&b[..skip]);
+                }
+                if skip < b.len() {
+                    self.block(m, &b[skip..], bounds, &mut now, emit)?;
+                }
+                Ok(())
+            }
             Chunk::CutLine(b) => {
+                self.cut_record = Some(records::CutRecord::new());
                 self.stats.cut_lines += 1;
                 self.stats.lines += 1;
                 self.stats.bytes += b.len() as u64;
@@ -242,7 +269,7 @@ impl SourceScanner {
         // takes the larger part.
         let from = block.len() * 2 / 5;
         match bounds {
-            Bounds::Shapes => forms::record_boundary(block, from),
+            Bounds::Shapes { .. } => forms::record_boundary(block, from),
             Bounds::Starts(starts) => starts.get(starts.partition_point(|&x| x <= from)).copied(),
         }
         .filter(|&c| c > 0 && c < block.len())
@@ -269,14 +296,14 @@ impl SourceScanner {
                 .filter(|&&x| x >= cut)
                 .map(|&x| x - cut)
                 .collect(),
-            Bounds::Shapes => Vec::new(),
+            Bounds::Shapes { .. } => Vec::new(),
         };
         let (head_bounds, tail_bounds) = match bounds {
             Bounds::Starts(starts) => (
                 Bounds::Starts(&starts[..starts.partition_point(|&x| x < cut)]),
                 Bounds::Starts(&tail_starts[..]),
             ),
-            Bounds::Shapes => (Bounds::Shapes, Bounds::Shapes),
+            Bounds::Shapes { limit } => (Bounds::Shapes { limit }, Bounds::Shapes { limit }),
         };
         // The helper numbers its lines from 0; they are shifted once the
         // lines of `head` are counted here.
@@ -292,6 +319,7 @@ impl SourceScanner {
             },
             stats: Stats::default(),
             reported: Stats::default(),
+            cut_record: None,
         };
         std::thread::scope(|scope| {
             let h = scope.spawn(move || {
@@ -337,14 +365,7 @@ impl SourceScanner {
         found: &mut impl FnMut(&mut Self, LineFindings<'b>) -> Result<(), E>,
     ) -> Result<(), E> {
         let base = self.pos;
-        self.stats.bytes += block.len() as u64;
-        self.stats.cut_lines += count_long_lines(block, self.limit);
-        if std::str::from_utf8(block).is_err() {
-            self.stats.invalid_utf8 += block
-                .split(|&b| b == b'\n')
-                .filter(|l| std::str::from_utf8(l).is_err())
-                .count() as u64;
-        }
+        self.count_bytes(block);
         let mut counted_to = 0;
         let mut line_number = base.line_number;
         let mut result = Ok(());
@@ -379,6 +400,29 @@ impl SourceScanner {
         self.pos.line_number = base.line_number + nl + partial;
         self.pos.offset = base.offset + block.len() as u64;
         Ok(())
+    }
+
+    /// Counts the bytes of a block of whole lines: cut lines, invalid UTF-8.
+    fn count_bytes(&mut self, block: &[u8]) {
+        self.stats.bytes += block.len() as u64;
+        self.stats.cut_lines += count_long_lines(block, self.limit);
+        if std::str::from_utf8(block).is_err() {
+            self.stats.invalid_utf8 += block
+                .split(|&b| b == b'\n')
+                .filter(|l| std::str::from_utf8(l).is_err())
+                .count() as u64;
+        }
+    }
+
+    /// Counts whole lines as read without matching them (they continue a
+    /// record matched before).
+    fn count_unmatched(&mut self, block: &[u8]) {
+        self.count_bytes(block);
+        let nl = memchr::memchr_iter(b'\n', block).count() as u64;
+        let partial = u64::from(block.last().is_some_and(|&b| b != b'\n'));
+        self.stats.lines += nl + partial;
+        self.pos.line_number += nl + partial;
+        self.pos.offset += block.len() as u64;
     }
 
     /// Matches a record's first `matched` bytes and lifts its context;

@@ -903,3 +903,60 @@ fn a_source_that_matches_nothing_is_loud_and_relative_globs_follow_the_config() 
     assert_eq!(seqs(&dir.path().join("events.ndjson")).len(), 3);
     assert!(dir.path().join("state/checkpoints.json").exists());
 }
+
+/// SDK 4's error record (`RtcError: ...`, `Refer to: URL`, ` <KEY 0xhex>`)
+/// written one line at a time, with pauses shorter than the record wait, to
+/// a followed file and to stdin: one event, at the record's first line, with
+/// the key of its last line. (Read as it came, the key line was an event of
+/// its own at line 3.)
+#[test]
+fn a_record_written_line_by_line_is_one_event() {
+    let record = [
+        "2026-11-30 08:00:00.000 <ERROR> RtcError: please call join() before publish().\n",
+        "Refer to: https://web.sdk.qcloud.com/trtc/webrtc/doc/en/index.html\n",
+        " <INVALID_OPERATION 0x1001>\n",
+    ];
+    let check = |events: &Path| {
+        let text = std::fs::read_to_string(events).unwrap();
+        let evs: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(evs.len(), 1, "{text}");
+        assert_eq!(evs[0]["key"], "INVALID_OPERATION");
+        assert_eq!(evs[0]["line_number"], 1);
+    };
+    // A followed file.
+    let dir = tempfile::tempdir().unwrap();
+    let d = start_on(dir.path());
+    d.wait_listings(1);
+    let mut f = append(&dir.path().join("app.log"));
+    for l in record {
+        f.write_all(l.as_bytes()).unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let key = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"operation\",key=\"INVALID_OPERATION\",code=\"4097\"}";
+    assert_eq!(d.wait_metric(key, 1.0, Duration::from_secs(10)), 1.0);
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    check(&dir.path().join("events.ndjson"));
+    // Standard input, a pipe.
+    let events = dir.path().join("stdin.ndjson");
+    let mut d = Daemon::start_with_stdin(
+        &["--stdin", "--events", events.to_str().unwrap()],
+        Stdio::piped(),
+    );
+    let mut stdin = d.child.stdin.take().unwrap();
+    for l in record {
+        stdin.write_all(l.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    // The writer pauses: the record is matched after the record wait, not
+    // at the end of the input.
+    assert_eq!(d.wait_metric(key, 1.0, Duration::from_secs(10)), 1.0);
+    drop(stdin);
+    assert_eq!(d.child.wait().unwrap().code(), Some(0));
+    check(&events);
+}

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use super::{Source, SourceContext};
 use crate::lines::ReadError;
-use crate::pipeline::{BufferKind, Pipeline};
+use crate::pipeline::{BufferKind, Pipeline, RECORD_WAIT};
 
 /// Most bytes read before counters are reported and cancellation is checked.
 const PASS_BUDGET: usize = 1 << 20;
@@ -56,6 +56,14 @@ fn read_to_end(src: &StdinSource, input: &mut dyn Read, ctx: &mut SourceContext)
         .build();
     while !ctx.cancel.is_cancelled() {
         let mut feed = ctx.feed(&src.name);
+        // A record kept back waits for its next lines at most RECORD_WAIT:
+        // a writer that paused after it must not hold its error back.
+        if pipeline.is_holding()
+            && !crate::lines::stdin_within(RECORD_WAIT)
+            && pipeline.release(&mut feed).is_err()
+        {
+            return;
+        }
         let eof = match pipeline.read_pass(input, PASS_BUDGET, &mut feed) {
             Ok(p) => p.eof,
             Err(ReadError::Consumer(_closed)) => return,

@@ -42,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Source, SourceContext};
 use crate::daemon::config::Config;
 use crate::daemon::queue::SinkMsg;
+use crate::daemon::source::feed::Feed;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 use failures::Failures;
@@ -246,9 +247,19 @@ impl FileServer {
     }
 
     fn commit_all(&mut self) {
+        let ctx = &mut self.ctx;
         for r in self.table.readings_mut() {
+            // A record kept back for its next lines is matched now: its
+            // lines are whole, and the daemon stops reading.
+            if r.w.is_holding() {
+                let source = r.w.source.clone();
+                let mut feed = Feed::new(&ctx.current, &mut ctx.emitter, &ctx.metrics, &source);
+                if r.w.release(&mut feed).is_err() {
+                    return;
+                }
+            }
             if let Some(c) = r.w.checkpoint_if_moved() {
-                let _ = self.ctx.emitter.send(SinkMsg::Commit(c));
+                let _ = ctx.emitter.send(SinkMsg::Commit(c));
             }
         }
     }

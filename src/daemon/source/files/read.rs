@@ -8,6 +8,7 @@ use super::FileServer;
 use crate::daemon::queue::SinkMsg;
 use crate::daemon::source::feed::Feed;
 use crate::lines::ReadError;
+use crate::pipeline::RECORD_WAIT;
 use crate::state::fingerprint::FileId;
 
 impl FileServer {
@@ -56,7 +57,11 @@ impl FileServer {
                 ctx.metrics.read_error(&source);
             }
         }
-        let idle = now.duration_since(w.last_data) >= self.config.idle_flush;
+        let quiet = now.duration_since(w.last_data);
+        if w.is_holding() && !more && quiet >= RECORD_WAIT && w.release(&mut feed).is_err() {
+            return None;
+        }
+        let idle = quiet >= self.config.idle_flush;
         let done = draining.is_some_and(|t| now.duration_since(t) >= self.config.rotate_wait);
         if (idle || done) && w.pending() > 0 && !more && w.flush_partial(&mut feed).is_err() {
             return None;
@@ -72,7 +77,8 @@ impl FileServer {
             self.table.remove(id);
             let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
         } else if draining.is_some() || w.pending() > 0 {
-            // Rotated files are read until closed; a partial line until flushed.
+            // Rotated files are read until closed; a partial line or a
+            // record kept back until flushed.
             r.dirty = true;
         }
         Some(more)

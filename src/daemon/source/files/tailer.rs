@@ -196,6 +196,10 @@ impl Watched {
                 Check::Changed => true,
             };
             if size < self.read_pos || rewritten {
+                // What was read of the old content and kept back (a record
+                // waiting for its next lines, a final partial line) is
+                // matched before it is forgotten.
+                self.pipeline.finish(sink).map_err(ReadError::Consumer)?;
                 self.restart_from_zero()?;
                 out.truncated = true;
             }
@@ -222,6 +226,17 @@ impl Watched {
             self.size = self.size.max(self.read_pos);
         }
         Ok(out)
+    }
+
+    /// True while a record's lines wait for the lines that may continue it.
+    pub fn is_holding(&self) -> bool {
+        self.pipeline.is_holding()
+    }
+
+    /// Matches the lines kept back for their record's next lines, which did
+    /// not come in time.
+    pub fn release<S: EventSink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        self.pipeline.release(sink)
     }
 
     /// Hands out a final line without `\n` (after idle time or at close).
@@ -339,6 +354,7 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&p, "x <ICE_TRANSPORT_ERROR 0x4003> seq=2\n").unwrap();
         read(&mut w, &mut seen);
+        w.release(&mut Seqs(&mut seen)).unwrap();
         assert_eq!(seen, [1, 2]);
     }
 
@@ -381,6 +397,9 @@ mod tests {
                 next += 1;
             }
             read(&mut w, &mut seen);
+            // The last record waits for lines that may continue it until
+            // the daemon's record wait passes.
+            w.release(&mut Seqs(&mut seen)).unwrap();
             prop_assert_eq!(seen, (1..next).collect::<Vec<_>>());
         }
     }
