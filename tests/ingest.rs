@@ -594,10 +594,16 @@ fn slow_clients_at_the_connection_cap_leave_room_for_well_behaved_ones() {
     assert_exactly_once(&dir.path().join("events.ndjson"), 3, "");
     let m = d.metrics();
     assert!(
-        metric(&m, "trtc_logwatch_http_connections_pushed_out_total") == Some(1.0),
+        // One for the first request; a later one may find its predecessor's
+        // slot not yet given back.
+        (1.0..=3.0).contains(
+            &metric(&m, "trtc_logwatch_http_connections_pushed_out_total").unwrap_or(0.0)
+        ),
         "{m}"
     );
-    // The slow one pushed out (the first request's slot) was told so.
+    // Each slow one pushed out was told so.
+    let pushed =
+        metric(&m, "trtc_logwatch_http_connections_pushed_out_total").unwrap_or(0.0) as usize;
     let mut told = 0;
     for s in &mut slow {
         s.set_read_timeout(Some(Duration::from_millis(200)))
@@ -606,6 +612,6 @@ fn slow_clients_at_the_connection_cap_leave_room_for_well_behaved_ones() {
         let _ = s.read_to_string(&mut answer);
         told += usize::from(answer.starts_with("HTTP/1.1 408"));
     }
-    assert_eq!(told, 1, "the pushed-out client gets its 408");
+    assert_eq!(told, pushed, "each pushed-out client gets its 408");
     d.stop();
 }
