@@ -24,9 +24,14 @@ pub struct Context {
     /// SDK version (`version`, `sdkVersion`, `sdk: trtc-sdk-v5@5.17.1`).
     #[serde(rename = "sdkVersion", skip_serializing_if = "Option::is_none")]
     pub sdk_version: Option<String>,
-    /// Browser or user agent, where the app logs one.
+    /// Browser or user agent, where the app logs one (the browser endpoint:
+    /// family and major version from the upload's User-Agent).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser: Option<String>,
+    /// Operating system (the browser endpoint: from the upload's
+    /// User-Agent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
 }
 
 impl Context {
@@ -38,6 +43,23 @@ impl Context {
 
     fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// The fields `known` has replace these (what an upload's body says
+    /// about its user, app and SDK outranks what a line says).
+    pub fn overlay(&mut self, known: &Context) {
+        for (mine, theirs) in [
+            (&mut self.user_id, &known.user_id),
+            (&mut self.room_id, &known.room_id),
+            (&mut self.sdk_app_id, &known.sdk_app_id),
+            (&mut self.sdk_version, &known.sdk_version),
+            (&mut self.browser, &known.browser),
+            (&mut self.os, &known.os),
+        ] {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
     }
 }
 

@@ -45,6 +45,7 @@ pub mod lines;
 pub mod matcher;
 pub mod pipeline;
 pub mod records;
+pub mod redact;
 pub mod render;
 pub mod report;
 pub mod scan;

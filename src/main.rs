@@ -150,6 +150,18 @@ struct RunArgs {
     /// Accept log lines on POST /ingest at ADDR (HOST:PORT; a source named `ingest`).
     #[arg(long, value_name = "ADDR")]
     ingest: Option<String>,
+    /// Take the TRTC Web SDK's own log upload (its `loggerProxy`) at ADDR
+    /// (HOST:PORT; a source named `browser`); needs --browser-origin and
+    /// --browser-app-id (or `browser:` in the config).
+    #[arg(long, value_name = "ADDR")]
+    browser: Option<String>,
+    /// A page origin allowed to upload to --browser (https://app.example.com,
+    /// or `*`); repeatable.
+    #[arg(long, value_name = "ORIGIN")]
+    browser_origin: Vec<String>,
+    /// A TRTC sdkAppId allowed to upload to --browser; repeatable.
+    #[arg(long, value_name = "ID")]
+    browser_app_id: Vec<u64>,
     /// Address for /metrics, /healthz, /readyz [default: 127.0.0.1:9898].
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
@@ -450,6 +462,37 @@ fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
             Some(i) => i.listen = addr,
             None => c.ingest = Some(trtc_logwatch::daemon::config::IngestConfig::on(addr)),
         }
+    }
+    if let Some(l) = &a.browser {
+        let addr = trtc_logwatch::daemon::config::resolve_listen(l)
+            .map_err(|e| ConfigError::Flag(format!("--browser: {e}")))?;
+        match &mut c.browser {
+            Some(b) => b.listen = addr,
+            None => c.browser = Some(trtc_logwatch::daemon::config::BrowserConfig::on(addr)),
+        }
+    }
+    if !a.browser_origin.is_empty() || !a.browser_app_id.is_empty() {
+        use trtc_logwatch::daemon::config::Origins;
+        let Some(b) = &mut c.browser else {
+            return Err(ConfigError::Flag(
+                "--browser-origin and --browser-app-id need --browser ADDR (or `browser:` in the config)".into(),
+            ));
+        };
+        if a.browser_origin.iter().any(|o| o == "*") {
+            b.origins = Origins::Any;
+        } else if !a.browser_origin.is_empty() {
+            let mut list = match &b.origins {
+                Origins::Only(l) => l.clone(),
+                Origins::Any => Vec::new(),
+            };
+            list.extend(
+                a.browser_origin
+                    .iter()
+                    .map(|o| o.trim_end_matches('/').to_string()),
+            );
+            b.origins = Origins::Only(list);
+        }
+        b.sdk_app_ids.extend(a.browser_app_id.iter().copied());
     }
     if let Some(e) = &a.events {
         c.events_path = (e != "-").then(|| PathBuf::from(e));

@@ -109,6 +109,7 @@ pub struct PipelineBuilder {
     buffer: BufferKind,
     workers: usize,
     start: Position,
+    known: Option<crate::context::Context>,
 }
 
 impl PipelineBuilder {
@@ -145,12 +146,22 @@ impl PipelineBuilder {
         self
     }
 
+    /// Context known from outside the text (an upload's user, sdkAppId,
+    /// SDK version, browser, OS): in every event, over what the text says.
+    pub fn context(mut self, known: crate::context::Context) -> Self {
+        self.known = Some(known);
+        self
+    }
+
     /// The pipeline.
     pub fn build(self) -> Pipeline {
         let mut scanner =
             SourceScanner::new(self.name, self.limit, self.start).with_workers(self.workers);
         if let Some(p) = self.path {
             scanner = scanner.with_path(p);
+        }
+        if let Some(k) = self.known {
+            scanner = scanner.with_context(k);
         }
         Pipeline {
             reader: None,
@@ -186,6 +197,7 @@ impl Pipeline {
             buffer: BufferKind::Stream,
             workers: 1,
             start: Position::default(),
+            known: None,
         }
     }
 

@@ -106,6 +106,9 @@ pub struct SourceScanner {
     /// After a line cut at the limit (which comes alone): the lines that
     /// continue its record, not matched on their own.
     cut_record: Option<records::CutRecord>,
+    /// Context known from outside the text (an upload's body), over what
+    /// the lines say.
+    known: Option<Box<crate::context::Context>>,
 }
 
 /// The threads a scanner uses by default: the CPUs available, at most 4.
@@ -148,7 +151,15 @@ impl SourceScanner {
             stats: Stats::default(),
             reported: Stats::default(),
             cut_record: None,
+            known: None,
         }
+    }
+
+    /// Context known from outside the text (an upload's user, app, SDK
+    /// version, browser): it replaces what the lines say, in every event.
+    pub fn with_context(mut self, known: crate::context::Context) -> Self {
+        self.known = Some(Box::new(known));
+        self
     }
 
     /// The events' `path` (the file, or `stdin`), when it is not the
@@ -320,6 +331,7 @@ impl SourceScanner {
             stats: Stats::default(),
             reported: Stats::default(),
             cut_record: None,
+            known: self.known.clone(),
         };
         std::thread::scope(|scope| {
             let h = scope.spawn(move || {
@@ -436,12 +448,25 @@ impl SourceScanner {
         truncated: bool,
     ) -> Option<LineFindings<'b>> {
         // Cheap first look: most candidate records hold no error.
-        let hits = matcher.find(&raw[..matched]);
+        let mut hits = matcher.find(&raw[..matched]);
         if hits.own_output() {
             self.stats.own_output += 1;
         }
         if hits.is_empty() {
             return None;
+        }
+        // A credential in the record (a userSig the SDK or the app logged)
+        // is replaced before anything is built from it.
+        let (mut raw, mut matched) = (raw, matched);
+        if crate::redact::may_hold(&raw)
+            && let (Cow::Owned(clean), shift) = crate::redact::redact(&raw)
+        {
+            matched = shift.map(matched).min(clean.len());
+            hits = matcher.find(&clean[..matched]);
+            raw = Cow::Owned(clean);
+            if hits.is_empty() {
+                return None;
+            }
         }
         let text = match &raw {
             Cow::Borrowed(b) => String::from_utf8_lossy(b),
@@ -452,7 +477,10 @@ impl SourceScanner {
             self.stats.bad_json += 1;
         }
         let hints = Hints {
-            sdk_major: lifted.context.sdk_major(),
+            sdk_major: lifted
+                .context
+                .sdk_major()
+                .or_else(|| self.known.as_ref().and_then(|k| k.sdk_major())),
         };
         let dets = matcher.resolve(&raw[..matched], &hits, hints);
         Some(LineFindings {
@@ -487,7 +515,11 @@ impl SourceScanner {
         };
         let set = matcher.catalog();
         let n = f.dets.len();
-        let mut context = Some(f.lifted.context);
+        let mut lifted = f.lifted.context;
+        if let Some(k) = &self.known {
+            lifted.overlay(k);
+        }
+        let mut context = Some(lifted);
         let mut ts = Some(ts);
         for (i, d) in f.dets.iter().enumerate() {
             // The last event takes the line's context and time, the others copies.

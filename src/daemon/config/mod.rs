@@ -13,11 +13,14 @@ use serde_saphyr::Spanned;
 use crate::lines::{DEFAULT_MAX_LINE, MAX_MAX_LINE, MIN_MAX_LINE};
 use crate::yaml::YamlError;
 
+mod browser;
 mod files;
 mod ingest;
 mod nats;
 mod values;
 
+pub use browser::{BrowserConfig, DEFAULT_BROWSER_BODY, Origins};
+use browser::{RawBrowser, compile_browser};
 pub use files::{FileGlobs, SourceConfig, SourceError, SourceKind, StartAt, glob_set};
 use files::{RawSource, compile_source};
 pub use ingest::{DEFAULT_INGEST_BODY, IngestConfig, read_token};
@@ -123,6 +126,8 @@ struct RawConfig {
     #[serde(default)]
     ingest: Option<RawIngest>,
     #[serde(default)]
+    browser: Option<RawBrowser>,
+    #[serde(default)]
     nats: Option<RawNats>,
     #[serde(default)]
     sources: Vec<RawSource>,
@@ -171,6 +176,8 @@ pub struct Config {
     pub http_header_timeout: Duration,
     /// HTTP ingest, off by default.
     pub ingest: Option<IngestConfig>,
+    /// The browser endpoint (the SDK's own log upload), off by default.
+    pub browser: Option<BrowserConfig>,
     /// NATS JetStream consumer, off by default.
     pub nats: Option<NatsConfig>,
     /// The sources.
@@ -200,6 +207,7 @@ impl Default for Config {
             http_max_connections: None,
             http_header_timeout: Duration::from_secs(5),
             ingest: None,
+            browser: None,
             nats: None,
             sources: Vec::new(),
         }
@@ -233,6 +241,9 @@ impl Config {
         }
         if let Some(i) = &raw.ingest {
             c.ingest = Some(compile_ingest(path, &base, i, &mut names)?);
+        }
+        if let Some(b) = &raw.browser {
+            c.browser = Some(compile_browser(path, b, &mut names)?);
         }
         if let Some(n) = &raw.nats {
             c.nats = Some(compile_nats(path, n, &mut names)?);
@@ -355,7 +366,7 @@ impl Config {
     }
 
     /// Every source's name with its kind, in the order they are declared:
-    /// file sources and stdin, ingest, NATS.
+    /// file sources and stdin, ingest, the browser endpoint, NATS.
     pub fn source_names(&self) -> Vec<(&str, &'static str)> {
         let mut v: Vec<(&str, &'static str)> = self
             .sources
@@ -364,6 +375,9 @@ impl Config {
             .collect();
         if let Some(i) = &self.ingest {
             v.extend(i.sources.iter().map(|n| (n.as_str(), "ingest")));
+        }
+        if let Some(b) = &self.browser {
+            v.push((b.source.as_str(), "browser"));
         }
         if let Some(n) = &self.nats {
             v.push((n.source.as_str(), "nats"));
@@ -391,6 +405,7 @@ impl Config {
     pub fn restart_only_changes(&self, new: &Config) -> Vec<&'static str> {
         let ingest = |c: &Config| c.ingest.clone();
         let nats = |c: &Config| c.nats.clone();
+        let browser = |c: &Config| c.browser.clone();
         let rate = |c: &Config| c.max_per_key.map(|r| (r.rate, r.per));
         [
             ("listen", self.listen != new.listen),
@@ -414,6 +429,7 @@ impl Config {
             ),
             ("ingest", ingest(self) != ingest(new)),
             ("nats", nats(self) != nats(new)),
+            ("browser", browser(self) != browser(new)),
             (
                 "the stdin source",
                 self.stdin_source() != new.stdin_source(),
@@ -479,11 +495,18 @@ impl Config {
                 d.display()
             )));
         }
-        if self.sources.is_empty() && self.ingest.is_none() && self.nats.is_none() {
+        if self.sources.is_empty()
+            && self.ingest.is_none()
+            && self.nats.is_none()
+            && self.browser.is_none()
+        {
             return Err(ConfigError::Flag(
-                "no sources: give --follow GLOB, --stdin, --ingest ADDR, or `sources:` (or `ingest:`, `nats:`) in the config"
+                "no sources: give --follow GLOB, --stdin, --ingest ADDR, --browser ADDR, or `sources:` (or `ingest:`, `browser:`, `nats:`) in the config"
                     .into(),
             ));
+        }
+        if let Some(b) = &self.browser {
+            b.check().map_err(ConfigError::Flag)?;
         }
         self.check_names()?;
         if let Some(t) = self.ingest.as_ref().and_then(|i| i.token_file.as_ref()) {
