@@ -90,7 +90,7 @@ enum Cmd {
         query: String,
     },
     /// Follow files and/or stdin, write events and serve Prometheus metrics.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate a config file (and its catalogs) without running.
     CheckConfig {
         /// The YAML config file.
@@ -295,7 +295,7 @@ fn run(cli: Cli) -> Result<()> {
             lang,
             query,
         } => explain(&catalogs, lang, &query),
-        Cmd::Run(args) => run_daemon(args),
+        Cmd::Run(args) => run_daemon(*args),
         Cmd::Why { catalogs, lines } => why(&catalogs, &lines),
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::Healthcheck { addr, path } => healthcheck(&addr, &path),
