@@ -13,7 +13,6 @@
 //! It is served with the same connection cap and header timeout as
 //! `/metrics`.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use axum::Router;
@@ -24,11 +23,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::sync::watch;
 
-use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 
 use super::bodies::{self, Records};
-use super::budget::{Budget, Charge, OverBudget};
+use super::budget::{Budget, Charge};
+use super::http_body::{BodyError, decompress, encoding_of, receive};
 use super::feed::Feed;
 use crate::daemon::config::IngestConfig;
 use crate::daemon::generation::Generation;
@@ -185,7 +184,7 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     }
     let encoding = match encoding_of(&headers) {
         Ok(e) => e,
-        Err(o) => return o,
+        Err(e) => return e.into(),
     };
     let plain = headers
         .get(header::CONTENT_TYPE)
@@ -201,7 +200,7 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     .await;
     let raw = match received {
         Ok(Ok(raw)) => raw,
-        Ok(Err(o)) => return o,
+        Ok(Err(e)) => return e.into(),
         Err(_) => return Outcome::SlowBody(s.config.body_timeout),
     };
     // Decoding and matching take a core each: at most `workers` at once;
@@ -231,10 +230,10 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
             // The body and its records' text side by side, then the
             // records alone.
             let held = charge.bytes();
-            charge.grow_to(held + body.len()).map_err(over)?;
+            charge.grow_to(held + body.len()).map_err(BodyError::from)?;
             let records = bodies::decode(&body, st.config.message_field.as_deref());
             drop(body);
-            charge.grow_to(held + records.heap_bytes()).map_err(over)?;
+            charge.grow_to(held + records.heap_bytes()).map_err(BodyError::from)?;
             records
         };
         let counts = scan_and_queue(&st, &source, &records, tx, &mut charge)?;
@@ -257,49 +256,16 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     }
 }
 
-/// The answer to a charge the budget refused.
-fn over(o: OverBudget) -> Outcome {
-    match o {
-        OverBudget::Busy => Outcome::Busy,
-        OverBudget::TooLarge => Outcome::OverMemory,
-    }
-}
-
-/// The body as received, at most `max` bytes, each chunk charged before
-/// it is kept.
-async fn receive(
-    body: Body,
-    headers: &HeaderMap,
-    max: usize,
-    charge: &mut Charge,
-) -> Result<Vec<u8>, Outcome> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(Outcome::TooLarge(max));
-    }
-    let mut raw = Vec::new();
-    if let Some(n) = declared {
-        charge.grow_to(n).map_err(over)?;
-        raw.reserve_exact(n);
-    }
-    let mut chunks = body.into_data_stream();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| Outcome::BadBody(format!("reading the body: {e}")))?;
-        let len = raw.len() + chunk.len();
-        if len > max {
-            return Err(Outcome::TooLarge(max));
+impl From<BodyError> for Outcome {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::TooLarge(max) => Outcome::TooLarge(max),
+            BodyError::Busy => Outcome::Busy,
+            BodyError::OverMemory => Outcome::OverMemory,
+            BodyError::Bad(why) => Outcome::BadBody(why),
+            BodyError::Unsupported(enc) => Outcome::Unsupported(enc),
         }
-        if raw.capacity() < len {
-            let want = len.max(raw.capacity() * 2).min(max);
-            charge.grow_to(want).map_err(over)?;
-            raw.reserve_exact(want - raw.len());
-        }
-        raw.extend_from_slice(&chunk);
     }
-    Ok(raw)
 }
 
 /// Scans `records` as the records of `source` and queues its events with `ack`,
@@ -323,7 +289,7 @@ fn scan_and_queue(
         .charged(charge);
     if records.scan(&mut pipeline, &mut feed).is_err() {
         return Err(match feed.over_budget() {
-            Some(o) => over(o),
+            Some(o) => BodyError::from(o).into(),
             None => Outcome::Unavailable("shutting down"),
         });
     }
@@ -336,87 +302,6 @@ fn scan_and_queue(
     // Counted once queued: a refused request is sent again.
     s.metrics.read(source, &read);
     Ok((read.lines, read.events))
-}
-
-/// How a request body is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyEncoding {
-    Identity,
-    /// `gzip` or `x-gzip`, every member (a body may be several gzip members).
-    Gzip,
-    /// `deflate`: zlib.
-    Deflate,
-    /// `zstd`, every frame.
-    Zstd,
-}
-
-/// The body's `Content-Encoding`; anything else is refused (415), never
-/// scanned as text and answered 200 with its events lost.
-fn encoding_of(headers: &HeaderMap) -> Result<BodyEncoding, Outcome> {
-    let Some(v) = headers.get(header::CONTENT_ENCODING) else {
-        return Ok(BodyEncoding::Identity);
-    };
-    let v = v.to_str().unwrap_or("?").trim();
-    match v.to_ascii_lowercase().as_str() {
-        "" | "identity" => Ok(BodyEncoding::Identity),
-        "gzip" | "x-gzip" => Ok(BodyEncoding::Gzip),
-        "deflate" => Ok(BodyEncoding::Deflate),
-        "zstd" => Ok(BodyEncoding::Zstd),
-        _ => Err(Outcome::Unsupported(v.chars().take(40).collect())),
-    }
-}
-
-/// The body decompressed, to at most `max` bytes, what it takes charged
-/// as it grows.
-fn decompress(
-    encoding: BodyEncoding,
-    raw: Vec<u8>,
-    max: usize,
-    charge: &mut Charge,
-) -> Result<Vec<u8>, Outcome> {
-    let bad =
-        |e: std::io::Error| Outcome::BadBody(format!("bad {encoding:?} body: {e}").to_lowercase());
-    let mut reader: Box<dyn Read + '_> = match encoding {
-        BodyEncoding::Identity => return Ok(raw),
-        BodyEncoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&raw[..])),
-        BodyEncoding::Deflate => Box::new(flate2::read::ZlibDecoder::new(&raw[..])),
-        BodyEncoding::Zstd => {
-            let mut d = zstd::stream::read::Decoder::new(&raw[..]).map_err(bad)?;
-            // No frame needs a window larger than the largest body: a
-            // frame asking for more (memory) is refused, not allocated.
-            d.window_log_max(zstd_window_log(max)).map_err(bad)?;
-            Box::new(d)
-        }
-    };
-    let base = charge.bytes();
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(bad(e)),
-        };
-        let len = out.len() + n;
-        if len > max {
-            return Err(Outcome::TooLarge(max));
-        }
-        if out.capacity() < len {
-            let want = len.max(out.capacity() * 2).max(buf.len()).min(max);
-            charge.grow_to(base + want).map_err(over)?;
-            out.reserve_exact(want - out.len());
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    Ok(out)
-}
-
-/// The largest zstd window (as a power of two) a body of at most `max`
-/// bytes needs: 2^23 (8 MiB) for the default limit.
-fn zstd_window_log(max: usize) -> u32 {
-    let log = usize::BITS - max.saturating_sub(1).leading_zeros();
-    log.clamp(10, 27)
 }
 
 /// Compares without returning early, so the time taken says nothing about

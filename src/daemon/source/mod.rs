@@ -23,6 +23,7 @@
 pub(crate) mod bodies;
 pub(crate) mod budget;
 pub(crate) mod feed;
+pub(crate) mod http_body;
 pub mod files;
 pub(crate) mod ingest;
 pub mod nats;
