@@ -74,6 +74,78 @@ pub struct StatusLabel {
     pub code: String,
 }
 
+/// Labels of the browser endpoint's refusals.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    source: String,
+    reason: String,
+}
+
+/// Labels of the browser endpoint's uploads taken.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CmdLabels {
+    source: String,
+    cmdtype: String,
+}
+
+/// Labels of the sessions the SDK's end reports describe: the sdkAppId
+/// (one of those allowed), how entering went, and for a failure the
+/// catalog key of its result.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SessionLabels {
+    source: String,
+    sdk_app_id: String,
+    result: String,
+    key: String,
+}
+
+/// Labels of the relay to the SDK's log service.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    source: String,
+    result: String,
+}
+
+/// The browser endpoint.
+#[derive(Debug, Default)]
+struct BrowserMetrics {
+    uploads: Fam<CmdLabels>,
+    refused: Fam<ReasonLabels>,
+    sessions: Fam<SessionLabels>,
+    forwarded: Fam<ResultLabels>,
+    clients: Gauge<i64, AtomicI64>,
+}
+
+impl BrowserMetrics {
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "trtc_logwatch_browser_uploads",
+            "Uploads the browser endpoint took, by the SDK's cmdtype",
+            self.uploads.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_refused",
+            "Uploads the browser endpoint refused or dropped, by reason (origin, sdk_app_id, rate, clients, too_large, encoding, bad_body, cmdtype, slow_body, busy, queue_full, ...)",
+            self.refused.clone(),
+        );
+        r.register(
+            "trtc_browser_sessions",
+            "Sessions by how entering the room went (entered, failed, not_entered), from the SDK's end reports; key: the catalog key of a failure",
+            self.sessions.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_forwarded",
+            "Uploads relayed to the SDK's log service (browser.forward), by result (ok, refused, failed, timeout, dropped)",
+            self.forwarded.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_clients",
+            "Clients whose upload rate the browser endpoint keeps (at most browser.max_clients)",
+            self.clients.clone(),
+        );
+    }
+}
+
 /// A `source` label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabel {
@@ -330,6 +402,7 @@ pub struct Metrics {
     drift_seen: std::sync::Mutex<std::collections::HashSet<String>>,
     src: SourceMetrics,
     pipe: PipelineMetrics,
+    browser: BrowserMetrics,
 }
 
 fn now_secs() -> f64 {
@@ -376,6 +449,8 @@ impl Metrics {
         src.register(&mut r);
         let pipe = PipelineMetrics::default();
         pipe.register(&mut r);
+        let browser = BrowserMetrics::default();
+        browser.register(&mut r);
         r.register(
             "trtc_logwatch_build",
             "Build information",
@@ -392,7 +467,61 @@ impl Metrics {
             drift_seen: std::sync::Mutex::default(),
             src,
             pipe,
+            browser,
         }
+    }
+
+    /// An upload the browser endpoint took.
+    pub fn browser_upload(&self, source: &str, cmdtype: &str) {
+        self.browser
+            .uploads
+            .get_or_create(&CmdLabels {
+                source: source.into(),
+                cmdtype: cmdtype.into(),
+            })
+            .inc();
+    }
+
+    /// An upload the browser endpoint refused or dropped.
+    pub fn browser_refused(&self, source: &str, reason: &str) {
+        self.browser
+            .refused
+            .get_or_create(&ReasonLabels {
+                source: source.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    /// A session an end report describes.
+    pub fn browser_session(&self, source: &str, sdk_app_id: &str, result: &str, key: Option<&str>) {
+        self.browser
+            .sessions
+            .get_or_create(&SessionLabels {
+                source: source.into(),
+                sdk_app_id: sdk_app_id.into(),
+                result: result.into(),
+                key: key.unwrap_or("").into(),
+            })
+            .inc();
+    }
+
+    /// An upload relayed (or not) to the SDK's log service.
+    pub fn browser_forward(&self, source: &str, result: &str) {
+        self.browser
+            .forwarded
+            .get_or_create(&ResultLabels {
+                source: source.into(),
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// Clients whose rates the browser endpoint keeps.
+    pub fn browser_clients(&self, n: usize) {
+        self.browser
+            .clients
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// An error in the SDK's `form` whose `name` the catalog does not know:

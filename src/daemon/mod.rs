@@ -3,7 +3,7 @@
 //!
 //! - [`config`]: the YAML config and its validation, one module per source.
 //! - [`generation`]: config + matcher + renderer, swapped whole on reload.
-//! - [`source`]: where lines come from (files, stdin, HTTP ingest, NATS),
+//! - [`source`]: where lines come from (files, stdin, HTTP ingest, NATS, the browsers),
 //!   each through one record pipeline into the queue.
 //! - [`queue`]: the bounded queue from the sources to the sink.
 //! - [`sink`]: writes events and, after them, checkpoints.
@@ -210,7 +210,8 @@ impl Daemon {
         };
         let (sources, finite_left) = start_sources(&config, resume, &ctx, &health, &ended_tx)?;
         // Ingest never ends by itself: the daemon then runs until a signal.
-        let finite_left = finite_left.filter(|_| config.ingest.is_none());
+        let finite_left =
+            finite_left.filter(|_| config.ingest.is_none() && config.browser.is_none());
 
         let app = router(AppState {
             metrics: Arc::clone(&metrics),
@@ -227,6 +228,9 @@ impl Daemon {
             Arc::clone(&metrics),
             cancel.clone(),
         ));
+        if let Some(b) = &config.browser {
+            start_browser(b, &ctx, limits).await?;
+        }
         if let Some(i) = &config.ingest {
             start_ingest(i, &ctx, limits).await?;
         }
@@ -409,6 +413,38 @@ async fn start_ingest(
         budget: source::budget::Budget::new(i.max_memory_bytes, Arc::clone(&ctx.metrics)),
         workers: Arc::new(tokio::sync::Semaphore::new(i.workers)),
     });
+    tokio::spawn(server::serve(
+        listener,
+        app,
+        limits,
+        Arc::clone(&ctx.metrics),
+        ctx.cancel.clone(),
+    ));
+    Ok(())
+}
+
+/// Binds the browser endpoint's listener and serves the SDK's log upload
+/// on it (README "From the browsers").
+async fn start_browser(
+    b: &config::BrowserConfig,
+    ctx: &SourceContext,
+    limits: server::HttpLimits,
+) -> Result<(), DaemonError> {
+    let listener = tokio::net::TcpListener::bind(b.listen)
+        .await
+        .map_err(setup(format!("cannot listen for browsers on {}", b.listen)))?;
+    let bound = listener.local_addr().unwrap_or(b.listen);
+    tracing::info!("accepting the SDK's log upload (loggerProxy) on http://{bound}");
+    ctx.metrics
+        .declare_sources(std::iter::once((b.source.as_str(), false)));
+    let app = source::browser::router(source::browser::BrowserState::new(
+        ctx.current.clone(),
+        ctx.emitter.clone(),
+        Arc::clone(&ctx.metrics),
+        b.clone(),
+        ctx.max_line_bytes,
+        ctx.cancel.clone(),
+    ));
     tokio::spawn(server::serve(
         listener,
         app,

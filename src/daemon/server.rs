@@ -24,6 +24,7 @@ use axum::routing::get;
 use super::connections::{Admit, Connections, Slot, Tracked};
 use super::health::Health;
 use super::metrics::Metrics;
+use super::source::browser::Peer;
 
 /// What the handlers read.
 #[derive(Debug, Clone)]
@@ -106,10 +107,10 @@ pub async fn serve(
             _ = cancel.cancelled() => return,
             r = listener.accept() => r,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => {
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
                 failing = None;
-                stream
+                accepted
             }
             Err(e) => {
                 // Out of descriptors, most likely: say so once, wait, go on.
@@ -135,15 +136,24 @@ pub async fn serve(
             }
         };
         let (app, cancel) = (app.clone(), cancel.clone());
-        tokio::spawn(connection(stream, app, limits, Arc::new(slot), cancel));
+        tokio::spawn(connection(
+            stream,
+            peer,
+            app,
+            limits,
+            Arc::new(slot),
+            cancel,
+        ));
     }
 }
 
-/// The app, each request's body tracked for `slot` (see [`connections`]).
+/// The app, each request's body tracked for `slot` (see [`connections`]),
+/// and its peer's address on each request ([`Peer`]).
 ///
 /// [`connections`]: super::connections
 fn tracked(
     app: Router,
+    peer: std::net::SocketAddr,
     slot: Arc<Slot>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
@@ -154,7 +164,8 @@ fn tracked(
     hyper::service::service_fn(move |req: Request<Incoming>| {
         let mut app = app.clone();
         let slot = Arc::clone(&slot);
-        let req = req.map(|b| Body::new(Tracked::new(b, Arc::clone(&slot))));
+        let mut req = req.map(|b| Body::new(Tracked::new(b, Arc::clone(&slot))));
+        req.extensions_mut().insert(Peer(peer));
         async move {
             let answer = tower_service::Service::call(&mut app, req).await;
             // The answer is ready: the client reads it, then sends its next
@@ -167,6 +178,7 @@ fn tracked(
 
 async fn connection(
     stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     limits: HttpLimits,
     slot: Arc<Slot>,
@@ -176,7 +188,7 @@ async fn connection(
     b.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
     let pushed_out = slot.conn().pushed_out().clone();
-    let mut conn = b.serve_connection(TokioIo::new(stream), tracked(app, Arc::clone(&slot)));
+    let mut conn = b.serve_connection(TokioIo::new(stream), tracked(app, peer, Arc::clone(&slot)));
     tokio::select! {
         r = &mut conn => {
             if r.is_err_and(|e| e.is_timeout()) {

@@ -27,8 +27,8 @@ use tokio::sync::Semaphore;
 
 use super::bodies::{self, Records};
 use super::budget::{Budget, Charge};
-use super::http_body::{BodyError, decompress, encoding_of, receive};
 use super::feed::Feed;
+use super::http_body::{BodyError, decompress, encoding_of, receive};
 use crate::daemon::config::IngestConfig;
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
@@ -233,7 +233,9 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
             charge.grow_to(held + body.len()).map_err(BodyError::from)?;
             let records = bodies::decode(&body, st.config.message_field.as_deref());
             drop(body);
-            charge.grow_to(held + records.heap_bytes()).map_err(BodyError::from)?;
+            charge
+                .grow_to(held + records.heap_bytes())
+                .map_err(BodyError::from)?;
             records
         };
         let counts = scan_and_queue(&st, &source, &records, tx, &mut charge)?;

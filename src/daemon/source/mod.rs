@@ -19,12 +19,15 @@
 //! - [`nats`]: a NATS JetStream durable pull consumer shared by replicas.
 //! - [`ingest`]: HTTP ingest. Not a thread of its own: its requests are
 //!   handled by the HTTP server, each through a pipeline of its own.
+//! - [`browser`]: the TRTC Web SDK's own log upload, from the browsers
+//!   (internet-facing; handled like ingest, with limits of its own).
 
 pub(crate) mod bodies;
+pub mod browser;
 pub(crate) mod budget;
 pub(crate) mod feed;
-pub(crate) mod http_body;
 pub mod files;
+pub(crate) mod http_body;
 pub(crate) mod ingest;
 pub mod nats;
 pub mod stdin;

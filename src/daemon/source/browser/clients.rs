@@ -1,0 +1,149 @@
+//! Each client's upload rate: a token bucket per client address, in a
+//! table of at most `max_clients` entries. A client whose bucket has
+//! refilled is as good as unknown, so when the table is full those entries
+//! make room (looked for at most once a second); a new client that still
+//! finds no room is refused, like one over its rate. Memory stays bounded
+//! whatever addresses the internet sends from.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// What the limiter says about one upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Within the client's rate.
+    Take,
+    /// Over the client's rate (429).
+    OverRate,
+    /// The table of clients is full of clients still within their window (429).
+    TableFull,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// The rate of every client seen lately.
+#[derive(Debug)]
+pub(crate) struct Clients {
+    per_sec: f64,
+    burst: f64,
+    max: usize,
+    table: Mutex<Table>,
+}
+
+#[derive(Debug)]
+struct Table {
+    buckets: HashMap<IpAddr, Bucket>,
+    last_sweep: Option<Instant>,
+}
+
+impl Clients {
+    /// `per_minute` uploads a minute on average, `burst` at once, for at
+    /// most `max` clients.
+    pub(crate) fn new(per_minute: usize, burst: usize, max: usize) -> Self {
+        Self {
+            per_sec: per_minute as f64 / 60.0,
+            burst: burst.max(1) as f64,
+            max: max.max(1),
+            table: Mutex::new(Table {
+                buckets: HashMap::new(),
+                last_sweep: None,
+            }),
+        }
+    }
+
+    /// Clients in the table now.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().buckets.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Time for an empty bucket to fill.
+    fn refill(&self) -> Duration {
+        Duration::from_secs_f64(self.burst / self.per_sec.max(1e-9))
+    }
+
+    /// One upload from `client` at `now`.
+    pub(crate) fn admit(&self, client: IpAddr, now: Instant) -> Verdict {
+        let refill = self.refill();
+        let mut t = self.lock();
+        if !t.buckets.contains_key(&client) && t.buckets.len() >= self.max {
+            let due = t
+                .last_sweep
+                .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1));
+            if due {
+                t.last_sweep = Some(now);
+                t.buckets
+                    .retain(|_, b| now.saturating_duration_since(b.last) < refill);
+            }
+            if t.buckets.len() >= self.max {
+                return Verdict::TableFull;
+            }
+        }
+        let b = t.buckets.entry(client).or_insert(Bucket {
+            tokens: self.burst,
+            last: now,
+        });
+        let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+        b.tokens = (b.tokens + elapsed * self.per_sec).min(self.burst);
+        b.last = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Verdict::Take
+        } else {
+            Verdict::OverRate
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::from(n.to_be_bytes())
+    }
+
+    #[test]
+    fn a_client_gets_its_burst_then_its_rate() {
+        let c = Clients::new(60, 3, 10);
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(c.admit(ip(1), t0), Verdict::Take);
+        }
+        assert_eq!(c.admit(ip(1), t0), Verdict::OverRate);
+        // Another client is not affected.
+        assert_eq!(c.admit(ip(2), t0), Verdict::Take);
+        // One a second comes back.
+        assert_eq!(c.admit(ip(1), t0 + Duration::from_secs(1)), Verdict::Take);
+        assert_eq!(
+            c.admit(ip(1), t0 + Duration::from_secs(1)),
+            Verdict::OverRate
+        );
+    }
+
+    #[test]
+    fn the_table_stays_bounded_and_idle_clients_make_room() {
+        let c = Clients::new(60, 2, 100);
+        let t0 = Instant::now();
+        for n in 0..100 {
+            assert_eq!(c.admit(ip(n), t0), Verdict::Take);
+        }
+        assert_eq!(c.admit(ip(1000), t0), Verdict::TableFull);
+        assert_eq!(c.len(), 100);
+        // Known clients still count.
+        assert_eq!(c.admit(ip(5), t0), Verdict::Take);
+        // Once their buckets have refilled (2 s), they make room.
+        let later = t0 + Duration::from_secs(3);
+        assert_eq!(c.admit(ip(1000), later), Verdict::Take);
+        assert_eq!(c.len(), 1);
+    }
+}

@@ -1,0 +1,483 @@
+//! The browser endpoint: the TRTC Web SDK's own log upload, sent from the
+//! end users' browsers when the app sets the SDK's `loggerProxy` to this
+//! port (v5 `enterRoom({ proxy: { loggerProxy } })`, v4
+//! `client.setProxyServer({ loggerProxy })`). Owns the port's answers and
+//! limits; the bodies' formats are in [`upload`], the rates in
+//! [`clients`], the User-Agent in [`ua`], the relay in [`forward`].
+//!
+//! The port faces the internet: no secret can protect it. So each upload
+//! is checked, cheapest first: the page's origin (403), the client's rate
+//! (429, in a bounded table), the sdkAppId in the query (403), the
+//! `cmdtype` (400), the body's size as sent and decoded (413), its
+//! encoding (415), the time to send it (408), the memory of all uploads
+//! together (503), the body's shape (400) and its sdkAppId (403). A log
+//! upload's records go through the record pipeline with the body's user,
+//! sdkAppId and SDK version and the User-Agent's browser and OS in each
+//! event. A browser never waits on the events output: the upload is
+//! queued whole or, when the queue is full, dropped (503, counted).
+//! Nothing a browser sends becomes a label but the sdkAppIds allowed and
+//! the catalog's keys; a userSig is never written.
+
+mod clients;
+mod forward;
+mod ua;
+mod upload;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::{Semaphore, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::budget::{Budget, Charge};
+use super::feed::Feed;
+use super::http_body::{BodyError, decompress, encoding_of, receive};
+use crate::catalog::CatalogSet;
+use crate::context::Context;
+use crate::daemon::config::BrowserConfig;
+use crate::daemon::generation::Generation;
+use crate::daemon::metrics::Metrics;
+use crate::daemon::queue::{CommitError, Emitter};
+use crate::pipeline::Pipeline;
+use clients::{Clients, Verdict};
+use forward::{Forwarder, Relay, Target};
+use upload::Session;
+
+/// The path the SDKs post to, after the `loggerProxy` base URL.
+const UPLOAD_PATH: &str = "/v5/AVQualityReportSvc/C2S";
+
+/// The connection's peer address, put on each request by the server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub SocketAddr);
+
+/// What the handlers share.
+#[derive(Debug)]
+pub struct BrowserState {
+    current: watch::Receiver<Arc<Generation>>,
+    emitter: Emitter,
+    metrics: Arc<Metrics>,
+    config: BrowserConfig,
+    max_line_bytes: usize,
+    budget: Arc<Budget>,
+    workers: Arc<Semaphore>,
+    clients: Clients,
+    forward: Option<Forwarder>,
+}
+
+impl BrowserState {
+    /// The endpoint's state; starts the relay task if `forward` is set.
+    pub fn new(
+        current: watch::Receiver<Arc<Generation>>,
+        emitter: Emitter,
+        metrics: Arc<Metrics>,
+        config: BrowserConfig,
+        max_line_bytes: usize,
+        cancel: CancellationToken,
+    ) -> Self {
+        let forward = config.forward.as_ref().map(|f| {
+            Forwarder::start(
+                Target::parse(f),
+                config.forward_queue,
+                Arc::clone(&metrics),
+                config.source.clone(),
+                cancel,
+            )
+        });
+        Self {
+            current,
+            emitter,
+            budget: Budget::new(config.max_memory_bytes, Arc::clone(&metrics)),
+            workers: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, usize::from),
+            )),
+            clients: Clients::new(config.uploads_per_minute, config.burst, config.max_clients),
+            metrics,
+            config,
+            max_line_bytes,
+            forward,
+        }
+    }
+}
+
+/// The endpoint's router: uploads on any path that ends with the SDK's
+/// upload path (the `loggerProxy` may have a path of its own), CORS
+/// preflights, 404 for the rest.
+pub fn router(state: BrowserState) -> Router {
+    Router::new().fallback(handle).with_state(Arc::new(state))
+}
+
+/// Why an upload was not taken; each is counted under its `reason`.
+#[derive(Debug)]
+enum Refusal {
+    Origin,
+    AppId,
+    Rate,
+    Clients,
+    Method,
+    NotFound,
+    Cmdtype,
+    Body(BodyError),
+    SlowBody,
+    Shape(String),
+    QueueFull,
+    Unavailable(&'static str),
+}
+
+impl Refusal {
+    fn reason(&self) -> &'static str {
+        match self {
+            Refusal::Origin => "origin",
+            Refusal::AppId => "sdk_app_id",
+            Refusal::Rate => "rate",
+            Refusal::Clients => "clients",
+            Refusal::Method => "method",
+            Refusal::NotFound => "path",
+            Refusal::Cmdtype => "cmdtype",
+            Refusal::Body(BodyError::TooLarge(_) | BodyError::OverMemory) => "too_large",
+            Refusal::Body(BodyError::Busy) => "busy",
+            Refusal::Body(BodyError::Bad(_)) => "bad_body",
+            Refusal::Body(BodyError::Unsupported(_)) => "encoding",
+            Refusal::SlowBody => "slow_body",
+            Refusal::Shape(_) => "bad_body",
+            Refusal::QueueFull => "queue_full",
+            Refusal::Unavailable(_) => "unavailable",
+        }
+    }
+
+    fn answer(&self) -> (StatusCode, String) {
+        match self {
+            Refusal::Origin => (StatusCode::FORBIDDEN, "origin not allowed".into()),
+            Refusal::AppId => (StatusCode::FORBIDDEN, "sdkAppId not allowed".into()),
+            Refusal::Rate => (StatusCode::TOO_MANY_REQUESTS, "too many uploads".into()),
+            Refusal::Clients => (StatusCode::TOO_MANY_REQUESTS, "too many clients".into()),
+            Refusal::Method => (StatusCode::METHOD_NOT_ALLOWED, "POST only".into()),
+            Refusal::NotFound => (StatusCode::NOT_FOUND, "not an upload path".into()),
+            Refusal::Cmdtype => (StatusCode::BAD_REQUEST, "unknown cmdtype".into()),
+            Refusal::Body(BodyError::TooLarge(max)) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("body over {max} bytes"),
+            ),
+            Refusal::Body(BodyError::OverMemory) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "body too large".into())
+            }
+            Refusal::Body(BodyError::Busy) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "busy, retry".into())
+            }
+            Refusal::Body(BodyError::Bad(why)) => (StatusCode::BAD_REQUEST, why.clone()),
+            Refusal::Body(BodyError::Unsupported(enc)) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Encoding {enc:?} not decoded"),
+            ),
+            Refusal::SlowBody => (StatusCode::REQUEST_TIMEOUT, "body too slow".into()),
+            Refusal::Shape(why) => (StatusCode::BAD_REQUEST, why.clone()),
+            Refusal::QueueFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "events queue full: upload dropped".into(),
+            ),
+            Refusal::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, (*why).into()),
+        }
+    }
+}
+
+async fn handle(State(s): State<Arc<BrowserState>>, req: Request) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let r = upload(&s, req, origin.as_deref()).await;
+    let (code, text, allowed) = match r {
+        Ok(resp) => return resp,
+        Err((refusal, allowed)) => {
+            s.metrics
+                .browser_refused(&s.config.source, refusal.reason());
+            let (code, text) = refusal.answer();
+            (code, text, allowed)
+        }
+    };
+    let mut resp = (code, format!("{text}\n")).into_response();
+    if allowed {
+        cors(resp.headers_mut(), origin.as_deref());
+    }
+    resp
+}
+
+/// The CORS headers of an answer to an allowed origin.
+fn cors(h: &mut HeaderMap, origin: Option<&str>) {
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+/// The client's address: the connection's, or the last address of the
+/// configured header (what the operator's proxy appended).
+fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
+    if let Some(h) = &s.config.client_ip_header {
+        return req
+            .headers()
+            .get(h.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse().ok());
+    }
+    req.extensions().get::<Peer>().map(|p| p.0.ip())
+}
+
+/// The value of `name` in a query string.
+fn query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// What the SDK uploads, by `cmdtype`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Log,
+    EndReport,
+    KeyMetrics,
+}
+
+impl Cmd {
+    fn named(s: &str) -> Option<Self> {
+        match s {
+            "jssdk_log" => Some(Cmd::Log),
+            "jssdk_new_endreport" => Some(Cmd::EndReport),
+            "jssdk_key_metrics_report" | "jssdk_key_metrics" => Some(Cmd::KeyMetrics),
+            _ => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Cmd::Log => "jssdk_log",
+            Cmd::EndReport => "jssdk_new_endreport",
+            Cmd::KeyMetrics => "jssdk_key_metrics_report",
+        }
+    }
+}
+
+type Refused = (Refusal, bool);
+
+async fn upload(
+    s: &Arc<BrowserState>,
+    req: Request,
+    origin: Option<&str>,
+) -> Result<Response, Refused> {
+    // Browsers send their page's origin with every cross-origin POST and
+    // with preflights; a request without one is no browser's upload.
+    let allowed = origin.is_some_and(|o| s.config.origins.allows(o));
+    if !allowed {
+        return Err((Refusal::Origin, false));
+    }
+    let no = |r: Refusal| (r, true);
+    if !req.uri().path().ends_with(UPLOAD_PATH) {
+        return Err(no(Refusal::NotFound));
+    }
+    if req.method() == Method::OPTIONS {
+        return Ok(preflight(origin));
+    }
+    if req.method() != Method::POST {
+        return Err(no(Refusal::Method));
+    }
+    let client = client_of(s, &req).ok_or(no(Refusal::Clients))?;
+    match s.clients.admit(client, Instant::now()) {
+        Verdict::Take => {}
+        Verdict::OverRate => return Err(no(Refusal::Rate)),
+        Verdict::TableFull => return Err(no(Refusal::Clients)),
+    }
+    s.metrics.browser_clients(s.clients.len());
+    let query = req.uri().query().unwrap_or("").to_string();
+    let app_id = query_value(&query, "sdkappid")
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|id| s.config.sdk_app_ids.contains(id))
+        .ok_or(no(Refusal::AppId))?;
+    let cmd = query_value(&query, "cmdtype")
+        .and_then(Cmd::named)
+        .ok_or(no(Refusal::Cmdtype))?;
+    let (parts, body) = req.into_parts();
+    let encoding = encoding_of(&parts.headers).map_err(|e| no(Refusal::Body(e)))?;
+    let mut charge = s.budget.charge();
+    let max = s.config.max_body_bytes;
+    let raw = tokio::time::timeout(
+        s.config.body_timeout,
+        receive(body, &parts.headers, max, &mut charge),
+    )
+    .await
+    .map_err(|_| no(Refusal::SlowBody))?
+    .map_err(|e| no(Refusal::Body(e)))?;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let relay = s.forward.as_ref().map(|_| Bytes::copy_from_slice(&raw));
+    let agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(ua::parse);
+    let slot = tokio::time::timeout(
+        s.config.body_timeout,
+        Arc::clone(&s.workers).acquire_owned(),
+    )
+    .await
+    .map_err(|_| no(Refusal::Body(BodyError::Busy)))?
+    .map_err(|_| no(Refusal::Unavailable("shutting down")))?;
+    let st = Arc::clone(s);
+    let taken = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        let body = decompress(encoding, raw, max, &mut charge).map_err(Refusal::Body)?;
+        match cmd {
+            Cmd::Log => take_log(&st, &body, app_id, agent, &mut charge),
+            Cmd::EndReport => take_end_report(&st, &body, app_id),
+            Cmd::KeyMetrics => Ok(0),
+        }
+    })
+    .await
+    .map_err(|_| no(Refusal::Unavailable("the upload's worker failed")))?
+    .map_err(no)?;
+    s.metrics.browser_upload(&s.config.source, cmd.label());
+    if let (Some(f), Some(body)) = (&s.forward, relay) {
+        f.send(Relay {
+            query,
+            sdk_app_id: app_id,
+            content_type,
+            body,
+        });
+    }
+    let mut resp = (StatusCode::OK, format!("{{\"events\":{taken}}}\n")).into_response();
+    cors(resp.headers_mut(), origin);
+    Ok(resp)
+}
+
+/// The answer to a CORS preflight from an allowed origin.
+fn preflight(origin: Option<&str>) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    cors(h, origin);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, content-encoding"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    resp
+}
+
+/// A `jssdk_log` upload's records through the pipeline, its events queued
+/// whole or not at all (a full queue drops it, counted). Returns the
+/// events queued.
+fn take_log(
+    s: &BrowserState,
+    body: &[u8],
+    app_id: u64,
+    agent: Option<ua::Agent>,
+    charge: &mut Charge,
+) -> Result<u64, Refusal> {
+    let up = upload::log_upload(body).map_err(Refusal::Shape)?;
+    if up.sdk_app_id != app_id {
+        return Err(Refusal::AppId);
+    }
+    let known = Context {
+        user_id: up.user_id,
+        sdk_app_id: Some(up.sdk_app_id.to_string()),
+        sdk_version: up.version,
+        browser: agent.as_ref().map(|a| a.browser.clone()),
+        os: agent.map(|a| a.os.to_string()),
+        room_id: None,
+    };
+    let source = s.config.source.as_str();
+    let mut pipeline = Pipeline::builder(source)
+        .path("browser")
+        .max_line_bytes(s.max_line_bytes)
+        .context(known)
+        .build();
+    let mut emitter = s.emitter.clone().holding();
+    let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source)
+        .holding()
+        .charged(charge);
+    if pipeline.text(up.log.as_bytes(), &mut feed).is_err() {
+        return Err(match feed.over_budget() {
+            Some(o) => Refusal::Body(o.into()),
+            None => Refusal::Unavailable("shutting down"),
+        });
+    }
+    let read = feed.held();
+    // The browser does not wait for the write: the acknowledgement is not
+    // awaited.
+    let (ack, _) = tokio::sync::oneshot::channel();
+    match emitter.try_commit(ack) {
+        Ok(()) => {}
+        Err(CommitError::Full) => {
+            s.metrics.events_dropped(read.events);
+            return Err(Refusal::QueueFull);
+        }
+        Err(CommitError::Closed) => return Err(Refusal::Unavailable("shutting down")),
+    }
+    s.metrics.read(source, &read);
+    Ok(read.events)
+}
+
+/// A `jssdk_new_endreport`: how its session went, counted per sdkAppId
+/// (and per catalog key for failures). Nothing of it is kept.
+fn take_end_report(s: &BrowserState, body: &[u8], app_id: u64) -> Result<u64, Refusal> {
+    let r = upload::end_report(body).map_err(Refusal::Shape)?;
+    if r.sdk_app_id.is_some_and(|id| id != app_id) {
+        return Err(Refusal::AppId);
+    }
+    let app = app_id.to_string();
+    let source = &s.config.source;
+    match r.session {
+        Session::Entered => s.metrics.browser_session(source, &app, "entered", None),
+        Session::NoEnter => s.metrics.browser_session(source, &app, "not_entered", None),
+        Session::Failed(code) => {
+            let g = s.current.borrow();
+            let key = failure_key(g.matcher.catalog(), r.sdk_major, code);
+            s.metrics.browser_session(source, &app, "failed", Some(key));
+        }
+    }
+    Ok(0)
+}
+
+/// The catalog key of a failed session's result: SDK 4's `2` is the
+/// schedule request, `3` the enter-room command; SDK 5 gives the error
+/// code itself. Unknown codes are `UNKNOWN` (the label stays bounded).
+fn failure_key(set: &CatalogSet, major: Option<u32>, code: i64) -> &str {
+    let named = match (major, code) {
+        (Some(4), 2) => Some("SCHEDULE_FAILED"),
+        (Some(4), 3) => Some("JOIN_ROOM_FAILED"),
+        _ => None,
+    };
+    if let Some(n) = named {
+        return n;
+    }
+    let ids = set.by_code(code);
+    let pick = ids
+        .iter()
+        .find(|&&id| major.is_none() || set.entry(id).sdk_major == major)
+        .or(ids.first());
+    pick.map_or("UNKNOWN", |&id| set.entry(id).key.as_str())
+}
+
+/// A body that was not taken is answered without it: never quoted back.
+impl From<BodyError> for Refusal {
+    fn from(e: BodyError) -> Self {
+        Refusal::Body(e)
+    }
+}

@@ -1,0 +1,248 @@
+//! What the TRTC Web SDK uploads (`POST .../v5/AVQualityReportSvc/C2S?
+//! sdkappid=ID&cmdtype=T`, `Content-Type: text/plain`, a JSON body), read
+//! field by field: unknown fields are skipped without being held, and a
+//! wrong field is named in the error, never quoted (a body may carry a
+//! credential).
+//!
+//! - `jssdk_log`: `{timestamp, sdkAppId, userId, version, log}`; `log` is
+//!   the SDK's own log records joined by `\n`, as it prints them.
+//! - `jssdk_new_endreport`: how one session went. Read from the SDKs'
+//!   source (5.17.1, 4.15.22): `msg_path_enter_room.uint64_start_time` is
+//!   when `enterRoom`/`join` began (0: never called), `uint64_end_time`
+//!   when it ended, `int32_end_ret` its result: 0 entered; SDK 5 the error
+//!   code of the failure (`16460` = `SCHEDULE_FAILED`, 0x404C, when the
+//!   schedule service cannot be reached), SDK 4 `2` (the schedule request
+//!   failed) or `3` (the enter-room command failed). It also carries
+//!   `str_user_sig`, the user's credential, which is never read here.
+//! - `jssdk_key_metrics_report`: statistics counters; counted, not read.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Longest `userId` taken (the SDK allows 32 characters).
+const MAX_USER_ID: usize = 256;
+/// Longest `version` taken.
+const MAX_VERSION: usize = 32;
+
+/// One `jssdk_log` upload.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct LogUpload {
+    pub sdk_app_id: u64,
+    pub user_id: Option<String>,
+    pub version: Option<String>,
+    pub log: String,
+}
+
+#[derive(Deserialize)]
+struct RawLog<'a> {
+    #[serde(rename = "sdkAppId", borrow)]
+    sdk_app_id: Option<&'a RawValue>,
+    #[serde(rename = "userId", borrow)]
+    user_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    log: Option<&'a RawValue>,
+}
+
+/// Where a JSON body went wrong, without quoting it.
+fn json_error(what: &str, e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io | serde_json::error::Category::Eof => "cut short",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "not the expected shape",
+    };
+    format!("{what}: {kind} at line {}, column {}", e.line(), e.column())
+}
+
+fn string(name: &str, v: &RawValue, max: usize) -> Result<String, String> {
+    if !v.get().starts_with('"') {
+        return Err(format!("jssdk_log: {name} must be a string"));
+    }
+    let s: String =
+        serde_json::from_str(v.get()).map_err(|e| json_error(&format!("jssdk_log: {name}"), &e))?;
+    if s.len() > max {
+        return Err(format!("jssdk_log: {name} is longer than {max} bytes"));
+    }
+    Ok(s)
+}
+
+/// An sdkAppId as the SDKs send it: a string of digits (or a number).
+fn app_id(v: &RawValue) -> Option<u64> {
+    let t = v.get();
+    let digits = t
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(t);
+    if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Reads a `jssdk_log` body.
+pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
+    let raw: RawLog<'_> =
+        serde_json::from_slice(body).map_err(|e| json_error("jssdk_log body", &e))?;
+    let sdk_app_id = raw.sdk_app_id.ok_or("jssdk_log: no sdkAppId")?;
+    let sdk_app_id = app_id(sdk_app_id).ok_or("jssdk_log: sdkAppId must be a number (digits)")?;
+    let user_id = raw
+        .user_id
+        .map(|v| string("userId", v, MAX_USER_ID))
+        .transpose()?;
+    let version = raw
+        .version
+        .map(|v| string("version", v, MAX_VERSION))
+        .transpose()?;
+    if version.as_deref().is_some_and(|v| {
+        !v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+    }) {
+        return Err("jssdk_log: version is not a version number".into());
+    }
+    let log = raw.log.ok_or("jssdk_log: no log")?;
+    let log = string("log", log, usize::MAX)?;
+    Ok(LogUpload {
+        sdk_app_id,
+        user_id: user_id.filter(|u| !u.is_empty()),
+        version: version.filter(|v| !v.is_empty()),
+        log,
+    })
+}
+
+/// How the session an end report describes went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// The room was entered.
+    Entered,
+    /// Entering failed with this result (`int32_end_ret`).
+    Failed(i64),
+    /// Entering was never tried.
+    NoEnter,
+}
+
+/// One `jssdk_new_endreport`: its sdkAppId, SDK major version and session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EndReport {
+    pub sdk_app_id: Option<u64>,
+    pub sdk_major: Option<u32>,
+    pub session: Session,
+}
+
+#[derive(Deserialize)]
+struct RawEnd<'a> {
+    #[serde(borrow)]
+    uint32_sdk_app_id: Option<&'a RawValue>,
+    #[serde(default)]
+    msg_basic_info: Option<Basic>,
+    #[serde(default)]
+    msg_path_enter_room: Option<Enter>,
+}
+
+#[derive(Deserialize)]
+struct Basic {
+    #[serde(default)]
+    string_sdk_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Enter {
+    #[serde(default)]
+    uint64_start_time: u64,
+    #[serde(default)]
+    uint64_end_time: u64,
+    #[serde(default)]
+    int32_end_ret: i64,
+}
+
+/// Reads a `jssdk_new_endreport` body.
+pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
+    let raw: RawEnd<'_> =
+        serde_json::from_slice(body).map_err(|e| json_error("jssdk_new_endreport body", &e))?;
+    let sdk_major = raw
+        .msg_basic_info
+        .and_then(|b| b.string_sdk_version)
+        .and_then(|v| v.split('.').next()?.parse().ok());
+    let session = match raw.msg_path_enter_room {
+        None => Session::NoEnter,
+        Some(e) if e.uint64_start_time == 0 => Session::NoEnter,
+        Some(e) if e.int32_end_ret != 0 => Session::Failed(e.int32_end_ret),
+        Some(e) if e.uint64_end_time != 0 => Session::Entered,
+        // Begun, never ended: the page closed while entering.
+        Some(_) => Session::Failed(0),
+    };
+    Ok(EndReport {
+        sdk_app_id: raw.uint32_sdk_app_id.and_then(app_id),
+        sdk_major,
+        session,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_upload_as_the_sdks_send_it() {
+        let b = br#"{"timestamp":"11/30/2026, 8:40:56 AM","sdkAppId":"1400000001","userId":"alice","version":"5.17.1","log":"[08:40:56:462] <INFO> x\n[08:40:56:463] <ERROR> y"}"#;
+        assert_eq!(
+            log_upload(b).unwrap(),
+            LogUpload {
+                sdk_app_id: 1_400_000_001,
+                user_id: Some("alice".into()),
+                version: Some("5.17.1".into()),
+                log: "[08:40:56:462] <INFO> x\n[08:40:56:463] <ERROR> y".into(),
+            }
+        );
+        // A number is taken too, and unknown fields are skipped.
+        let b = br#"{"sdkAppId":1400000001,"log":"x","extra":[1,2,{"a":3}]}"#;
+        assert_eq!(log_upload(b).unwrap().sdk_app_id, 1_400_000_001);
+    }
+
+    #[test]
+    fn wrong_uploads_are_named_never_quoted() {
+        for (body, want) in [
+            (&br#"{"log":"x"}"#[..], "no sdkAppId"),
+            (
+                br#"{"sdkAppId":"abc","log":"x"}"#,
+                "sdkAppId must be a number",
+            ),
+            (br#"{"sdkAppId":"1","log":5}"#, "log must be a string"),
+            (
+                br#"{"sdkAppId":"1","log":"x","userId":{"a":"SECRET"}}"#,
+                "userId must be a string",
+            ),
+            (
+                br#"{"sdkAppId":"1","log":"x","version":"1.0 SECRET"}"#,
+                "version is not",
+            ),
+            (br#"{"sdkAppId":"1"}"#, "no log"),
+            (b"not json SECRET", "not JSON"),
+            (br#"{"sdkAppId":"1","log":"SECRET"#, "cut short"),
+            (br#"["SECRET"]"#, "not the expected shape"),
+        ] {
+            let e = log_upload(body).unwrap_err();
+            assert!(e.contains(want), "{e}");
+            assert!(!e.contains("SECRET"), "{e}");
+        }
+    }
+
+    #[test]
+    fn end_reports_tell_how_sessions_went() {
+        let failed = br#"{"uint32_sdk_app_id":1400000001,"msg_basic_info":{"string_sdk_version":"5.17.1"},"msg_path_enter_room":{"uint64_start_time":1,"uint64_end_time":2,"int32_end_ret":16460},"str_user_sig":"SECRET"}"#;
+        assert_eq!(
+            end_report(failed).unwrap(),
+            EndReport {
+                sdk_app_id: Some(1_400_000_001),
+                sdk_major: Some(5),
+                session: Session::Failed(16460)
+            }
+        );
+        let entered = br#"{"msg_path_enter_room":{"uint64_start_time":1,"uint64_end_time":2,"int32_end_ret":0}}"#;
+        assert_eq!(end_report(entered).unwrap().session, Session::Entered);
+        let none = br#"{"msg_path_enter_room":{"uint64_start_time":0}}"#;
+        assert_eq!(end_report(none).unwrap().session, Session::NoEnter);
+        let e = end_report(br#"{"msg_path_enter_room":{"int32_end_ret":"SECRET"}}"#).unwrap_err();
+        assert!(!e.contains("SECRET"), "{e}");
+    }
+}
