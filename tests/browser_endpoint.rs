@@ -1,0 +1,408 @@
+//! The browser endpoint end to end, over real HTTP: uploads as the TRTC
+//! Web SDK sends them (the bodies in `tests/data/sdk-uploads/`, captured
+//! from the real SDKs' uploads) become events with their user, sdkAppId,
+//! SDK version, browser and OS; every refusal is answered and counted and
+//! leaves the daemon up and the good uploads whole; a flood from one client
+//! is limited while another still counts; the table of clients stays
+//! bounded; a full queue drops the upload without waiting; bodies are
+//! relayed unchanged to a stand-in of the SDK's log service; no userSig is
+//! ever written. (The real SDKs in a real browser: `tests/real_sdk.rs`.)
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::daemon::{Daemon, metric, write_config};
+
+const BROWSER_SAYS: &str = "accepting the SDK's log upload (loggerProxy) on http://";
+const APP: u64 = 1_400_000_001;
+const ORIGIN: &str = "https://app.example.com";
+const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91";
+
+/// One HTTP/1.1 request; the status, the answer's headers (lowercase
+/// names) and its body.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, BTreeMap<String, String>, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let mut lines = head.lines();
+    let code = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (code, headers, body.to_string())
+}
+
+fn path(cmdtype: &str, app: u64) -> String {
+    format!("/trtc-logs/v5/AVQualityReportSvc/C2S?random=12345&sdkappid={app}&cmdtype={cmdtype}")
+}
+
+/// A `jssdk_log` upload as the SDK sends it.
+fn log_body(user: &str, version: &str, log: &str) -> Vec<u8> {
+    serde_json::json!({
+        "timestamp": "11/30/2026, 8:40:56 AM",
+        "sdkAppId": APP.to_string(),
+        "userId": user,
+        "version": version,
+        "log": log,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The v5 record of an `enterRoom` that failed, with the app's params
+/// (and its userSig) as the SDK prints them.
+fn v5_failure(n: u32) -> String {
+    format!(
+        "[08:40:56:{n:03}] <INFO> [\u{2191}t1|alice] Join() => joining room: 8888\n[08:40:56:{n:03}] <ERROR> [\u{2191}t1|alice] enterRoom() failed 3   OPERATION_FAILED: 'enterRoom' failed, reason: schedule failed\nRefer to: https://web.sdk.qcloud.com/trtc/webrtc/doc/en/index.html\n code:5500 params: [{{\"sdkAppId\":{APP},\"userId\":\"alice\",\"userSig\":\"eJwSECRETSIG\",\"roomId\":8888}}]"
+    )
+}
+
+/// A good upload from `client` (its address in X-Forwarded-For).
+fn good(port: u16, client: &str, n: u32) -> u16 {
+    request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("User-Agent", UA),
+            ("X-Forwarded-For", client),
+        ],
+        &log_body("alice", "5.17.1", &v5_failure(n)),
+    )
+    .0
+}
+
+fn start(dir: &Path, extra: &str) -> (Daemon, u16) {
+    let cfg = write_config(
+        dir,
+        &format!(
+            "events:\n  path: events.ndjson\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n{extra}"
+        ),
+    );
+    let mut d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    let port = d.bound_port(BROWSER_SAYS);
+    (d, port)
+}
+
+fn events(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("events.ndjson"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn refused(m: &str, reason: &str) -> f64 {
+    metric(
+        m,
+        &format!("trtc_logwatch_browser_refused_total{{source=\"browser\",reason=\"{reason}\"}}"),
+    )
+    .unwrap_or(0.0)
+}
+
+#[test]
+fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let (code, headers, body) = request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("User-Agent", UA),
+            ("X-Forwarded-For", "203.0.113.7"),
+        ],
+        &log_body("alice", "5.17.1", &v5_failure(1)),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body.trim(), "{\"events\":1}");
+    assert_eq!(headers.get("access-control-allow-origin").map(String::as_str), Some(ORIGIN));
+    let ev = d.wait_metric(
+        "trtc_errors_total{catalog=\"trtc-web-v5\",category=\"operation\",key=\"OPERATION_FAILED\",code=\"5500\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
+    assert_eq!(ev, 1.0);
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let evs = events(dir.path());
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    let c = &evs[0]["context"];
+    assert_eq!(c["userId"], "alice");
+    assert_eq!(c["sdkAppId"], APP.to_string());
+    assert_eq!(c["sdkVersion"], "5.17.1");
+    assert_eq!(c["browser"], "Edge 120");
+    assert_eq!(c["os"], "Windows");
+    assert_eq!(c["roomId"], "8888");
+    assert_eq!(evs[0]["source"], "browser");
+    // The userSig the SDK printed is in no event and no log line.
+    let written = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
+    assert!(!written.contains("SECRETSIG") && written.contains("[redacted]"), "{written}");
+    assert!(!log.contains("SECRETSIG"), "{log}");
+    // A CORS preflight from the page is answered.
+    let (d, port) = start(dir.path(), "");
+    let (code, headers, _) = request(
+        port,
+        "OPTIONS",
+        &path("jssdk_log", APP),
+        &[("Origin", ORIGIN), ("Access-Control-Request-Method", "POST")],
+        b"",
+    );
+    assert_eq!(code, 204);
+    assert_eq!(headers.get("access-control-allow-origin").map(String::as_str), Some(ORIGIN));
+    assert!(headers.get("access-control-allow-methods").is_some_and(|m| m.contains("POST")));
+    d.stop();
+}
+
+/// Bad input, each kind answered with its status and counted under its
+/// reason: the daemon stays up and a good upload after all of them is
+/// whole.
+#[test]
+fn every_bad_upload_is_refused_counted_and_the_good_ones_are_whole() {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  max_body_bytes: 65536\n  uploads_per_minute: 100000\n  burst: 1000\n");
+    let ok = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
+        let mut h = vec![
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("X-Forwarded-For", "198.51.100.1"),
+        ];
+        h.extend_from_slice(extra);
+        h
+    };
+    let gz = |b: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    let good_log = log_body("alice", "5.17.1", &v5_failure(1));
+    let huge_log = log_body("alice", "5.17.1", &"x".repeat(70_000));
+    let bomb = gz(&vec![b' '; 50 << 20]);
+    let cases: Vec<(&str, String, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+        ("no origin", path("jssdk_log", APP), vec![("X-Forwarded-For", "198.51.100.1")], good_log.clone(), 403, "origin"),
+        ("other origin", path("jssdk_log", APP), vec![("Origin", "https://evil.example.com"), ("X-Forwarded-For", "198.51.100.1")], good_log.clone(), 403, "origin"),
+        ("app id not allowed", path("jssdk_log", 1_400_000_002), ok(&[]), good_log.clone(), 403, "sdk_app_id"),
+        ("no app id", "/v5/AVQualityReportSvc/C2S?cmdtype=jssdk_log".into(), ok(&[]), good_log.clone(), 403, "sdk_app_id"),
+        ("body's app id differs", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000002","userId":"a","version":"5.17.1","log":"x"}"#.to_vec(), 403, "sdk_app_id"),
+        ("unknown cmdtype", path("jssdk_new_thing", APP), ok(&[]), good_log.clone(), 400, "cmdtype"),
+        ("not JSON", path("jssdk_log", APP), ok(&[]), b"\x00\xffnot json".to_vec(), 400, "bad_body"),
+        ("missing sdkAppId", path("jssdk_log", APP), ok(&[]), br#"{"userId":"a","log":"x"}"#.to_vec(), 400, "bad_body"),
+        ("sdkAppId a list", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":[1],"log":"x"}"#.to_vec(), 400, "bad_body"),
+        ("userId a number", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001","userId":7,"log":"x"}"#.to_vec(), 400, "bad_body"),
+        ("version an object", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001","version":{},"log":"x"}"#.to_vec(), 400, "bad_body"),
+        ("log a number", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001","log":1}"#.to_vec(), 400, "bad_body"),
+        ("no log", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001"}"#.to_vec(), 400, "bad_body"),
+        ("end report of wrong types", path("jssdk_new_endreport", APP), ok(&[]), br#"{"msg_path_enter_room":{"int32_end_ret":"x"}}"#.to_vec(), 400, "bad_body"),
+        ("huge log", path("jssdk_log", APP), ok(&[]), huge_log, 413, "too_large"),
+        ("gzip bomb", path("jssdk_log", APP), ok(&[("Content-Encoding", "gzip")]), bomb, 413, "too_large"),
+        ("brotli", path("jssdk_log", APP), ok(&[("Content-Encoding", "br")]), good_log.clone(), 415, "encoding"),
+        ("bad gzip", path("jssdk_log", APP), ok(&[("Content-Encoding", "gzip")]), b"not gzip".to_vec(), 400, "bad_body"),
+        ("GET", path("jssdk_log", APP), ok(&[]), Vec::new(), 405, "method"),
+        ("other path", "/upload?sdkappid=1400000001&cmdtype=jssdk_log".into(), ok(&[]), good_log.clone(), 404, "path"),
+    ];
+    let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
+    for (what, p, headers, body, want, reason) in &cases {
+        let method = if *what == "GET" { "GET" } else { "POST" };
+        let (code, _, answer) = request(port, method, p, headers, body);
+        assert_eq!(code, *want, "{what}: {answer}");
+        assert!(!answer.contains("SECRET"), "{what}: {answer}");
+        *counts.entry(reason).or_default() += 1.0;
+        // A good upload between bad ones is whole.
+        assert_eq!(good(port, "198.51.100.2", 1), 200, "after {what}");
+    }
+    let m = d.metrics();
+    for (reason, n) in counts {
+        assert_eq!(refused(&m, reason), n, "{reason}: {m}");
+    }
+    assert_eq!(
+        metric(&m, "trtc_logwatch_browser_uploads_total{source=\"browser\",cmdtype=\"jssdk_log\"}"),
+        Some(cases.len() as f64)
+    );
+    assert!(common::daemon::http_get(d.port, "/healthz").is_some_and(|(c, _)| c == 200));
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains("SECRET"), "{log}");
+    let evs = events(dir.path());
+    assert_eq!(evs.len(), cases.len(), "one event per good upload");
+    assert!(evs.iter().all(|e| e["key"] == "OPERATION_FAILED" && e["context"]["userId"] == "alice"));
+}
+
+/// One client floods; another keeps uploading: the flood is limited (429,
+/// counted), the other client's uploads all count.
+#[test]
+fn a_flood_from_one_client_is_limited_while_another_still_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  uploads_per_minute: 6\n  burst: 5\n");
+    let flood: Vec<u16> = (0..40).map(|n| good(port, "203.0.113.66", n)).collect();
+    let other: Vec<u16> = (0..4).map(|n| good(port, "192.0.2.10", 100 + n)).collect();
+    assert_eq!(flood.iter().filter(|&&c| c == 200).count(), 5, "{flood:?}");
+    assert!(flood.iter().all(|&c| c == 200 || c == 429), "{flood:?}");
+    assert_eq!(other, [200, 200, 200, 200]);
+    let m = d.metrics();
+    assert_eq!(refused(&m, "rate"), 35.0, "{m}");
+    d.stop();
+    assert_eq!(events(dir.path()).len(), 9);
+}
+
+/// Every new address is a new client: the table stays at its bound and a
+/// client beyond it is refused, counted.
+#[test]
+fn the_table_of_clients_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  max_clients: 10\n");
+    let codes: Vec<u16> = (0..30).map(|n| good(port, &format!("10.0.0.{n}"), n)).collect();
+    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 10, "{codes:?}");
+    let m = d.metrics();
+    assert_eq!(refused(&m, "clients"), 20.0, "{m}");
+    assert_eq!(metric(&m, "trtc_logwatch_browser_clients"), Some(10.0));
+    d.stop();
+}
+
+/// The events output blocked (a pipe nobody reads): uploads are answered
+/// at once all the same, those that find the queue full are dropped (503)
+/// and counted, never held.
+#[test]
+fn a_full_queue_drops_the_upload_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "events:\n  queue_capacity: 20\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n  burst: 10000\n"
+        ),
+    );
+    let mut d = Daemon::start_with(&["--config", cfg.to_str().unwrap()], Stdio::null(), Stdio::piped());
+    let port = d.bound_port(BROWSER_SAYS);
+    let mut codes = Vec::new();
+    for n in 0..400 {
+        let t = std::time::Instant::now();
+        codes.push(good(port, "192.0.2.1", n));
+        assert!(t.elapsed() < Duration::from_secs(5), "an upload waited");
+        if codes.last() == Some(&503) && codes.len() > 30 {
+            break;
+        }
+    }
+    assert_eq!(codes.last(), Some(&503), "{codes:?}");
+    let m = d.metrics();
+    assert!(refused(&m, "queue_full") >= 1.0, "{m}");
+    assert!(metric(&m, "trtc_logwatch_events_dropped_total").unwrap_or(0.0) >= 1.0, "{m}");
+    d.kill();
+}
+
+/// `browser.forward`: each body goes unchanged, with the SDK's query, to a
+/// stand-in of the SDK's log service; one that does not answer is counted
+/// as failed, and the uploads are taken all the same.
+#[test]
+fn bodies_are_relayed_unchanged_to_the_sdk_log_service() {
+    let stand_in = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = stand_in.local_addr().unwrap();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, Vec<u8>)>::new()));
+    let seen = std::sync::Arc::clone(&got);
+    std::thread::spawn(move || {
+        for s in stand_in.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            // Headers, then the body of Content-Length.
+            let (head, body_start) = loop {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break (String::new(), 0);
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break (String::from_utf8_lossy(&buf[..i]).into_owned(), i + 4);
+                }
+            };
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .unwrap_or(0);
+            while buf.len() < body_start + len {
+                let n = s.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let line = head.lines().next().unwrap_or("").to_string();
+            seen.lock().unwrap().push((line, buf[body_start..].to_vec()));
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), &format!("  forward: http://{at}\n"));
+    let bodies: Vec<Vec<u8>> = (0..3).map(|n| log_body("alice", "5.17.1", &v5_failure(n))).collect();
+    for b in &bodies {
+        let (code, _, _) = request(
+            port,
+            "POST",
+            &path("jssdk_log", APP),
+            &[("Origin", ORIGIN), ("Content-Type", "text/plain;charset=UTF-8"), ("X-Forwarded-For", "192.0.2.5")],
+            b,
+        );
+        assert_eq!(code, 200);
+    }
+    let ok = d.wait_metric(
+        "trtc_logwatch_browser_forwarded_total{source=\"browser\",result=\"ok\"}",
+        3.0,
+        Duration::from_secs(10),
+    );
+    assert_eq!(ok, 3.0);
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 3);
+    for (line, body) in &got {
+        assert!(
+            line.starts_with("POST /v5/AVQualityReportSvc/C2S?random=12345&sdkappid=1400000001&cmdtype=jssdk_log "),
+            "{line}"
+        );
+        assert!(bodies.contains(body), "a body changed on the way");
+    }
+    d.stop();
+    // Nothing listens there: counted as failed, the upload still taken.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (d, port) = start(dir.path(), &format!("  forward: http://{dead}\n"));
+    assert_eq!(good(port, "192.0.2.6", 1), 200);
+    let failed = d.wait_metric(
+        "trtc_logwatch_browser_forwarded_total{source=\"browser\",result=\"failed\"}",
+        1.0,
+        Duration::from_secs(15),
+    );
+    assert_eq!(failed, 1.0);
+    d.stop();
+}
