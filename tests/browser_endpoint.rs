@@ -150,7 +150,12 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
     );
     assert_eq!(code, 200, "{body}");
     assert_eq!(body.trim(), "{\"events\":1}");
-    assert_eq!(headers.get("access-control-allow-origin").map(String::as_str), Some(ORIGIN));
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .map(String::as_str),
+        Some(ORIGIN)
+    );
     let ev = d.wait_metric(
         "trtc_errors_total{catalog=\"trtc-web-v5\",category=\"operation\",key=\"OPERATION_FAILED\",code=\"5500\"}",
         1.0,
@@ -171,7 +176,10 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
     assert_eq!(evs[0]["source"], "browser");
     // The userSig the SDK printed is in no event and no log line.
     let written = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
-    assert!(!written.contains("SECRETSIG") && written.contains("[redacted]"), "{written}");
+    assert!(
+        !written.contains("SECRETSIG") && written.contains("[redacted]"),
+        "{written}"
+    );
     assert!(!log.contains("SECRETSIG"), "{log}");
     // A CORS preflight from the page is answered.
     let (d, port) = start(dir.path(), "");
@@ -179,12 +187,24 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
         port,
         "OPTIONS",
         &path("jssdk_log", APP),
-        &[("Origin", ORIGIN), ("Access-Control-Request-Method", "POST")],
+        &[
+            ("Origin", ORIGIN),
+            ("Access-Control-Request-Method", "POST"),
+        ],
         b"",
     );
     assert_eq!(code, 204);
-    assert_eq!(headers.get("access-control-allow-origin").map(String::as_str), Some(ORIGIN));
-    assert!(headers.get("access-control-allow-methods").is_some_and(|m| m.contains("POST")));
+    assert_eq!(
+        headers
+            .get("access-control-allow-origin")
+            .map(String::as_str),
+        Some(ORIGIN)
+    );
+    assert!(
+        headers
+            .get("access-control-allow-methods")
+            .is_some_and(|m| m.contains("POST"))
+    );
     d.stop();
 }
 
@@ -196,7 +216,10 @@ fn every_bad_upload_is_refused_counted_and_the_good_ones_are_whole() {
     use flate2::Compression;
     use flate2::write::GzEncoder;
     let dir = tempfile::tempdir().unwrap();
-    let (d, port) = start(dir.path(), "  max_body_bytes: 65536\n  uploads_per_minute: 100000\n  burst: 1000\n");
+    let (d, port) = start(
+        dir.path(),
+        "  max_body_bytes: 65536\n  uploads_per_minute: 100000\n  burst: 1000\n",
+    );
     let ok = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
         let mut h = vec![
             ("Origin", ORIGIN),
@@ -215,26 +238,169 @@ fn every_bad_upload_is_refused_counted_and_the_good_ones_are_whole() {
     let huge_log = log_body("alice", "5.17.1", &"x".repeat(70_000));
     let bomb = gz(&vec![b' '; 50 << 20]);
     let cases: Vec<(&str, String, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
-        ("no origin", path("jssdk_log", APP), vec![("X-Forwarded-For", "198.51.100.1")], good_log.clone(), 403, "origin"),
-        ("other origin", path("jssdk_log", APP), vec![("Origin", "https://evil.example.com"), ("X-Forwarded-For", "198.51.100.1")], good_log.clone(), 403, "origin"),
-        ("app id not allowed", path("jssdk_log", 1_400_000_002), ok(&[]), good_log.clone(), 403, "sdk_app_id"),
-        ("no app id", "/v5/AVQualityReportSvc/C2S?cmdtype=jssdk_log".into(), ok(&[]), good_log.clone(), 403, "sdk_app_id"),
-        ("body's app id differs", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000002","userId":"a","version":"5.17.1","log":"x"}"#.to_vec(), 403, "sdk_app_id"),
-        ("unknown cmdtype", path("jssdk_new_thing", APP), ok(&[]), good_log.clone(), 400, "cmdtype"),
-        ("not JSON", path("jssdk_log", APP), ok(&[]), b"\x00\xffnot json".to_vec(), 400, "bad_body"),
-        ("missing sdkAppId", path("jssdk_log", APP), ok(&[]), br#"{"userId":"a","log":"x"}"#.to_vec(), 400, "bad_body"),
-        ("sdkAppId a list", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":[1],"log":"x"}"#.to_vec(), 400, "bad_body"),
-        ("userId a number", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001","userId":7,"log":"x"}"#.to_vec(), 400, "bad_body"),
-        ("version an object", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001","version":{},"log":"x"}"#.to_vec(), 400, "bad_body"),
-        ("log a number", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001","log":1}"#.to_vec(), 400, "bad_body"),
-        ("no log", path("jssdk_log", APP), ok(&[]), br#"{"sdkAppId":"1400000001"}"#.to_vec(), 400, "bad_body"),
-        ("end report of wrong types", path("jssdk_new_endreport", APP), ok(&[]), br#"{"msg_path_enter_room":{"int32_end_ret":"x"}}"#.to_vec(), 400, "bad_body"),
-        ("huge log", path("jssdk_log", APP), ok(&[]), huge_log, 413, "too_large"),
-        ("gzip bomb", path("jssdk_log", APP), ok(&[("Content-Encoding", "gzip")]), bomb, 413, "too_large"),
-        ("brotli", path("jssdk_log", APP), ok(&[("Content-Encoding", "br")]), good_log.clone(), 415, "encoding"),
-        ("bad gzip", path("jssdk_log", APP), ok(&[("Content-Encoding", "gzip")]), b"not gzip".to_vec(), 400, "bad_body"),
-        ("GET", path("jssdk_log", APP), ok(&[]), Vec::new(), 405, "method"),
-        ("other path", "/upload?sdkappid=1400000001&cmdtype=jssdk_log".into(), ok(&[]), good_log.clone(), 404, "path"),
+        (
+            "no origin",
+            path("jssdk_log", APP),
+            vec![("X-Forwarded-For", "198.51.100.1")],
+            good_log.clone(),
+            403,
+            "origin",
+        ),
+        (
+            "other origin",
+            path("jssdk_log", APP),
+            vec![
+                ("Origin", "https://evil.example.com"),
+                ("X-Forwarded-For", "198.51.100.1"),
+            ],
+            good_log.clone(),
+            403,
+            "origin",
+        ),
+        (
+            "app id not allowed",
+            path("jssdk_log", 1_400_000_002),
+            ok(&[]),
+            good_log.clone(),
+            403,
+            "sdk_app_id",
+        ),
+        (
+            "no app id",
+            "/v5/AVQualityReportSvc/C2S?cmdtype=jssdk_log".into(),
+            ok(&[]),
+            good_log.clone(),
+            403,
+            "sdk_app_id",
+        ),
+        (
+            "body's app id differs",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"sdkAppId":"1400000002","userId":"a","version":"5.17.1","log":"x"}"#.to_vec(),
+            403,
+            "sdk_app_id",
+        ),
+        (
+            "unknown cmdtype",
+            path("jssdk_new_thing", APP),
+            ok(&[]),
+            good_log.clone(),
+            400,
+            "cmdtype",
+        ),
+        (
+            "not JSON",
+            path("jssdk_log", APP),
+            ok(&[]),
+            b"\x00\xffnot json".to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "missing sdkAppId",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"userId":"a","log":"x"}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "sdkAppId a list",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"sdkAppId":[1],"log":"x"}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "userId a number",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"sdkAppId":"1400000001","userId":7,"log":"x"}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "version an object",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"sdkAppId":"1400000001","version":{},"log":"x"}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "log a number",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"sdkAppId":"1400000001","log":1}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "no log",
+            path("jssdk_log", APP),
+            ok(&[]),
+            br#"{"sdkAppId":"1400000001"}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "end report of wrong types",
+            path("jssdk_new_endreport", APP),
+            ok(&[]),
+            br#"{"msg_path_enter_room":{"int32_end_ret":"x"}}"#.to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "huge log",
+            path("jssdk_log", APP),
+            ok(&[]),
+            huge_log,
+            413,
+            "too_large",
+        ),
+        (
+            "gzip bomb",
+            path("jssdk_log", APP),
+            ok(&[("Content-Encoding", "gzip")]),
+            bomb,
+            413,
+            "too_large",
+        ),
+        (
+            "brotli",
+            path("jssdk_log", APP),
+            ok(&[("Content-Encoding", "br")]),
+            good_log.clone(),
+            415,
+            "encoding",
+        ),
+        (
+            "bad gzip",
+            path("jssdk_log", APP),
+            ok(&[("Content-Encoding", "gzip")]),
+            b"not gzip".to_vec(),
+            400,
+            "bad_body",
+        ),
+        (
+            "GET",
+            path("jssdk_log", APP),
+            ok(&[]),
+            Vec::new(),
+            405,
+            "method",
+        ),
+        (
+            "other path",
+            "/upload?sdkappid=1400000001&cmdtype=jssdk_log".into(),
+            ok(&[]),
+            good_log.clone(),
+            404,
+            "path",
+        ),
     ];
     let mut counts: BTreeMap<&str, f64> = BTreeMap::new();
     for (what, p, headers, body, want, reason) in &cases {
@@ -251,7 +417,10 @@ fn every_bad_upload_is_refused_counted_and_the_good_ones_are_whole() {
         assert_eq!(refused(&m, reason), n, "{reason}: {m}");
     }
     assert_eq!(
-        metric(&m, "trtc_logwatch_browser_uploads_total{source=\"browser\",cmdtype=\"jssdk_log\"}"),
+        metric(
+            &m,
+            "trtc_logwatch_browser_uploads_total{source=\"browser\",cmdtype=\"jssdk_log\"}"
+        ),
         Some(cases.len() as f64)
     );
     assert!(common::daemon::http_get(d.port, "/healthz").is_some_and(|(c, _)| c == 200));
@@ -260,7 +429,10 @@ fn every_bad_upload_is_refused_counted_and_the_good_ones_are_whole() {
     assert!(!log.contains("SECRET"), "{log}");
     let evs = events(dir.path());
     assert_eq!(evs.len(), cases.len(), "one event per good upload");
-    assert!(evs.iter().all(|e| e["key"] == "OPERATION_FAILED" && e["context"]["userId"] == "alice"));
+    assert!(
+        evs.iter()
+            .all(|e| e["key"] == "OPERATION_FAILED" && e["context"]["userId"] == "alice")
+    );
 }
 
 /// One client floods; another keeps uploading: the flood is limited (429,
@@ -286,7 +458,9 @@ fn a_flood_from_one_client_is_limited_while_another_still_counts() {
 fn the_table_of_clients_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let (d, port) = start(dir.path(), "  max_clients: 10\n");
-    let codes: Vec<u16> = (0..30).map(|n| good(port, &format!("10.0.0.{n}"), n)).collect();
+    let codes: Vec<u16> = (0..30)
+        .map(|n| good(port, &format!("10.0.0.{n}"), n))
+        .collect();
     assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 10, "{codes:?}");
     let m = d.metrics();
     assert_eq!(refused(&m, "clients"), 20.0, "{m}");
@@ -306,7 +480,11 @@ fn a_full_queue_drops_the_upload_without_waiting() {
             "events:\n  queue_capacity: 20\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n  burst: 10000\n"
         ),
     );
-    let mut d = Daemon::start_with(&["--config", cfg.to_str().unwrap()], Stdio::null(), Stdio::piped());
+    let mut d = Daemon::start_with(
+        &["--config", cfg.to_str().unwrap()],
+        Stdio::null(),
+        Stdio::piped(),
+    );
     let port = d.bound_port(BROWSER_SAYS);
     let mut codes = Vec::new();
     for n in 0..400 {
@@ -320,7 +498,10 @@ fn a_full_queue_drops_the_upload_without_waiting() {
     assert_eq!(codes.last(), Some(&503), "{codes:?}");
     let m = d.metrics();
     assert!(refused(&m, "queue_full") >= 1.0, "{m}");
-    assert!(metric(&m, "trtc_logwatch_events_dropped_total").unwrap_or(0.0) >= 1.0, "{m}");
+    assert!(
+        metric(&m, "trtc_logwatch_events_dropped_total").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
     d.kill();
 }
 
@@ -351,7 +532,11 @@ fn bodies_are_relayed_unchanged_to_the_sdk_log_service() {
             };
             let len: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
                 .unwrap_or(0);
             while buf.len() < body_start + len {
                 let n = s.read(&mut chunk).unwrap_or(0);
@@ -361,19 +546,28 @@ fn bodies_are_relayed_unchanged_to_the_sdk_log_service() {
                 buf.extend_from_slice(&chunk[..n]);
             }
             let line = head.lines().next().unwrap_or("").to_string();
-            seen.lock().unwrap().push((line, buf[body_start..].to_vec()));
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+            seen.lock()
+                .unwrap()
+                .push((line, buf[body_start..].to_vec()));
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
         }
     });
     let dir = tempfile::tempdir().unwrap();
     let (d, port) = start(dir.path(), &format!("  forward: http://{at}\n"));
-    let bodies: Vec<Vec<u8>> = (0..3).map(|n| log_body("alice", "5.17.1", &v5_failure(n))).collect();
+    let bodies: Vec<Vec<u8>> = (0..3)
+        .map(|n| log_body("alice", "5.17.1", &v5_failure(n)))
+        .collect();
     for b in &bodies {
         let (code, _, _) = request(
             port,
             "POST",
             &path("jssdk_log", APP),
-            &[("Origin", ORIGIN), ("Content-Type", "text/plain;charset=UTF-8"), ("X-Forwarded-For", "192.0.2.5")],
+            &[
+                ("Origin", ORIGIN),
+                ("Content-Type", "text/plain;charset=UTF-8"),
+                ("X-Forwarded-For", "192.0.2.5"),
+            ],
             b,
         );
         assert_eq!(code, 200);
@@ -395,7 +589,10 @@ fn bodies_are_relayed_unchanged_to_the_sdk_log_service() {
     }
     d.stop();
     // Nothing listens there: counted as failed, the upload still taken.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let (d, port) = start(dir.path(), &format!("  forward: http://{dead}\n"));
     assert_eq!(good(port, "192.0.2.6", 1), 200);
     let failed = d.wait_metric(

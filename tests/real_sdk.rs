@@ -136,3 +136,90 @@ fn every_sdk_record_over_http_ingest_is_one_event_with_its_code() {
     );
     d.stop();
 }
+
+/// The SDKs' own log upload pointed at the browser endpoint, as an app does
+/// with one option (v5 `proxy.loggerProxy` in `enterRoom`, v4
+/// `setProxyServer({ loggerProxy })`), the pages loaded from the allowed
+/// origin and from another one: each SDK's errors arrive as events with the
+/// upload's user, sdkAppId and SDK version and the browser's family and OS,
+/// the counts per key pinned to the SDK versions of
+/// tests/browser/package-lock.json (an upgrade that changes what or how the
+/// SDKs upload fails here); the other origin's uploads are refused; the
+/// end reports count the failed sessions; no userSig is written.
+#[test]
+fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_port = common::daemon::free_port();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "events:\n  path: events.ndjson\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"http://127.0.0.1:{page_port}\"]\n  sdk_app_ids: [1400000001]\n"
+        ),
+    );
+    let mut d = Daemon::start(&["--config", cfg.to_str().unwrap()]);
+    let port = d.bound_port("accepting the SDK's log upload (loggerProxy) on http://");
+    let proxy = format!("http://127.0.0.1:{port}/trtc");
+    let page_port = page_port.to_string();
+    let Some(records) = sdk::capture_with(&[
+        ("LOGGER_PROXY", proxy.as_str()),
+        ("PAGE_PORT", page_port.as_str()),
+        ("PAGE_HOSTS", "127.0.0.1,localhost"),
+    ]) else {
+        d.stop();
+        return;
+    };
+    assert!(records.iter().any(|r| r.sdk == "v5"), "no v5 records");
+    // Uploads are answered once queued; the last events are written at once.
+    std::thread::sleep(Duration::from_millis(500));
+    let m = d.metrics();
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap_or_default();
+    let evs = events_of(text.as_bytes());
+    let mut counts = std::collections::BTreeMap::new();
+    for e in &evs {
+        let c = &e["context"];
+        assert_eq!(c["userId"], "alice", "{e}");
+        assert_eq!(c["sdkAppId"], "1400000001", "{e}");
+        assert!(
+            c["browser"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("Chrome ")),
+            "{e}"
+        );
+        assert_eq!(c["os"], "Linux", "{e}");
+        assert_eq!(e["source"], "browser");
+        *counts
+            .entry((
+                c["sdkVersion"].as_str().unwrap_or("").to_string(),
+                e["key"].as_str().unwrap_or("").to_string(),
+            ))
+            .or_insert(0) += 1;
+    }
+    let want: std::collections::BTreeMap<(String, String), i32> = [
+        (("4.15.22", "SCHEDULE_FAILED"), 1),
+        (("5.17.1", "DEVICE_ERROR"), 2),
+        (("5.17.1", "OPERATION_FAILED"), 1),
+    ]
+    .into_iter()
+    .map(|((v, k), n)| ((v.to_string(), k.to_string()), n))
+    .collect();
+    assert_eq!(counts, want, "{text}");
+    // The v5 SDK prints its enterRoom params, userSig and all.
+    assert!(!text.contains("\"userSig\":\"sig\""), "{text}");
+    assert!(!log.contains("\"userSig\":\"sig\""), "{log}");
+    let refused = metric(
+        &m,
+        "trtc_logwatch_browser_refused_total{source=\"browser\",reason=\"origin\"}",
+    )
+    .unwrap_or(0.0);
+    assert!(refused >= 4.0, "the other origin's uploads: {m}");
+    assert_eq!(
+        metric(
+            &m,
+            "trtc_browser_sessions_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
+        ),
+        Some(2.0),
+        "{m}"
+    );
+}

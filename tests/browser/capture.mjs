@@ -11,6 +11,14 @@
 //
 //   node capture.mjs [v4|v5|all] > records.ndjson
 //
+// With LOGGER_PROXY=URL the SDKs also upload their own log there (v5
+// `setLogLevel(1, true)` and `proxy.loggerProxy` in `enterRoom`, v4
+// `Logger.enableUploadLog()` and `setProxyServer({ loggerProxy })`), as an
+// app that points them at trtc-logwatch's browser endpoint does; the pages
+// then wait for the SDKs' last upload. PAGE_PORT fixes the pages' port (the
+// origin the endpoint allows), PAGE_HOSTS (default 127.0.0.1; `localhost`
+// for another origin) lists the hosts each SDK's page is loaded from.
+//
 // Nothing leaves the machine: every request but the page's own is refused
 // (the v4 SDK's error-message script is answered with an empty script, as
 // it stops without one), and host names do not resolve.
@@ -22,6 +30,9 @@ import puppeteer from 'puppeteer-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const which = process.argv[2] || 'all';
+const loggerProxy = process.env.LOGGER_PROXY || '';
+const pagePort = Number(process.env.PAGE_PORT || 0);
+const pageHosts = (process.env.PAGE_HOSTS || '127.0.0.1').split(',');
 const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 
 const files = {
@@ -48,8 +59,8 @@ const server = http.createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
   fs.createReadStream(f).pipe(res);
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const origin = `http://127.0.0.1:${server.address().port}`;
+await new Promise((r) => server.listen(pagePort, '127.0.0.1', r));
+const port = server.address().port;
 
 const browser = await puppeteer.launch({
   executablePath: chromium,
@@ -62,7 +73,7 @@ const browser = await puppeteer.launch({
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
   ],
 });
 
@@ -94,12 +105,14 @@ async function recordText(msg) {
   return [out, ...rest].join(' ');
 }
 
-async function run(sdk) {
+async function run(sdk, host) {
+  const origin = `http://${host}:${port}`;
   const page = await browser.newPage();
   await page.setRequestInterception(true);
   page.on('request', (req) => {
     const url = req.url();
     if (url.startsWith(origin)) return req.continue();
+    if (loggerProxy && url.startsWith(loggerProxy)) return req.continue();
     if (url.includes('/error-message/')) {
       return req.respond({ status: 200, contentType: 'text/javascript', body: '' });
     }
@@ -107,19 +120,20 @@ async function run(sdk) {
   });
   const pending = [];
   page.on('console', (msg) => {
-    pending.push(recordText(msg).then((text) => ({ sdk, level: msg.type(), text, raw: msg.text() })));
+    pending.push(recordText(msg).then((text) => ({ sdk, host, level: msg.type(), text, raw: msg.text() })));
   });
   let finished;
   const done = new Promise((resolve) => {
     finished = resolve;
   });
   await page.exposeFunction('scenariosDone', () => finished());
+  await page.exposeFunction('loggerProxy', () => loggerProxy);
   await page.goto(`${origin}/?sdk=${sdk}`);
   let timer;
   const how = await Promise.race([
     done.then(() => 'done'),
     new Promise((r) => {
-      timer = setTimeout(() => r('timed out'), 90000);
+      timer = setTimeout(() => r('timed out'), 120000);
     }),
   ]);
   clearTimeout(timer);
@@ -132,8 +146,10 @@ async function run(sdk) {
 }
 
 try {
-  for (const sdk of which === 'all' ? ['v4', 'v5'] : [which]) {
-    await run(sdk);
+  for (const host of pageHosts) {
+    for (const sdk of which === 'all' ? ['v4', 'v5'] : [which]) {
+      await run(sdk, host);
+    }
   }
 } finally {
   await browser.close();

@@ -16,26 +16,33 @@
     }
   }
 
+  // With a log proxy (capture.mjs LOGGER_PROXY), the SDK uploads its own
+  // log there, as an app sends it to trtc-logwatch's browser endpoint.
+  let proxy = '';
+
   async function v5() {
-    TRTC.setLogLevel(1);
+    TRTC.setLogLevel(1, !!proxy);
+    const withProxy = (p) => (proxy ? Object.assign(p, { proxy: { loggerProxy: proxy } }) : p);
     const trtc = TRTC.create();
     await attempt('startLocalVideo', () => trtc.startLocalVideo({ view: 'view' }));
     await attempt('startLocalAudio', () => trtc.startLocalAudio());
     await attempt('enterRoom without params', () => trtc.enterRoom({}));
     await attempt('enterRoom bad roomId', () =>
-      trtc.enterRoom({ sdkAppId: SDK_APP_ID, userId: 'alice', userSig: 'sig', roomId: -1 }));
+      trtc.enterRoom(withProxy({ sdkAppId: SDK_APP_ID, userId: 'alice', userSig: 'sig', roomId: -1 })));
     await attempt('switchRole before enterRoom', () => trtc.switchRole('anchor'));
     await attempt('startRemoteVideo before enterRoom', () =>
       trtc.startRemoteVideo({ userId: 'bob', streamType: 'main', view: 'view' }));
     await attempt('enterRoom unreachable', () =>
-      trtc.enterRoom({ sdkAppId: SDK_APP_ID, userId: 'alice', userSig: 'sig', roomId: 8888 }), 12000);
+      trtc.enterRoom(withProxy({ sdkAppId: SDK_APP_ID, userId: 'alice', userSig: 'sig', roomId: 8888 })), 12000);
     await attempt('exitRoom', () => trtc.exitRoom());
   }
 
   async function v4() {
     TRTC.Logger.setLogLevel(TRTC.Logger.LogLevel.INFO);
+    if (proxy) TRTC.Logger.enableUploadLog();
     await attempt('createClient without params', () => TRTC.createClient({}));
     const client = TRTC.createClient({ mode: 'rtc', sdkAppId: SDK_APP_ID, userId: 'alice', userSig: 'sig' });
+    if (proxy) client.setProxyServer({ loggerProxy: proxy });
     const stream = TRTC.createStream({ audio: true, video: true, userId: 'alice' });
     await attempt('initialize without devices', () => stream.initialize());
     await attempt('publish before join', () => client.publish(stream));
@@ -44,8 +51,13 @@
     await attempt('leave', () => client.leave());
   }
 
-  (typeof TRTC.create === 'function' ? v5() : v4())
+  Promise.resolve(window.loggerProxy ? window.loggerProxy() : '')
+    .then((p) => {
+      proxy = p;
+      return typeof TRTC.create === 'function' ? v5() : v4();
+    })
     .catch((e) => console.error('scenario runner failed', e))
-    .then(() => wait(500))
+    // The SDKs upload their log every few seconds: wait for the last one.
+    .then(() => wait(proxy ? 10000 : 500))
     .then(() => window.scenariosDone());
 })();

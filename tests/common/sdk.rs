@@ -61,16 +61,32 @@ pub fn captured() -> Option<&'static [SdkRecord]> {
                 eprintln!("SKIPPED: {why} (scripts/install-test-deps.sh installs it)");
                 return None;
             }
-            Some(run_capture())
+            Some(run_capture(&[]))
         })
         .as_deref()
 }
 
-fn run_capture() -> Vec<SdkRecord> {
+/// Runs the capture with `env` (capture.mjs: `LOGGER_PROXY`, `PAGE_PORT`,
+/// `PAGE_HOSTS`); `None` (and a message) where it cannot run, a failure
+/// under CI.
+pub fn capture_with(env: &[(&str, &str)]) -> Option<Vec<SdkRecord>> {
+    if let Some(why) = missing() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{why}: scripts/install-test-deps.sh installs it"
+        );
+        eprintln!("SKIPPED: {why} (scripts/install-test-deps.sh installs it)");
+        return None;
+    }
+    Some(run_capture(env))
+}
+
+fn run_capture(env: &[(&str, &str)]) -> Vec<SdkRecord> {
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new("node")
         .arg(browser_dir().join("capture.mjs"))
         .arg("all")
+        .envs(env.iter().copied())
         .env("CHROMIUM", chromium())
         .stdout(Stdio::from(out.reopen().unwrap()))
         .stderr(Stdio::inherit())
