@@ -208,6 +208,17 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
     d.stop();
 }
 
+/// What is sent, and what must come back: a name, the path, the headers,
+/// the body, the status, the reason it is counted under.
+type Case = (
+    &'static str,
+    String,
+    Vec<(&'static str, &'static str)>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
+
 /// Bad input, each kind answered with its status and counted under its
 /// reason: the daemon stays up and a good upload after all of them is
 /// whole.
@@ -237,7 +248,7 @@ fn every_bad_upload_is_refused_counted_and_the_good_ones_are_whole() {
     let good_log = log_body("alice", "5.17.1", &v5_failure(1));
     let huge_log = log_body("alice", "5.17.1", &"x".repeat(70_000));
     let bomb = gz(&vec![b' '; 50 << 20]);
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no origin",
             path("jssdk_log", APP),
