@@ -322,6 +322,43 @@ fn explain_suggests_a_key_for_a_misspelt_one_and_marks_missing_japanese() {
     );
 }
 
+/// The browser flags: the endpoint needs its origins and sdkAppIds, and
+/// the lists need the endpoint; each refusal says what is missing.
+#[test]
+fn browser_flags_say_what_is_missing() {
+    for (args, want) in [
+        (
+            &["run", "--browser", "127.0.0.1:0"][..],
+            "browser.origins is empty",
+        ),
+        (
+            &["run", "--browser", "127.0.0.1:0", "--browser-origin", "*"][..],
+            "browser.sdk_app_ids is empty",
+        ),
+        (
+            &["run", "--browser-origin", "https://a.example"][..],
+            "need --browser ADDR",
+        ),
+        (
+            &[
+                "run",
+                "--browser",
+                "127.0.0.1:0",
+                "--browser-origin",
+                "a.example",
+                "--browser-app-id",
+                "1",
+            ][..],
+            "is no page origin",
+        ),
+    ] {
+        let out = bin().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(

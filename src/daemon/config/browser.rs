@@ -122,8 +122,15 @@ impl BrowserConfig {
         }
     }
 
-    /// What is missing for the endpoint to take anything.
+    /// What is missing or wrong for the endpoint to take anything.
     pub fn check(&self) -> Result<(), String> {
+        if let Origins::Only(list) = &self.origins
+            && let Some(bad) = list.iter().find(|o| !origin_ok(o))
+        {
+            return Err(format!(
+                "browser origin {bad:?} is no page origin (scheme://host[:port], no path)"
+            ));
+        }
         if self.origins == Origins::Only(Vec::new()) {
             return Err("browser.origins is empty: list the page origins allowed to upload (https://app.example.com), or \"*\"".into());
         }
@@ -147,9 +154,12 @@ fn origin_ok(o: &str) -> bool {
         && o.len() <= 256
 }
 
-/// A URL to relay bodies to: `http://` or `https://`.
+/// Where to relay bodies: `tencent` (where the SDK sends them) or an
+/// `http://` or `https://` base URL.
 fn forward_ok(u: &str) -> bool {
-    (u.starts_with("http://") || u.starts_with("https://")) && !u.contains(char::is_whitespace)
+    u.eq_ignore_ascii_case("tencent")
+        || ((u.starts_with("http://") || u.starts_with("https://"))
+            && !u.contains(char::is_whitespace))
 }
 
 /// The `browser:` section: its source name is a new source name.

@@ -606,6 +606,54 @@ mod tests {
     }
 
     #[test]
+    fn the_browser_section_is_checked() {
+        let c = Config::from_yaml(
+            Path::new("/etc/t/c.yaml"),
+            "browser:\n  listen: 127.0.0.1:9897\n  origins: [\"https://app.example.com/\"]\n  sdk_app_ids: [1400000001]\n  forward: tencent\n",
+        )
+        .unwrap();
+        let b = c.browser.unwrap();
+        assert_eq!(b.source, "browser");
+        assert_eq!(
+            b.origins,
+            Origins::Only(vec!["https://app.example.com".into()])
+        );
+        assert_eq!(b.sdk_app_ids, [1_400_000_001]);
+        assert_eq!(b.forward.as_deref(), Some("tencent"));
+        for (yaml, want) in [
+            (
+                "browser:\n  listen: 127.0.0.1:1\n  sdk_app_ids: [1]\n",
+                "browser.origins is empty",
+            ),
+            (
+                "browser:\n  listen: 127.0.0.1:1\n  origins: [\"*\"]\n",
+                "browser.sdk_app_ids is empty",
+            ),
+            (
+                "browser:\n  listen: 127.0.0.1:1\n  origins: [\"app.example.com\"]\n  sdk_app_ids: [1]\n",
+                "c.yaml:3:13: browser.origins",
+            ),
+            (
+                "browser:\n  listen: 127.0.0.1:1\n  origins: [\"*\"]\n  sdk_app_ids: [1]\n  forward: ftp://x\n",
+                "c.yaml:5:12: browser.forward",
+            ),
+            (
+                "browser:\n  listen: 127.0.0.1:1\n  origins: [\"*\"]\n  sdk_app_ids: [1]\n  burst: 0\n",
+                "c.yaml:5:10: browser.burst",
+            ),
+            (
+                "browser:\n  listen: 127.0.0.1:1\n  origins: [\"*\"]\n  sdk_app_ids: [1]\n  client_ip_header: \"x y\"\n",
+                "browser.client_ip_header",
+            ),
+        ] {
+            let e = Config::from_yaml(Path::new("c.yaml"), yaml)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+    }
+
+    #[test]
     fn ingest_and_nats_sections_are_checked() {
         let c = Config::from_yaml(
             Path::new("/etc/t/c.yaml"),
