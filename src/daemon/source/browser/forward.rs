@@ -61,6 +61,8 @@ pub(crate) struct Relay {
     pub query: String,
     pub sdk_app_id: u64,
     pub content_type: Option<String>,
+    /// The body goes as it came: encoded, if it was.
+    pub content_encoding: Option<String>,
     pub body: Bytes,
 }
 
@@ -134,6 +136,9 @@ async fn run(
         let mut req = hyper::Request::post(uri);
         if let Some(ct) = &r.content_type {
             req = req.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        if let Some(ce) = &r.content_encoding {
+            req = req.header(hyper::header::CONTENT_ENCODING, ce);
         }
         let Ok(req) = req.body(Full::new(r.body)) else {
             metrics.browser_forward(&source, "failed");

@@ -219,15 +219,16 @@ fn cors(h: &mut HeaderMap, origin: Option<&str>) {
 /// The client's address: the connection's, or the last address of the
 /// configured header (what the operator's proxy appended).
 fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
-    if let Some(h) = &s.config.client_ip_header {
-        return req
-            .headers()
+    let named = s.config.client_ip_header.as_ref().and_then(|h| {
+        req.headers()
             .get(h.as_str())
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
-            .and_then(|a| a.trim().parse().ok());
-    }
-    req.extensions().get::<Peer>().map(|p| p.0.ip())
+            .and_then(|a| a.trim().parse().ok())
+    });
+    // A request that did not come through the proxy has no such header:
+    // its connection's address is the client.
+    named.or_else(|| req.extensions().get::<Peer>().map(|p| p.0.ip()))
 }
 
 /// The value of `name` in a query string.
@@ -315,11 +316,15 @@ async fn upload(
     .await
     .map_err(|_| no(Refusal::SlowBody))?
     .map_err(|e| no(Refusal::Body(e)))?;
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header_of = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header_of(header::CONTENT_TYPE);
+    let content_encoding = header_of(header::CONTENT_ENCODING);
     let relay = s.forward.as_ref().map(|_| Bytes::copy_from_slice(&raw));
     let agent = parts
         .headers
@@ -352,6 +357,7 @@ async fn upload(
             query,
             sdk_app_id: app_id,
             content_type,
+            content_encoding,
             body,
         });
     }
