@@ -960,3 +960,64 @@ fn a_record_written_line_by_line_is_one_event() {
     assert_eq!(d.child.wait().unwrap().code(), Some(0));
     check(&events);
 }
+
+/// Who is hit: the distinct users and rooms of a key's errors over 5
+/// minutes and an hour, as gauges; events without a userId are no user.
+#[test]
+fn affected_users_and_rooms_per_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let mut d = Daemon::start_with_stdin(
+        &["--stdin", "--events", events.to_str().unwrap()],
+        Stdio::piped(),
+    );
+    let mut stdin = d.child.stdin.take().unwrap();
+    for (user, room) in [
+        ("u1", "r1"),
+        ("u2", "r1"),
+        ("u1", "r2"),
+        ("u3", "r2"),
+        ("u4", "r3"),
+        ("u2", "r1"),
+    ] {
+        writeln!(
+            stdin,
+            "{{\"userId\":\"{user}\",\"roomId\":\"{room}\",\"msg\":\"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\"}}"
+        )
+        .unwrap();
+    }
+    writeln!(stdin, "RtcError: no user here <ICE_TRANSPORT_ERROR 0x4003>").unwrap();
+    writeln!(
+        stdin,
+        "{{\"userId\":\"u9\",\"msg\":\"<JOIN_ROOM_FAILED 0x4004>\"}}"
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(d.wait_metric(ICE, 7.0, Duration::from_secs(10)), 7.0);
+    // The last record waits for the record wait.
+    d.wait_metric(
+        "trtc_affected_users{catalog=\"trtc-web-v4\",key=\"JOIN_ROOM_FAILED\",window=\"5m\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
+    let m = d.metrics();
+    let users = |key: &str, w: &str| {
+        metric(
+            &m,
+            &format!("trtc_affected_users{{catalog=\"trtc-web-v4\",key=\"{key}\",window=\"{w}\"}}"),
+        )
+    };
+    assert_eq!(users("ICE_TRANSPORT_ERROR", "5m"), Some(4.0), "{m}");
+    assert_eq!(users("ICE_TRANSPORT_ERROR", "1h"), Some(4.0), "{m}");
+    assert_eq!(users("JOIN_ROOM_FAILED", "5m"), Some(1.0), "{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "trtc_affected_rooms{catalog=\"trtc-web-v4\",key=\"ICE_TRANSPORT_ERROR\",window=\"5m\"}"
+        ),
+        Some(3.0),
+        "{m}"
+    );
+    drop(stdin);
+    assert_eq!(d.child.wait().unwrap().code(), Some(0));
+}

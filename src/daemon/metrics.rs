@@ -3,6 +3,7 @@
 //! (a `source` label is the configured source name), so the number of series
 //! is bounded whatever the logs say.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,6 +15,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use crate::catalog::{CatalogSet, EntryId};
+use crate::daemon::affected::{Affected, AffectedCollector, Hit};
 use crate::scan::Stats;
 
 /// Labels of `trtc_errors_total`.
@@ -403,6 +405,7 @@ pub struct Metrics {
     src: SourceMetrics,
     pipe: PipelineMetrics,
     browser: BrowserMetrics,
+    affected: Arc<Affected>,
 }
 
 fn now_secs() -> f64 {
@@ -451,6 +454,8 @@ impl Metrics {
         pipe.register(&mut r);
         let browser = BrowserMetrics::default();
         browser.register(&mut r);
+        let affected = Arc::new(Affected::default());
+        r.register_collector(Box::new(AffectedCollector(Arc::clone(&affected))));
         r.register(
             "trtc_logwatch_build",
             "Build information",
@@ -468,7 +473,20 @@ impl Metrics {
             src,
             pipe,
             browser,
+            affected,
         }
+    }
+
+    /// Counts the users and rooms of a batch of error events (`hits`: each
+    /// event's entry and hashed ids).
+    pub(crate) fn affected(&self, set: &CatalogSet, hits: &[(EntryId, Hit)]) {
+        if hits.is_empty() {
+            return;
+        }
+        self.affected.record(hits.iter().map(|(id, h)| {
+            let e = set.entry(*id);
+            ((e.catalog.as_str(), e.key.as_str()), *h)
+        }));
     }
 
     /// An upload the browser endpoint took.

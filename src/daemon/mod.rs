@@ -16,6 +16,7 @@
 //! signal loop, and swapped in whole; every source reads it before its next
 //! block. A bad one is refused and the old one kept.
 
+pub(crate) mod affected;
 pub mod config;
 pub(crate) mod connections;
 pub(crate) mod failpoint;

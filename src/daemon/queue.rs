@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use crate::catalog::{CatalogSet, EntryId};
 use crate::event::Event;
 
+use super::affected::{self, Hit};
 use super::generation::Generation;
 
 use super::sampling::{Rate, Sampler, Verdict};
@@ -360,6 +361,9 @@ pub enum CommitError {
 struct Counts {
     set: Option<Arc<CatalogSet>>,
     by_entry: HashMap<(EntryId, Option<EntryId>), u64>,
+    /// Each event's entry and hashed user and room ids, for
+    /// [`crate::daemon::affected`].
+    hits: Vec<(EntryId, Hit)>,
 }
 
 impl Clone for Emitter {
@@ -413,6 +417,16 @@ impl Emitter {
         }
         let (entry, cause, _) = ev.ids;
         *self.counts.by_entry.entry((entry, cause)).or_insert(0) += 1;
+        let c = &ev.context;
+        if c.user_id.is_some() || c.room_id.is_some() {
+            self.counts.hits.push((
+                entry,
+                Hit {
+                    user: c.user_id.as_deref().map(affected::id_hash),
+                    room: c.room_id.as_deref().map(affected::id_hash),
+                },
+            ));
+        }
         let r = &g.renderer;
         let before = match &self.sampler {
             None => None,
@@ -463,6 +477,7 @@ impl Emitter {
             }
             Err(Ok(_)) => {
                 self.counts.by_entry.clear();
+                self.counts.hits.clear();
                 Err(CommitError::Full)
             }
             Err(Err(Closed)) => Err(CommitError::Closed),
@@ -475,6 +490,8 @@ impl Emitter {
             for ((entry, cause), n) in self.counts.by_entry.drain() {
                 self.metrics.error_events(set, entry, cause, n);
             }
+            self.metrics.affected(set, &self.counts.hits);
+            self.counts.hits.clear();
         }
     }
 
