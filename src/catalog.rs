@@ -217,6 +217,46 @@ impl Category {
     }
 }
 
+/// The groups alerts watch, the same whatever the SDK version: what an
+/// error means for the users and who acts on it. An event's group is its
+/// cause's (a v5 extraCode, a v4 account or room-entry code) where it has
+/// one, else its own: so a v5 `OPERATION_FAILED` whose extraCode is 5501
+/// (`FIREWALL_RESTRICTION`) is a `media_connection` failure, as v4's
+/// `ICE_TRANSPORT_ERROR` is.
+pub const GROUPS: &[(&str, &[&str])] = &[
+    ("media_connection", &["transport"]),
+    ("signaling", &["signaling"]),
+    ("auth", &["account"]),
+    ("room_entry", &["room", "room_entry"]),
+    ("device", &["device"]),
+    ("permission", &["browser"]),
+    ("parameters", &["parameter"]),
+    ("usage", &["operation"]),
+    ("environment", &["environment"]),
+    ("media", &["media", "cdn"]),
+    ("server", &["server"]),
+    ("unknown", &["unknown"]),
+];
+
+impl Category {
+    /// The group of [`GROUPS`] this category belongs to.
+    pub fn group(self) -> &'static str {
+        GROUPS
+            .iter()
+            .find(|(_, cats)| cats.contains(&self.0))
+            .map_or("unknown", |(g, _)| g)
+    }
+}
+
+/// The group of an event of `entry` with `cause` (see [`GROUPS`]).
+pub fn group_of(set: &CatalogSet, entry: EntryId, cause: Option<EntryId>) -> &'static str {
+    let own = set.entry(entry).category;
+    let by_cause = cause
+        .map(|c| set.entry(c).category)
+        .filter(|c| c.as_str() != "unknown");
+    by_cause.unwrap_or(own).group()
+}
+
 impl std::fmt::Display for Category {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.0)
@@ -745,6 +785,28 @@ impl fmt::Display for Entry {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_category_is_in_one_group_and_ice_and_its_v5_form_meet() {
+        for c in CATEGORIES {
+            let n = GROUPS.iter().filter(|(_, cats)| cats.contains(c)).count();
+            assert_eq!(n, 1, "{c}");
+        }
+        let set = CatalogSet::builtin().unwrap();
+        let id = |name: &str, major: u32| {
+            *set.by_name(name)
+                .iter()
+                .find(|&&i| set.entry(i).sdk_major == Some(major))
+                .unwrap()
+        };
+        let ice = id("ICE_TRANSPORT_ERROR", 4);
+        assert_eq!(group_of(&set, ice, None), "media_connection");
+        let op = id("OPERATION_FAILED", 5);
+        let fw = id("FIREWALL_RESTRICTION", 5);
+        assert_eq!(group_of(&set, op, Some(fw)), "media_connection");
+        assert_eq!(group_of(&set, op, None), "usage");
+    }
+
     use super::*;
 
     #[test]

@@ -60,7 +60,7 @@ fn promtool_checks_and_tests_the_shipped_rules() {
             .args(["check", "rules"])
             .arg(dir.join("rules.yml")),
     );
-    assert!(out.contains("SUCCESS: 14 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 15 rules found"), "{out}");
     let out = run_ok(
         Command::new(&promtool)
             .args(["test", "rules"])
@@ -199,15 +199,17 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     let pport = free_port();
     let _prom = start_prometheus(&prometheus, &pdir, daemon.port, pport);
 
-    // Spike: 25 ICE_TRANSPORT_ERROR lines a second, and a few signalling
-    // failures with an account cause, until the alert fires.
+    // Spike: 25 ICE_TRANSPORT_ERROR lines a second from 7 users (one user
+    // alone pages nobody), and a few signalling failures with an account
+    // cause, until the alert fires.
     let t = Instant::now();
     let mut states = Vec::new();
     let mut n = 0u64;
     while t.elapsed() < Duration::from_secs(60) {
         for _ in 0..5 {
             n += 1;
-            writeln!(log, "[10:00:00:000] <ERROR> [↑c1|alice] RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003> seq={n}").unwrap();
+            let user = n % 7;
+            writeln!(log, "[10:00:00:000] <ERROR> [↑c1|user{user}] RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003> seq={n}").unwrap();
         }
         if n.is_multiple_of(50) {
             writeln!(log, "RtcError: SignalChannel setup failure: (errorCode: 70001, errorMsg: userSig expired }}) <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>").unwrap();
@@ -225,6 +227,37 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(states, ["pending", "firing"], "alert states seen, in order");
+    // Who is hit: 7 users, in the gauge and in the page.
+    let users = query(
+        pport,
+        r#"trtc_group_affected_users{group="media_connection",window="5m"}"#,
+    );
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0]["value"][1], "7", "{users:?}");
+    let keyed = query(
+        pport,
+        r#"trtc_affected_users{key="ICE_TRANSPORT_ERROR",window="1h"}"#,
+    );
+    assert_eq!(keyed[0]["value"][1], "7", "{keyed:?}");
+    let alerts = api(pport, "/api/v1/alerts");
+    let ice = alerts["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "TrtcIceTransportErrorSpike")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        ice["annotations"]["affected_users"], "7 in the last 5 minutes",
+        "{ice}"
+    );
+    assert!(
+        ice["annotations"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("/s, above 0.2/s")),
+        "{ice}"
+    );
+    assert_eq!(ice["labels"]["group"], "media_connection", "{ice}");
 
     // The counter arrived with the catalog's labels and the scrape job's.
     let r = query(pport, r#"trtc_errors_total{key="ICE_TRANSPORT_ERROR"}"#);

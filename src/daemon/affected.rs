@@ -118,32 +118,37 @@ fn minute_now() -> u64 {
 }
 
 impl Affected {
-    /// Counts the ids of a batch of events of `(catalog, key)`.
-    pub(crate) fn record<'k>(&self, hits: impl IntoIterator<Item = ((&'k str, &'k str), Hit)>) {
+    /// Counts the ids of a batch of events, each of `(catalog, key)` in
+    /// `group`.
+    pub(crate) fn record<'k>(
+        &self,
+        hits: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, Hit)>,
+    ) {
         self.record_at(minute_now(), hits);
     }
 
     fn record_at<'k>(
         &self,
         minute: u64,
-        hits: impl IntoIterator<Item = ((&'k str, &'k str), Hit)>,
+        hits: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, Hit)>,
     ) {
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        for ((catalog, key), hit) in hits {
+        for ((catalog, key), group, hit) in hits {
             if hit.user.is_none() && hit.room.is_none() {
                 continue;
             }
-            let k = match keys.get_mut(&(catalog.to_string(), key.to_string())) {
-                Some(k) => k,
-                None => keys
-                    .entry((catalog.to_string(), key.to_string()))
-                    .or_default(),
-            };
-            if let Some(u) = hit.user {
-                k.users.insert(minute, u);
-            }
-            if let Some(r) = hit.room {
-                k.rooms.insert(minute, r);
+            // A group is kept under the catalog name "" (no catalog has it).
+            for (c, k) in [(catalog, key), ("", group)] {
+                let per = match keys.get_mut(&(c.to_string(), k.to_string())) {
+                    Some(p) => p,
+                    None => keys.entry((c.to_string(), k.to_string())).or_default(),
+                };
+                if let Some(u) = hit.user {
+                    per.users.insert(minute, u);
+                }
+                if let Some(r) = hit.room {
+                    per.rooms.insert(minute, r);
+                }
             }
         }
     }
@@ -167,6 +172,12 @@ impl Affected {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupWindowLabels {
+    group: String,
+    window: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WindowLabels {
     catalog: String,
     key: String,
@@ -180,6 +191,7 @@ pub(crate) struct AffectedCollector(pub std::sync::Arc<Affected>);
 impl Collector for AffectedCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let figures = self.0.figures(minute_now());
+        let (groups, keys): (Vec<_>, Vec<_>) = figures.iter().partition(|((c, _), _)| c.is_empty());
         for (name, help, at) in [
             (
                 "trtc_affected_users",
@@ -193,11 +205,35 @@ impl Collector for AffectedCollector {
             ),
         ] {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for ((catalog, key), f) in &figures {
+            for ((catalog, key), f) in &keys {
                 for (window, v) in [("5m", f[at]), ("1h", f[at + 1])] {
                     let labels = WindowLabels {
                         catalog: catalog.clone(),
                         key: key.clone(),
+                        window: window.into(),
+                    };
+                    let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
+                    g.encode(family.encode_family(&labels)?)?;
+                }
+            }
+        }
+        for (name, help, at) in [
+            (
+                "trtc_group_affected_users",
+                "Distinct userIds of each group's errors in the window (5m, 1h), whatever the SDK version: what the alerts gate on",
+                0,
+            ),
+            (
+                "trtc_group_affected_rooms",
+                "Distinct roomIds of each group's errors in the window (5m, 1h)",
+                2,
+            ),
+        ] {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for ((_, group), f) in &groups {
+                for (window, v) in [("5m", f[at]), ("1h", f[at + 1])] {
+                    let labels = GroupWindowLabels {
+                        group: group.clone(),
                         window: window.into(),
                     };
                     let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
@@ -226,21 +262,25 @@ mod tests {
         let ice = ("trtc-web-v4", "ICE_TRANSPORT_ERROR");
         let t = 1_000_000u64;
         // 3 users, one twice; one event with no user at all.
+        let g = "media_connection";
         a.record_at(
             t,
             [
-                (ice, hit("u1", "r1")),
-                (ice, hit("u2", "r1")),
-                (ice, hit("u1", "")),
-                (ice, hit("", "")),
+                (ice, g, hit("u1", "r1")),
+                (ice, g, hit("u2", "r1")),
+                (ice, g, hit("u1", "")),
+                (ice, g, hit("", "")),
             ],
         );
-        a.record_at(t + 2, [(ice, hit("u3", "r2"))]);
+        a.record_at(t + 2, [(ice, g, hit("u3", "r2"))]);
         let f = a.figures(t + 2);
+        // The group (under catalog "") and the key, alike.
+        assert_eq!(f.len(), 2);
         assert_eq!(f[0].1, [3, 3, 2, 2]);
+        assert_eq!(f[1].1, [3, 3, 2, 2]);
         // Seven minutes on: out of the 5-minute window, still in the hour.
         let f = a.figures(t + 7);
-        assert_eq!(f[0].1, [0, 3, 0, 2]);
+        assert_eq!(f[1].1, [0, 3, 0, 2]);
         // Past the hour: the key is gone.
         assert!(a.figures(t + 70).is_empty());
     }
@@ -252,7 +292,7 @@ mod tests {
         let t = 5_000_000u64;
         for m in 0..60u64 {
             let batch: Vec<_> = (0..1000u64)
-                .map(|i| (k, hit(&format!("user-{}", m * 1000 + i), "")))
+                .map(|i| (k, "usage", hit(&format!("user-{}", m * 1000 + i), "")))
                 .collect();
             a.record_at(t + m, batch);
         }

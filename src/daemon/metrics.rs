@@ -76,6 +76,12 @@ pub struct StatusLabel {
     pub code: String,
 }
 
+/// A `group` label ([`crate::catalog::GROUPS`]).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupLabel {
+    group: String,
+}
+
 /// Labels of the browser endpoint's refusals.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabels {
@@ -406,6 +412,7 @@ pub struct Metrics {
     pipe: PipelineMetrics,
     browser: BrowserMetrics,
     affected: Arc<Affected>,
+    groups: Fam<GroupLabel>,
 }
 
 fn now_secs() -> f64 {
@@ -454,6 +461,12 @@ impl Metrics {
         pipe.register(&mut r);
         let browser = BrowserMetrics::default();
         browser.register(&mut r);
+        let groups = Fam::<GroupLabel>::default();
+        r.register(
+            "trtc_error_groups",
+            "TRTC errors by group, the same whatever the SDK version (media_connection, signaling, auth, room_entry, device, permission, parameters, usage, environment, media, server, unknown): an event's group is its cause's where it has one",
+            groups.clone(),
+        );
         let affected = Arc::new(Affected::default());
         r.register_collector(Box::new(AffectedCollector(Arc::clone(&affected))));
         r.register(
@@ -474,18 +487,23 @@ impl Metrics {
             pipe,
             browser,
             affected,
+            groups,
         }
     }
 
     /// Counts the users and rooms of a batch of error events (`hits`: each
     /// event's entry and hashed ids).
-    pub(crate) fn affected(&self, set: &CatalogSet, hits: &[(EntryId, Hit)]) {
+    pub(crate) fn affected(&self, set: &CatalogSet, hits: &[(EntryId, Option<EntryId>, Hit)]) {
         if hits.is_empty() {
             return;
         }
-        self.affected.record(hits.iter().map(|(id, h)| {
+        self.affected.record(hits.iter().map(|(id, cause, h)| {
             let e = set.entry(*id);
-            ((e.catalog.as_str(), e.key.as_str()), *h)
+            (
+                (e.catalog.as_str(), e.key.as_str()),
+                crate::catalog::group_of(set, *id, *cause),
+                *h,
+            )
         }));
     }
 
@@ -579,6 +597,11 @@ impl Metrics {
     pub fn error_events(&self, set: &CatalogSet, entry: EntryId, cause: Option<EntryId>, n: u64) {
         let e = set.entry(entry);
         self.errors.get_or_create(&ErrorLabels::of(e)).inc_by(n);
+        self.groups
+            .get_or_create(&GroupLabel {
+                group: crate::catalog::group_of(set, entry, cause).into(),
+            })
+            .inc_by(n);
         if let Some(c) = cause {
             let c = set.entry(c);
             self.causes

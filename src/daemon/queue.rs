@@ -363,7 +363,7 @@ struct Counts {
     by_entry: HashMap<(EntryId, Option<EntryId>), u64>,
     /// Each event's entry and hashed user and room ids, for
     /// [`crate::daemon::affected`].
-    hits: Vec<(EntryId, Hit)>,
+    hits: Vec<(EntryId, Option<EntryId>, Hit)>,
 }
 
 impl Clone for Emitter {
@@ -421,6 +421,7 @@ impl Emitter {
         if c.user_id.is_some() || c.room_id.is_some() {
             self.counts.hits.push((
                 entry,
+                cause,
                 Hit {
                     user: c.user_id.as_deref().map(affected::id_hash),
                     room: c.room_id.as_deref().map(affected::id_hash),
