@@ -24,11 +24,20 @@ fn pattern() -> &'static regex::bytes::Regex {
     })
 }
 
-/// True when `text` may hold a credential (a cheap test before [`redact`]).
+/// True when `text` may hold a credential (a cheap test before [`redact`]):
+/// it has `sig` in some case. The searchers are built once.
 pub fn may_hold(text: &[u8]) -> bool {
-    memchr::memmem::find_iter(text, b"sig").next().is_some()
-        || memchr::memmem::find_iter(text, b"Sig").next().is_some()
-        || memchr::memmem::find_iter(text, b"SIG").next().is_some()
+    static FINDERS: OnceLock<[memchr::memmem::Finder<'static>; 3]> = OnceLock::new();
+    FINDERS
+        .get_or_init(|| {
+            [
+                memchr::memmem::Finder::new(b"sig"),
+                memchr::memmem::Finder::new(b"Sig"),
+                memchr::memmem::Finder::new(b"SIG"),
+            ]
+        })
+        .iter()
+        .any(|f| f.find(text).is_some())
 }
 
 /// `text` with every credential's value replaced by [`REDACTED`], and a

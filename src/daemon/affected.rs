@@ -12,14 +12,13 @@
 //! current ten minutes and the five before, 50 to 60 minutes). So memory is
 //! bounded by the catalog's keys whatever the number of users (a key with
 //! more than 128 users in every bucket holds 22 x 3 KB), and keys whose
-//! buckets are all older than an hour are dropped. Ids are hashed (SipHash)
+//! buckets are all older than an hour are dropped. Ids are hashed (wyhash)
 //! when counted: none is kept.
 //!
 //! Sources record their events' ids in batches (one lock per batch of the
 //! emitter), so the hot path adds a hash per event.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,11 +36,9 @@ const MINUTES: usize = 5;
 /// Ten-minute buckets (the 1-hour window).
 const TENS: usize = 6;
 
-/// The hash of an id, as counted (never the id).
+/// The hash of an id, as counted (never the id): wyhash, fixed seed.
 pub(crate) fn id_hash(id: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    h.finish()
+    wyhash::wyhash(id.as_bytes(), 0x7472_7463)
 }
 
 /// Buckets of one dimension (users or rooms) of one key.
@@ -118,35 +115,46 @@ fn minute_now() -> u64 {
 }
 
 impl Affected {
-    /// Counts the ids of a batch of events, each of `(catalog, key)` in
-    /// `group`.
-    pub(crate) fn record<'k>(
+    /// Counts the ids of batches of events: each batch of one `(catalog,
+    /// key)` in one `group`.
+    pub(crate) fn record<'k, H: IntoIterator<Item = Hit>>(
         &self,
-        hits: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, Hit)>,
+        runs: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, H)>,
     ) {
-        self.record_at(minute_now(), hits);
+        self.record_at(minute_now(), runs);
     }
 
-    fn record_at<'k>(
+    fn record_at<'k, H: IntoIterator<Item = Hit>>(
         &self,
         minute: u64,
-        hits: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, Hit)>,
+        runs: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, H)>,
     ) {
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
-        for ((catalog, key), group, hit) in hits {
-            if hit.user.is_none() && hit.room.is_none() {
+        let (mut users, mut rooms) = (Vec::new(), Vec::new());
+        for ((catalog, key), group, hits) in runs {
+            // Each id once per batch: a storm repeats the same few users.
+            users.clear();
+            rooms.clear();
+            for hit in hits {
+                users.extend(hit.user);
+                rooms.extend(hit.room);
+            }
+            if users.is_empty() && rooms.is_empty() {
                 continue;
             }
-            // A group is kept under the catalog name "" (no catalog has it).
-            for (c, k) in [(catalog, key), ("", group)] {
-                let per = match keys.get_mut(&(c.to_string(), k.to_string())) {
-                    Some(p) => p,
-                    None => keys.entry((c.to_string(), k.to_string())).or_default(),
-                };
-                if let Some(u) = hit.user {
+            for ids in [&mut users, &mut rooms] {
+                ids.sort_unstable();
+                ids.dedup();
+            }
+            for k in [
+                (catalog.to_string(), key.to_string()),
+                (String::new(), group.to_string()),
+            ] {
+                let per = keys.entry(k).or_default();
+                for &u in &users {
                     per.users.insert(minute, u);
                 }
-                if let Some(r) = hit.room {
+                for &r in &rooms {
                     per.rooms.insert(minute, r);
                 }
             }
@@ -265,14 +273,13 @@ mod tests {
         let g = "media_connection";
         a.record_at(
             t,
-            [
-                (ice, g, hit("u1", "r1")),
-                (ice, g, hit("u2", "r1")),
-                (ice, g, hit("u1", "")),
-                (ice, g, hit("", "")),
-            ],
+            [(
+                ice,
+                g,
+                vec![hit("u1", "r1"), hit("u2", "r1"), hit("u1", ""), hit("", "")],
+            )],
         );
-        a.record_at(t + 2, [(ice, g, hit("u3", "r2"))]);
+        a.record_at(t + 2, [(ice, g, vec![hit("u3", "r2")])]);
         let f = a.figures(t + 2);
         // The group (under catalog "") and the key, alike.
         assert_eq!(f.len(), 2);
@@ -292,9 +299,9 @@ mod tests {
         let t = 5_000_000u64;
         for m in 0..60u64 {
             let batch: Vec<_> = (0..1000u64)
-                .map(|i| (k, "usage", hit(&format!("user-{}", m * 1000 + i), "")))
+                .map(|i| hit(&format!("user-{}", m * 1000 + i), ""))
                 .collect();
-            a.record_at(t + m, batch);
+            a.record_at(t + m, [(k, "usage", batch)]);
         }
         let f = a.figures(t + 59);
         let (five, hour) = (f[0].1[0] as f64, f[0].1[1] as f64);

@@ -492,19 +492,23 @@ impl Metrics {
     }
 
     /// Counts the users and rooms of a batch of error events (`hits`: each
-    /// event's entry and hashed ids).
-    pub(crate) fn affected(&self, set: &CatalogSet, hits: &[(EntryId, Option<EntryId>, Hit)]) {
+    /// event's entry, cause and hashed ids): sorted by entry and cause, so
+    /// each key's names and group are looked up once per batch.
+    pub(crate) fn affected(&self, set: &CatalogSet, hits: &mut [(EntryId, Option<EntryId>, Hit)]) {
         if hits.is_empty() {
             return;
         }
-        self.affected.record(hits.iter().map(|(id, cause, h)| {
-            let e = set.entry(*id);
+        hits.sort_unstable_by_key(|(e, c, _)| (e.index(), c.map(EntryId::index)));
+        let runs = hits.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)).map(|run| {
+            let (id, cause, _) = run[0];
+            let e = set.entry(id);
             (
                 (e.catalog.as_str(), e.key.as_str()),
-                crate::catalog::group_of(set, *id, *cause),
-                *h,
+                crate::catalog::group_of(set, id, cause),
+                run.iter().map(|(_, _, h)| *h),
             )
-        }));
+        });
+        self.affected.record(runs);
     }
 
     /// An upload the browser endpoint took.

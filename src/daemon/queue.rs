@@ -491,7 +491,7 @@ impl Emitter {
             for ((entry, cause), n) in self.counts.by_entry.drain() {
                 self.metrics.error_events(set, entry, cause, n);
             }
-            self.metrics.affected(set, &self.counts.hits);
+            self.metrics.affected(set, &mut self.counts.hits);
             self.counts.hits.clear();
         }
     }
