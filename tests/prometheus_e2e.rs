@@ -371,7 +371,9 @@ fn dashboard_is_importable_shape() {
     for want in [
         "Errors per second by category",
         "Top error keys (last 5m)",
-        "ICE_TRANSPORT_ERROR rate vs alert threshold",
+        "Media connection failures (v4 ICE, v5 5501) vs alert threshold",
+        "Affected users by group (last 5m)",
+        "Affected users by key (last hour, top 10)",
         "Causes: account and room-entry codes",
         "Lines read per second",
         "Lag (bytes not read yet)",
