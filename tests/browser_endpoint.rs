@@ -162,6 +162,24 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
         Duration::from_secs(10),
     );
     assert_eq!(ev, 1.0);
+    // By version and browser, bounded labels, per group.
+    let m = d.metrics();
+    assert_eq!(
+        metric(
+            &m,
+            "trtc_errors_by_sdk_version_total{group=\"usage\",sdk_version=\"5.17.1\"}"
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(
+            &m,
+            "trtc_errors_by_browser_total{group=\"usage\",browser=\"Edge 120\"}"
+        ),
+        Some(1.0),
+        "{m}"
+    );
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
     let evs = events(dir.path());

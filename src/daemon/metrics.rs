@@ -76,6 +76,57 @@ pub struct StatusLabel {
     pub code: String,
 }
 
+/// Labels of the errors by SDK version.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    group: String,
+    sdk_version: String,
+}
+
+/// Labels of the errors by browser.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BrowserLabels {
+    group: String,
+    browser: String,
+}
+
+/// Label values admitted as they come, at most [`BOUNDED_VALUES`]; the
+/// others are `other`. So what logs and browsers send cannot grow a label
+/// set.
+#[derive(Debug, Default)]
+struct Admitted(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// Distinct values a bounded label takes before the rest are `other`.
+pub const BOUNDED_VALUES: usize = 20;
+
+impl Admitted {
+    fn admit(&self, value: &str) -> String {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.contains(value) {
+            return value.to_string();
+        }
+        if seen.len() < BOUNDED_VALUES {
+            seen.insert(value.to_string());
+            return value.to_string();
+        }
+        "other".into()
+    }
+}
+
+/// An SDK version as a label: `5.17.1` (digits and dots, at most 16
+/// bytes); anything else is `other`.
+fn version_label(v: &str) -> Option<&str> {
+    let v = v.trim_start_matches('v');
+    (!v.is_empty()
+        && v.len() <= 16
+        && v.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && v.starts_with(|c: char| c.is_ascii_digit()))
+    .then_some(v)
+}
+
 /// A `group` label ([`crate::catalog::GROUPS`]).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct GroupLabel {
@@ -413,6 +464,10 @@ pub struct Metrics {
     browser: BrowserMetrics,
     affected: Arc<Affected>,
     groups: Fam<GroupLabel>,
+    versions: Fam<VersionLabels>,
+    browsers: Fam<BrowserLabels>,
+    versions_seen: Admitted,
+    browsers_seen: Admitted,
 }
 
 fn now_secs() -> f64 {
@@ -467,6 +522,18 @@ impl Metrics {
             "TRTC errors by group, the same whatever the SDK version (media_connection, signaling, auth, room_entry, device, permission, parameters, usage, environment, media, server, unknown): an event's group is its cause's where it has one",
             groups.clone(),
         );
+        let versions = Fam::<VersionLabels>::default();
+        r.register(
+            "trtc_errors_by_sdk_version",
+            "TRTC errors by group and SDK version (from the events' context or the browser upload): the first 20 versions seen, the rest `other`",
+            versions.clone(),
+        );
+        let browsers = Fam::<BrowserLabels>::default();
+        r.register(
+            "trtc_errors_by_browser",
+            "TRTC errors by group and browser family and major version (`Chrome 156`): the first 20 seen, the rest `other`",
+            browsers.clone(),
+        );
         let affected = Arc::new(Affected::default());
         r.register_collector(Box::new(AffectedCollector(Arc::clone(&affected))));
         r.register(
@@ -488,7 +555,54 @@ impl Metrics {
             browser,
             affected,
             groups,
+            versions,
+            browsers,
+            versions_seen: Admitted::default(),
+            browsers_seen: Admitted::default(),
         }
+    }
+
+    /// `n` errors of `entry` (with `cause`) from SDK `version`.
+    pub(crate) fn by_version(
+        &self,
+        set: &CatalogSet,
+        entry: EntryId,
+        cause: Option<EntryId>,
+        version: &str,
+        n: u64,
+    ) {
+        let v =
+            version_label(version).map_or_else(|| "other".into(), |v| self.versions_seen.admit(v));
+        self.versions
+            .get_or_create(&VersionLabels {
+                group: crate::catalog::group_of(set, entry, cause).into(),
+                sdk_version: v,
+            })
+            .inc_by(n);
+    }
+
+    /// `n` errors of `entry` (with `cause`) in `browser` (a family and
+    /// major version, or a User-Agent a line holds).
+    pub(crate) fn by_browser(
+        &self,
+        set: &CatalogSet,
+        entry: EntryId,
+        cause: Option<EntryId>,
+        browser: &str,
+        n: u64,
+    ) {
+        let family = crate::daemon::source::browser::family(browser);
+        let b = if family == "Other" {
+            "other".into()
+        } else {
+            self.browsers_seen.admit(&family)
+        };
+        self.browsers
+            .get_or_create(&BrowserLabels {
+                group: crate::catalog::group_of(set, entry, cause).into(),
+                browser: b,
+            })
+            .inc_by(n);
     }
 
     /// Counts the users and rooms of a batch of error events (`hits`: each
@@ -900,6 +1014,38 @@ pub fn to_prometheus_text(om: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_and_browsers_are_bounded_labels() {
+        let set = CatalogSet::builtin().unwrap();
+        let ice = set.by_name("ICE_TRANSPORT_ERROR")[0];
+        let m = Metrics::new();
+        for i in 0..30 {
+            m.by_version(&set, ice, None, &format!("5.{i}.0"), 1);
+        }
+        m.by_version(&set, ice, None, "5.0.0<script>", 1);
+        m.by_browser(&set, ice, None, "Chrome 120", 2);
+        m.by_browser(
+            &set,
+            ice,
+            None,
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0",
+            1,
+        );
+        m.by_browser(&set, ice, None, "evil\"} 1\n", 1);
+        let text = m.prometheus_text();
+        let versions = text
+            .lines()
+            .filter(|l| l.starts_with("trtc_errors_by_sdk_version_total{"))
+            .count();
+        assert_eq!(versions, BOUNDED_VALUES + 1, "{text}");
+        assert!(text.contains(
+            "trtc_errors_by_sdk_version_total{group=\"media_connection\",sdk_version=\"other\"} 11"
+        ), "{text}");
+        assert!(text.contains("browser=\"Chrome 120\"} 2"), "{text}");
+        assert!(text.contains("browser=\"Firefox 121\"} 1"), "{text}");
+        assert!(text.contains("browser=\"other\"} 1"), "{text}");
+    }
 
     #[test]
     fn counts_with_catalog_labels_in_both_formats() {

@@ -364,6 +364,26 @@ struct Counts {
     /// Each event's entry and hashed user and room ids, for
     /// [`crate::daemon::affected`].
     hits: Vec<(EntryId, Option<EntryId>, Hit)>,
+    /// Events per entry, cause and SDK version, and per entry, cause and
+    /// browser (a batch holds few of each: looked up in a list).
+    versions: Vec<((EntryId, Option<EntryId>, String), u64)>,
+    browsers: Vec<((EntryId, Option<EntryId>, String), u64)>,
+}
+
+/// Adds one to `value`'s count in `list`.
+fn tally(
+    list: &mut Vec<((EntryId, Option<EntryId>, String), u64)>,
+    entry: EntryId,
+    cause: Option<EntryId>,
+    value: &str,
+) {
+    match list
+        .iter_mut()
+        .find(|((e, c, v), _)| *e == entry && *c == cause && v == value)
+    {
+        Some((_, n)) => *n += 1,
+        None => list.push(((entry, cause, value.to_string()), 1)),
+    }
 }
 
 impl Clone for Emitter {
@@ -418,6 +438,12 @@ impl Emitter {
         let (entry, cause, _) = ev.ids;
         *self.counts.by_entry.entry((entry, cause)).or_insert(0) += 1;
         let c = &ev.context;
+        if let Some(v) = &c.sdk_version {
+            tally(&mut self.counts.versions, entry, cause, v);
+        }
+        if let Some(b) = &c.browser {
+            tally(&mut self.counts.browsers, entry, cause, b);
+        }
         if c.user_id.is_some() || c.room_id.is_some() {
             self.counts.hits.push((
                 entry,
@@ -479,6 +505,8 @@ impl Emitter {
             Err(Ok(_)) => {
                 self.counts.by_entry.clear();
                 self.counts.hits.clear();
+                self.counts.versions.clear();
+                self.counts.browsers.clear();
                 Err(CommitError::Full)
             }
             Err(Err(Closed)) => Err(CommitError::Closed),
@@ -493,6 +521,12 @@ impl Emitter {
             }
             self.metrics.affected(set, &mut self.counts.hits);
             self.counts.hits.clear();
+            for ((entry, cause, version), n) in self.counts.versions.drain(..) {
+                self.metrics.by_version(set, entry, cause, &version, n);
+            }
+            for ((entry, cause, browser), n) in self.counts.browsers.drain(..) {
+                self.metrics.by_browser(set, entry, cause, &browser, n);
+            }
         }
     }
 

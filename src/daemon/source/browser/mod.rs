@@ -49,6 +49,13 @@ use clients::{Clients, Verdict};
 use forward::{Forwarder, Relay, Target};
 use upload::Session;
 
+/// The browser family and major version of `browser`: a User-Agent (a
+/// line's), or what the browser endpoint put in an event (`Chrome 156`,
+/// kept as it is); `Other` when unknown.
+pub(crate) fn family(browser: &str) -> String {
+    ua::normalize(browser)
+}
+
 /// The path the SDKs post to, after the `loggerProxy` base URL.
 const UPLOAD_PATH: &str = "/v5/AVQualityReportSvc/C2S";
 

@@ -31,6 +31,26 @@ const FAMILIES: &[(&str, &str)] = &[
     ("Version/", "Safari"),
 ];
 
+/// A browser as [`parse`] names it (`Chrome 156`, `QQ Browser`) kept as it
+/// is; anything else read as a User-Agent. Only the families of this module
+/// and `Other` come out.
+pub(crate) fn normalize(browser: &str) -> String {
+    for (_, name) in FAMILIES {
+        if let Some(rest) = browser.strip_prefix(name) {
+            let major = rest.strip_prefix(' ').unwrap_or(rest);
+            if rest.is_empty()
+                || (rest.starts_with(' ')
+                    && !major.is_empty()
+                    && major.len() <= 4
+                    && major.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return browser.to_string();
+            }
+        }
+    }
+    parse(browser).browser
+}
+
 /// The parts of `ua` this module knows (at most its first 512 bytes are
 /// read).
 pub(crate) fn parse(ua: &str) -> Agent {
@@ -120,6 +140,10 @@ mod tests {
                 "{ua}"
             );
         }
+        assert_eq!(normalize("QQ Browser 12"), "QQ Browser 12");
+        assert_eq!(normalize("Chrome 156"), "Chrome 156");
+        assert_eq!(normalize("Evil 1"), "Other");
+        assert_eq!(normalize("Chrome 156 and more"), "Other");
         // A version of any length is cut to four digits.
         assert_eq!(
             parse(&format!("Chrome/{}", "9".repeat(10_000))).browser,
