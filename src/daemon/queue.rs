@@ -366,17 +366,15 @@ struct Counts {
     hits: Vec<(EntryId, Option<EntryId>, Hit)>,
     /// Events per entry, cause and SDK version, and per entry, cause and
     /// browser (a batch holds few of each: looked up in a list).
-    versions: Vec<((EntryId, Option<EntryId>, String), u64)>,
-    browsers: Vec<((EntryId, Option<EntryId>, String), u64)>,
+    versions: Tally,
+    browsers: Tally,
 }
 
+/// Events per entry, cause and a label value.
+type Tally = Vec<((EntryId, Option<EntryId>, String), u64)>;
+
 /// Adds one to `value`'s count in `list`.
-fn tally(
-    list: &mut Vec<((EntryId, Option<EntryId>, String), u64)>,
-    entry: EntryId,
-    cause: Option<EntryId>,
-    value: &str,
-) {
+fn tally(list: &mut Tally, entry: EntryId, cause: Option<EntryId>, value: &str) {
     match list
         .iter_mut()
         .find(|((e, c, v), _)| *e == entry && *c == cause && v == value)
