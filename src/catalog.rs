@@ -151,7 +151,21 @@ struct RawEntry {
     #[serde(default)]
     action: Option<Text>,
     #[serde(default)]
+    action_by: ActionBy,
+    #[serde(default)]
     doc_url: Option<String>,
+}
+
+/// Who wrote an entry's action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionBy {
+    /// Tencent's error-handling advice (the seed catalog, the SDK's docs and
+    /// source), reworded.
+    #[default]
+    Tencent,
+    /// trtc-logwatch, where Tencent gives none (`action_by: trtc-logwatch`).
+    TrtcLogwatch,
 }
 
 fn yes() -> bool {
@@ -305,6 +319,8 @@ pub struct Entry {
     pub description: Text,
     /// What to do about it.
     pub action: Option<Text>,
+    /// Who wrote `action`.
+    pub action_by: ActionBy,
     /// Documentation link.
     pub doc_url: Option<String>,
 }
@@ -569,6 +585,7 @@ fn add_drift_entries(set: &mut CatalogSet) {
                 en: "Update trtc-logwatch (or add the new key to a catalog in a --patterns directory); look up the key in the SDK's error code documentation.".into(),
                 ja: Some("trtc-logwatch を更新するか、--patterns のカタログに新しいキーを追加してください。SDKのエラーコード一覧でキーを確認してください。".into()),
             }),
+            action_by: ActionBy::TrtcLogwatch,
             doc_url: None,
         });
     }
@@ -680,6 +697,7 @@ fn compile_entry(
         messages: raw.messages,
         description: raw.description,
         action: raw.action,
+        action_by: raw.action_by,
         doc_url: raw.doc_url,
     })
 }

@@ -77,7 +77,10 @@ fn check_text(e: &Entry, seed_text: &str) {
         "{}: ja description not from the seed:\n{ja}\n---\n{seed}",
         e.key
     );
-    if let Some(a) = e.action.as_ref().and_then(|a| a.ja.as_deref()) {
+    // An action trtc-logwatch wrote (where the seed gives none) is marked so.
+    if e.action_by == trtc_logwatch::catalog::ActionBy::Tencent
+        && let Some(a) = e.action.as_ref().and_then(|a| a.ja.as_deref())
+    {
         assert!(
             seed.contains(&squash(a)),
             "{}: ja action not from the seed:\n{a}",
