@@ -805,6 +805,23 @@ impl fmt::Display for Entry {
 mod tests {
 
     #[test]
+    fn every_entry_says_what_to_do_in_both_languages() {
+        let set = CatalogSet::builtin().unwrap();
+        for e in set.all_entries() {
+            let a = e
+                .action
+                .as_ref()
+                .unwrap_or_else(|| panic!("{} has no action", e.key));
+            assert!(!a.en.is_empty(), "{}", e.key);
+            assert!(
+                a.ja.as_deref().is_some_and(|j| !j.is_empty()),
+                "{} has no ja action",
+                e.key
+            );
+        }
+    }
+
+    #[test]
     fn every_category_is_in_one_group_and_ice_and_its_v5_form_meet() {
         for c in CATEGORIES {
             let n = GROUPS.iter().filter(|(_, cats)| cats.contains(c)).count();
