@@ -300,7 +300,8 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     for e in &exprs {
         let q = e
             .replace("$__rate_interval", "10s")
-            .replace("$instance", ".*");
+            .replace("$instance", ".*")
+            .replace("$app", ".*");
         let r = query(pport, &q);
         assert!(!r.is_empty(), "dashboard query returned no data: {q}");
     }
@@ -335,6 +336,20 @@ fn dashboard_is_importable_shape() {
         (ds["type"].as_str(), ds["query"].as_str()),
         (Some("datasource"), Some("prometheus"))
     );
+    // Importable: the data source is asked for on import.
+    assert_eq!(d["__inputs"][0]["name"], "DS_PROMETHEUS");
+    assert_eq!(ds["current"]["value"], "${DS_PROMETHEUS}");
+    // The alerts group by app: so does the dashboard.
+    assert!(vars.iter().any(|v| v["name"] == "app"), "no app variable");
+    for p in d["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().into_iter().flatten() {
+            let e = t["expr"].as_str().unwrap();
+            assert!(
+                !e.contains("$instance") || e.contains("app=~\"$app\""),
+                "a panel without the app filter: {e}"
+            );
+        }
+    }
     let mut ids = std::collections::HashSet::new();
     for p in d["panels"].as_array().unwrap() {
         assert!(ids.insert(p["id"].as_u64().unwrap()), "duplicate panel id");
