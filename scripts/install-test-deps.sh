@@ -3,7 +3,8 @@
 # is missing: from Debian's packages prometheus and promtool (the alerting
 # tests run a real Prometheus), nats-server (the JetStream consumer tests
 # run a real server), chromium and node (the real-SDK tests run the TRTC Web
-# SDKs in a real browser); from the npm registry, with the versions the
+# SDKs in a real browser, and the daemon's pages; a Japanese font for those);
+# from the npm registry, with the versions the
 # lockfile pins, the two SDKs and puppeteer-core (which drives the system
 # chromium and downloads no browser of its own). Safe to run repeatedly.
 set -euo pipefail
@@ -13,6 +14,9 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(pro
 command -v nats-server >/dev/null || need+=(nats-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
+# A Japanese font, so that the daemon's Japanese pages render (and their
+# screenshots in docs/ show text, not boxes).
+[ -e /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} from Debian's packages" >&2
   apt-get update -qq

@@ -161,6 +161,11 @@ impl Affected {
         }
     }
 
+    /// Every key's and group's figures now (see [`Affected::figures`]).
+    pub(crate) fn now(&self) -> Vec<((String, String), [usize; 4])> {
+        self.figures(minute_now())
+    }
+
     /// Every key's (users 5m, users 1h, rooms 5m, rooms 1h) at `minute`;
     /// keys silent for an hour are dropped.
     fn figures(&self, minute: u64) -> Vec<((String, String), [usize; 4])> {

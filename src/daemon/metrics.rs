@@ -16,6 +16,7 @@ use prometheus_client::registry::Registry;
 
 use crate::catalog::{CatalogSet, EntryId};
 use crate::daemon::affected::{Affected, AffectedCollector, Hit};
+use crate::daemon::recent::{KeyFigures, Recent, Sample};
 use crate::scan::Stats;
 
 /// Labels of `trtc_errors_total`.
@@ -468,6 +469,9 @@ pub struct Metrics {
     browsers: Fam<BrowserLabels>,
     versions_seen: Admitted,
     browsers_seen: Admitted,
+    recent: Recent,
+    /// Unread bytes per source, for the pages.
+    lags: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 fn now_secs() -> f64 {
@@ -559,6 +563,8 @@ impl Metrics {
             browsers,
             versions_seen: Admitted::default(),
             browsers_seen: Admitted::default(),
+            recent: Recent::default(),
+            lags: std::sync::Mutex::default(),
         }
     }
 
@@ -573,6 +579,8 @@ impl Metrics {
     ) {
         let v =
             version_label(version).map_or_else(|| "other".into(), |v| self.versions_seen.admit(v));
+        let e = set.entry(entry);
+        self.recent.version(&e.catalog, &e.key, &v, n);
         self.versions
             .get_or_create(&VersionLabels {
                 group: crate::catalog::group_of(set, entry, cause).into(),
@@ -597,12 +605,43 @@ impl Metrics {
         } else {
             self.browsers_seen.admit(&family)
         };
+        let e = set.entry(entry);
+        self.recent.browser(&e.catalog, &e.key, &b, n);
         self.browsers
             .get_or_create(&BrowserLabels {
                 group: crate::catalog::group_of(set, entry, cause).into(),
                 browser: b,
             })
             .inc_by(n);
+    }
+
+    /// Recent events, for the daemon's pages (a few per key and second).
+    pub(crate) fn recent_samples(&self, set: &CatalogSet, samples: &mut Vec<(EntryId, Sample)>) {
+        for (id, s) in samples.drain(..) {
+            let e = set.entry(id);
+            self.recent.sample(&e.catalog, &e.key, s);
+        }
+    }
+
+    /// Unread bytes per file source, as last reported.
+    pub fn lags(&self) -> Vec<(String, u64)> {
+        self.lags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+
+    /// What the daemon's pages show of each key.
+    pub fn recent(&self) -> Vec<KeyFigures> {
+        self.recent.figures()
+    }
+
+    /// Who each key's and group's errors hit: `((catalog, key), [users
+    /// 5m, users 1h, rooms 5m, rooms 1h])`, groups under the catalog "".
+    pub fn affected_now(&self) -> Vec<((String, String), [usize; 4])> {
+        self.affected.now()
     }
 
     /// Counts the users and rooms of a batch of error events (`hits`: each
@@ -715,6 +754,7 @@ impl Metrics {
     pub fn error_events(&self, set: &CatalogSet, entry: EntryId, cause: Option<EntryId>, n: u64) {
         let e = set.entry(entry);
         self.errors.get_or_create(&ErrorLabels::of(e)).inc_by(n);
+        self.recent.count(&e.catalog, &e.key, n);
         self.groups
             .get_or_create(&GroupLabel {
                 group: crate::catalog::group_of(set, entry, cause).into(),
@@ -794,6 +834,10 @@ impl Metrics {
             .lag
             .get_or_create(&l)
             .set(i64::try_from(lag_bytes).unwrap_or(i64::MAX));
+        self.lags
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(source.to_string(), lag_bytes);
     }
 
     /// Creates every per-source series at 0, so `rate()` and alerts see

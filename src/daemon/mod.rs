@@ -24,7 +24,9 @@ pub mod generation;
 pub(crate) mod health;
 pub(crate) mod limits;
 pub(crate) mod metrics;
+pub(crate) mod pages;
 pub(crate) mod queue;
+pub(crate) mod recent;
 pub(crate) mod sampling;
 pub(crate) mod server;
 pub(crate) mod sink;
@@ -217,6 +219,7 @@ impl Daemon {
         let app = router(AppState {
             metrics: Arc::clone(&metrics),
             health: Arc::clone(&health),
+            current: ctx.current.clone(),
         });
         let limits = server::HttpLimits {
             max_connections: config.http_connections_cap(),

@@ -27,6 +27,7 @@ use crate::event::Event;
 
 use super::affected::{self, Hit};
 use super::generation::Generation;
+use super::recent::Sample;
 
 use super::sampling::{Rate, Sampler, Verdict};
 use crate::state::checkpoint::FileCheckpoint;
@@ -368,6 +369,9 @@ struct Counts {
     /// browser (a batch holds few of each: looked up in a list).
     versions: Tally,
     browsers: Tally,
+    /// A few events for the daemon's pages: the first of each key in the
+    /// batch.
+    samples: Vec<(EntryId, Sample)>,
 }
 
 /// Events per entry, cause and a label value.
@@ -434,7 +438,12 @@ impl Emitter {
             self.counts.set = Some(Arc::clone(set));
         }
         let (entry, cause, _) = ev.ids;
-        *self.counts.by_entry.entry((entry, cause)).or_insert(0) += 1;
+        let in_batch = self.counts.by_entry.entry((entry, cause)).or_insert(0);
+        *in_batch += 1;
+        // The first event of each key in a batch is kept for the pages.
+        if *in_batch == 1 {
+            self.counts.samples.push((entry, Sample::of(ev)));
+        }
         let c = &ev.context;
         if let Some(v) = &c.sdk_version {
             tally(&mut self.counts.versions, entry, cause, v);
@@ -505,6 +514,7 @@ impl Emitter {
                 self.counts.hits.clear();
                 self.counts.versions.clear();
                 self.counts.browsers.clear();
+                self.counts.samples.clear();
                 Err(CommitError::Full)
             }
             Err(Err(Closed)) => Err(CommitError::Closed),
@@ -519,6 +529,7 @@ impl Emitter {
             }
             self.metrics.affected(set, &mut self.counts.hits);
             self.counts.hits.clear();
+            self.metrics.recent_samples(set, &mut self.counts.samples);
             for ((entry, cause, version), n) in self.counts.versions.drain(..) {
                 self.metrics.by_version(set, entry, cause, &version, n);
             }

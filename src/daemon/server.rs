@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Every source is open once this says so.
     pub health: Arc<Health>,
+    /// The current configuration and catalogs (for the pages).
+    pub current: tokio::sync::watch::Receiver<Arc<super::generation::Generation>>,
 }
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -76,6 +78,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/", get(super::pages::index))
+        .route("/errors/{key}", get(super::pages::error_page))
         .with_state(state)
 }
 

@@ -1,0 +1,339 @@
+//! The daemon's own pages, for a person without Grafana: `/` (what it
+//! reads, its health, the errors now by key with the users they hit) and
+//! `/errors/{KEY}` (what the error means and what to do, its figures, the
+//! SDK versions and browsers it came from, its last few events). Rendered
+//! on the server as HTML with no external asset, in English or Japanese
+//! (`?lang=ja`, or a browser that prefers Japanese), every text escaped,
+//! nothing secret (lines are redacted before they are kept), and the work
+//! per request bounded by the catalog's keys.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::recent::KeyFigures;
+use super::server::AppState;
+use crate::catalog::{Entry, Text};
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    En,
+    Ja,
+}
+
+impl Lang {
+    fn of(query: &PageQuery, headers: &HeaderMap) -> Self {
+        match query.lang.as_deref() {
+            Some("ja") => return Lang::Ja,
+            Some("en") => return Lang::En,
+            _ => {}
+        }
+        let prefers_ja = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("ja"));
+        if prefers_ja { Lang::Ja } else { Lang::En }
+    }
+
+    fn t(self, en: &'static str, ja: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Ja => ja,
+        }
+    }
+
+    fn text(self, t: &Text) -> &str {
+        match (self, &t.ja) {
+            (Lang::Ja, Some(ja)) => ja,
+            _ => &t.en,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        self.t("en", "ja")
+    }
+}
+
+/// `?lang=`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct PageQuery {
+    lang: Option<String>,
+}
+
+/// Text made safe for HTML.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
+th{background:#f4f4f4}td.n{text-align:right}pre{background:#f7f7f7;padding:.5rem;white-space:pre-wrap;word-break:break-all}\
+.bad{color:#a00}.ok{color:#070}nav a{margin-right:1rem}";
+
+fn page(lang: Lang, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        lang.code(),
+        esc(title)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+fn nav(lang: Lang, here: &str) -> String {
+    format!(
+        "<nav><a href=\"/?lang={}\">{}</a><a href=\"{}?lang=en\">English</a><a href=\"{}?lang=ja\">日本語</a><a href=\"/metrics\">/metrics</a></nav>",
+        lang.code(),
+        lang.t("All errors", "すべてのエラー"),
+        esc(here),
+        esc(here)
+    )
+}
+
+/// Users (5m, 1h) of a key, from the affected figures.
+fn users_of(affected: &[((String, String), [usize; 4])], catalog: &str, key: &str) -> [usize; 4] {
+    affected
+        .iter()
+        .find(|((c, k), _)| c == catalog && k == key)
+        .map_or([0; 4], |(_, f)| *f)
+}
+
+/// `/`: what the daemon reads, its health, the errors now.
+pub(crate) async fn index(
+    State(s): State<AppState>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::of(&q, &headers);
+    let g = s.current.borrow().clone();
+    let mut body = format!(
+        "{}<h1>trtc-logwatch {}</h1>",
+        nav(lang, "/"),
+        esc(env!("CARGO_PKG_VERSION"))
+    );
+    body += &match s.health.status() {
+        Ok(()) => format!("<p class=\"ok\">{}</p>", lang.t("Ready.", "稼働中です。")),
+        Err(why) => format!(
+            "<p class=\"bad\">{} {}</p>",
+            lang.t("Not ready:", "準備ができていません:"),
+            esc(&why)
+        ),
+    };
+    body += &format!(
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Sources", "ソース"),
+        lang.t("source", "ソース"),
+        lang.t("kind", "種類"),
+        lang.t("unread bytes", "未読バイト数")
+    );
+    let lags = s.metrics.lags();
+    for (name, kind) in g.config.source_names() {
+        let lag = lags
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| "-".to_string(), |(_, l)| l.to_string());
+        body += &format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+            esc(name),
+            esc(kind),
+            esc(&lag)
+        );
+    }
+    body += "</table>";
+    let recent = s.metrics.recent();
+    let affected = s.metrics.affected_now();
+    let set = g.matcher.catalog();
+    body += &format!(
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        lang.t("Errors", "エラー"),
+        lang.t("key", "キー"),
+        lang.t("catalog", "カタログ"),
+        lang.t("group", "グループ"),
+        lang.t("last 5 min", "直近5分"),
+        lang.t("since start", "起動以降"),
+        lang.t("users, 5 min", "ユーザー数(5分)"),
+        lang.t("users, 1 hour", "ユーザー数(1時間)"),
+    );
+    if recent.is_empty() {
+        body += &format!(
+            "<tr><td colspan=\"7\">{}</td></tr>",
+            lang.t("No error since start.", "起動以降エラーはありません。")
+        );
+    }
+    for f in &recent {
+        let group = set
+            .by_name(&f.key)
+            .iter()
+            .find(|&&id| set.entry(id).catalog == f.catalog)
+            .map_or("unknown", |&id| set.entry(id).category.group());
+        let u = users_of(&affected, &f.catalog, &f.key);
+        body += &format!(
+            "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            esc(&f.catalog),
+            esc(group),
+            f.last_5m,
+            f.total,
+            u[0],
+            u[1],
+            k = esc(&f.key),
+            l = lang.code()
+        );
+    }
+    body += "</table>";
+    page(lang, "trtc-logwatch", &body)
+}
+
+/// One entry's section of an error page.
+fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: [usize; 4]) -> String {
+    let mut out = format!(
+        "<h2>{} {}</h2><p><b>{}</b> {} · {} · {}</p>",
+        esc(&e.catalog),
+        esc(&e.code.map_or_else(String::new, |c| c.to_string())),
+        lang.t("Category:", "カテゴリ:"),
+        esc(e.category.as_str()),
+        esc(e.category.group()),
+        esc(e.severity.as_str()),
+    );
+    out += &format!(
+        "<h3>{}</h3><p>{}</p>",
+        lang.t("What it means", "意味"),
+        esc(lang.text(&e.description))
+    );
+    if let Some(a) = &e.action {
+        out += &format!(
+            "<h3>{}</h3><p>{}</p>",
+            lang.t("What to do", "対処方法"),
+            esc(lang.text(a))
+        );
+    }
+    if let Some(u) = e.doc_url.as_deref().filter(|u| u.starts_with("https://")) {
+        out += &format!(
+            "<p><a href=\"{u}\" rel=\"noreferrer\">{}</a></p>",
+            lang.t("Documentation", "ドキュメント"),
+            u = esc(u)
+        );
+    }
+    let (last, total) = f.map_or((0, 0), |f| (f.last_5m, f.total));
+    out += &format!(
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr><tr><td class=\"n\">{last}</td><td class=\"n\">{total}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        lang.t("last 5 min", "直近5分"),
+        lang.t("since start", "起動以降"),
+        lang.t("users, 5 min", "ユーザー数(5分)"),
+        lang.t("users, 1 hour", "ユーザー数(1時間)"),
+        lang.t("rooms, 5 min", "ルーム数(5分)"),
+        lang.t("rooms, 1 hour", "ルーム数(1時間)"),
+        users[0],
+        users[1],
+        users[2],
+        users[3],
+    );
+    let Some(f) = f else {
+        return out;
+    };
+    for (title, values) in [
+        (lang.t("SDK versions", "SDKバージョン"), &f.versions),
+        (lang.t("Browsers", "ブラウザ"), &f.browsers),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        out += &format!("<h3>{title}</h3><table>");
+        for (v, n) in values {
+            out += &format!("<tr><td>{}</td><td class=\"n\">{n}</td></tr>", esc(v));
+        }
+        out += "</table>";
+    }
+    if !f.samples.is_empty() {
+        out += &format!("<h3>{}</h3>", lang.t("Last events", "最近のイベント"));
+        for s in &f.samples {
+            let who = [
+                ("user", &s.user),
+                ("room", &s.room),
+                ("sdk", &s.version),
+                ("browser", &s.browser),
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", esc(v))))
+            .collect::<Vec<_>>()
+            .join(" ");
+            out += &format!("<p>{} {who}</p><pre>{}</pre>", esc(&s.ts), esc(&s.line));
+        }
+    }
+    out
+}
+
+/// `/errors/{KEY}`: every catalog's entry of that key (or alias).
+pub(crate) async fn error_page(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::of(&q, &headers);
+    let g = s.current.borrow().clone();
+    let set = g.matcher.catalog();
+    // At most a key's length: the lookup is bounded whatever is asked.
+    let key: String = key.chars().take(crate::catalog::MAX_KEY_LEN).collect();
+    let ids = set.by_name(&key.to_ascii_uppercase());
+    let here = format!("/errors/{key}");
+    if ids.is_empty() {
+        let body = format!(
+            "{}<h1>{}</h1><p>{}</p>",
+            nav(lang, &here),
+            esc(&key),
+            lang.t(
+                "No such error in the catalogs.",
+                "カタログにないエラーです。"
+            )
+        );
+        let mut r = page(lang, &key, &body);
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    }
+    let recent = s.metrics.recent();
+    let affected = s.metrics.affected_now();
+    let mut body = format!(
+        "{}<h1>{}</h1>",
+        nav(lang, &here),
+        esc(&set.entry(ids[0]).key)
+    );
+    for &id in ids {
+        let e = set.entry(id);
+        let f = recent
+            .iter()
+            .find(|f| f.catalog == e.catalog && f.key == e.key);
+        body += &entry_section(lang, e, f, users_of(&affected, &e.catalog, &e.key));
+    }
+    page(lang, &set.entry(ids[0]).key, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            esc("<script>alert('x')</script> & \"y\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! What the daemon's own pages show of each catalog key: its errors in
+//! the last 5 minutes (per minute) and since start, the SDK versions and
+//! browsers they came from (at most [`MAX_VALUES`] each, the rest
+//! `other`), and a few recent events (at most [`MAX_SAMPLES`]: the first
+//! of each key in each batch a source queues, their lines already redacted
+//! and cut to [`MAX_LINE`] bytes). Bounded by the catalog's keys; fed per emitter
+//! batch, never per event.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Recent events kept per key.
+pub const MAX_SAMPLES: usize = 5;
+/// Bytes of a sample's line kept.
+pub const MAX_LINE: usize = 400;
+/// Versions and browsers kept per key.
+pub const MAX_VALUES: usize = 10;
+
+/// One recent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    /// Its time (the line's, or when it was read).
+    pub ts: String,
+    pub user: Option<String>,
+    pub room: Option<String>,
+    pub version: Option<String>,
+    pub browser: Option<String>,
+    /// The record's text, redacted, at most [`MAX_LINE`] bytes.
+    pub line: String,
+}
+
+impl Sample {
+    /// A sample of `ev`.
+    pub(crate) fn of(ev: &crate::event::Event<'_>) -> Self {
+        let mut end = ev.line.len().min(MAX_LINE);
+        while !ev.line.is_char_boundary(end) {
+            end -= 1;
+        }
+        let c = &ev.context;
+        Self {
+            ts: ev.ts.clone(),
+            user: c.user_id.clone(),
+            room: c.room_id.clone(),
+            version: c.sdk_version.clone(),
+            browser: c.browser.clone(),
+            line: ev.line[..end].to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct KeyNow {
+    total: u64,
+    /// (minute, errors), at `minute % 5`.
+    minutes: [(u64, u64); 5],
+    samples: VecDeque<Sample>,
+    versions: Vec<(String, u64)>,
+    browsers: Vec<(String, u64)>,
+}
+
+fn bump(list: &mut Vec<(String, u64)>, value: &str, n: u64) {
+    if let Some((_, c)) = list.iter_mut().find(|(v, _)| v == value) {
+        *c += n;
+    } else if list.len() < MAX_VALUES {
+        list.push((value.to_string(), n));
+    } else if let Some((_, c)) = list.iter_mut().find(|(v, _)| v == "other") {
+        *c += n;
+    } else if let Some(last) = list.last_mut() {
+        // Full: the last slot becomes `other`, its count kept in it.
+        last.0 = "other".into();
+        last.1 += n;
+    }
+}
+
+/// A key's figures for the pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFigures {
+    pub catalog: String,
+    pub key: String,
+    pub total: u64,
+    pub last_5m: u64,
+    pub samples: Vec<Sample>,
+    pub versions: Vec<(String, u64)>,
+    pub browsers: Vec<(String, u64)>,
+}
+
+/// Every key's recent figures (see the module docs).
+#[derive(Debug, Default)]
+pub struct Recent {
+    keys: Mutex<HashMap<(String, String), KeyNow>>,
+}
+
+fn minute_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 60)
+}
+
+impl Recent {
+    fn with<R>(&self, catalog: &str, key: &str, f: impl FnOnce(&mut KeyNow) -> R) -> R {
+        let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let k = keys
+            .entry((catalog.to_string(), key.to_string()))
+            .or_default();
+        f(k)
+    }
+
+    /// `n` errors of the key.
+    pub(crate) fn count(&self, catalog: &str, key: &str, n: u64) {
+        let minute = minute_now();
+        self.with(catalog, key, |k| {
+            k.total += n;
+            let slot = &mut k.minutes[(minute % 5) as usize];
+            if slot.0 != minute {
+                *slot = (minute, 0);
+            }
+            slot.1 += n;
+        });
+    }
+
+    /// `n` errors of the key from SDK `version`.
+    pub(crate) fn version(&self, catalog: &str, key: &str, version: &str, n: u64) {
+        self.with(catalog, key, |k| bump(&mut k.versions, version, n));
+    }
+
+    /// `n` errors of the key in `browser`.
+    pub(crate) fn browser(&self, catalog: &str, key: &str, browser: &str, n: u64) {
+        self.with(catalog, key, |k| bump(&mut k.browsers, browser, n));
+    }
+
+    /// A recent event of the key.
+    pub(crate) fn sample(&self, catalog: &str, key: &str, s: Sample) {
+        self.with(catalog, key, |k| {
+            if k.samples.len() == MAX_SAMPLES {
+                k.samples.pop_front();
+            }
+            k.samples.push_back(s);
+        });
+    }
+
+    /// Every key seen, most errors in the last 5 minutes first.
+    pub fn figures(&self) -> Vec<KeyFigures> {
+        let minute = minute_now();
+        let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<KeyFigures> = keys
+            .iter()
+            .map(|((catalog, key), k)| KeyFigures {
+                catalog: catalog.clone(),
+                key: key.clone(),
+                total: k.total,
+                last_5m: k
+                    .minutes
+                    .iter()
+                    .filter(|(m, _)| *m + 5 > minute && *m <= minute)
+                    .map(|(_, n)| n)
+                    .sum(),
+                samples: k.samples.iter().rev().cloned().collect(),
+                versions: k.versions.clone(),
+                browsers: k.browsers.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.last_5m
+                .cmp(&a.last_5m)
+                .then(b.total.cmp(&a.total))
+                .then(a.key.cmp(&b.key))
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_values_and_samples_stay_bounded() {
+        let r = Recent::default();
+        r.count("c", "ICE", 3);
+        r.count("c", "ICE", 2);
+        for i in 0..15 {
+            r.version("c", "ICE", &format!("5.{i}.0"), 1);
+        }
+        for i in 0..8 {
+            r.sample(
+                "c",
+                "ICE",
+                Sample {
+                    ts: i.to_string(),
+                    user: None,
+                    room: None,
+                    version: None,
+                    browser: None,
+                    line: String::new(),
+                },
+            );
+        }
+        let f = r.figures();
+        assert_eq!((f[0].total, f[0].last_5m), (5, 5));
+        assert_eq!(f[0].versions.len(), MAX_VALUES);
+        assert_eq!(f[0].versions.iter().map(|v| v.1).sum::<u64>(), 15);
+        assert!(f[0].versions.iter().any(|(v, _)| v == "other"));
+        assert_eq!(f[0].samples.len(), MAX_SAMPLES);
+        assert_eq!(f[0].samples[0].ts, "7", "newest first");
+    }
+}

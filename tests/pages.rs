@@ -1,0 +1,166 @@
+//! The daemon's own pages (`/`, `/errors/{KEY}`), rendered in the system
+//! chromium (tests/browser/page.mjs): they load with no external asset,
+//! show the numbers /metrics shows, escape what the logs hold and never
+//! show a userSig; in English and Japanese. The screenshots in docs/ are
+//! made by the same script (`UPDATE_SCREENSHOTS=1 cargo test --test pages`).
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::daemon::{Daemon, http_get, metric};
+
+fn browser_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// What chromium shows of `url`; `None` (and a message) where it cannot
+/// run, a failure under CI.
+fn render(url: &str, shot: Option<&std::path::Path>) -> Option<serde_json::Value> {
+    let ready = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && std::path::Path::new("/usr/bin/chromium").is_file()
+        && browser_dir().join("node_modules/puppeteer-core").is_dir();
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node, chromium or puppeteer-core is missing: scripts/install-test-deps.sh installs them"
+        );
+        eprintln!(
+            "SKIPPED: node, chromium or puppeteer-core is missing (scripts/install-test-deps.sh)"
+        );
+        return None;
+    }
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir().join("page.mjs")).arg(url);
+    if let Some(s) = shot {
+        cmd.arg(s);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn the_pages_show_what_metrics_shows_in_both_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let mut d = Daemon::start_with_stdin(
+        &["--stdin", "--events", events.to_str().unwrap()],
+        Stdio::piped(),
+    );
+    let mut stdin = d.child.stdin.take().unwrap();
+    for i in 0..12 {
+        writeln!(
+            stdin,
+            "{{\"userId\":\"user{}\",\"roomId\":\"room{}\",\"sdkVersion\":\"5.17.1\",\"msg\":\"RtcError: x <ICE_TRANSPORT_ERROR 0x4003> <script>alert(1)</script> userSig=SECRETSIG\"}}",
+            i % 5,
+            i % 2
+        )
+        .unwrap();
+    }
+    writeln!(
+        stdin,
+        "{{\"userId\":\"u9\",\"msg\":\"<JOIN_ROOM_FAILED 0x4004>\"}}"
+    )
+    .unwrap();
+    stdin.flush().unwrap();
+    let ice = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+    assert_eq!(d.wait_metric(ice, 12.0, Duration::from_secs(10)), 12.0);
+    d.wait_metric(
+        "trtc_affected_users{catalog=\"trtc-web-v4\",key=\"JOIN_ROOM_FAILED\",window=\"5m\"}",
+        1.0,
+        Duration::from_secs(10),
+    );
+    let m = d.metrics();
+    let users = metric(
+        &m,
+        "trtc_affected_users{catalog=\"trtc-web-v4\",key=\"ICE_TRANSPORT_ERROR\",window=\"5m\"}",
+    )
+    .unwrap();
+    assert_eq!(users, 5.0);
+    // Over plain HTTP: escaped, redacted, unknown keys 404.
+    let (code, html) = http_get(d.port, "/errors/ICE_TRANSPORT_ERROR").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("&lt;script&gt;") && !html.contains("<script>alert"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("SECRETSIG") && html.contains("[redacted]"),
+        "{html}"
+    );
+    assert_eq!(http_get(d.port, "/errors/NO_SUCH_KEY").unwrap().0, 404);
+    let base = format!("http://127.0.0.1:{}", d.port);
+    let shots = std::env::var_os("UPDATE_SCREENSHOTS")
+        .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs"));
+    let shot = |name: &str| shots.as_ref().map(|d| d.join(name));
+    // In a real browser: the index and the error page, English and Japanese.
+    let Some(index) = render(
+        &format!("{base}/?lang=en"),
+        shot("page-index.png").as_deref(),
+    ) else {
+        d.kill();
+        return;
+    };
+    assert_eq!(index["status"], 200);
+    assert_eq!(index["external"], serde_json::json!([]));
+    let text = index["text"].as_str().unwrap();
+    // The row of ICE_TRANSPORT_ERROR: 12 in 5 min, 12 since start, 5 users.
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("ICE_TRANSPORT_ERROR"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.split('\t').map(str::trim).collect();
+    assert_eq!(
+        cells,
+        [
+            "ICE_TRANSPORT_ERROR",
+            "trtc-web-v4",
+            "media_connection",
+            "12",
+            "12",
+            "5",
+            "5"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("JOIN_ROOM_FAILED"), "{text}");
+    let page = render(
+        &format!("{base}/errors/ICE_TRANSPORT_ERROR?lang=ja"),
+        shot("page-error-ja.png").as_deref(),
+    )
+    .unwrap();
+    let text = page["text"].as_str().unwrap();
+    assert!(
+        text.contains("対処方法") && text.contains("ファイアウォール"),
+        "{text}"
+    );
+    assert!(text.contains("5.17.1"), "{text}");
+    assert!(
+        text.contains("<script>alert(1)</script>"),
+        "shown as text: {text}"
+    );
+    assert!(!text.contains("SECRETSIG"), "{text}");
+    let en = render(
+        &format!("{base}/errors/ICE_TRANSPORT_ERROR?lang=en"),
+        shot("page-error-en.png").as_deref(),
+    )
+    .unwrap();
+    let text = en["text"].as_str().unwrap();
+    assert!(
+        text.contains("What to do") && text.contains("UDP"),
+        "{text}"
+    );
+    drop(stdin);
+    assert_eq!(d.child.wait().unwrap().code(), Some(0));
+}
