@@ -213,6 +213,8 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
         }
         if n.is_multiple_of(50) {
             writeln!(log, "RtcError: SignalChannel setup failure: (errorCode: 70001, errorMsg: userSig expired }}) <SIGNAL_CHANNEL_SETUP_FAILED 0x4001>").unwrap();
+            // An app's JSON log with the SDK version and the browser.
+            writeln!(log, "{{\"level\":\"error\",\"userId\":\"user1\",\"sdkVersion\":\"4.15.22\",\"userAgent\":\"Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36\",\"msg\":\"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\"}}").unwrap();
         }
         if n.is_multiple_of(25)
             && let Some(s) = alert_state(pport, "TrtcIceTransportErrorSpike")
@@ -389,6 +391,9 @@ fn dashboard_is_importable_shape() {
         "Media connection failures (v4 ICE, v5 5501) vs alert threshold",
         "Affected users by group (last 5m)",
         "Affected users by key (last hour, top 10)",
+        "Errors per second by key",
+        "Errors by SDK version (last hour)",
+        "Errors by browser (last hour)",
         "Causes: account and room-entry codes",
         "Lines read per second",
         "Lag (bytes not read yet)",
