@@ -137,7 +137,9 @@ fn a_dying_file_thread_stops_the_daemon_with_a_failure_and_loses_nothing() {
     worker_death("files");
 }
 
-/// A tmpfs mounted for one test, unmounted when dropped.
+/// A tmpfs mounted for one test, unmounted when dropped. The tests mount
+/// 32 MiB: once the filler is gone every event of a test must fit (an
+/// event with both languages' description and action is about 3 KB).
 struct Tmpfs(PathBuf);
 
 impl Tmpfs {
@@ -184,7 +186,7 @@ fn free_bytes(p: &Path) -> u64 {
 fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
     const TOTAL: u64 = 3500;
     let dir = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "8m") else {
+    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "32m") else {
         return skip("cannot mount a tmpfs (needs root)");
     };
     let cfg = config(dir.path(), &fs.0, "");
@@ -250,7 +252,7 @@ fn disk_full_holds_events_and_checkpoints_back_and_resumes_without_loss() {
 fn an_event_is_never_split_across_a_reopen_on_a_full_disk() {
     const TOTAL: u64 = 3000;
     let dir = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "8m") else {
+    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "32m") else {
         return skip("cannot mount a tmpfs (needs root)");
     };
     let cfg = config(dir.path(), &fs.0, "");
@@ -631,7 +633,7 @@ fn a_file_rotated_and_compressed_while_stopped_is_read_from_its_checkpoint() {
 fn disk_full_with_overflow_drop_counts_every_dropped_event() {
     const TOTAL: u64 = 3000;
     let dir = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "8m") else {
+    let Some(fs) = Tmpfs::mount(&dir.path().join("full"), "32m") else {
         return skip("cannot mount a tmpfs (needs root)");
     };
     // The events file on the full disk, a small queue that drops.
