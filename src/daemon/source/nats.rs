@@ -58,14 +58,19 @@ struct Resume {
 }
 
 impl Resume {
-    /// The deliver policy for a consumer created on `stream`.
-    fn policy(&self, stream: &jetstream::stream::Info) -> jetstream::consumer::DeliverPolicy {
-        let same = self.stream_created.as_ref() == Some(&stream.created.to_string());
+    /// The deliver policy for a consumer created on the stream created at
+    /// `created`. A stream other than the one read before (created anew)
+    /// is read from its start, and what was acked of the old one is
+    /// forgotten: its sequence numbers start again.
+    fn policy(&mut self, created: &str) -> jetstream::consumer::DeliverPolicy {
+        if self.stream_created.as_deref() != Some(created) {
+            self.next_sequence = None;
+        }
         match self.next_sequence {
-            Some(start_sequence) if same => {
+            Some(start_sequence) => {
                 jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence }
             }
-            _ => jetstream::consumer::DeliverPolicy::All,
+            None => jetstream::consumer::DeliverPolicy::All,
         }
     }
 }
@@ -178,9 +183,8 @@ impl NatsSource {
             .await
             .map_err(nats_err)?
         };
-        let info = stream.cached_info();
-        let deliver_policy = resume.policy(info);
-        resume.stream_created = Some(info.created.to_string());
+        let created = stream.cached_info().created.to_string();
+        let deliver_policy = resume.policy(&created);
         let consumer = stream
             .get_or_create_consumer(
                 &c.durable,
@@ -196,6 +200,8 @@ impl NatsSource {
             )
             .await
             .map_err(nats_err)?;
+        // Bound: this stream is the one read from now on.
+        resume.stream_created = Some(created);
         tracing::info!(
             "nats source {}: consuming {} as durable {} on {}",
             c.source,
@@ -330,6 +336,25 @@ fn records_of(payloads: &[&[u8]], field: Option<&str>) -> Records {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_consumer_resumes_on_the_same_stream_only() {
+        use jetstream::consumer::DeliverPolicy as P;
+        let mut r = Resume::default();
+        assert!(matches!(r.policy("t1"), P::All));
+        r.stream_created = Some("t1".into());
+        r.next_sequence = Some(401);
+        assert!(matches!(
+            r.policy("t1"),
+            P::ByStartSequence {
+                start_sequence: 401
+            }
+        ));
+        // A stream created anew: read from its start, even when the first
+        // bind of it failed and is tried again.
+        assert!(matches!(r.policy("t2"), P::All));
+        assert!(matches!(r.policy("t2"), P::All));
+    }
 
     #[test]
     fn fluent_bit_and_vector_payloads_become_records() {
