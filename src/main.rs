@@ -116,10 +116,11 @@ enum Cmd {
     /// Ask a running daemon's /healthz (for container health checks): exit
     /// 0 when it answers 200, 1 otherwise.
     Healthcheck {
-        /// HOST:PORT of its --listen address.
+        /// Its --listen address, HOST:PORT, or a URL
+        /// (http://127.0.0.1:9898/healthz: its path is asked).
         #[arg(default_value = "127.0.0.1:9898")]
         addr: String,
-        /// The path to ask.
+        /// The path to ask (`readyz` and `/readyz` alike) when ADDR has none.
         #[arg(long, default_value = "/healthz")]
         path: String,
     },
@@ -402,11 +403,35 @@ fn catalog(catalogs: &CatalogArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Where a health check asks: `HOST:PORT` with `path`, or an
+/// `http://HOST:PORT[/PATH]` URL (its path wins over `path`); the path
+/// always starts with `/`.
+fn health_target(addr: &str, path: &str) -> Result<(String, String), UsageError> {
+    let (hostport, url_path) = match addr.strip_prefix("http://") {
+        Some(rest) => match rest.split_once('/') {
+            Some((h, p)) => (h, Some(format!("/{p}"))),
+            None => (rest, None),
+        },
+        None if addr.contains("://") => {
+            return Err(UsageError::Message(format!(
+                "healthcheck {addr}: only http:// URLs (the daemon serves plain HTTP)"
+            )));
+        }
+        None => (addr, None),
+    };
+    let path = url_path
+        .filter(|p| p != "/")
+        .unwrap_or_else(|| format!("/{}", path.trim_start_matches('/')));
+    Ok((hostport.to_string(), path))
+}
+
 /// One HTTP/1.0 GET with a 5 s budget; Ok when the answer is 200.
 fn healthcheck(addr: &str, path: &str) -> Result<()> {
     use std::io::Read;
     use std::net::TcpStream;
     use std::time::Duration;
+    let (addr, path) = health_target(addr, path)?;
+    let (addr, path) = (addr.as_str(), path.as_str());
     let target = trtc_logwatch::daemon::config::resolve_addr(addr, "address")
         .map_err(|e| UsageError::Message(e.to_string()))?;
     let budget = Duration::from_secs(5);

@@ -118,20 +118,34 @@ pub fn catalog_table(set: &CatalogSet) -> String {
 pub fn did_you_mean(set: &CatalogSet, query: &str) -> Vec<String> {
     let q = query.to_ascii_uppercase();
     let limit = (q.chars().count() / 3).max(1);
-    let mut near: Vec<(usize, &str)> = set
-        .entries()
-        .iter()
-        .flat_map(|e| std::iter::once(e.key.as_str()).chain(e.aliases.iter().map(String::as_str)))
+    let names = || {
+        set.entries().iter().flat_map(|e| {
+            std::iter::once(e.key.as_str()).chain(e.aliases.iter().map(String::as_str))
+        })
+    };
+    // Keys the query starts, then keys that hold it (`ICE` names
+    // ICE_TRANSPORT_ERROR), then keys a few edits away: the rank first.
+    let mut near: Vec<(usize, usize, &str)> = names()
         .filter_map(|k| {
-            let d = edit_distance(&q, &k.to_ascii_uppercase());
-            (d <= limit).then_some((d, k))
+            let up = k.to_ascii_uppercase();
+            if q.len() >= 3 && up.starts_with(&q) {
+                Some((0, up.len(), k))
+            } else if q.len() >= 3 && up.contains(&q) {
+                Some((1, up.len(), k))
+            } else {
+                let d = edit_distance(&q, &up);
+                (d <= limit).then_some((2, d, k))
+            }
         })
         .collect();
     near.sort();
-    near.dedup_by(|a, b| a.1 == b.1);
+    near.dedup_by(|a, b| a.2 == b.2);
+    // Keys the query starts are what was meant, if there are any.
+    let best = near.first().map_or(2, |n| n.0);
     near.into_iter()
-        .take(3)
-        .map(|(_, k)| k.to_string())
+        .filter(|n| best > 0 || n.0 == 0)
+        .take(5)
+        .map(|(_, _, k)| k.to_string())
         .collect()
 }
 

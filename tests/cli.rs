@@ -1,5 +1,7 @@
 //! The command line, end to end: each subcommand and each error exit.
 
+mod common;
+
 use assert_cmd::Command;
 use std::io::Write;
 
@@ -302,6 +304,16 @@ fn explain_suggests_a_key_for_a_misspelt_one_and_marks_missing_japanese() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("did you mean ICE_TRANSPORT_ERROR?"), "{err}");
+    // A key's start, or a part of it, names it too.
+    for (q, want) in [
+        ("ICE", "did you mean ICE_TRANSPORT_ERROR?"),
+        ("transport", "ICE_TRANSPORT_ERROR"),
+    ] {
+        let out = bin().args(["explain", q]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(want), "{q}: {err}");
+    }
     // A user catalog entry with English only: `--lang ja` says so.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -528,4 +540,56 @@ fn an_error_says_its_cause_once() {
             "{args:?}: {err}"
         );
     }
+}
+
+/// The Dockerfile's HEALTHCHECK command, as written there (only its port
+/// is this test daemon's), against a running daemon: exit 0. The other
+/// forms: HOST:PORT, `--path readyz` without its slash.
+#[test]
+fn the_dockerfiles_health_check_passes_against_a_running_daemon() {
+    let docker =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let line = docker
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK"))
+        .expect("a HEALTHCHECK in the Dockerfile");
+    let json = &line[line.find('[').unwrap()..=line.rfind(']').unwrap()];
+    let argv: Vec<String> = serde_json::from_str(json).unwrap();
+    assert_eq!(argv[0], "trtc-logwatch");
+    let mut d = common::daemon::Daemon::start_with_stdin(
+        &["--stdin", "--events", "/dev/null"],
+        std::process::Stdio::piped(),
+    );
+    let port = d.port.to_string();
+    let args: Vec<String> = argv[1..].iter().map(|a| a.replace("9898", &port)).collect();
+    let out = bin().args(&args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let addr = format!("127.0.0.1:{port}");
+    for args in [
+        vec!["healthcheck", addr.as_str()],
+        vec!["healthcheck", addr.as_str(), "--path", "readyz"],
+        vec!["healthcheck", &format!("http://{addr}")],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(!said.contains(&format!("{port}readyz")), "{said}");
+    }
+    let out = bin()
+        .args(["healthcheck", "https://127.0.0.1:1/healthz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    drop(d.child.stdin.take());
+    let _ = d.child.wait();
 }

@@ -135,11 +135,13 @@ fn token_unknown_source_and_body_limit_are_refused_and_counted() {
     std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
     let (d, port) = start(dir.path(), "  token_file: token\n  max_body_bytes: 4096\n");
     let body = json_lines(1..=3, "log");
-    assert_eq!(post(port, "/ingest", &[], &body).0, 401);
+    let (code, answer) = post(port, "/ingest", &[], &body);
     assert_eq!(
-        post(port, "/ingest", &[("Authorization", "Bearer wrong")], &body).0,
-        401
+        (code, answer.trim()),
+        (401, "bearer token required (Authorization: Bearer ...)")
     );
+    let (code, answer) = post(port, "/ingest", &[("Authorization", "Bearer wrong")], &body);
+    assert_eq!((code, answer.trim()), (401, "wrong bearer token"));
     let auth = [("Authorization", "Bearer s3cret")];
     assert_eq!(post(port, "/ingest/nope", &auth, &body).0, 404);
     assert_eq!(

@@ -89,7 +89,8 @@ enum Outcome {
         lines: u64,
         events: u64,
     },
-    Unauthorized,
+    /// No bearer token (false), or a wrong one (true).
+    Unauthorized(bool),
     UnknownSource(String),
     TooLarge(usize),
     BadBody(String),
@@ -111,7 +112,11 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
             StatusCode::OK,
             format!("{{\"lines\":{lines},\"events\":{events}}}\n"),
         ),
-        Outcome::Unauthorized => (StatusCode::UNAUTHORIZED, "bearer token required\n".into()),
+        Outcome::Unauthorized(false) => (
+            StatusCode::UNAUTHORIZED,
+            "bearer token required (Authorization: Bearer ...)\n".into(),
+        ),
+        Outcome::Unauthorized(true) => (StatusCode::UNAUTHORIZED, "wrong bearer token\n".into()),
         Outcome::UnknownSource(n) => (
             StatusCode::NOT_FOUND,
             format!("no ingest source {n:?} (ingest.sources)\n"),
@@ -155,7 +160,7 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
-        Outcome::Unauthorized => {
+        Outcome::Unauthorized(_) => {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer"),
@@ -175,8 +180,12 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, t)| t.trim_start());
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), t.as_bytes())) {
-            return Outcome::Unauthorized;
+        match given {
+            None => return Outcome::Unauthorized(false),
+            Some(g) if !constant_time_eq(g.as_bytes(), t.as_bytes()) => {
+                return Outcome::Unauthorized(true);
+            }
+            Some(_) => {}
         }
     }
     if !s.config.sources.contains(&source) {
