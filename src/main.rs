@@ -366,12 +366,48 @@ fn check_config(file: &std::path::Path) -> Result<()> {
     for w in g.matcher.catalog().warnings() {
         println!("warning: {w}");
     }
+    // A glob whose directory is not there (yet) matches nothing: legal (it
+    // is watched for), but most often a typo.
+    for s in &g.config.sources {
+        let trtc_logwatch::daemon::config::SourceKind::Files(files) = &s.kind else {
+            continue;
+        };
+        for glob in &files.include {
+            let dir = glob_dir(glob);
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                println!(
+                    "warning: source {:?}: {} does not exist (yet): {glob:?} matches nothing until it does",
+                    s.name,
+                    dir.display()
+                );
+            }
+        }
+    }
+    let names: Vec<String> = g
+        .config
+        .source_names()
+        .iter()
+        .map(|(n, kind)| format!("{kind} {n}"))
+        .collect();
     println!(
-        "{}: ok ({} sources)",
+        "{}: ok ({} source{}: {})",
         file.display(),
-        g.config.sources.len()
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
     );
     Ok(())
+}
+
+/// The directory part of a glob before its first wildcard (`/var/log/app`
+/// of `/var/log/app/*.log`).
+fn glob_dir(glob: &str) -> std::path::PathBuf {
+    let cut = glob.find(['*', '?', '[', '{']).unwrap_or(glob.len());
+    let fixed = &glob[..cut];
+    match fixed.rfind('/') {
+        Some(i) => std::path::PathBuf::from(&fixed[..i.max(1)]),
+        None => std::path::PathBuf::new(),
+    }
 }
 
 /// `man`: the manual page, one section per subcommand so it documents

@@ -593,3 +593,40 @@ fn the_dockerfiles_health_check_passes_against_a_running_daemon() {
     drop(d.child.stdin.take());
     let _ = d.child.wait();
 }
+
+/// check-config: one glob as a string is a list of one; a glob whose
+/// directory does not exist is a warning; the output names every source,
+/// ingest and browser ones too; a wrong type says what it wants.
+#[test]
+fn check_config_takes_one_glob_warns_of_missing_directories_and_names_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "sources:\n  - name: app\n    include: \"/nonexistent-dir-for-test/*.log\"\ningest:\n  listen: 127.0.0.1:9899\n",
+    )
+    .unwrap();
+    let out = bin().arg("check-config").arg(&cfg).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        said.contains("warning: source \"app\": /nonexistent-dir-for-test does not exist (yet)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ok (2 sources: file app, ingest ingest)"),
+        "{said}"
+    );
+    std::fs::write(&cfg, "sources:\n  - name: app\n    include: 5\n").unwrap();
+    let out = bin().arg("check-config").arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("c.yaml:3:14: want a glob or a list of globs"),
+        "{err}"
+    );
+}

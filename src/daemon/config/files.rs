@@ -43,9 +43,9 @@ pub enum StartAt {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSource {
     pub(super) name: Spanned<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     include: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "one_or_many")]
     exclude: Vec<Spanned<String>>,
     #[serde(default)]
     stdin: bool,
@@ -53,6 +53,24 @@ pub(super) struct RawSource {
     start_at: Option<StartAt>,
     #[serde(default)]
     new_files_start_at: Option<StartAt>,
+}
+
+/// A glob, or a list of them: `include: "/var/log/app/*.log"` is taken as a
+/// list of one.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Spanned<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(Spanned<String>),
+        Many(Vec<Spanned<String>>),
+    }
+    use serde::de::Error;
+    let v = OneOrMany::deserialize(d)
+        .map_err(|_| D::Error::custom("want a glob or a list of globs"))?;
+    Ok(match v {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// One configured source: a set of files, or stdin.
