@@ -178,9 +178,51 @@ struct RunArgs {
     /// Extra catalog directories; repeatable.
     #[arg(long = "patterns", value_name = "DIR")]
     patterns: Vec<PathBuf>,
-    /// Log level of the daemon's own log on stderr.
-    #[arg(long, default_value = "info")]
-    log_level: tracing::Level,
+    /// Prose in events, as `scan --text` (`events.text` in the config).
+    #[arg(long, value_enum)]
+    text: Option<TextArg>,
+    /// The daemon's own log on stderr: a level (error, warn, info, debug,
+    /// trace: the daemon's own messages at it, its libraries' at info at
+    /// most), or a filter such as `info,trtc_logwatch::daemon::source=debug`.
+    /// RUST_LOG, when set, wins.
+    #[arg(
+        long,
+        default_value = "info",
+        value_name = "LEVEL|FILTER",
+        overrides_with = "log_level"
+    )]
+    log_level: String,
+    /// The log's format: `text`, or `json` (one object a line, for log
+    /// pipelines).
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// The daemon's log format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The log filter of `--log-level`: a bare level applies to the daemon's
+/// own messages, its libraries (file notifications, globs, HTTP) stay at
+/// info at most so that debug does not flood; anything else is a filter.
+fn log_filter(level: &str) -> Result<tracing_subscriber::EnvFilter, UsageError> {
+    use tracing_subscriber::EnvFilter;
+    if let Ok(from_env) = std::env::var("RUST_LOG")
+        && !from_env.trim().is_empty()
+    {
+        return EnvFilter::try_new(&from_env)
+            .map_err(|e| UsageError::Message(format!("RUST_LOG {from_env:?}: {e}")));
+    }
+    let directive = match level.to_ascii_lowercase().as_str() {
+        l @ ("error" | "warn") => l.to_string(),
+        l @ ("info" | "debug" | "trace") => format!("info,trtc_logwatch={l}"),
+        _ => level.to_string(),
+    };
+    EnvFilter::try_new(&directive)
+        .map_err(|e| UsageError::Message(format!("--log-level {level:?}: {e}")))
 }
 
 /// A line limit within bounds.
@@ -558,6 +600,9 @@ fn build_config(a: &RunArgs) -> Result<Config, ConfigError> {
     if let Some(e) = &a.events {
         c.events_path = (e != "-").then(|| PathBuf::from(e));
     }
+    if let Some(t) = a.text {
+        c.events_text = t.into();
+    }
     if let Some(d) = &a.state_dir {
         c.state_dir = Some(d.clone());
     }
@@ -574,11 +619,16 @@ fn start(s: StartArg) -> StartAt {
 }
 
 fn run_daemon(args: RunArgs) -> Result<()> {
-    tracing_subscriber::fmt()
+    let filter = log_filter(&args.log_level)?;
+    let log = tracing_subscriber::fmt()
         .with_writer(io::stderr)
-        .with_max_level(args.log_level)
-        .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
-        .init();
+        .with_env_filter(filter);
+    match args.log_format {
+        LogFormat::Text => log
+            .with_ansi(io::IsTerminal::is_terminal(&io::stderr()))
+            .init(),
+        LogFormat::Json => log.json().with_current_span(false).init(),
+    }
     let config = build_config(&args).map_err(UsageError::from)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -630,3 +630,28 @@ fn check_config_takes_one_glob_warns_of_missing_directories_and_names_sources() 
         "{err}"
     );
 }
+
+/// `run` takes the events' text mode as scan does.
+#[test]
+fn run_takes_the_text_mode_as_a_flag() {
+    let out = bin()
+        .args([
+            "run",
+            "--stdin",
+            "--text",
+            "none",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .write_stdin("x <ICE_TRANSPORT_ERROR 0x4003>\n")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["key"], "ICE_TRANSPORT_ERROR");
+    assert!(ev.get("description").is_none(), "{ev}");
+}

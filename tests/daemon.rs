@@ -1021,3 +1021,64 @@ fn affected_users_and_rooms_per_key() {
     drop(stdin);
     assert_eq!(d.child.wait().unwrap().code(), Some(0));
 }
+
+/// The daemon's own log says which files it follows; `--log-format json`
+/// writes one JSON object a line; `--log-level debug` does not flood with
+/// its libraries' internals; RUST_LOG-style filters are taken.
+#[test]
+fn the_log_says_what_is_followed_in_text_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "x <ICE_TRANSPORT_ERROR 0x4003>\n").unwrap();
+    let glob = format!("{}/*.log", dir.path().display());
+    let events = dir.path().join("events.ndjson");
+    let d = Daemon::start(&[
+        "--follow",
+        &glob,
+        "--events",
+        events.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+    ]);
+    let t = std::time::Instant::now();
+    while !std::fs::read_to_string(&d.log)
+        .unwrap_or_default()
+        .contains("following ")
+        && t.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, _, text) = d.stop();
+    let mut following = false;
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        let target = v["target"].as_str().unwrap_or("");
+        assert!(
+            target.starts_with("trtc_logwatch"),
+            "a library's line at debug: {l}"
+        );
+        let msg = v["fields"]["message"].as_str().unwrap_or("");
+        following |= msg.starts_with(&format!("following {}", log.display()));
+    }
+    assert!(following, "{text}");
+    // A filter in RUST_LOG's syntax.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args([
+            "run",
+            "--stdin",
+            "--events",
+            "/dev/null",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--log-level", "warn,trtc_logwatch::daemon=info"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stdin reached its end"), "{err}");
+}

@@ -172,7 +172,13 @@ impl Daemon {
         while t.elapsed() < Duration::from_secs(20) {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
             let port = text.lines().find_map(|l| {
-                let addr = l.split(says).nth(1)?.split_whitespace().next()?;
+                // The address alone, whatever follows it (text or JSON logs).
+                let addr: String = l
+                    .split(says)
+                    .nth(1)?
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || ".:[]-".contains(*c))
+                    .collect();
                 addr.rsplit(':').next()?.parse().ok()
             });
             if let Some(p) = port {

@@ -63,7 +63,11 @@ impl FileServer {
                 if self.failing.ok(path) {
                     tracing::info!("{} can be opened again", path.display());
                 }
-                tracing::debug!("following {} from offset {}", path.display(), w.offset());
+                tracing::info!(
+                    "following {} (source {source:?}) from offset {}",
+                    path.display(),
+                    w.offset()
+                );
                 if w.binary && w.offset() == 0 {
                     tracing::warn!(
                         "{} looks binary (NUL bytes); followed as it is",

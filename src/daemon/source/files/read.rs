@@ -73,7 +73,10 @@ impl FileServer {
             let _ = ctx.emitter.send(SinkMsg::Commit(c));
         }
         if done && !more {
-            tracing::debug!("closed {} after rotation", w.path.display());
+            tracing::info!(
+                "done with {} (rotated away, read to its end)",
+                w.path.display()
+            );
             self.table.remove(id);
             let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
         } else if draining.is_some() || w.pending() > 0 {

@@ -69,7 +69,7 @@ impl FileServer {
             }
             _ => {
                 if !self.drain_compressed(at) {
-                    tracing::debug!("{} is gone", at.path.display());
+                    tracing::info!("{} is gone (deleted or rotated away)", at.path.display());
                 }
                 if !self.table.contains(id) {
                     let _ = self.ctx.emitter.send(SinkMsg::Forget(id));
