@@ -457,7 +457,31 @@ fn glob_dir(glob: &str) -> std::path::PathBuf {
 fn man() -> Result<()> {
     let cmd = <Cli as clap::CommandFactory>::command();
     let mut out = io::stdout().lock();
-    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    let top = clap_mangen::Man::new(cmd.clone());
+    top.render_title(&mut out)?;
+    top.render_name_section(&mut out)?;
+    top.render_synopsis_section(&mut out)?;
+    top.render_description_section(&mut out)?;
+    top.render_options_section(&mut out)?;
+    // The subcommands are sections of this page (there is no page of each).
+    writeln!(out, ".SH COMMANDS")?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        writeln!(out, ".TP\n\\fB{}\\fR", sub.get_name())?;
+        writeln!(
+            out,
+            "{} (section {} below)",
+            sub.get_about()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+                .replace('-', "\\-"),
+            sub.get_name().to_uppercase()
+        )?;
+    }
+    writeln!(
+        out,
+        ".SH \"EXIT STATUS\"\n.TP\n0\nSuccess (scan: whether or not errors were found; run: stopped by a signal after writing everything, or every finite source ended).\n.TP\n1\nscan \\-\\-fail\\-on\\-error found an error; run stopped with events not written or a worker thread died; healthcheck got no 200.\n.TP\n2\nA usage error: a bad flag, config, catalog, address or path (named on stderr), a state directory in use by another daemon, or a path scan could not read."
+    )?;
+    top.render_version_section(&mut out)?;
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         writeln!(out, ".SH \"{}\"", sub.get_name().to_uppercase())?;
         let page = clap_mangen::Man::new(sub.clone());

@@ -488,6 +488,9 @@ fn version_names_the_commit_and_completions_and_man_are_generated() {
         man.contains("max\\-line\\-bytes"),
         "options of the subcommands"
     );
+    // No page that does not exist is named; the exit statuses are said.
+    assert!(!man.contains("trtc\\-logwatch\\-scan(1)"), "{man}");
+    assert!(man.contains(".SH \"EXIT STATUS\""), "{man}");
 }
 
 #[test]
