@@ -321,6 +321,23 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     daemon.stop();
 }
 
+/// The Prometheus Operator's PodMonitor names the job as the rules and the
+/// dashboard expect, from a label the sidecar's pods carry.
+#[test]
+fn the_pod_monitor_and_the_sidecar_agree_with_the_rules() {
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).unwrap();
+    let pm = read("deploy/kubernetes/podmonitor.yaml");
+    let sidecar = read("deploy/kubernetes/sidecar.yaml");
+    let rules = read("deploy/prometheus/rules.yml");
+    assert!(pm.contains("kind: PodMonitor") && pm.contains("jobLabel: trtc-logwatch-job"));
+    assert!(pm.contains("matchLabels: {trtc-logwatch-job: trtc-logwatch}"));
+    assert!(sidecar.contains("trtc-logwatch-job: trtc-logwatch"));
+    assert!(rules.contains(r#"up{job=~"(.*/)?trtc-logwatch"}"#));
+    for doc in [pm.as_str()] {
+        let _: serde_json::Value = serde_saphyr::from_str(doc).expect("valid YAML");
+    }
+}
+
 #[test]
 fn dashboard_is_importable_shape() {
     let d: Value = serde_json::from_str(
