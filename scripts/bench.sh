@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB=${1:-1024}
-GEN=../shared/tools/gen_perf_corpus.py
+GEN=${GEN:-../shared/tools/gen_perf_corpus.py}
 DATA=bench-data/corpus-${MB}.log
 WORDS=bench-data/words.txt
 mkdir -p bench-data
@@ -20,6 +20,10 @@ if ! command -v rg >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq ripgrep) >/dev/null 2>&1 || { echo "cannot install ripgrep" >&2; exit 1; }
 fi
 [ -x /usr/bin/time ] || { (apt-get update -qq && apt-get install -y -qq time) >/dev/null 2>&1; }
+if [ ! -s "$DATA" ] && [ ! -f "$GEN" ]; then
+  echo "no $DATA and no corpus generator at $GEN (it comes with the project's shared workspace; GEN=path to point elsewhere)" >&2
+  exit 1
+fi
 if [ ! -s "$DATA" ]; then
   echo "generating $DATA ..." >&2
   python3 "$GEN" "$MB" > "$DATA.tmp" && mv "$DATA.tmp" "$DATA"

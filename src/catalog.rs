@@ -805,6 +805,19 @@ impl fmt::Display for Entry {
 mod tests {
 
     #[test]
+    fn no_description_says_itself_twice() {
+        let set = CatalogSet::builtin().unwrap();
+        for e in set.all_entries() {
+            assert!(
+                !e.description.en.contains("Description:"),
+                "{}: {}",
+                e.key,
+                e.description.en
+            );
+        }
+    }
+
+    #[test]
     fn every_entry_says_what_to_do_in_both_languages() {
         let set = CatalogSet::builtin().unwrap();
         for e in set.all_entries() {
