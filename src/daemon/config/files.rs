@@ -56,20 +56,42 @@ pub(super) struct RawSource {
 }
 
 /// A glob, or a list of them: `include: "/var/log/app/*.log"` is taken as a
-/// list of one.
+/// list of one. Each glob keeps its place in the file (for errors).
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Spanned<String>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
+    /// One glob (its place is the value's), or globs (each with its own).
     enum OneOrMany {
-        One(Spanned<String>),
+        One(String),
         Many(Vec<Spanned<String>>),
     }
-    use serde::de::Error;
-    let v = OneOrMany::deserialize(d)
-        .map_err(|_| D::Error::custom("want a glob or a list of globs"))?;
-    Ok(match v {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
+    struct Visit;
+    impl<'de> serde::de::Visitor<'de> for Visit {
+        type Value = OneOrMany;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a glob or a list of globs")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+            Ok(OneOrMany::One(v.to_string()))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<OneOrMany, A::Error> {
+            let mut all = Vec::new();
+            while let Some(g) = seq.next_element::<Spanned<String>>()? {
+                all.push(g);
+            }
+            Ok(OneOrMany::Many(all))
+        }
+    }
+    impl<'de> Deserialize<'de> for OneOrMany {
+        fn deserialize<D2: serde::Deserializer<'de>>(d: D2) -> Result<Self, D2::Error> {
+            d.deserialize_any(Visit)
+        }
+    }
+    let v = Spanned::<OneOrMany>::deserialize(d)?;
+    Ok(match v.value {
+        OneOrMany::One(s) => vec![Spanned::new(s, v.referenced, v.defined)],
+        OneOrMany::Many(all) => all,
     })
 }
 
