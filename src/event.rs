@@ -33,8 +33,13 @@ pub struct MessageRef<'a> {
 /// One error event.
 #[derive(Debug, Serialize)]
 pub struct Event<'a> {
-    /// The line's own timestamp when recognised, else ingest time (RFC 3339).
+    /// The line's own timestamp when recognised, else the collector's time
+    /// of the record (ingest, NATS), else the time it was read (RFC 3339).
     pub ts: String,
+    /// When `ts` is the collector's time of the record: when it arrived
+    /// here (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
     /// The source's name: the metrics label (`scan`: the path; `run`: the
     /// configured source name, `files` for `--follow`, `stdin`).
     pub source: &'a str,
@@ -137,6 +142,7 @@ impl<'a> Event<'a> {
         });
         Self {
             ts,
+            received: None,
             source: info.source,
             path: info.path,
             line_number: info.line_number,

@@ -303,6 +303,26 @@ impl Pipeline {
         sink.block_done(&self.scanner.take_delta())
     }
 
+    /// [`records`](Self::records) whose collector gave some records a time
+    /// (`times`, beside `starts`; shorter: the rest have none): an event of
+    /// such a record without a time of its own carries that time, and
+    /// when it arrived as `received`.
+    pub fn records_at<S: EventSink>(
+        &mut self,
+        text: &[u8],
+        starts: &[usize],
+        times: &[Option<jiff::Timestamp>],
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        if times.iter().all(Option::is_none) {
+            return self.records(text, starts, sink);
+        }
+        self.scanner.record_times(starts, times);
+        let r = self.records(text, starts, sink);
+        self.scanner.record_times(&[], &[]);
+        r
+    }
+
     /// Where the next line starts.
     pub fn position(&self) -> Position {
         self.scanner.pos

@@ -181,6 +181,10 @@ impl Renderer {
         } else if !self.compact {
             out.extend_from_slice(b",\"line_truncated\":false");
         }
+        if let Some(r) = &ev.received {
+            out.extend_from_slice(b",\"received\":");
+            string(out, r);
+        }
         if let Some(n) = suppressed_before {
             let _ = write!(out, ",\"suppressed_before\":{n}");
         }

@@ -109,6 +109,9 @@ pub struct SourceScanner {
     /// Context known from outside the text (an upload's body), over what
     /// the lines say.
     known: Option<Box<crate::context::Context>>,
+    /// The collector's times of the records being scanned: (offset of each
+    /// record, its time), ascending.
+    record_times: Vec<(u64, jiff::Timestamp)>,
 }
 
 /// The threads a scanner uses by default: the CPUs available, at most 4.
@@ -152,7 +155,19 @@ impl SourceScanner {
             reported: Stats::default(),
             cut_record: None,
             known: None,
+            record_times: Vec::new(),
         }
+    }
+
+    /// The times a collector gave the records about to be scanned (`times`
+    /// beside `starts`, offsets in the next block); empty: none.
+    pub fn record_times(&mut self, starts: &[usize], times: &[Option<jiff::Timestamp>]) {
+        let base = self.pos.offset;
+        self.record_times = starts
+            .iter()
+            .zip(times)
+            .filter_map(|(s, t)| Some((base + *s as u64, (*t)?)))
+            .collect();
     }
 
     /// Context known from outside the text (an upload's user, app, SDK
@@ -332,6 +347,7 @@ impl SourceScanner {
             reported: Stats::default(),
             cut_record: None,
             known: self.known.clone(),
+            record_times: self.record_times.clone(),
         };
         std::thread::scope(|scope| {
             let h = scope.spawn(move || {
@@ -502,9 +518,20 @@ impl SourceScanner {
         now: &mut Now,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let ts = match f.lifted.ts {
-            Some(t) => t.to_string(),
-            None => now.get().to_string(),
+        // The line's own time, else its record's as the collector gave it
+        // (with when it arrived), else when it was read.
+        let record_time = || {
+            let i = self
+                .record_times
+                .partition_point(|(o, _)| *o <= f.pos.offset)
+                .checked_sub(1)?;
+            let (at, t) = self.record_times.get(i)?;
+            (*at == f.pos.offset).then_some(*t)
+        };
+        let (ts, received) = match (f.lifted.ts, record_time()) {
+            (Some(t), _) => (t.to_string(), None),
+            (None, Some(t)) => (t.to_string(), Some(now.get().to_string())),
+            (None, None) => (now.get().to_string(), None),
         };
         let info = LineInfo {
             source: &self.name,
@@ -538,6 +565,7 @@ impl SourceScanner {
                 t.unwrap_or_default(),
             );
             ev.recovered = f.recovered;
+            ev.received.clone_from(&received);
             if f.recovered {
                 self.stats.recoveries += 1;
             } else {

@@ -617,3 +617,56 @@ fn slow_clients_at_the_connection_cap_leave_room_for_well_behaved_ones() {
     assert_eq!(told, pushed, "each pushed-out client gets its 408");
     d.stop();
 }
+
+/// A collector's own time of each record (Fluent Bit's `date`, Vector's
+/// `timestamp`) is the event's `ts` when the line has none of its own, and
+/// the arrival time is beside it as `received`; a line's own time wins.
+#[test]
+fn events_carry_the_collectors_time_of_their_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let body = concat!(
+        r#"{"date":1767225600.5,"log":"RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=1"}"#,
+        "\n",
+        r#"{"timestamp":"2026-01-02T03:04:05Z","message":"RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=2"}"#,
+        "\n",
+        r#"{"log":"RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=3"}"#,
+        "\n",
+        r#"{"date":1767225600,"log":"2026-03-04 05:06:07.000 <ERROR> RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=4"}"#,
+        "\n",
+        r#"{"date":"not a time","log":"RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=5"}"#,
+        "\n",
+    );
+    let (code, answer) = post(port, "/ingest", &[], body.as_bytes());
+    assert_eq!(code, 200, "{answer}");
+    d.stop();
+    let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
+    let evs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(evs.len(), 5, "{text}");
+    assert_eq!(evs[0]["ts"], "2026-01-01T00:00:00.5Z");
+    assert!(
+        evs[0]["received"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("20")),
+        "{}",
+        evs[0]
+    );
+    assert_eq!(evs[1]["ts"], "2026-01-02T03:04:05Z");
+    assert!(evs[1]["received"].is_string());
+    // No collector time: read time, nothing beside.
+    assert!(evs[2].get("received").is_none(), "{}", evs[2]);
+    // The line's own time wins.
+    assert!(
+        evs[3]["ts"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-04T05:06:07"),
+        "{}",
+        evs[3]
+    );
+    assert!(evs[3].get("received").is_none());
+    assert!(evs[4].get("received").is_none());
+}

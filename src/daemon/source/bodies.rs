@@ -13,13 +13,26 @@ pub(crate) struct Records {
     /// Where each record starts in `text`; `None` for plain text, whose
     /// records the line shapes tell ([`crate::records`]).
     pub starts: Option<Vec<usize>>,
+    /// Each record's time as its collector gave it (Fluent Bit's `date`,
+    /// Vector's `timestamp`), beside `starts`; empty when none has one.
+    pub times: Vec<Option<jiff::Timestamp>>,
 }
 
 impl Records {
     fn push(&mut self, record: &[u8]) {
-        self.starts
-            .get_or_insert_with(Vec::new)
-            .push(self.text.len());
+        self.push_at(record, None);
+    }
+
+    /// A record with the time its collector gave it.
+    fn push_at(&mut self, record: &[u8], time: Option<jiff::Timestamp>) {
+        let starts = self.starts.get_or_insert_with(Vec::new);
+        if time.is_some() && self.times.len() < starts.len() {
+            self.times.resize(starts.len(), None);
+        }
+        if time.is_some() || !self.times.is_empty() {
+            self.times.push(time);
+        }
+        starts.push(self.text.len());
         self.text.extend_from_slice(record);
         self.text.push(b'\n');
     }
@@ -40,6 +53,12 @@ impl Records {
             Some(starts) => {
                 let base = self.text.len();
                 let mine = self.starts.get_or_insert_with(Vec::new);
+                if !other.times.is_empty() || !self.times.is_empty() {
+                    self.times.resize(mine.len(), None);
+                    let mut theirs = other.times;
+                    theirs.resize(starts.len(), None);
+                    self.times.extend(theirs);
+                }
                 mine.extend(starts.into_iter().map(|s| s + base));
                 self.text.extend_from_slice(&other.text);
             }
@@ -58,7 +77,7 @@ impl Records {
         sink: &mut S,
     ) -> Result<(), S::Error> {
         match &self.starts {
-            Some(starts) => pipeline.records(&self.text, starts, sink),
+            Some(starts) => pipeline.records_at(&self.text, starts, &self.times, sink),
             None => pipeline.text(&self.text, sink),
         }
     }
@@ -84,6 +103,7 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
     let mut out = Records {
         text: Vec::with_capacity(body.len()),
         starts: None,
+        times: Vec::new(),
     };
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
@@ -108,6 +128,7 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
         // Not JSON after all: the body is text.
         out.text.clear();
         out.starts = None;
+        out.times.clear();
     }
     if first != Some(&b'{') {
         out.text.extend_from_slice(body);
@@ -119,7 +140,7 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
             continue;
         }
         match message_of(line, names) {
-            Some(m) => out.push(m.trim_end_matches(['\n', '\r']).as_bytes()),
+            Some((m, t)) => out.push_at(m.trim_end_matches(['\n', '\r']).as_bytes(), t),
             None => out.push(line),
         }
     }
@@ -130,12 +151,37 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
 const MAX_DEPTH: usize = 8;
 
 /// The message of the JSON object `raw`: the first of `names` whose value is
-/// a string. `None` if `raw` is no object or has none.
-fn message_of(raw: &[u8], names: &[&str]) -> Option<String> {
+/// a string, with the record's time where the collector put one (`date`:
+/// Unix seconds, Fluent Bit; `timestamp`, `@timestamp`, `time`: RFC 3339 or
+/// Unix seconds, Vector and others). `None` if `raw` is no object or has no
+/// message.
+fn message_of(raw: &[u8], names: &[&str]) -> Option<(String, Option<jiff::Timestamp>)> {
     let mut de = serde_json::Deserializer::from_slice(raw);
-    let found = serde::Deserializer::deserialize_map(&mut de, Message { names }).ok()?;
+    let (found, time) = serde::Deserializer::deserialize_map(&mut de, Message { names }).ok()?;
     de.end().ok()?;
-    found
+    found.map(|m| (m, time))
+}
+
+/// Field names that hold a record's time.
+const TIME_FIELDS: &[&str] = &["date", "timestamp", "@timestamp", "time"];
+
+/// A collector's time: Unix seconds (with a fraction) or RFC 3339, within
+/// years 2000 to 2100 (anything else is not a time).
+fn record_time(v: &serde_json::value::RawValue) -> Option<jiff::Timestamp> {
+    let t = v.get();
+    let ts = if let Some(s) = t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        s.parse::<jiff::Timestamp>().ok()?
+    } else {
+        let secs: f64 = t.parse().ok()?;
+        if !secs.is_finite() {
+            return None;
+        }
+        jiff::Timestamp::from_nanosecond((secs * 1e9) as i128).ok()?
+    };
+    // 2000-01-01 to 2100-01-01.
+    (946_684_800..=4_102_444_800)
+        .contains(&ts.as_second())
+        .then_some(ts)
 }
 
 /// Walks an array, pushing every string and object in it as a record.
@@ -163,7 +209,9 @@ impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
                         .push(text.trim_end_matches(['\n', '\r']).as_bytes());
                 }
                 Some(b'{') => match message_of(raw.as_bytes(), self.names) {
-                    Some(m) => self.out.push(m.trim_end_matches(['\n', '\r']).as_bytes()),
+                    Some((m, t)) => self
+                        .out
+                        .push_at(m.trim_end_matches(['\n', '\r']).as_bytes(), t),
                     None => self.out.push(raw.as_bytes()),
                 },
                 Some(b'[') if self.depth + 1 < MAX_DEPTH => {
@@ -191,8 +239,8 @@ struct Message<'n> {
 }
 
 impl<'de> serde::de::Visitor<'de> for Message<'_> {
-    /// The message, if a named field is a string.
-    type Value = Option<String>;
+    /// The message, if a named field is a string, and the record's time.
+    type Value = (Option<String>, Option<jiff::Timestamp>);
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an object")
@@ -201,8 +249,14 @@ impl<'de> serde::de::Visitor<'de> for Message<'_> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         // The rank (in `names`) and text of the best string found so far.
         let mut best: Option<(usize, String)> = None;
+        let mut time = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let rank = self.names.iter().position(|n| *n == key);
+            if rank.is_none() && time.is_none() && TIME_FIELDS.contains(&key.as_ref()) {
+                let v = map.next_value::<&serde_json::value::RawValue>()?;
+                time = record_time(v);
+                continue;
+            }
             match rank {
                 Some(r) if best.as_ref().is_none_or(|(b, _)| r < *b) => {
                     let v = map.next_value::<&serde_json::value::RawValue>()?;
@@ -217,7 +271,7 @@ impl<'de> serde::de::Visitor<'de> for Message<'_> {
                 }
             }
         }
-        Ok(best.map(|(_, t)| t))
+        Ok((best.map(|(_, t)| t), time))
     }
 }
 

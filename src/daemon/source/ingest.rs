@@ -234,6 +234,7 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
             Records {
                 text: body,
                 starts: None,
+                times: Vec::new(),
             }
         } else {
             // The body and its records' text side by side, then the
