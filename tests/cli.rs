@@ -658,3 +658,50 @@ fn run_takes_the_text_mode_as_a_flag() {
     assert_eq!(ev["key"], "ICE_TRANSPORT_ERROR");
     assert!(ev.get("description").is_none(), "{ev}");
 }
+
+/// The README's example commands run as written (the daemon's with its
+/// `listen` port made free: tests run side by side).
+#[test]
+fn the_readmes_example_commands_run() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    for cmd in [
+        "trtc-logwatch --version",
+        "trtc-logwatch completions bash",
+        "trtc-logwatch man",
+        "cargo run --release -- scan examples/logs/app.log",
+        "cargo run --release -- scan --summary",
+        "sudo trtc-logwatch check-config /etc/trtc-logwatch/config.yaml",
+        "cargo run --release -- run --config config.example.yaml",
+    ] {
+        assert!(readme.contains(cmd), "the README no longer shows {cmd:?}");
+    }
+    let ok = |args: &[&str], stdin: &str| {
+        let out = bin()
+            .current_dir(root)
+            .args(args)
+            .write_stdin(stdin.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(ok(&["--version"], "").contains("trtc-logwatch"));
+    assert!(ok(&["completions", "bash"], "").contains("trtc-logwatch"));
+    assert!(ok(&["man"], "").contains(".TH"));
+    assert!(ok(&["scan", "examples/logs/app.log"], "").contains("\"key\""));
+    ok(
+        &["scan", "--summary"],
+        "RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\n",
+    );
+    ok(&["check-config", "deploy/systemd/config.yaml"], "");
+    // The daemon of the example config starts, serves and stops on SIGTERM.
+    let d = common::daemon::Daemon::start(&["--config", &format!("{root}/config.example.yaml")]);
+    assert!(common::daemon::http_get(d.port, "/metrics").is_some_and(|(c, _)| c == 200));
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
