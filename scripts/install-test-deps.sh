@@ -14,6 +14,8 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(pro
 command -v nats-server >/dev/null || need+=(nats-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
+# A real log collector for the collector recipes' end-to-end test.
+command -v syslog-ng >/dev/null || need+=(syslog-ng-core syslog-ng-mod-http)
 # A Japanese font, so that the daemon's Japanese pages render (and their
 # screenshots in docs/ show text, not boxes).
 [ -e /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)
@@ -22,7 +24,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start its own service where an init system runs; the tests start their own.
-  for svc in prometheus nats-server; do
+  for svc in prometheus nats-server syslog-ng; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
       systemctl stop "$svc" || true
     fi

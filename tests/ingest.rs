@@ -670,3 +670,80 @@ fn events_carry_the_collectors_time_of_their_record() {
     assert!(evs[3].get("received").is_none());
     assert!(evs[4].get("received").is_none());
 }
+
+/// A real collector: syslog-ng (Debian's package, from
+/// scripts/install-test-deps.sh) runs the shipped recipe
+/// `deploy/collectors/syslog-ng-http.conf` (its file path and URL pointed
+/// here) against a growing log: every line arrives once, as an event with
+/// its user and syslog-ng's time. Skipped with a message where syslog-ng is
+/// missing, failed under CI.
+#[test]
+fn a_real_collector_runs_the_shipped_recipe_end_to_end() {
+    let Some(bin) = ["/usr/sbin/syslog-ng", "/usr/bin/syslog-ng"]
+        .iter()
+        .map(std::path::Path::new)
+        .find(|p| p.is_file())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "syslog-ng is missing: scripts/install-test-deps.sh installs it"
+        );
+        eprintln!("SKIPPED: syslog-ng is not installed (scripts/install-test-deps.sh)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let app = dir.path().join("app.log");
+    std::fs::write(&app, "").unwrap();
+    let recipe = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/collectors/syslog-ng-http.conf"
+    ))
+    .unwrap()
+    .replace("/var/log/my-trtc-app/app.log", app.to_str().unwrap())
+    .replace(
+        "http://127.0.0.1:9899/ingest",
+        &format!("http://127.0.0.1:{port}/ingest/web"),
+    )
+    .replace("follow-freq(1)", "follow-freq(0.2)")
+    .replace("batch-timeout(1000)", "batch-timeout(200)");
+    let conf = dir.path().join("syslog-ng.conf");
+    std::fs::write(&conf, recipe).unwrap();
+    let mut collector = std::process::Command::new(bin)
+        .args(["-F", "--no-caps", "-f"])
+        .arg(&conf)
+        .arg("-R")
+        .arg(dir.path().join("persist"))
+        .arg("-p")
+        .arg(dir.path().join("pid"))
+        .arg("-c")
+        .arg(dir.path().join("ctl"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let mut f = std::fs::OpenOptions::new().append(true).open(&app).unwrap();
+    for n in 1..=30 {
+        writeln!(f, "{}", line(n).trim_end()).unwrap();
+        if n % 10 == 0 {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+    let events = dir.path().join("events.ndjson");
+    let t = std::time::Instant::now();
+    while seqs(&events).len() < 30 && t.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = collector.kill();
+    let _ = collector.wait();
+    d.stop();
+    assert_exactly_once(&events, 30, "through syslog-ng");
+    let text = std::fs::read_to_string(&events).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["source"], "web");
+    assert!(
+        first["received"].is_string(),
+        "syslog-ng's time is the event's: {first}"
+    );
+}

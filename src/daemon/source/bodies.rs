@@ -169,14 +169,14 @@ const TIME_FIELDS: &[&str] = &["date", "timestamp", "@timestamp", "time"];
 /// years 2000 to 2100 (anything else is not a time).
 fn record_time(v: &serde_json::value::RawValue) -> Option<jiff::Timestamp> {
     let t = v.get();
-    let ts = if let Some(s) = t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        s.parse::<jiff::Timestamp>().ok()?
-    } else {
-        let secs: f64 = t.parse().ok()?;
-        if !secs.is_finite() {
-            return None;
+    let unquoted = t.strip_prefix('"').and_then(|t| t.strip_suffix('"'));
+    // Unix seconds, as a number or as a string of one (syslog-ng's
+    // `$UNIXTIME` in `format-json`), else RFC 3339.
+    let ts = match unquoted.unwrap_or(t).parse::<f64>() {
+        Ok(secs) if secs.is_finite() => {
+            jiff::Timestamp::from_nanosecond((secs * 1e9) as i128).ok()?
         }
-        jiff::Timestamp::from_nanosecond((secs * 1e9) as i128).ok()?
+        _ => unquoted?.parse::<jiff::Timestamp>().ok()?,
     };
     // 2000-01-01 to 2100-01-01.
     (946_684_800..=4_102_444_800)
