@@ -794,6 +794,7 @@ fn scan_one<W: Write>(
         renderer,
         progress: Progress::new(&name, size),
         read: Stats::default(),
+        live: from_stdin,
     };
     // A pipe may pause after a record: matched after the record wait, not
     // only at the end of the input (`tail -f app.log | trtc-logwatch scan`).
@@ -825,6 +826,8 @@ struct ScanSink<'a, W: Write> {
     renderer: &'a Renderer,
     progress: Progress<'a>,
     read: Stats,
+    /// Reading standard input: events are written after each block.
+    live: bool,
 }
 
 impl<W: Write> EventSink for ScanSink<'_, W> {
@@ -842,6 +845,11 @@ impl<W: Write> EventSink for ScanSink<'_, W> {
     fn block_done(&mut self, delta: &Stats) -> io::Result<()> {
         self.read.add(delta);
         self.progress.tick(self.read.bytes, self.read.events);
+        // A pipe that pauses (`tail -f app.log | trtc-logwatch scan`): what
+        // was found is written at once, not at the end of the input.
+        if self.live && !self.out.buf.is_empty() {
+            self.out.finish()?;
+        }
         Ok(())
     }
 }

@@ -705,3 +705,33 @@ fn the_readmes_example_commands_run() {
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
 }
+
+/// `tail -f app.log | trtc-logwatch scan`: an error is written when it is
+/// read (after the record wait), not at the end of the input.
+#[test]
+fn scan_of_a_pipe_that_pauses_writes_each_error_at_once() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
+        .args(["scan", "--text", "none"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    writeln!(input, "RtcError: x <ICE_TRANSPORT_ERROR 0x4003>").unwrap();
+    input.flush().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    // stdin is still open: the event must come without its end.
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("no event while the pipe was open");
+    assert!(line.contains("ICE_TRANSPORT_ERROR"), "{line}");
+    drop(input);
+    assert!(child.wait().unwrap().success());
+}
