@@ -273,18 +273,27 @@ fn a_replica_killed_mid_stream_loses_nothing() {
     let reader = std::thread::spawn(move || {
         let f = std::fs::File::open(&f2).unwrap();
         let mut r = std::io::BufReader::new(f);
+        // Bytes, not text: a kill mid-write may cut a character in two.
         let mut lines = Vec::new();
-        let mut l = String::new();
-        while lines.len() < 120 && r.read_line(&mut l).unwrap() > 0 {
-            lines.push(std::mem::take(&mut l).trim_end().to_string());
+        let mut l = Vec::new();
+        while lines.len() < 120 && r.read_until(b'\n', &mut l).unwrap() > 0 {
+            lines.push(
+                String::from_utf8_lossy(&std::mem::take(&mut l))
+                    .trim_end()
+                    .to_string(),
+            );
         }
         seen_tx.send(()).unwrap();
         let _ = done_rx.recv(); // hold the pipe open, unread, until the kill
-        while r.read_line(&mut l).unwrap() > 0 {
+        while r.read_until(b'\n', &mut l).unwrap() > 0 {
             // A last line without its newline was cut by the kill mid-write:
             // not an event written.
-            if l.ends_with('\n') {
-                lines.push(std::mem::take(&mut l).trim_end().to_string());
+            if l.ends_with(b"\n") {
+                lines.push(
+                    String::from_utf8_lossy(&std::mem::take(&mut l))
+                        .trim_end()
+                        .to_string(),
+                );
             }
         }
         lines
