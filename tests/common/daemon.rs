@@ -287,8 +287,12 @@ pub fn write_seqs(f: &mut std::fs::File, seqs: std::ops::RangeInclusive<u64>) {
 /// full disk, has written part of and will finish): not counted yet.
 pub fn seqs(events: &Path) -> BTreeMap<u64, usize> {
     let mut m = BTreeMap::new();
-    let text = std::fs::read_to_string(events).unwrap_or_default();
-    let complete = text.rfind('\n').map_or("", |i| &text[..i]);
+    // Bytes up to the last newline: a file cut by a kill mid-write may end
+    // inside a character, which must not hide the whole events before it.
+    let bytes = std::fs::read(events).unwrap_or_default();
+    let end = bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+    let text = String::from_utf8_lossy(&bytes[..end]);
+    let complete: &str = &text;
     for l in complete.lines() {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
         let line = v["line"].as_str().unwrap();
