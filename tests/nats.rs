@@ -499,7 +499,12 @@ fn a_deleted_consumer_or_stream_is_created_again() {
     });
     publish(&server.url(), 401..=500, Duration::ZERO);
     let u = wait_for(dir.path(), 1, 500, Duration::from_secs(30));
-    assert!((1..=500).all(|s| u.get(&s) == Some(&1)), "{u:?}");
+    assert!(
+        (1..=500).all(|s| u.get(&s) == Some(&1)),
+        "missing {:?}; the replica's log:\n{}",
+        (1..=500).filter(|s| !u.contains_key(s)).collect::<Vec<_>>(),
+        std::fs::read_to_string(&d.log).unwrap_or_default()
+    );
     let m = d.metrics();
     assert!(
         metric(&m, "trtc_logwatch_read_errors_total{source=\"nats\"}").unwrap_or(0.0) >= 2.0,

@@ -62,8 +62,14 @@ impl Resume {
     /// `created`. A stream other than the one read before (created anew)
     /// is read from its start, and what was acked of the old one is
     /// forgotten: its sequence numbers start again.
-    fn policy(&mut self, created: &str) -> jetstream::consumer::DeliverPolicy {
-        if self.stream_created.as_deref() != Some(created) {
+    fn policy(&mut self, created: &str, last_sequence: u64) -> jetstream::consumer::DeliverPolicy {
+        // Another stream, or one that has not come that far (its sequence
+        // numbers started again): read it from its start.
+        if self.stream_created.as_deref() != Some(created)
+            || self
+                .next_sequence
+                .is_some_and(|n| n > last_sequence.saturating_add(1))
+        {
             self.next_sequence = None;
         }
         match self.next_sequence {
@@ -183,8 +189,9 @@ impl NatsSource {
             .await
             .map_err(nats_err)?
         };
-        let created = stream.cached_info().created.to_string();
-        let deliver_policy = resume.policy(&created);
+        let info = stream.cached_info();
+        let created = info.created.to_string();
+        let deliver_policy = resume.policy(&created, info.state.last_sequence);
         let consumer = stream
             .get_or_create_consumer(
                 &c.durable,
@@ -341,19 +348,25 @@ mod tests {
     fn a_consumer_resumes_on_the_same_stream_only() {
         use jetstream::consumer::DeliverPolicy as P;
         let mut r = Resume::default();
-        assert!(matches!(r.policy("t1"), P::All));
+        assert!(matches!(r.policy("t1", 0), P::All));
         r.stream_created = Some("t1".into());
         r.next_sequence = Some(401);
         assert!(matches!(
-            r.policy("t1"),
+            r.policy("t1", 400),
             P::ByStartSequence {
                 start_sequence: 401
             }
         ));
         // A stream created anew: read from its start, even when the first
         // bind of it failed and is tried again.
-        assert!(matches!(r.policy("t2"), P::All));
-        assert!(matches!(r.policy("t2"), P::All));
+        assert!(matches!(r.policy("t2", 0), P::All));
+        assert!(matches!(r.policy("t2", 0), P::All));
+        // The same stream seen with fewer messages than were acked (its
+        // sequence numbers started again): from its start too.
+        r.stream_created = Some("t3".into());
+        r.next_sequence = Some(401);
+        assert!(matches!(r.policy("t3", 100), P::All));
+        assert_eq!(r.next_sequence, None);
     }
 
     #[test]
