@@ -119,6 +119,26 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
+/// The helper threads every scanner hands the later part of a large block
+/// to: one pool for the process, started on first use, with a thread per
+/// CPU but one (at least one). `None` if its threads could not be started
+/// (a limit on processes): blocks are then scanned on one thread.
+fn helpers() -> Option<&'static rayon_core::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon_core::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let n = default_workers().saturating_sub(1).max(1);
+        rayon_core::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .thread_name(|i| format!("scan-helper-{i}"))
+            .build()
+            .inspect_err(|e| {
+                tracing::warn!("no helper threads ({e}): large blocks are scanned on one thread");
+            })
+            .ok()
+    })
+    .as_ref()
+}
+
 /// What one record with errors gave, before its events are built.
 struct LineFindings<'b> {
     /// The record's text (lines joined by `\n`, at most the line limit).
@@ -241,7 +261,7 @@ impl SourceScanner {
                 let pos = self.pos;
                 self.pos.offset += b.len() as u64;
                 let b = trim_cr(b);
-                match self.analyze(m, Cow::Borrowed(b), b.len(), pos, true) {
+                match self.analyze(m, Cow::Borrowed(b), None, b.len(), pos, true) {
                     Some(f) => self.emit(m, f, &mut now, emit),
                     None => Ok(()),
                 }
@@ -309,7 +329,7 @@ impl SourceScanner {
         now: &mut Now,
         emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let Some(cut) = self.split_at(block, bounds) else {
+        let (Some(cut), Some(pool)) = (self.split_at(block, bounds), helpers()) else {
             return self.lines_here(matcher, block, bounds, &mut |sc, f| {
                 sc.emit(matcher, f, now, emit)
             });
@@ -349,8 +369,13 @@ impl SourceScanner {
             known: self.known.clone(),
             record_times: self.record_times.clone(),
         };
-        std::thread::scope(|scope| {
-            let h = scope.spawn(move || {
+        // The later part goes to a helper thread of the pool that lives as
+        // long as the process (no thread started per block, its caches
+        // stay warm), the first part is done here meanwhile.
+        let mut done = None;
+        pool.in_place_scope(|scope| {
+            let done = &mut done;
+            scope.spawn(move |_| {
                 let mut found = Vec::new();
                 let r: Result<(), std::convert::Infallible> =
                     helper.lines_here(matcher, tail, tail_bounds, &mut |_, f| {
@@ -358,28 +383,30 @@ impl SourceScanner {
                         Ok(())
                     });
                 let Ok(()) = r;
-                (helper, found)
+                *done = Some((helper, found));
             });
-            let first = self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
+            self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
+                sc.emit(matcher, f, now, emit)
+            })
+        })?;
+        // (A helper that panicked has re-raised its panic at the end of the
+        // scope: `done` is set once the scope ends.)
+        let Some((helper, found)) = done else {
+            return self.lines_here(matcher, tail, tail_bounds, &mut |sc, f| {
                 sc.emit(matcher, f, now, emit)
             });
-            let (helper, found) = match h.join() {
-                Ok(done) => done,
-                Err(panic) => std::panic::resume_unwind(panic),
-            };
-            first?;
-            let shift = self.pos.line_number;
-            self.stats.add(&helper.stats);
-            self.pos = Position {
-                line_number: shift + helper.pos.line_number,
-                offset: helper.pos.offset,
-            };
-            for mut f in found {
-                f.pos.line_number += shift;
-                self.emit(matcher, f, now, emit)?;
-            }
-            Ok(())
-        })
+        };
+        let shift = self.pos.line_number;
+        self.stats.add(&helper.stats);
+        self.pos = Position {
+            line_number: shift + helper.pos.line_number,
+            offset: helper.pos.offset,
+        };
+        for mut f in found {
+            f.pos.line_number += shift;
+            self.emit(matcher, f, now, emit)?;
+        }
+        Ok(())
     }
 
     /// Scans a block of whole lines on this thread, handing each record
@@ -393,7 +420,9 @@ impl SourceScanner {
         found: &mut impl FnMut(&mut Self, LineFindings<'b>) -> Result<(), E>,
     ) -> Result<(), E> {
         let base = self.pos;
-        self.count_bytes(block);
+        // The block as text when it is all UTF-8 (most are): its records
+        // are then slices of it, not validated again.
+        let block_text = self.count_bytes(block);
         let mut counted_to = 0;
         let mut line_number = base.line_number;
         let mut result = Ok(());
@@ -415,7 +444,11 @@ impl SourceScanner {
             let end = if truncated { head + self.limit } else { end };
             let matched = records::match_end(block, head, end).min(end);
             let (raw, matched) = joined(block, head, matched, end);
-            if let Some(f) = self.analyze(matcher, raw, matched, pos, truncated) {
+            let text = match raw {
+                Cow::Borrowed(_) => block_text.and_then(|t| t.get(head..end)),
+                Cow::Owned(_) => None,
+            };
+            if let Some(f) = self.analyze(matcher, raw, text, matched, pos, truncated) {
                 result = found(self, f);
             }
         });
@@ -431,15 +464,18 @@ impl SourceScanner {
     }
 
     /// Counts the bytes of a block of whole lines: cut lines, invalid UTF-8.
-    fn count_bytes(&mut self, block: &[u8]) {
+    /// The block as text, if it is all valid UTF-8.
+    fn count_bytes<'b>(&mut self, block: &'b [u8]) -> Option<&'b str> {
         self.stats.bytes += block.len() as u64;
         self.stats.cut_lines += count_long_lines(block, self.limit);
-        if std::str::from_utf8(block).is_err() {
+        let text = std::str::from_utf8(block).ok();
+        if text.is_none() {
             self.stats.invalid_utf8 += block
                 .split(|&b| b == b'\n')
                 .filter(|l| std::str::from_utf8(l).is_err())
                 .count() as u64;
         }
+        text
     }
 
     /// Counts whole lines as read without matching them (they continue a
@@ -454,11 +490,13 @@ impl SourceScanner {
     }
 
     /// Matches a record's first `matched` bytes and lifts its context;
-    /// `None` when it holds no error.
+    /// `None` when it holds no error. `text`: `raw` as text, when it is
+    /// known to be valid UTF-8 (a slice of a valid block).
     fn analyze<'b>(
         &mut self,
         matcher: &Matcher,
         raw: Cow<'b, [u8]>,
+        text: Option<&'b str>,
         matched: usize,
         pos: Position,
         truncated: bool,
@@ -484,9 +522,10 @@ impl SourceScanner {
                 return None;
             }
         }
-        let text = match &raw {
-            Cow::Borrowed(b) => String::from_utf8_lossy(b),
-            Cow::Owned(v) => Cow::Owned(String::from_utf8_lossy(v).into_owned()),
+        let text = match (&raw, text) {
+            (Cow::Borrowed(_), Some(t)) => Cow::Borrowed(t),
+            (Cow::Borrowed(b), None) => String::from_utf8_lossy(b),
+            (Cow::Owned(v), _) => Cow::Owned(String::from_utf8_lossy(v).into_owned()),
         };
         let lifted = context::lift(&text);
         if lifted.bad_json {

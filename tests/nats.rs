@@ -499,12 +499,23 @@ fn a_deleted_consumer_or_stream_is_created_again() {
     });
     publish(&server.url(), 401..=500, Duration::ZERO);
     let u = wait_for(dir.path(), 1, 500, Duration::from_secs(30));
-    assert!(
-        (1..=500).all(|s| u.get(&s) == Some(&1)),
-        "missing {:?}; the replica's log:\n{}",
-        (1..=500).filter(|s| !u.contains_key(s)).collect::<Vec<_>>(),
-        std::fs::read_to_string(&d.log).unwrap_or_default()
-    );
+    if !(1..=500).all(|s| u.get(&s) == Some(&1)) {
+        // What the server says of the stream and the consumer.
+        let said = std::sync::Mutex::new(String::new());
+        let said_ref = &said;
+        with_js(&server.url(), |js| async move {
+            let mut s = js.get_stream("TRTC").await.unwrap();
+            let stream = format!("{:?}", s.info().await.cloned());
+            let consumer = format!("{:?}", s.consumer_info("logwatch").await);
+            *said_ref.lock().unwrap() = format!("{stream}\n{consumer}");
+        });
+        let said = said.into_inner().unwrap();
+        panic!(
+            "missing {:?}; the server: {said}\nthe replica's log:\n{}",
+            (1..=500).filter(|s| !u.contains_key(s)).collect::<Vec<_>>(),
+            String::from_utf8_lossy(&std::fs::read(&d.log).unwrap_or_default())
+        );
+    }
     let m = d.metrics();
     assert!(
         metric(&m, "trtc_logwatch_read_errors_total{source=\"nats\"}").unwrap_or(0.0) >= 2.0,

@@ -210,11 +210,19 @@ impl NatsSource {
         // Bound: this stream is the one read from now on.
         resume.stream_created = Some(created);
         tracing::info!(
-            "nats source {}: consuming {} as durable {} on {}",
+            "nats source {}: consuming {} as durable {} on {} (stream created {}, {} messages; {})",
             c.source,
             c.stream,
             c.durable,
-            c.url
+            c.url,
+            resume.stream_created.as_deref().unwrap_or("?"),
+            info.state.last_sequence,
+            match consumer.cached_info().config.deliver_policy {
+                jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence } =>
+                    format!("from sequence {start_sequence}"),
+                jetstream::consumer::DeliverPolicy::All => "from the start".to_string(),
+                p => format!("{p:?}"),
+            }
         );
         ctx.ready.set();
         ctx.ready.regained(&self.name());
