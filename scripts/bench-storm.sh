@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Throughput at several error densities, for `scan` and for `run --stdin`,
-# against `wc -l` and ripgrep's naive fixed-string count in the same run:
+# Throughput at several error densities, for `scan`, `run --stdin` and a
+# followed file (the corpus renamed into a followed directory at once:
+# scripts/bench-follow.py), against `wc -l` and ripgrep's naive
+# fixed-string count in the same run; then the browser endpoint under a
+# storm of uploads (scripts/bench-browser.sh, CLIENTS concurrent clients):
 #
-#   scripts/bench-storm.sh            (1 % on 1 GiB, 10 % on 256 MiB, 50 % on 64 MiB)
+#   scripts/bench-storm.sh [CLIENTS]   (1 % on 1 GiB, 10 % on 256 MiB, 50 % on 64 MiB; 300)
 #
+# `scan` and `run` write every event with `--text none` (the prose of the
+# catalog entries is the same in every event; /dev/null takes them).
 # Corpora from ../shared/tools/gen_perf_corpus.py, kept in bench-data/.
 # Best wall time of 3 runs after a warm-up; peak RSS from /usr/bin/time.
 set -euo pipefail
@@ -26,7 +31,7 @@ best() {
   done
   echo "$b"
 }
-run_stdin() { "$BIN" run --stdin --events /dev/null --listen 127.0.0.1:0 --log-level error < "$1"; }
+run_stdin() { "$BIN" run --stdin --text none --events /dev/null --listen 127.0.0.1:0 --log-level error < "$1"; }
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 printf "%-6s %-8s %-22s %9s %9s %12s %9s\n" rate size command seconds MB/s events/s "RSS MiB"
 for spec in "0.01 1024" "0.1 256" "0.5 64"; do
@@ -36,22 +41,28 @@ for spec in "0.01 1024" "0.1 256" "0.5 64"; do
   [ -s "$data" ] || python3 "$GEN" "$mb" "$rate" > "$data"
   bytes=$(stat -c %s "$data")
   events=$("$BIN" scan "$data" | wc -l)
-  t_scan=$(best "$BIN" scan "$data")
+  t_scan=$(best "$BIN" scan --text none "$data")
   t_run=$(best run_stdin "$data")
   t_rg=$(best rg -c -F -f "$WORDS" "$data")
   t_wc=$(best wc -l "$data")
-  r_scan=$(rss "$BIN" scan "$data")
-  r_run=$(/usr/bin/time -f %M "$BIN" run --stdin --events /dev/null --listen 127.0.0.1:0 --log-level error < "$data" 2>&1 >/dev/null | tail -1)
-  python3 - "$rate" "$mb" "$bytes" "$events" "$t_scan" "$t_run" "$t_rg" "$t_wc" "$r_scan" "$r_run" <<'PY'
+  r_scan=$(rss "$BIN" scan --text none "$data")
+  r_run=$(/usr/bin/time -f %M "$BIN" run --stdin --text none --events /dev/null --listen 127.0.0.1:0 --log-level error < "$data" 2>&1 >/dev/null | tail -1)
+  follow=$(python3 scripts/bench-follow.py "$BIN" "$data" 3)
+  t_follow=$(echo "$follow" | awk '{print $1}')
+  r_follow=$(echo "$follow" | sed 's/.*peak RSS \([0-9.]*\) MiB/\1/' | awk '{printf "%d", $1 * 1024}')
+  python3 - "$rate" "$mb" "$bytes" "$events" "$t_scan" "$t_run" "$t_rg" "$t_wc" "$r_scan" "$r_run" "$t_follow" "$r_follow" <<'PY'
 import sys
-rate, mb, b, ev, ts, tr, trg, twc, rs, rr = sys.argv[1:]
+rate, mb, b, ev, ts, tr, trg, twc, rs, rr, tf, rf = sys.argv[1:]
 b, ev = int(b), int(ev)
-for name, t, r in [("scan", ts, rs), ("run --stdin", tr, rr), ("rg -c -F -f WORDS", trg, None), ("wc -l", twc, None)]:
+for name, t, r in [("scan", ts, rs), ("run --stdin", tr, rr), ("run --follow", tf, rf), ("rg -c -F -f WORDS", trg, None), ("wc -l", twc, None)]:
     t = float(t)
     evs = f"{ev / t:12.0f}" if r is not None else f"{'':>12}"
     mem = f"{int(r) / 1024:9.1f}" if r is not None else f"{'':>9}"
     print(f"{float(rate)*100:5.0f}% {mb+'MiB':<8} {name:<22} {t:9.3f} {b / t / 1e6:9.0f} {evs} {mem}")
-ts, tr, trg, twc = map(float, (ts, tr, trg, twc))
-print(f"       scan/rg time {ts/trg:.2f}  run/scan {tr/ts:.2f}  scan vs wc -l throughput {twc/ts:.2f}")
+ts, tr, trg, twc, tf = map(float, (ts, tr, trg, twc, tf))
+print(f"       scan/rg time {ts/trg:.2f}  stdin/scan {tr/ts:.2f}  follow/scan {tf/ts:.2f}  scan vs wc -l throughput {twc/ts:.2f}")
 PY
 done
+echo
+echo "browser endpoint, ${1:-300} clients for 10 s (scripts/bench-browser.sh):"
+scripts/bench-browser.sh "${1:-300}" 10

@@ -81,8 +81,8 @@ const MAX_DEPTH: usize = 4;
 pub fn lift(line: &str) -> Lifted {
     let mut out = Lifted::default();
     let trimmed = line.trim_end();
-    if let Some(start) = trimmed.find('{')
-        && trimmed.ends_with('}')
+    if trimmed.ends_with('}')
+        && let Some(start) = trimmed.find('{')
     {
         match serde_json::from_str::<HashMap<&str, &RawValue>>(&trimmed[start..]) {
             Ok(map) => json_fields(&map, &mut out, 0),
@@ -150,10 +150,26 @@ fn json_fields(map: &HashMap<&str, &RawValue>, out: &mut Lifted, depth: usize) {
 }
 
 /// `name=value`, `name: value`, `"name":"value"` anywhere on the line.
+/// The names [`find_kv`] looks for, each with its searcher built once: a
+/// `memmem` searcher skips to the name's rarest bytes, where a search for
+/// its first letter (`r`, `s`, `u`) stops at every word (4-6 % of a storm).
+static KV_NAMES: std::sync::LazyLock<Vec<(&'static str, memchr::memmem::Finder<'static>)>> =
+    std::sync::LazyLock::new(|| {
+        ["userId", "roomId", "strRoomId", "sdkAppId", "sdkappid"]
+            .into_iter()
+            .map(|n| (n, memchr::memmem::Finder::new(n)))
+            .collect()
+    });
+
 fn find_kv<'a>(line: &'a str, names: &[&str]) -> Option<&'a str> {
     for name in names {
+        let finder = KV_NAMES.iter().find(|(n, _)| n == name).map(|(_, f)| f);
+        let find = |hay: &[u8]| match finder {
+            Some(f) => f.find(hay),
+            None => crate::bytes::find(hay, name.as_bytes()),
+        };
         let mut from = 0;
-        while let Some(p) = crate::bytes::find(&line.as_bytes()[from..], name.as_bytes()) {
+        while let Some(p) = find(&line.as_bytes()[from..]) {
             let at = from + p;
             from = at + name.len();
             let before = line[..at].bytes().last();
@@ -184,7 +200,7 @@ fn text_fields(line: &str, c: &mut Context) {
         // SDK console prefix: `<ERROR> [↑c1|alice]`.
         if let Some(p) = crate::bytes::find(line.as_bytes(), b"> [") {
             let rest = &line[p + 3..];
-            if let Some(close) = rest.find(']').filter(|&i| i < 96)
+            if let Some(close) = memchr::memchr(b']', &rest.as_bytes()[..rest.len().min(96)])
                 && let Some((_, id)) = rest[..close].split_once('|')
             {
                 set(&mut c.user_id, own(id));

@@ -121,9 +121,15 @@ impl<'a> Event<'a> {
         ts: String,
     ) -> Self {
         let e: &'a Entry = set.entry(det.entry);
-        let matched = raw
-            .get(det.matched.clone())
-            .map_or(Cow::Borrowed(""), String::from_utf8_lossy);
+        // `line` is often `raw` itself, seen as text (the same bytes in
+        // the same place): then the matched part is a slice of it.
+        let same = std::ptr::eq(line.as_bytes(), raw);
+        let matched = match same.then(|| line.get(det.matched.clone())).flatten() {
+            Some(m) => Cow::Borrowed(m),
+            None => raw
+                .get(det.matched.clone())
+                .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
+        };
         let cause = det.cause.map(|c| {
             let c = set.entry(c);
             Cause {

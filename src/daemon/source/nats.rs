@@ -89,15 +89,36 @@ const FETCH_SILENCE: Duration = Duration::from_secs(5);
 /// whether its consumer still exists.
 const IDLE_CHECK: u32 = 20;
 
-/// `Lost` if the consumer or its stream no longer exists.
-async fn check_consumer(consumer: &jetstream::consumer::PullConsumer) -> Result<(), NatsError> {
+/// What a look at the consumer found wrong.
+enum Check {
+    /// It is gone, or its stream is.
+    Lost(String),
+    /// It has messages for us but delivered none through a long quiet:
+    /// nothing in flight, our pull requests waiting, and still nothing
+    /// comes. Seen with a consumer created just after its stream was
+    /// created again (nats-server 2.9); bound again it stays so, created
+    /// again it delivers. Everything it delivered is acked, so it is
+    /// created again after its ack floor: nothing lost, nothing twice.
+    Wedged { pending: u64, next_sequence: u64 },
+    Nats(NatsError),
+}
+
+/// Asks the server about the consumer (`quiet`: after a long quiet).
+async fn check_consumer(
+    consumer: &mut jetstream::consumer::PullConsumer,
+    quiet: bool,
+) -> Result<(), Check> {
     use jetstream::context::ConsumerInfoErrorKind as K;
-    match consumer.get_info().await {
+    match consumer.info().await {
+        Ok(i) if quiet && i.num_pending > 0 && i.num_ack_pending == 0 => Err(Check::Wedged {
+            pending: i.num_pending,
+            next_sequence: i.ack_floor.stream_sequence + 1,
+        }),
         Ok(_) => Ok(()),
         Err(e) if matches!(e.kind(), K::NotFound | K::StreamNotFound) => {
-            Err(NatsError::Lost(e.to_string()))
+            Err(Check::Lost(e.to_string()))
         }
-        Err(e) => Err(nats_err(format!("asking for the consumer: {e}"))),
+        Err(e) => Err(Check::Nats(nats_err(format!("asking for the consumer: {e}")))),
     }
 }
 
@@ -192,7 +213,7 @@ impl NatsSource {
         let info = stream.cached_info();
         let created = info.created.to_string();
         let deliver_policy = resume.policy(&created, info.state.last_sequence);
-        let consumer = stream
+        let mut consumer = stream
             .get_or_create_consumer(
                 &c.durable,
                 pull::Config {
@@ -242,6 +263,7 @@ impl NatsSource {
             // dropped to wait out `ack_wait`.
             let mut msgs = Vec::new();
             let mut status = None;
+            let mut silent = false;
             loop {
                 let next = tokio::select! {
                     // Unacked messages in hand are delivered again later.
@@ -257,6 +279,7 @@ impl NatsSource {
                     }
                     Err(_) => {
                         status = Some(format!("no answer within {FETCH_SILENCE:?}"));
+                        silent = true;
                         break;
                     }
                 }
@@ -269,8 +292,26 @@ impl NatsSource {
             // A fetch that ended in a status (a deleted consumer answers
             // 409 or no responders), or a long quiet: does the consumer
             // still exist? (The server says nothing else when it is gone.)
-            if status.is_some() || idle % IDLE_CHECK == IDLE_CHECK - 1 {
-                check_consumer(&consumer).await?;
+            let quiet = silent || idle % IDLE_CHECK == IDLE_CHECK - 1;
+            if status.is_some() || quiet {
+                match check_consumer(&mut consumer, quiet).await {
+                    Ok(()) => {}
+                    Err(Check::Lost(why)) => return Err(NatsError::Lost(why)),
+                    Err(Check::Nats(e)) => return Err(e),
+                    Err(Check::Wedged {
+                        pending,
+                        next_sequence,
+                    }) => {
+                        stream
+                            .delete_consumer(&c.durable)
+                            .await
+                            .map_err(nats_err)?;
+                        resume.next_sequence = (next_sequence > 1).then_some(next_sequence);
+                        return Err(NatsError::Lost(format!(
+                            "{pending} messages pending and none delivered: deleted to be created again"
+                        )));
+                    }
+                }
             }
             if !msgs.is_empty() {
                 let acked = self.handle(ctx, pipeline, &msgs).await?;
