@@ -194,8 +194,8 @@ fn find_kv<'a>(line: &'a str, names: &[&str]) -> Option<&'a str> {
     None
 }
 
-fn text_fields(line: &str, c: &mut Context) {
-    let own = |s: &str| Some(Cow::Owned(s.to_string()));
+fn text_fields<'a>(line: &'a str, c: &mut Context) {
+    let own = |s: &'a str| Some(Cow::Borrowed(s));
     if c.user_id.is_none() {
         // SDK console prefix: `<ERROR> [↑c1|alice]`.
         if let Some(p) = crate::bytes::find(line.as_bytes(), b"> [") {

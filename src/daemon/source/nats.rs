@@ -85,6 +85,10 @@ impl Resume {
 /// has ended.
 const FETCH_SILENCE: Duration = Duration::from_secs(5);
 
+/// How long a source whose consumer or stream is gone waits before it
+/// binds (and maybe creates) them again.
+const REBIND_PAUSE: Duration = Duration::from_millis(500);
+
 /// After this many empty fetches in a row (about 10 s), the source asks
 /// whether its consumer still exists.
 const IDLE_CHECK: u32 = 20;
@@ -99,7 +103,10 @@ enum Check {
     /// created again (nats-server 2.9); bound again it stays so, created
     /// again it delivers. Everything it delivered is acked, so it is
     /// created again after its ack floor: nothing lost, nothing twice.
-    Wedged { pending: u64, next_sequence: u64 },
+    Wedged {
+        pending: u64,
+        next_sequence: u64,
+    },
     Nats(NatsError),
 }
 
@@ -118,7 +125,9 @@ async fn check_consumer(
         Err(e) if matches!(e.kind(), K::NotFound | K::StreamNotFound) => {
             Err(Check::Lost(e.to_string()))
         }
-        Err(e) => Err(Check::Nats(nats_err(format!("asking for the consumer: {e}")))),
+        Err(e) => Err(Check::Nats(nats_err(format!(
+            "asking for the consumer: {e}"
+        )))),
     }
 }
 
@@ -167,11 +176,18 @@ impl NatsSource {
                 Err(e) => {
                     ctx.ready.lost(&what, e.to_string());
                     if matches!(e, NatsError::Lost(_)) {
-                        // Bound again at once (backoff if that fails).
+                        // Bound again after a short pause (backoff if that
+                        // fails): a stream created again within milliseconds
+                        // of its deletion was seen (nats-server 2.9) to
+                        // store messages but never deliver them.
                         tracing::warn!("nats source {}: {e}", self.cfg.source);
                         ctx.metrics.read_error(&self.cfg.source);
                         last_error.clear();
                         backoff = Duration::from_millis(250);
+                        tokio::select! {
+                            _ = ctx.cancel.cancelled() => return,
+                            _ = tokio::time::sleep(REBIND_PAUSE) => {}
+                        }
                         continue;
                     }
                     let e = e.to_string();
@@ -302,10 +318,7 @@ impl NatsSource {
                         pending,
                         next_sequence,
                     }) => {
-                        stream
-                            .delete_consumer(&c.durable)
-                            .await
-                            .map_err(nats_err)?;
+                        stream.delete_consumer(&c.durable).await.map_err(nats_err)?;
                         resume.next_sequence = (next_sequence > 1).then_some(next_sequence);
                         return Err(NatsError::Lost(format!(
                             "{pending} messages pending and none delivered: deleted to be created again"
