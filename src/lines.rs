@@ -122,6 +122,19 @@ impl LineSplitter {
         self.buf.len()
     }
 
+    /// Makes the buffer `capacity` bytes (at least `limit + 1`, and never
+    /// less than what it holds); what it holds is kept.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.len, 0);
+            self.len -= self.start;
+            self.start = 0;
+        }
+        let capacity = capacity.max(self.limit + 1).max(self.len);
+        self.buf.resize(capacity, 0);
+        self.buf.shrink_to_fit();
+    }
+
     /// Bytes buffered but not yet handed out (a partial line).
     pub fn pending(&self) -> usize {
         self.len - self.start
@@ -249,6 +262,12 @@ impl LineReader {
         Self {
             split: LineSplitter::with_capacity(limit, capacity),
         }
+    }
+
+    /// Makes the buffer `capacity` bytes, keeping what it holds (see
+    /// [`LineSplitter::set_capacity`]).
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.split.set_capacity(capacity);
     }
 
     /// Bytes of a partial line waiting for its `\n`.
@@ -410,6 +429,22 @@ mod tests {
         assert!(feed(&mut sp, b"a\nb").len() == 1);
         assert_eq!(sp.pending(), 1);
         assert_eq!(sp.flush_partial(), Some(Chunk::Lines(b"b")));
+    }
+
+    #[test]
+    fn a_new_capacity_keeps_what_is_buffered() {
+        let mut sp = LineSplitter::with_capacity(8, 16);
+        assert_eq!(feed(&mut sp, b"ab\ncd\nef").len(), 1);
+        sp.set_capacity(1 << 20);
+        assert_eq!(sp.capacity(), 1 << 20);
+        assert_eq!(sp.pending(), 2);
+        let out = feed(&mut sp, b"gh\nij\n");
+        assert_eq!(out, [format!("{:?}", Chunk::Lines(b"efgh\nij\n"))]);
+        // Never below the line limit, nor below what it holds.
+        feed(&mut sp, b"klmnop");
+        sp.set_capacity(2);
+        assert_eq!(sp.capacity(), 9);
+        assert_eq!(sp.flush_partial(), Some(Chunk::Lines(b"klmnop")));
     }
 }
 

@@ -88,13 +88,18 @@ pub enum BufferKind {
     Stream,
     /// One of many followed files: the line limit plus 64 KiB.
     Follow,
+    /// A followed file far behind its end (a storm): as large as
+    /// [`Stream`](Self::Stream)'s, so its blocks are matched on two
+    /// threads. Lent to a few files at a time (see
+    /// `daemon::source::files::storm`).
+    Storm,
 }
 
 impl BufferKind {
     /// The buffer's size in bytes for lines cut at `limit`.
     pub fn bytes(self, limit: usize) -> usize {
         match self {
-            Self::Stream => (1 << 20).max(limit * 2),
+            Self::Stream | Self::Storm => (1 << 20).max(limit * 2),
             Self::Follow => limit + 64 * 1024,
         }
     }
@@ -321,6 +326,21 @@ impl Pipeline {
         let r = self.records(text, starts, sink);
         self.scanner.record_times(&[], &[]);
         r
+    }
+
+    /// The buffer the next reads go into (what it holds is kept).
+    pub fn set_buffer(&mut self, kind: BufferKind) {
+        if kind != self.buffer {
+            self.buffer = kind;
+            if let Some(r) = &mut self.reader {
+                r.set_capacity(kind.bytes(self.limit));
+            }
+        }
+    }
+
+    /// The buffer the reads go into.
+    pub fn buffer_kind(&self) -> BufferKind {
+        self.buffer
     }
 
     /// Where the next line starts.

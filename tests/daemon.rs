@@ -1082,3 +1082,52 @@ fn the_log_says_what_is_followed_in_text_or_json() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("stdin reached its end"), "{err}");
 }
+
+/// A storm in more followed files than there are large buffers to lend
+/// (each file far behind its end borrows one, and gives it back when it
+/// catches up): every line exactly once, a line cut between two writes
+/// included, and the files are followed on after the storm.
+#[test]
+fn a_storm_in_many_followed_files_is_read_exactly_once() {
+    const FILES: u64 = 6;
+    const PER_FILE: u64 = 10_000; // ~1.3 MB: more than a storm buffer's threshold
+    let dir = tempfile::tempdir().unwrap();
+    let d = start_on(dir.path());
+    d.wait_listings(1);
+    let mut files = Vec::new();
+    for i in 0..FILES {
+        let first = i * PER_FILE + 1;
+        let mut text = String::new();
+        for seq in first..first + PER_FILE - 1 {
+            text.push_str(&line(seq));
+        }
+        let last = line(first + PER_FILE - 1);
+        let (head, tail) = last.split_at(40);
+        text.push_str(head);
+        let mut f = append(&dir.path().join(format!("app{i}.log")));
+        f.write_all(text.as_bytes()).unwrap();
+        files.push((f, tail.to_string()));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for (f, tail) in &mut files {
+        f.write_all(tail.as_bytes()).unwrap();
+    }
+    let storm = FILES * PER_FILE;
+    assert_eq!(
+        d.wait_metric(ICE, storm as f64, Duration::from_secs(30)),
+        storm as f64
+    );
+    // After the storm: small appends, as usual.
+    for (i, (f, _)) in files.iter_mut().enumerate() {
+        let seq = storm + 1 + i as u64;
+        write_seqs(f, seq..=seq);
+    }
+    let total = storm + FILES;
+    assert_eq!(
+        d.wait_metric(ICE, total as f64, Duration::from_secs(10)),
+        total as f64
+    );
+    let (code, _, err) = d.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert_exactly_once(&dir.path().join("events.ndjson"), total, &err);
+}

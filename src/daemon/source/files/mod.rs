@@ -27,6 +27,7 @@ mod listing;
 mod parking;
 mod read;
 mod rotation;
+pub mod storm;
 mod table;
 pub mod tailer;
 pub mod watcher;

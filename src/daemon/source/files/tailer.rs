@@ -80,6 +80,8 @@ pub struct Watched {
     resumed: bool,
     /// NUL bytes at its start: followed as it is, with one warning.
     pub binary: bool,
+    /// A large buffer borrowed while far behind the file's end.
+    storm: Option<super::storm::Lease>,
 }
 
 impl Watched {
@@ -151,6 +153,7 @@ impl Watched {
             committed: u64::MAX,
             resumed: usable.is_some(),
             binary: encoding == Encoding::Binary,
+            storm: None,
         })
     }
 
@@ -206,6 +209,14 @@ impl Watched {
         }
         self.size = size;
         self.mtime = mtime;
+        // Far behind its end: read in large blocks while a large buffer is
+        // free (matched on both cores, one hand-over per block).
+        if self.storm.is_none() && size.saturating_sub(self.read_pos) >= super::storm::BEHIND {
+            self.storm = super::storm::POOL.take();
+            if self.storm.is_some() {
+                self.pipeline.set_buffer(BufferKind::Storm);
+            }
+        }
         let mut budget = READ_BUDGET;
         // Read until the end of the file or the budget: a short read of a
         // regular file is not its end while it grows.
@@ -224,6 +235,11 @@ impl Watched {
         if out.bytes > 0 {
             self.last_data = Instant::now();
             self.size = self.size.max(self.read_pos);
+        }
+        // Caught up: the large buffer goes back for another file.
+        if self.storm.is_some() && !out.more {
+            self.pipeline.set_buffer(BufferKind::Follow);
+            self.storm = None;
         }
         Ok(out)
     }
