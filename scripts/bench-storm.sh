@@ -13,6 +13,7 @@
 # Best wall time of 3 runs after a warm-up; peak RSS from /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CLIENTS="${1:-300}"
 GEN=../shared/tools/gen_perf_corpus.py
 mkdir -p bench-data
 command -v rg >/dev/null || { apt-get update -qq && apt-get install -y -qq ripgrep >/dev/null; }
@@ -64,5 +65,5 @@ print(f"       scan/rg time {ts/trg:.2f}  stdin/scan {tr/ts:.2f}  follow/scan {t
 PY
 done
 echo
-echo "browser endpoint, ${1:-300} clients for 10 s (scripts/bench-browser.sh):"
-scripts/bench-browser.sh "${1:-300}" 10
+echo "browser endpoint, $CLIENTS clients for 10 s (scripts/bench-browser.sh):"
+scripts/bench-browser.sh "$CLIENTS" 10

@@ -4,9 +4,9 @@
 //! read for `key=value`, `"key":value` and the SDK's `[c1|userId]` prefix.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 /// Fields lifted into an event's `context`.
@@ -84,7 +84,7 @@ pub fn lift(line: &str) -> Lifted {
     if trimmed.ends_with('}')
         && let Some(start) = trimmed.find('{')
     {
-        match serde_json::from_str::<HashMap<&str, &RawValue>>(&trimmed[start..]) {
+        match serde_json::from_str::<Members<'_>>(&trimmed[start..]) {
             Ok(map) => json_fields(&map, &mut out, 0),
             Err(_) => out.bad_json = start == 0,
         }
@@ -99,10 +99,42 @@ pub fn lift(line: &str) -> Lifted {
     out
 }
 
+/// A JSON string, borrowed from the line unless it holds escapes (a bare
+/// `Cow<str>` is always deserialised as a copy).
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// A JSON object's members in the line's order, their values unparsed: the
+/// first of the names for one field wins (no hashing, no map).
+struct Members<'a>(Vec<(Text<'a>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut members = Vec::new();
+                while let Some(m) = map.next_entry()? {
+                    members.push(m);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 fn scalar(v: &RawValue) -> Option<Cow<'_, str>> {
     let s = v.get();
     match s.as_bytes().first()? {
-        b'"' => serde_json::from_str::<Cow<'_, str>>(s).ok(),
+        b'"' => serde_json::from_str::<Text<'_>>(s).ok().map(|t| t.0),
         b'-' | b'0'..=b'9' => Some(Cow::Borrowed(s)),
         _ => None,
     }
@@ -112,14 +144,26 @@ fn set(slot: &mut Option<String>, v: Option<Cow<'_, str>>) {
     if slot.is_none()
         && let Some(v) = v.filter(|v| !v.is_empty())
     {
-        *slot = Some(v.chars().take(256).collect());
+        // At most 256 characters: a value of at most 256 bytes has no more.
+        let end = if v.len() <= 256 {
+            v.len()
+        } else {
+            v.char_indices().nth(256).map_or(v.len(), |(i, _)| i)
+        };
+        *slot = Some(match v {
+            Cow::Owned(mut s) => {
+                s.truncate(end);
+                s
+            }
+            Cow::Borrowed(s) => s[..end].to_owned(),
+        });
     }
 }
 
-fn json_fields(map: &HashMap<&str, &RawValue>, out: &mut Lifted, depth: usize) {
+fn json_fields(map: &Members<'_>, out: &mut Lifted, depth: usize) {
     let c = &mut out.context;
-    for (k, v) in map {
-        match *k {
+    for (k, v) in &map.0 {
+        match k.0.as_ref() {
             "userId" | "user_id" | "uid" => set(&mut c.user_id, scalar(v)),
             "roomId" | "strRoomId" | "room_id" | "room" => set(&mut c.room_id, scalar(v)),
             "sdkAppId" | "sdkappid" | "SDKAppID" => set(&mut c.sdk_app_id, scalar(v)),
@@ -139,9 +183,9 @@ fn json_fields(map: &HashMap<&str, &RawValue>, out: &mut Lifted, depth: usize) {
         }
     }
     if depth < MAX_DEPTH {
-        for v in map.values() {
+        for (_, v) in &map.0 {
             if v.get().starts_with('{')
-                && let Ok(inner) = serde_json::from_str::<HashMap<&str, &RawValue>>(v.get())
+                && let Ok(inner) = serde_json::from_str::<Members<'_>>(v.get())
             {
                 json_fields(&inner, out, depth + 1);
             }
@@ -292,6 +336,24 @@ fn leading_timestamp(line: &str) -> Option<jiff::Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_names_in_line_order_escapes_and_long_values() {
+        // Two names for one field: the first on the line wins, every time.
+        let l = lift(r#"{"uid":"first","userId":"second","room":"r\"1"}"#);
+        assert_eq!(l.context.user_id.as_deref(), Some("first"));
+        assert_eq!(l.context.room_id.as_deref(), Some("r\"1"));
+        // An escaped name is still that name; the line is good JSON.
+        let l = lift(r#"{"user\u0049d":"alice"}"#);
+        assert_eq!(l.context.user_id.as_deref(), Some("alice"));
+        assert!(!l.bad_json);
+        // Values are cut at 256 characters, not bytes.
+        let long = "é".repeat(300);
+        let l = lift(&format!(r#"{{"userId":"{long}"}}"#));
+        assert_eq!(l.context.user_id.map(|u| u.chars().count()), Some(256));
+        let l = lift(&format!("userId={long}"));
+        assert_eq!(l.context.user_id.map(|u| u.chars().count()), Some(256));
+    }
 
     #[test]
     fn json_nested_fields() {

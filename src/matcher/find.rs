@@ -8,7 +8,7 @@
 use std::ops::Range;
 
 use super::rules::{Reject, Rule, Verdict};
-use super::{Ctx, Detection, Hints, Hits, KeyHit, Matcher, NumHit, Pat, forms, lexing};
+use super::{Ctx, Detection, Hints, Hits, Ids, KeyHit, Matcher, NumHit, Pat, forms, lexing};
 use crate::catalog::{EntryId, EntryKind};
 
 /// A key judged: taken as itself, with its cause beside it, or its number
@@ -138,7 +138,7 @@ impl Matcher {
             && let Some((hex, end)) = forms::key_hex_suffix(line, e)
         {
             return Ok(KeyOutcome::Key(KeyHit {
-                entries: ids.to_vec(),
+                entries: Ids::from_slice(ids),
                 hex,
                 span: s - 1..end,
                 rule: Rule::KeyHex,
@@ -186,7 +186,7 @@ impl Matcher {
             return Err(Reject::GenericKey);
         };
         Ok(KeyOutcome::Key(KeyHit {
-            entries: ids.to_vec(),
+            entries: Ids::from_slice(ids),
             hex: None,
             span: s..e,
             rule,
@@ -213,7 +213,7 @@ impl Matcher {
         is_hex: bool,
         span: Range<usize>,
     ) -> Option<KeyOutcome> {
-        let own: Vec<EntryId> = ids
+        let own: Ids = ids
             .iter()
             .copied()
             .filter(|&i| self.set.entry(i).code == Some(value))
@@ -233,7 +233,7 @@ impl Matcher {
         if entries.iter().all(|&i| self.set.entry(i).kind.is_cause()) {
             // `SIGNAL_CHANNEL_SETUP_FAILED 70001`: the key with its cause.
             let key = KeyHit {
-                entries: ids.to_vec(),
+                entries: Ids::from_slice(ids),
                 hex: None,
                 span: span.clone(),
                 rule: Rule::KeyWithCause,
@@ -253,7 +253,7 @@ impl Matcher {
     }
 
     /// Entries of a decimal code, or of a hex code (SDK codes only).
-    fn code_entries(&self, value: i64, is_hex: bool) -> Vec<EntryId> {
+    fn code_entries(&self, value: i64, is_hex: bool) -> Ids {
         if is_hex {
             u32::try_from(value)
                 .ok()
@@ -261,7 +261,7 @@ impl Matcher {
                 .into_iter()
                 .collect()
         } else {
-            self.set.by_code(value).to_vec()
+            Ids::from_slice(self.set.by_code(value))
         }
     }
 
@@ -346,7 +346,7 @@ impl Matcher {
                 (v, h, i..end, Rule::ErrorLineCode)
             }
         };
-        let entries: Vec<EntryId> = self
+        let entries: Ids = self
             .code_entries(value, is_hex)
             .into_iter()
             .filter(|&id| {

@@ -31,6 +31,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use smallvec::SmallVec;
 
 use crate::catalog::{CatalogSet, EntryId, EntryKind};
 
@@ -142,10 +143,15 @@ const DFA_PATTERNS: usize = 500;
 #[error("cannot build the matcher: {0}")]
 pub struct BuildError(#[from] aho_corasick::BuildError);
 
+/// The entries a name or code stands for: almost always one or two, kept
+/// inline (a storm matches tens of thousands of lines a second, and each
+/// allocation is a malloc and a free).
+type Ids = SmallVec<[EntryId; 4]>;
+
 /// A key or alias taken as an error.
 #[derive(Debug)]
 struct KeyHit {
-    entries: Vec<EntryId>,
+    entries: Ids,
     hex: Option<u32>,
     span: Range<usize>,
     rule: Rule,
@@ -154,7 +160,7 @@ struct KeyHit {
 /// A number taken as a catalog code.
 #[derive(Debug)]
 struct NumHit {
-    entries: Vec<EntryId>,
+    entries: Ids,
     span: Range<usize>,
     rule: Rule,
 }
@@ -162,9 +168,9 @@ struct NumHit {
 /// What [`Matcher::find`] saw on a line, for [`Matcher::resolve`].
 #[derive(Debug, Default)]
 pub struct Hits {
-    keys: Vec<KeyHit>,
-    nums: Vec<NumHit>,
-    msgs: Vec<(EntryId, Range<usize>)>,
+    keys: SmallVec<[KeyHit; 2]>,
+    nums: SmallVec<[NumHit; 2]>,
+    msgs: SmallVec<[(EntryId, Range<usize>); 2]>,
     /// A v5 extraCode (5001-5999) in code context that the catalog does not know.
     unknown_v5: Option<i64>,
     /// Nothing else on the line, and an SDK error form whose key the

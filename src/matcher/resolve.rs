@@ -12,6 +12,9 @@ use crate::catalog::{EntryId, EntryKind};
 /// An entry, the text that identified it and the rule that took it.
 type Judged = (EntryId, Range<usize>, Rule);
 
+/// A line's judged entries, inline while few.
+type Judgeds = smallvec::SmallVec<[Judged; 4]>;
+
 impl Matcher {
     /// Turns the hits [`find`](Self::find) kept on `line` into detections.
     pub fn resolve(&self, line: &[u8], hits: &Hits, hints: Hints) -> Vec<Detection> {
@@ -62,7 +65,7 @@ impl Matcher {
     /// room-entry, extraCode). Key hits come first on the line in the SDK's
     /// own forms; numbers may come before them (JSON), so both are ordered
     /// by position.
-    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Vec<Judged>, Vec<Judged>) {
+    fn split_primaries(&self, hits: &Hits, hints: Hints) -> (Judgeds, Judgeds) {
         // The version a shared name means: the line's SDK version, else an
         // unknown v5 extraCode, else the catalog of a wording on the line.
         let hints = Hints {
@@ -71,11 +74,11 @@ impl Matcher {
                 .or(hits.unknown_v5.map(|_| 5))
                 .or_else(|| hits.msgs.iter().find_map(|(m, _)| self.major(*m))),
         };
-        let mut primaries: Vec<Judged> = Vec::new();
+        let mut primaries = Judgeds::new();
         for k in &hits.keys {
             primaries.push((self.pick(k, &hits.nums, hints), k.span.clone(), k.rule));
         }
-        let mut causes: Vec<Judged> = Vec::new();
+        let mut causes = Judgeds::new();
         for n in &hits.nums {
             for &id in &n.entries {
                 if self.set.entry(id).kind == EntryKind::Sdk {
