@@ -72,10 +72,17 @@ pub fn return_large_buffers() {
     {
         /// Buffers from this size on are mapped on their own.
         const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
+        /// Free memory an arena keeps at its top before it gives it back.
+        /// Fixing the mmap threshold also fixes this at 128 KiB, and the
+        /// threads' arenas then give back and fault in again the memory of
+        /// every block in a storm (278 `madvise` calls for a 64 MiB storm
+        /// on stdin, about 5 % of its time).
+        const TRIM_THRESHOLD: libc::c_int = 4 << 20;
         // SAFETY: mallopt changes a setting of the allocator; called once at
         // start, it has no memory-safety precondition.
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
         }
     }
 }
