@@ -7,6 +7,7 @@
 //! every source before its next block.
 
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::event::{Event, LineInfo};
@@ -97,6 +98,9 @@ pub struct SourceScanner {
     workers: usize,
     /// Events of the last chunk: a storm keeps both threads busy.
     recent_events: u64,
+    /// The share of a split block this thread keeps, in thousandths: set
+    /// from the last blocks' times so that both threads finish together.
+    head_share: u32,
     /// Where the next chunk starts.
     pub pos: Position,
     /// Counters so far.
@@ -177,6 +181,14 @@ const SPLIT_MIN: usize = 32 * 1024;
 const SPLIT_EVENTS: u64 = 32;
 const SPLIT_ALWAYS: usize = 512 * 1024;
 
+/// The share of a split block this thread keeps at first, in thousandths:
+/// it also builds and writes every event, so the helper takes more. Later
+/// blocks move it between [`HEAD_SHARE_MIN`] and [`HEAD_SHARE_MAX`] by the
+/// times both threads took.
+const HEAD_SHARE: u32 = 400;
+const HEAD_SHARE_MIN: u32 = 100;
+const HEAD_SHARE_MAX: u32 = 700;
+
 impl SourceScanner {
     /// A scanner for the source `name` (the events' `source`) starting at
     /// `pos`, matching at most `limit` bytes of a line.
@@ -188,6 +200,7 @@ impl SourceScanner {
             limit,
             workers: 1,
             recent_events: 0,
+            head_share: HEAD_SHARE,
             pos,
             stats: Stats::default(),
             reported: Stats::default(),
@@ -330,9 +343,7 @@ impl SourceScanner {
         if self.workers < 2 || !worth {
             return None;
         }
-        // This thread also builds and writes every event, so the helper
-        // takes the larger part.
-        let from = block.len() * 2 / 5;
+        let from = (block.len() as u64 * u64::from(self.head_share) / 1000) as usize;
         match bounds {
             Bounds::Shapes { .. } => forms::record_boundary(block, from),
             Bounds::Starts(starts) => starts.get(starts.partition_point(|&x| x <= from)).copied(),
@@ -378,6 +389,7 @@ impl SourceScanner {
             limit: self.limit,
             workers: 1,
             recent_events: 0,
+            head_share: HEAD_SHARE,
             pos: Position {
                 line_number: 0,
                 offset: self.pos.offset + cut as u64,
@@ -394,6 +406,8 @@ impl SourceScanner {
         // long as the process (no thread started per block, its caches
         // stay warm), the first part is done here meanwhile.
         let mut done = None;
+        let start = Instant::now();
+        let mut head_time = Duration::ZERO;
         pool.in_place_scope(|scope| {
             let done = &mut done;
             let found = &mut found;
@@ -404,19 +418,22 @@ impl SourceScanner {
                         Ok(())
                     });
                 let Ok(()) = r;
-                *done = Some(helper);
+                *done = Some((helper, start.elapsed()));
             });
-            self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
+            let r = self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
                 sc.emit(matcher, f, now, emit)
-            })
+            });
+            head_time = start.elapsed();
+            r
         })?;
         // (A helper that panicked has re-raised its panic at the end of the
         // scope: `done` is set once the scope ends.)
-        let Some(helper) = done else {
+        let Some((helper, tail_time)) = done else {
             return self.lines_here(matcher, tail, tail_bounds, &mut |sc, f| {
                 sc.emit(matcher, f, now, emit)
             });
         };
+        self.rebalance(cut, block.len() - cut, head_time, tail_time);
         let shift = self.pos.line_number;
         self.stats.add(&helper.stats);
         self.pos = Position {
@@ -429,6 +446,20 @@ impl SourceScanner {
         }
         self.found = recycle(found);
         Ok(())
+    }
+
+    /// Moves the share of the next split block this thread keeps towards
+    /// the one at which both threads would have taken as long as each
+    /// other on this one (`head` bytes here in `t_head`, `tail` bytes on
+    /// the helper in `t_tail`), a quarter of the way each block.
+    fn rebalance(&mut self, head: usize, tail: usize, t_head: Duration, t_tail: Duration) {
+        let per_byte = |t: Duration, n: usize| t.as_nanos() as f64 / n.max(1) as f64;
+        let (here, there) = (per_byte(t_head, head), per_byte(t_tail, tail));
+        if here + there <= 0.0 {
+            return;
+        }
+        let want = (1000.0 * there / (here + there)) as u32;
+        self.head_share = ((3 * self.head_share + want) / 4).clamp(HEAD_SHARE_MIN, HEAD_SHARE_MAX);
     }
 
     /// Scans a block of whole lines on this thread, handing each record
@@ -703,6 +734,30 @@ pub fn count_long_lines(block: &[u8], limit: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_split_moves_to_where_both_threads_take_as_long() {
+        let mut sc = SourceScanner::new("t", 1024, Position::default());
+        let ms = Duration::from_millis;
+        // This thread took 3 ms a byte-share, the helper 1: keep less here.
+        sc.rebalance(400, 600, ms(12), ms(6));
+        assert!(sc.head_share < HEAD_SHARE, "{}", sc.head_share);
+        for _ in 0..50 {
+            sc.rebalance(400, 600, ms(12), ms(6));
+        }
+        assert_eq!(sc.head_share, 250);
+        // Never all on one side, whatever the times.
+        for _ in 0..50 {
+            sc.rebalance(400, 600, ms(1000), ms(0));
+        }
+        assert_eq!(sc.head_share, HEAD_SHARE_MIN);
+        for _ in 0..50 {
+            sc.rebalance(400, 600, ms(0), ms(1000));
+        }
+        assert_eq!(sc.head_share, HEAD_SHARE_MAX);
+        sc.rebalance(0, 0, ms(0), ms(0));
+        assert_eq!(sc.head_share, HEAD_SHARE_MAX);
+    }
 
     #[test]
     fn findings_of_the_next_block_reuse_the_memory_of_the_last() {
