@@ -35,7 +35,7 @@ pub struct MessageRef<'a> {
 pub struct Event<'a> {
     /// The line's own timestamp when recognised, else the collector's time
     /// of the record (ingest, NATS), else the time it was read (RFC 3339).
-    pub ts: String,
+    pub ts: Cow<'a, str>,
     /// When `ts` is the collector's time of the record: when it arrived
     /// here (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,7 +118,7 @@ impl<'a> Event<'a> {
         raw: &'a [u8],
         info: LineInfo<'a>,
         context: Context,
-        ts: String,
+        ts: Cow<'a, str>,
     ) -> Self {
         let e: &'a Entry = set.entry(det.entry);
         // `line` is often `raw` itself, seen as text (the same bytes in

@@ -9,6 +9,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::catalog::{CatalogSet, Entry, EntryId, Text};
+use crate::context::Context;
 use crate::event::Event;
 
 /// Which prose events carry.
@@ -120,6 +121,32 @@ fn parts(e: &Entry, mode: TextMode) -> Parts {
     }
 }
 
+/// Appends `c` as a JSON object, as its `Serialize` would (fields in
+/// their order, absent ones left out), without the serializer's per-field
+/// calls.
+fn context(out: &mut Vec<u8>, c: &Context) {
+    let mut sep = b'{';
+    for (name, v) in [
+        (&b"\"userId\":"[..], &c.user_id),
+        (b"\"roomId\":", &c.room_id),
+        (b"\"sdkAppId\":", &c.sdk_app_id),
+        (b"\"sdkVersion\":", &c.sdk_version),
+        (b"\"browser\":", &c.browser),
+        (b"\"os\":", &c.os),
+    ] {
+        if let Some(v) = v {
+            out.push(sep);
+            sep = b',';
+            out.extend_from_slice(name);
+            string(out, v);
+        }
+    }
+    if sep == b'{' {
+        out.push(b'{');
+    }
+    out.push(b'}');
+}
+
 /// Appends `s` as a JSON string.
 ///
 /// The bytes are those `serde_json` writes (`\"`, `\\`, `\n` and the other
@@ -210,11 +237,12 @@ impl Renderer {
         string(out, ev.source);
         out.extend_from_slice(b",\"path\":");
         string(out, ev.path);
-        let _ = write!(
-            out,
-            ",\"line_number\":{},\"offset\":{},",
-            ev.line_number, ev.offset
-        );
+        let mut n = itoa::Buffer::new();
+        out.extend_from_slice(b",\"line_number\":");
+        out.extend_from_slice(n.format(ev.line_number).as_bytes());
+        out.extend_from_slice(b",\"offset\":");
+        out.extend_from_slice(n.format(ev.offset).as_bytes());
+        out.push(b',');
         out.extend_from_slice(&p.head);
         if !self.compact {
             out.extend_from_slice(b",\"matched\":");
@@ -232,7 +260,7 @@ impl Renderer {
             out.extend_from_slice(&p.tail);
         }
         out.extend_from_slice(b",\"context\":");
-        let _ = serde_json::to_writer(&mut *out, &ev.context);
+        context(out, &ev.context);
         out.extend_from_slice(b",\"line\":");
         string(out, &ev.line);
         if ev.line_truncated {
@@ -276,6 +304,28 @@ impl Renderer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn context_is_written_as_its_serialize_writes_it() {
+        let vals = ["a", "é\"\\\n\u{1}", "", "user 1"];
+        for mask in 0..64u32 {
+            let v = |bit: u32| (mask & (1 << bit) != 0).then(|| vals[bit as usize % 4].to_string());
+            let c = Context {
+                user_id: v(0),
+                room_id: v(1),
+                sdk_app_id: v(2),
+                sdk_version: v(3),
+                browser: v(4),
+                os: v(5),
+            };
+            let mut ours = Vec::new();
+            context(&mut ours, &c);
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&c).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn strings_are_escaped_as_serde_json_does() {

@@ -621,9 +621,10 @@ impl SourceScanner {
             (*at == f.pos.offset).then_some(*t)
         };
         let (ts, received) = match (f.lifted.ts, record_time()) {
-            (Some(t), _) => (t.to_string(), None),
-            (None, Some(t)) => (t.to_string(), Some(now.get().to_string())),
-            (None, None) => (now.get().to_string(), None),
+            (Some(t), _) => (Cow::Owned(t.to_string()), None),
+            (None, Some(t)) => (Cow::Owned(t.to_string()), Some(now.get().to_string())),
+            // The time the block was read, formatted once for all its events.
+            (None, None) => (Cow::Borrowed(now.get()), None),
         };
         let info = LineInfo {
             source: &self.name,

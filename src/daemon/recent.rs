@@ -39,7 +39,7 @@ impl Sample {
         }
         let c = &ev.context;
         Self {
-            ts: ev.ts.clone(),
+            ts: ev.ts.to_string(),
             user: c.user_id.clone(),
             room: c.room_id.clone(),
             version: c.sdk_version.clone(),
