@@ -205,15 +205,23 @@ impl Sender {
     /// Queues `m`, waiting for room (back-pressure); after shutdown began,
     /// waits at most until [`GIVE_UP_AFTER_SHUTDOWN`] past its start.
     pub fn send(&self, m: SinkMsg) -> Result<(), Closed> {
-        self.send_until(m, None)
+        self.send_until(m, None, true)
+    }
+
+    /// [`send`](Self::send) without waking the sink unless the queue is
+    /// half full: for a batch in the middle of a read block, whose end
+    /// wakes it (a storm wakes the sink once a block, not once a batch:
+    /// each wake is a context switch on a busy core).
+    pub fn send_quiet(&self, m: SinkMsg) -> Result<(), Closed> {
+        self.send_until(m, None, false)
     }
 
     /// Queues `m`, waiting for room until `deadline` at the latest.
     pub fn send_before(&self, m: SinkMsg, deadline: Instant) -> Result<(), Closed> {
-        self.send_until(m, Some(deadline))
+        self.send_until(m, Some(deadline), true)
     }
 
-    fn send_until(&self, m: SinkMsg, deadline: Option<Instant>) -> Result<(), Closed> {
+    fn send_until(&self, m: SinkMsg, deadline: Option<Instant>, wake: bool) -> Result<(), Closed> {
         let mut st = self.shared.lock();
         loop {
             if !st.receiver {
@@ -221,10 +229,15 @@ impl Sender {
             }
             if st.has_room(m.weight(), self.shared.capacity) {
                 st.push(m);
+                let wake = wake || st.weight * 2 >= self.shared.capacity;
                 drop(st);
-                self.shared.not_empty.notify_one();
+                if wake {
+                    self.shared.not_empty.notify_one();
+                }
                 return Ok(());
             }
+            // Full: the sink must be awake to make room.
+            self.shared.not_empty.notify_one();
             let give_up = st.shutdown_at.map(|t| t + GIVE_UP_AFTER_SHUTDOWN);
             let limit = match (deadline, give_up) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -253,16 +266,31 @@ impl Sender {
 
     /// Queues `m` if there is room now; gives it back otherwise.
     pub fn try_send(&self, m: SinkMsg) -> Result<(), Result<SinkMsg, Closed>> {
+        self.try_send_waking(m, true)
+    }
+
+    /// [`try_send`](Self::try_send), waking the sink as
+    /// [`send_quiet`](Self::send_quiet) does.
+    pub fn try_send_quiet(&self, m: SinkMsg) -> Result<(), Result<SinkMsg, Closed>> {
+        self.try_send_waking(m, false)
+    }
+
+    fn try_send_waking(&self, m: SinkMsg, wake: bool) -> Result<(), Result<SinkMsg, Closed>> {
         let mut st = self.shared.lock();
         if !st.receiver {
             return Err(Err(Closed));
         }
         if !st.has_room(m.weight(), self.shared.capacity) {
+            drop(st);
+            self.shared.not_empty.notify_one();
             return Err(Ok(m));
         }
         st.push(m);
+        let wake = wake || st.weight * 2 >= self.shared.capacity;
         drop(st);
-        self.shared.not_empty.notify_one();
+        if wake {
+            self.shared.not_empty.notify_one();
+        }
         Ok(())
     }
 
@@ -479,7 +507,7 @@ impl Emitter {
         self.batch.bytes.push(b'\n');
         self.batch.events += 1;
         if self.batch.is_full() && !self.hold {
-            return self.flush();
+            return self.queue_batch(false);
         }
         Ok(())
     }
@@ -541,14 +569,27 @@ impl Emitter {
 
     /// Counts and queues the events collected so far.
     pub fn flush(&mut self) -> Result<(), Closed> {
+        self.queue_batch(true)
+    }
+
+    /// Counts and queues the events collected so far; `wake`: the sink is
+    /// woken (at the end of a read block), else only when the queue is
+    /// half full (a full batch within a block).
+    fn queue_batch(&mut self, wake: bool) -> Result<(), Closed> {
         self.count_flush();
         if self.batch.events == 0 {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
+        let m = SinkMsg::Events(batch);
         match self.overflow {
-            Overflow::Block => self.tx.send(SinkMsg::Events(batch)),
-            Overflow::Drop => match self.tx.try_send(SinkMsg::Events(batch)) {
+            Overflow::Block if wake => self.tx.send(m),
+            Overflow::Block => self.tx.send_quiet(m),
+            Overflow::Drop => match if wake {
+                self.tx.try_send(m)
+            } else {
+                self.tx.try_send_quiet(m)
+            } {
                 Ok(()) => Ok(()),
                 Err(Ok(SinkMsg::Events(b))) => {
                     self.metrics.events_dropped(u64::from(b.events));
@@ -622,6 +663,34 @@ mod tests {
             rx.recv_timeout(Duration::from_millis(10)).unwrap_err(),
             RecvError::Disconnected
         );
+    }
+
+    /// Batches within a block do not wake the sink, but a queue that
+    /// fills does, and the block's last batch does: nothing waits for the
+    /// sink's timeout, nothing is lost, the order holds.
+    #[test]
+    fn quiet_sends_wake_the_receiver_when_the_queue_fills_and_at_the_end() {
+        let (tx, rx) = bounded(4);
+        let t = std::thread::spawn(move || {
+            (0..40)
+                .map(|_| rx.recv_timeout(Duration::from_secs(10)).map(got))
+                .collect::<Vec<_>>()
+        });
+        for i in 1..40 {
+            if i % 2 == 0 {
+                tx.send_quiet(ev(i)).unwrap();
+            } else {
+                // The dropping policy's quiet send: retried until it fits.
+                let mut m = ev(i);
+                while let Err(back) = tx.try_send_quiet(m) {
+                    m = back.unwrap();
+                    std::thread::yield_now();
+                }
+            }
+        }
+        tx.send(ev(40)).unwrap();
+        let got: Vec<u8> = t.join().unwrap().into_iter().map(Result::unwrap).collect();
+        assert_eq!(got, (1..=40).collect::<Vec<u8>>());
     }
 
     #[test]
