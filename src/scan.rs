@@ -692,7 +692,7 @@ pub(crate) fn trim_cr(l: &[u8]) -> &[u8] {
 /// line, or lines without `\r`, are borrowed as they are.
 fn joined(block: &[u8], head: usize, matched: usize, end: usize) -> (Cow<'_, [u8]>, usize) {
     let rec = &block[head..end];
-    if !rec.contains(&b'\r') {
+    if memchr::memchr(b'\r', rec).is_none() {
         return (Cow::Borrowed(rec), matched - head);
     }
     let strip = |part: &[u8], out: &mut Vec<u8>| {
