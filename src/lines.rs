@@ -83,12 +83,17 @@ impl LineSplitter {
 
     /// Free space to read into; never empty.
     pub fn spare(&mut self) -> &mut [u8] {
+        self.compact();
+        &mut self.buf[self.len..]
+    }
+
+    /// Moves what is not yet handed out to the buffer's start.
+    fn compact(&mut self) {
         if self.start > 0 {
             self.buf.copy_within(self.start..self.len, 0);
             self.len -= self.start;
             self.start = 0;
         }
-        &mut self.buf[self.len..]
     }
 
     /// Records that `n` bytes were written into [`spare`](Self::spare).
@@ -125,11 +130,7 @@ impl LineSplitter {
     /// Makes the buffer `capacity` bytes (at least `limit + 1`, and never
     /// less than what it holds); what it holds is kept.
     pub fn set_capacity(&mut self, capacity: usize) {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.len, 0);
-            self.len -= self.start;
-            self.start = 0;
-        }
+        self.compact();
         let capacity = capacity.max(self.limit + 1).max(self.len);
         self.buf.resize(capacity, 0);
         self.buf.shrink_to_fit();

@@ -338,11 +338,6 @@ impl Pipeline {
         }
     }
 
-    /// The buffer the reads go into.
-    pub fn buffer_kind(&self) -> BufferKind {
-        self.buffer
-    }
-
     /// Where the next line starts.
     pub fn position(&self) -> Position {
         self.scanner.pos

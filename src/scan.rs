@@ -383,23 +383,14 @@ impl SourceScanner {
         };
         // The helper numbers its lines from 0; they are shifted once the
         // lines of `head` are counted here.
+        let helper_at = Position {
+            line_number: 0,
+            offset: self.pos.offset + cut as u64,
+        };
         let mut helper = SourceScanner {
-            name: String::new(),
-            path: String::new(),
-            limit: self.limit,
-            workers: 1,
-            recent_events: 0,
-            head_share: HEAD_SHARE,
-            pos: Position {
-                line_number: 0,
-                offset: self.pos.offset + cut as u64,
-            },
-            stats: Stats::default(),
-            reported: Stats::default(),
-            cut_record: None,
             known: self.known.clone(),
             record_times: self.record_times.clone(),
-            found: Vec::new(),
+            ..SourceScanner::new(String::new(), self.limit, helper_at)
         };
         let mut found = recycle(std::mem::take(&mut self.found));
         // The later part goes to a helper thread of the pool that lives as

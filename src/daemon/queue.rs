@@ -208,19 +208,16 @@ impl Sender {
         self.send_until(m, None, true)
     }
 
-    /// [`send`](Self::send) without waking the sink unless the queue is
-    /// half full: for a batch in the middle of a read block, whose end
-    /// wakes it (a storm wakes the sink once a block, not once a batch:
-    /// each wake is a context switch on a busy core).
-    pub fn send_quiet(&self, m: SinkMsg) -> Result<(), Closed> {
-        self.send_until(m, None, false)
-    }
-
     /// Queues `m`, waiting for room until `deadline` at the latest.
     pub fn send_before(&self, m: SinkMsg, deadline: Instant) -> Result<(), Closed> {
         self.send_until(m, Some(deadline), true)
     }
 
+    /// Queues `m`, waiting for room until `deadline`, if any. `wake:
+    /// false` leaves the sink asleep unless the queue is half full: for a
+    /// batch in the middle of a read block, whose end wakes it (a storm
+    /// wakes the sink once a block, not once a batch: each wake is a
+    /// context switch on a busy core).
     fn send_until(&self, m: SinkMsg, deadline: Option<Instant>, wake: bool) -> Result<(), Closed> {
         let mut st = self.shared.lock();
         loop {
@@ -270,11 +267,7 @@ impl Sender {
     }
 
     /// [`try_send`](Self::try_send), waking the sink as
-    /// [`send_quiet`](Self::send_quiet) does.
-    pub fn try_send_quiet(&self, m: SinkMsg) -> Result<(), Result<SinkMsg, Closed>> {
-        self.try_send_waking(m, false)
-    }
-
+    /// [`send_until`](Self::send_until) does.
     fn try_send_waking(&self, m: SinkMsg, wake: bool) -> Result<(), Result<SinkMsg, Closed>> {
         let mut st = self.shared.lock();
         if !st.receiver {
@@ -583,13 +576,8 @@ impl Emitter {
         let batch = std::mem::take(&mut self.batch);
         let m = SinkMsg::Events(batch);
         match self.overflow {
-            Overflow::Block if wake => self.tx.send(m),
-            Overflow::Block => self.tx.send_quiet(m),
-            Overflow::Drop => match if wake {
-                self.tx.try_send(m)
-            } else {
-                self.tx.try_send_quiet(m)
-            } {
+            Overflow::Block => self.tx.send_until(m, None, wake),
+            Overflow::Drop => match self.tx.try_send_waking(m, wake) {
                 Ok(()) => Ok(()),
                 Err(Ok(SinkMsg::Events(b))) => {
                     self.metrics.events_dropped(u64::from(b.events));
@@ -678,11 +666,11 @@ mod tests {
         });
         for i in 1..40 {
             if i % 2 == 0 {
-                tx.send_quiet(ev(i)).unwrap();
+                tx.send_until(ev(i), None, false).unwrap();
             } else {
                 // The dropping policy's quiet send: retried until it fits.
                 let mut m = ev(i);
-                while let Err(back) = tx.try_send_quiet(m) {
+                while let Err(back) = tx.try_send_waking(m, false) {
                     m = back.unwrap();
                     std::thread::yield_now();
                 }
