@@ -56,6 +56,25 @@ impl Lang {
 }
 
 /// `?lang=`.
+/// Columns of a key's figures in both tables: its errors in the last 5
+/// minutes and since start; its distinct users in 5 minutes and an hour.
+const COUNTS: [(&str, &str); 2] = [("last 5 min", "直近5分"), ("since start", "起動以降")];
+const USERS: [(&str, &str); 2] = [
+    ("users, 5 min", "ユーザー数(5分)"),
+    ("users, 1 hour", "ユーザー数(1時間)"),
+];
+
+/// A table's header row, each column named in `lang`.
+fn head_row(lang: Lang, cols: &[(&'static str, &'static str)]) -> String {
+    let mut row = String::from("<tr>");
+    for &(en, ja) in cols {
+        row += "<th>";
+        row += lang.t(en, ja);
+        row += "</th>";
+    }
+    row + "</tr>"
+}
+
 #[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct PageQuery {
     lang: Option<String>,
@@ -138,11 +157,16 @@ pub(crate) async fn index(
         ),
     };
     body += &format!(
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2><table>{}",
         lang.t("Sources", "ソース"),
-        lang.t("source", "ソース"),
-        lang.t("kind", "種類"),
-        lang.t("unread bytes", "未読バイト数")
+        head_row(
+            lang,
+            &[
+                ("source", "ソース"),
+                ("kind", "種類"),
+                ("unread bytes", "未読バイト数"),
+            ]
+        )
     );
     let lags = s.metrics.lags();
     for (name, kind) in g.config.source_names() {
@@ -162,15 +186,20 @@ pub(crate) async fn index(
     let affected = s.metrics.affected_now();
     let set = g.matcher.catalog();
     body += &format!(
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        "<h2>{}</h2><table>{}",
         lang.t("Errors", "エラー"),
-        lang.t("key", "キー"),
-        lang.t("catalog", "カタログ"),
-        lang.t("group", "グループ"),
-        lang.t("last 5 min", "直近5分"),
-        lang.t("since start", "起動以降"),
-        lang.t("users, 5 min", "ユーザー数(5分)"),
-        lang.t("users, 1 hour", "ユーザー数(1時間)"),
+        head_row(
+            lang,
+            &[
+                ("key", "キー"),
+                ("catalog", "カタログ"),
+                ("group", "グループ"),
+                COUNTS[0],
+                COUNTS[1],
+                USERS[0],
+                USERS[1],
+            ]
+        )
     );
     if recent.is_empty() {
         body += &format!(
@@ -233,13 +262,18 @@ fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: [usize; 4
     }
     let (last, total) = f.map_or((0, 0), |f| (f.last_5m, f.total));
     out += &format!(
-        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr><tr><td class=\"n\">{last}</td><td class=\"n\">{total}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
-        lang.t("last 5 min", "直近5分"),
-        lang.t("since start", "起動以降"),
-        lang.t("users, 5 min", "ユーザー数(5分)"),
-        lang.t("users, 1 hour", "ユーザー数(1時間)"),
-        lang.t("rooms, 5 min", "ルーム数(5分)"),
-        lang.t("rooms, 1 hour", "ルーム数(1時間)"),
+        "<table>{}<tr><td class=\"n\">{last}</td><td class=\"n\">{total}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        head_row(
+            lang,
+            &[
+                COUNTS[0],
+                COUNTS[1],
+                USERS[0],
+                USERS[1],
+                ("rooms, 5 min", "ルーム数(5分)"),
+                ("rooms, 1 hour", "ルーム数(1時間)"),
+            ]
+        ),
         users[0],
         users[1],
         users[2],
