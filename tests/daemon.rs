@@ -210,11 +210,7 @@ fn sigkill_then_restart_loses_nothing() {
 fn stdin_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.ndjson");
-    let mut d = Daemon::start_with_stdin(
-        &["--stdin", "--events", events.to_str().unwrap()],
-        Stdio::piped(),
-    );
-    let mut stdin = d.child.stdin.take().unwrap();
+    let (mut d, mut stdin) = Daemon::on_stdin(&events);
     for seq in 1..=100 {
         stdin.write_all(line(seq).as_bytes()).unwrap();
     }
@@ -943,11 +939,7 @@ fn a_record_written_line_by_line_is_one_event() {
     check(&dir.path().join("events.ndjson"));
     // Standard input, a pipe.
     let events = dir.path().join("stdin.ndjson");
-    let mut d = Daemon::start_with_stdin(
-        &["--stdin", "--events", events.to_str().unwrap()],
-        Stdio::piped(),
-    );
-    let mut stdin = d.child.stdin.take().unwrap();
+    let (mut d, mut stdin) = Daemon::on_stdin(&events);
     for l in record {
         stdin.write_all(l.as_bytes()).unwrap();
         stdin.flush().unwrap();
@@ -967,11 +959,7 @@ fn a_record_written_line_by_line_is_one_event() {
 fn affected_users_and_rooms_per_key() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.ndjson");
-    let mut d = Daemon::start_with_stdin(
-        &["--stdin", "--events", events.to_str().unwrap()],
-        Stdio::piped(),
-    );
-    let mut stdin = d.child.stdin.take().unwrap();
+    let (mut d, mut stdin) = Daemon::on_stdin(&events);
     for (user, room) in [
         ("u1", "r1"),
         ("u2", "r1"),

@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::daemon::{Daemon, http_get, metric};
@@ -54,11 +54,7 @@ fn render(url: &str, shot: Option<&std::path::Path>) -> Option<serde_json::Value
 fn the_pages_show_what_metrics_shows_in_both_languages() {
     let dir = tempfile::tempdir().unwrap();
     let events = dir.path().join("events.ndjson");
-    let mut d = Daemon::start_with_stdin(
-        &["--stdin", "--events", events.to_str().unwrap()],
-        Stdio::piped(),
-    );
-    let mut stdin = d.child.stdin.take().unwrap();
+    let (mut d, mut stdin) = Daemon::on_stdin(&events);
     for i in 0..12 {
         writeln!(
             stdin,

@@ -103,6 +103,17 @@ impl Daemon {
         Self::start_with(args, stdin, Stdio::null())
     }
 
+    /// `run --stdin` writing its events to `events`, and the pipe to its
+    /// standard input.
+    pub fn on_stdin(events: &Path) -> (Daemon, std::process::ChildStdin) {
+        let mut d = Self::start_with_stdin(
+            &["--stdin", "--events", events.to_str().unwrap()],
+            Stdio::piped(),
+        );
+        let stdin = d.child.stdin.take().unwrap();
+        (d, stdin)
+    }
+
     pub fn start_with(args: &[&str], stdin: Stdio, stdout: Stdio) -> Daemon {
         Self::start_cmd(
             Command::new(env!("CARGO_BIN_EXE_trtc-logwatch")),
