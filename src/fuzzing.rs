@@ -12,8 +12,8 @@
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
+use crate::bodies;
 use crate::catalog::CatalogSet;
-use crate::daemon::source::bodies;
 use crate::event::Event;
 use crate::matcher::Matcher;
 use crate::pipeline::{FnSink, Pipeline};

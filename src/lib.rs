@@ -9,7 +9,8 @@
 //! (userId/roomId/timestamp lifting), [`event`] (the NDJSON event),
 //! [`pipeline`] (bytes in, events out: the one record pipeline of `scan`
 //! and every daemon source), [`scan`] (matching blocks inside it) and
-//! [`report`] (human-readable output). The daemon, [`daemon`]: config,
+//! [`report`] (human-readable output), `bodies` (a collector's body into
+//! its records) and `ua` (a User-Agent into a bounded browser and OS). The daemon, [`daemon`]: config,
 //! sources (files, stdin, HTTP ingest, NATS), the queue, the sink, metrics
 //! and the HTTP server. Between them, `state`:
 //! file identity and checkpoints, shared by the file reader and the sink.
@@ -33,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub(crate) mod bodies;
 pub mod bytes;
 pub mod catalog;
 pub mod context;
@@ -50,4 +52,5 @@ pub mod render;
 pub mod report;
 pub mod scan;
 pub(crate) mod state;
+pub(crate) mod ua;
 pub mod yaml;

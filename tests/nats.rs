@@ -16,21 +16,7 @@ use std::time::{Duration, Instant};
 use common::daemon::{Daemon, line, metric, seqs, write_config};
 
 fn nats_server() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("nats-server"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "nats-server is missing: scripts/install-test-deps.sh installs it"
-        );
-        eprintln!(
-            "SKIPPED: nats-server is not installed (scripts/install-test-deps.sh installs it)"
-        );
-    }
-    found
+    common::require_tool("nats-server")
 }
 
 /// A JetStream server on a free loopback port, killed on drop.

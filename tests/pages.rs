@@ -26,14 +26,7 @@ fn render(url: &str, shot: Option<&std::path::Path>) -> Option<serde_json::Value
         .is_ok_and(|o| o.status.success())
         && std::path::Path::new("/usr/bin/chromium").is_file()
         && browser_dir().join("node_modules/puppeteer-core").is_dir();
-    if !ready {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node, chromium or puppeteer-core is missing: scripts/install-test-deps.sh installs them"
-        );
-        eprintln!(
-            "SKIPPED: node, chromium or puppeteer-core is missing (scripts/install-test-deps.sh)"
-        );
+    if !common::require((!ready).then(|| "node, chromium or puppeteer-core is missing".into())) {
         return None;
     }
     let mut cmd = Command::new("node");

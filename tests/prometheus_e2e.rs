@@ -23,19 +23,7 @@ fn root() -> PathBuf {
 }
 
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{name} is missing: scripts/install-test-deps.sh installs it"
-        );
-        eprintln!("SKIPPED: {name} is not installed (scripts/install-test-deps.sh installs it)");
-    }
-    found
+    common::require_tool(name)
 }
 
 fn run_ok(cmd: &mut Command) -> String {

@@ -8,7 +8,8 @@
 //! - [`queue`]: the bounded queue from the sources to the sink.
 //! - [`sink`]: writes events and, after them, checkpoints.
 //! - [`metrics`] and [`server`]: `/metrics`, `/healthz`, `/readyz`;
-//!   [`connections`]: the HTTP connection cap, where slow clients give way.
+//!   [`connections`]: the HTTP connection cap, where slow clients give way;
+//!   [`pages`]: the daemon's own pages, fed by the [`board`].
 //!
 //! SIGTERM/SIGINT stop reading, drain the queue, flush events and write
 //! checkpoints. SIGHUP reopens the events file and reloads the config and
@@ -17,8 +18,10 @@
 //! block. A bad one is refused and the old one kept.
 
 pub(crate) mod affected;
+pub(crate) mod board;
 pub mod config;
 pub(crate) mod connections;
+pub(crate) mod emitter;
 pub(crate) mod failpoint;
 pub mod generation;
 pub(crate) mod health;
@@ -32,7 +35,6 @@ pub(crate) mod server;
 pub(crate) mod sink;
 pub(crate) mod source;
 
-use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,18 +45,17 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::state::checkpoint::{CheckpointError, Checkpointer, FileCheckpoint};
-use crate::state::fingerprint::FileId;
+use crate::state::checkpoint::{CheckpointError, Checkpointer};
+use board::Board;
 use config::{Config, ConfigError};
+use emitter::Emitter;
 pub use generation::{Generation, LoadError};
 use health::Health;
 use metrics::Metrics;
-use queue::{Emitter, SinkMsg};
-use server::{AppState, router};
+use queue::SinkMsg;
+use server::{AppState, HttpLimits, HttpMetrics};
 use sink::{Destination, Sink, SinkOptions};
-use source::files::FileSource;
-use source::stdin::StdinSource;
-use source::{Source, SourceContext};
+use source::{Checkpoints, Kind, SourceContext, StartError, Started};
 
 /// Why the daemon could not start, or stopped with a failure.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,15 @@ pub enum DaemonError {
     /// Stopped with events read but not written (the output was blocked).
     #[error("stopped with events not written: {0}")]
     NotDrained(&'static str),
+}
+
+impl From<StartError> for DaemonError {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Setup { what, source } => DaemonError::Setup { what, source },
+            StartError::Config(c) => DaemonError::Load(LoadError::from(c)),
+        }
+    }
 }
 
 fn setup(what: impl Into<String>) -> impl FnOnce(io::Error) -> DaemonError {
@@ -146,6 +156,8 @@ struct Running {
 struct Daemon {
     current: watch::Sender<Arc<Generation>>,
     metrics: Arc<Metrics>,
+    /// Every kind of source, for the declarations after a reload.
+    kinds: Vec<Box<dyn Kind>>,
     health: Arc<Health>,
     cancel: CancellationToken,
     tx: queue::Sender,
@@ -164,8 +176,14 @@ impl Daemon {
     /// starts the sink, the sources and the HTTP server.
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
-        let metrics = Arc::new(Metrics::new());
-        declare_sources(&metrics, &config);
+        let (metrics, (kinds, http_metrics)) = Metrics::build(|r| {
+            let kinds: Vec<Box<dyn Kind>> = source::KINDS.iter().map(|k| k(r)).collect();
+            (kinds, HttpMetrics::register(r))
+        });
+        let metrics = Arc::new(metrics);
+        for k in &kinds {
+            k.declare(&config, &metrics);
+        }
         let health = Arc::new(Health::default());
         let (checkpointer, resume) = match &config.state_dir {
             Some(d) => {
@@ -202,26 +220,29 @@ impl Daemon {
         let sink = spawn_guarded("sink", false, &ended_tx, move || sink.run())?;
         let (current, current_rx) = watch::channel(Arc::new(g));
         let cancel = CancellationToken::new();
+        let board = Arc::new(Board::default());
         let ctx = SourceContext {
             current: current_rx,
             emitter: Emitter::new(tx.clone(), Arc::clone(&metrics), config.overflow)
-                .with_sampling(config.max_per_key),
+                .with_sampling(config.max_per_key)
+                .with_board(Arc::clone(&board)),
             metrics: Arc::clone(&metrics),
+            board: Arc::clone(&board),
             cancel: cancel.clone(),
             ready: health.register(),
             max_line_bytes: config.max_line_bytes,
         };
-        let (sources, finite_left) = start_sources(&config, resume, &ctx, &health, &ended_tx)?;
-        // Ingest never ends by itself: the daemon then runs until a signal.
-        let finite_left =
-            finite_left.filter(|_| config.ingest.is_none() && config.browser.is_none());
-
-        let app = router(AppState {
+        let app = server::router(AppState {
             metrics: Arc::clone(&metrics),
             health: Arc::clone(&health),
+        })
+        .merge(pages::router(pages::PagesState {
             current: ctx.current.clone(),
-        });
-        let limits = server::HttpLimits {
+            health: Arc::clone(&health),
+            board,
+            affected: metrics.affected_users(),
+        }));
+        let limits = HttpLimits {
             max_connections: config.http_connections_cap(),
             header_timeout: config.http_header_timeout,
         };
@@ -229,18 +250,19 @@ impl Daemon {
             listener,
             app,
             limits,
-            Arc::clone(&metrics),
+            Arc::clone(&http_metrics),
             cancel.clone(),
         ));
-        if let Some(b) = &config.browser {
-            start_browser(b, &ctx, limits).await?;
-        }
-        if let Some(i) = &config.ingest {
-            start_ingest(i, &ctx, limits).await?;
-        }
+        let served = Served {
+            limits,
+            metrics: http_metrics,
+        };
+        let (sources, finite_left) =
+            start_sources(&kinds, &config, resume, ctx, &health, &ended_tx, &served)?;
         Ok(Self {
             current,
             metrics,
+            kinds,
             health,
             cancel,
             tx,
@@ -303,7 +325,9 @@ impl Daemon {
                 for what in self.current.borrow().config.restart_only_changes(&g.config) {
                     tracing::warn!("SIGHUP: {what} changed; it takes effect at the next restart");
                 }
-                declare_sources(&self.metrics, &g.config);
+                for k in &self.kinds {
+                    k.reloaded(&g.config, &self.metrics);
+                }
                 self.current.send_replace(Arc::new(g));
                 self.metrics.reload(true);
                 tracing::info!("SIGHUP: new configuration accepted");
@@ -377,129 +401,68 @@ impl Daemon {
     }
 }
 
-/// The series of the config's file and stdin sources, at 0 (at start and
-/// after a reload that may add sources).
-fn declare_sources(metrics: &Metrics, config: &Config) {
-    metrics.declare_sources(
-        config
-            .sources
-            .iter()
-            .map(|s| (s.name.as_str(), !s.is_stdin())),
-    );
+/// How the daemon serves an HTTP source: the limits and counters of every
+/// port it serves.
+struct Served {
+    limits: HttpLimits,
+    metrics: Arc<HttpMetrics>,
 }
 
-/// Binds the HTTP ingest listener and serves `POST /ingest` on it, each
-/// request through a pipeline of its own into `ctx`'s queue.
-async fn start_ingest(
-    i: &config::IngestConfig,
-    ctx: &SourceContext,
-    limits: server::HttpLimits,
-) -> Result<(), DaemonError> {
-    let token = match &i.token_file {
-        Some(t) => Some(config::read_token(t).map_err(LoadError::from)?),
-        None => None,
-    };
-    let listener = tokio::net::TcpListener::bind(i.listen)
-        .await
-        .map_err(setup(format!("cannot listen for ingest on {}", i.listen)))?;
-    let bound = listener.local_addr().unwrap_or(i.listen);
-    tracing::info!("accepting POST /ingest on http://{bound}");
-    ctx.metrics
-        .declare_sources(i.sources.iter().map(|n| (n.as_str(), false)));
-    ctx.metrics.declare_ingest();
-    let app = source::ingest::router(source::ingest::IngestState {
-        current: ctx.current.clone(),
-        emitter: ctx.emitter.clone(),
-        metrics: Arc::clone(&ctx.metrics),
-        config: i.clone(),
-        token,
-        max_line_bytes: ctx.max_line_bytes,
-        budget: source::budget::Budget::new(i.max_memory_bytes, Arc::clone(&ctx.metrics)),
-        workers: Arc::new(tokio::sync::Semaphore::new(i.workers)),
-    });
-    tokio::spawn(server::serve(
-        listener,
-        app,
-        limits,
-        Arc::clone(&ctx.metrics),
-        ctx.cancel.clone(),
-    ));
-    Ok(())
-}
-
-/// Binds the browser endpoint's listener and serves the SDK's log upload
-/// on it (README "From the browsers").
-async fn start_browser(
-    b: &config::BrowserConfig,
-    ctx: &SourceContext,
-    limits: server::HttpLimits,
-) -> Result<(), DaemonError> {
-    let listener = tokio::net::TcpListener::bind(b.listen)
-        .await
-        .map_err(setup(format!("cannot listen for browsers on {}", b.listen)))?;
-    let bound = listener.local_addr().unwrap_or(b.listen);
-    tracing::info!("accepting the SDK's log upload (loggerProxy) on http://{bound}");
-    ctx.metrics
-        .declare_sources(std::iter::once((b.source.as_str(), false)));
-    let app = source::browser::router(source::browser::BrowserState::new(
-        ctx.current.clone(),
-        ctx.emitter.clone(),
-        Arc::clone(&ctx.metrics),
-        b.clone(),
-        ctx.max_line_bytes,
-        ctx.cancel.clone(),
-    ));
-    tokio::spawn(server::serve(
-        listener,
-        app,
-        limits,
-        Arc::clone(&ctx.metrics),
-        ctx.cancel.clone(),
-    ));
-    Ok(())
-}
-
-/// Starts a thread for each kind of source the config has; returns them
-/// and how many end by themselves (`None` if some source never does).
+/// Starts every source the config asks of every kind, in one loop: a
+/// thread for a reading source, the HTTP server for an endpoint. Returns
+/// the threads and how many sources end by themselves (`None` if some
+/// source never does).
 fn start_sources(
+    kinds: &[Box<dyn Kind>],
     config: &Config,
-    resume: Option<BTreeMap<FileId, FileCheckpoint>>,
-    ctx: &SourceContext,
-    ready: &Arc<Health>,
+    mut resume: Checkpoints,
+    ctx: SourceContext,
+    health: &Arc<Health>,
     ended: &mpsc::UnboundedSender<Ended>,
+    served: &Served,
 ) -> Result<(Vec<Running>, Option<usize>), DaemonError> {
-    let mut list: Vec<Box<dyn Source>> = Vec::new();
-    if config.file_sources().next().is_some() {
-        list.push(Box::new(FileSource { resume }));
-    }
-    if let Some(name) = config.stdin_source() {
-        list.push(Box::new(StdinSource::new(name)));
-    }
-    if let Some(n) = &config.nats {
-        ctx.metrics.declare_nats(&n.source);
-        list.push(Box::new(source::nats::NatsSource::new(n.clone())));
-    }
-    let finite = list.iter().all(|s| s.is_finite()).then_some(list.len());
+    let list: Vec<_> = kinds
+        .iter()
+        .flat_map(|k| k.sources(config, &mut resume))
+        .collect();
     let mut running = Vec::new();
+    let (mut finite, mut endless) = (0, false);
     // The context's own flag stands for the first source; the others get theirs.
     let mut first_ready = Some(ctx.ready.clone());
     for src in list {
         let mut c = ctx.clone();
-        c.ready = first_ready.take().unwrap_or_else(|| ready.register());
+        c.ready = first_ready.take().unwrap_or_else(|| health.register());
         let name = src.name();
-        let joinable = src.joinable();
-        let finite = src.is_finite();
-        let h = spawn_guarded(&name, finite, ended, move || src.run(c))?;
-        running.push(Running {
-            name,
-            handle: joinable.then_some(h),
-        });
+        match src.start(c)? {
+            Started::Thread(r) => {
+                if r.finite {
+                    finite += 1;
+                } else {
+                    endless = true;
+                }
+                let h = spawn_guarded(&name, r.finite, ended, r.run)?;
+                running.push(Running {
+                    name,
+                    handle: r.joinable.then_some(h),
+                });
+            }
+            Started::Http { listener, router } => {
+                endless = true;
+                tokio::spawn(server::serve(
+                    listener,
+                    router,
+                    served.limits,
+                    Arc::clone(&served.metrics),
+                    ctx.cancel.clone(),
+                ));
+            }
+        }
     }
-    // No reading source (ingest only): nothing to wait for.
+    // No source at all: nothing to wait for.
     if let Some(r) = first_ready {
         r.set();
     }
-    Ok((running, finite))
+    Ok((running, (!endless).then_some(finite)))
 }
 
 /// Spawns a named thread whose end (return or panic) is reported on `ended`.

@@ -7,13 +7,42 @@
 //! nothing secret (lines are redacted before they are kept), and the work
 //! per request bounded by the catalog's keys.
 
+use std::sync::Arc;
+
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::watch;
 
+use super::affected::Affected;
+use super::board::Board;
+use super::generation::Generation;
+use super::health::Health;
 use super::recent::KeyFigures;
-use super::server::AppState;
 use crate::catalog::{Entry, Text};
+
+/// What the pages read.
+#[derive(Debug, Clone)]
+pub struct PagesState {
+    /// The current configuration and catalogs.
+    pub current: watch::Receiver<Arc<Generation>>,
+    /// Whether the daemon is ready, and why not.
+    pub health: Arc<Health>,
+    /// Recent figures and events, and the file sources' lags.
+    pub board: Arc<Board>,
+    /// Who the errors hit.
+    pub affected: Arc<Affected>,
+}
+
+/// The pages' routes, merged into the `/metrics` server's router.
+pub fn router(state: PagesState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/errors/{key}", get(error_page))
+        .with_state(state)
+}
 
 /// The language of a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,8 +165,8 @@ fn users_of(affected: &[((String, String), [usize; 4])], catalog: &str, key: &st
 }
 
 /// `/`: what the daemon reads, its health, the errors now.
-pub(crate) async fn index(
-    State(s): State<AppState>,
+async fn index(
+    State(s): State<PagesState>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
@@ -168,7 +197,7 @@ pub(crate) async fn index(
             ]
         )
     );
-    let lags = s.metrics.lags();
+    let lags = s.board.lags.all();
     for (name, kind) in g.config.source_names() {
         let lag = lags
             .iter()
@@ -182,8 +211,8 @@ pub(crate) async fn index(
         );
     }
     body += "</table>";
-    let recent = s.metrics.recent();
-    let affected = s.metrics.affected_now();
+    let recent = s.board.recent.figures();
+    let affected = s.affected.now();
     let set = g.matcher.catalog();
     body += &format!(
         "<h2>{}</h2><table>{}",
@@ -315,8 +344,8 @@ fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: [usize; 4
 }
 
 /// `/errors/{KEY}`: every catalog's entry of that key (or alias).
-pub(crate) async fn error_page(
-    State(s): State<AppState>,
+async fn error_page(
+    State(s): State<PagesState>,
     Path(key): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
@@ -342,8 +371,8 @@ pub(crate) async fn error_page(
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
     }
-    let recent = s.metrics.recent();
-    let affected = s.metrics.affected_now();
+    let recent = s.board.recent.figures();
+    let affected = s.affected.now();
     let mut body = format!(
         "{}<h1>{}</h1>",
         nav(lang, &here),

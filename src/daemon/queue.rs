@@ -1,5 +1,5 @@
-//! The bounded queue between the sources and the sink, and the
-//! [`Emitter`] through which sources count, serialise and queue events.
+//! The bounded queue between the sources and the sink; sources queue
+//! through their [`Emitter`](super::emitter::Emitter).
 //!
 //! Sources and the sink know this module, never each other. Messages keep
 //! their order: a source queues a file's events before that file's
@@ -20,21 +20,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use std::collections::HashMap;
-
-use crate::catalog::{CatalogSet, EntryId};
-use crate::event::Event;
-
-use super::affected::{self, Hit};
-use super::generation::Generation;
-use super::recent::Sample;
-
-use super::sampling::{Rate, Sampler, Verdict};
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
-
-use super::config::Overflow;
-use super::metrics::Metrics;
 
 /// Most events in one batch.
 pub const BATCH_EVENTS: u32 = 512;
@@ -51,7 +38,7 @@ pub struct Batch {
 }
 
 impl Batch {
-    fn is_full(&self) -> bool {
+    pub(super) fn is_full(&self) -> bool {
         self.events >= BATCH_EVENTS || self.bytes.len() >= BATCH_BYTES
     }
 }
@@ -218,7 +205,12 @@ impl Sender {
     /// batch in the middle of a read block, whose end wakes it (a storm
     /// wakes the sink once a block, not once a batch: each wake is a
     /// context switch on a busy core).
-    fn send_until(&self, m: SinkMsg, deadline: Option<Instant>, wake: bool) -> Result<(), Closed> {
+    pub(super) fn send_until(
+        &self,
+        m: SinkMsg,
+        deadline: Option<Instant>,
+        wake: bool,
+    ) -> Result<(), Closed> {
         let mut st = self.shared.lock();
         loop {
             if !st.receiver {
@@ -268,7 +260,11 @@ impl Sender {
 
     /// [`try_send`](Self::try_send), waking the sink as
     /// [`send_until`](Self::send_until) does.
-    fn try_send_waking(&self, m: SinkMsg, wake: bool) -> Result<(), Result<SinkMsg, Closed>> {
+    pub(super) fn try_send_waking(
+        &self,
+        m: SinkMsg,
+        wake: bool,
+    ) -> Result<(), Result<SinkMsg, Closed>> {
         let mut st = self.shared.lock();
         if !st.receiver {
             return Err(Err(Closed));
@@ -346,272 +342,6 @@ impl Receiver {
     /// Events (and control messages) waiting.
     pub fn len(&self) -> usize {
         self.shared.lock().weight
-    }
-}
-
-/// What each source holds: counts each event in the metrics, serialises
-/// it into the current batch and queues full batches according to the
-/// overflow policy. A source calls [`Emitter::flush`] after each read block;
-/// [`Emitter::send`] flushes first, so control messages stay behind the
-/// events before them.
-#[derive(Debug)]
-pub struct Emitter {
-    tx: Sender,
-    metrics: Arc<Metrics>,
-    overflow: Overflow,
-    sampler: Option<Arc<Sampler>>,
-    batch: Batch,
-    counts: Counts,
-    /// Collect every event until [`Emitter::try_commit`] (HTTP ingest: a
-    /// request is queued whole or not at all).
-    hold: bool,
-}
-
-/// Why [`Emitter::try_commit`] queued nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommitError {
-    /// No room in the queue now (answer 503, the client retries).
-    Full,
-    /// The sink has stopped.
-    Closed,
-}
-
-/// Events counted since the last flush, per entry and cause, with the
-/// catalogs their ids belong to: the metrics are updated once per key and
-/// batch, not once per event.
-#[derive(Debug, Default)]
-struct Counts {
-    set: Option<Arc<CatalogSet>>,
-    by_entry: HashMap<(EntryId, Option<EntryId>), u64>,
-    /// Each event's entry and hashed user and room ids, for
-    /// [`crate::daemon::affected`].
-    hits: Vec<(EntryId, Option<EntryId>, Hit)>,
-    /// Events per entry, cause and SDK version, and per entry, cause and
-    /// browser (a batch holds few of each: looked up in a list).
-    versions: Tally,
-    browsers: Tally,
-    /// A few events for the daemon's pages: the first of each key in the
-    /// batch.
-    samples: Vec<(EntryId, Sample)>,
-}
-
-/// Events per entry, cause and a label value.
-type Tally = Vec<((EntryId, Option<EntryId>, String), u64)>;
-
-/// Adds one to `value`'s count in `list`.
-fn tally(list: &mut Tally, entry: EntryId, cause: Option<EntryId>, value: &str) {
-    match list
-        .iter_mut()
-        .find(|((e, c, v), _)| *e == entry && *c == cause && v == value)
-    {
-        Some((_, n)) => *n += 1,
-        None => list.push(((entry, cause, value.to_string()), 1)),
-    }
-}
-
-impl Clone for Emitter {
-    /// Another emitter on the same queue, with an empty batch of its own.
-    fn clone(&self) -> Self {
-        Self {
-            tx: self.tx.clone(),
-            metrics: Arc::clone(&self.metrics),
-            overflow: self.overflow,
-            sampler: self.sampler.clone(),
-            batch: Batch::default(),
-            counts: Counts::default(),
-            hold: false,
-        }
-    }
-}
-
-impl Emitter {
-    /// An emitter over `tx`.
-    pub fn new(tx: Sender, metrics: Arc<Metrics>, overflow: Overflow) -> Self {
-        Self {
-            tx,
-            metrics,
-            overflow,
-            sampler: None,
-            batch: Batch::default(),
-            counts: Counts::default(),
-            hold: false,
-        }
-    }
-
-    /// Writes at most `limit` events per source and key (`None`: all).
-    pub fn with_sampling(mut self, limit: Option<Rate>) -> Self {
-        self.sampler = limit.map(|l| Arc::new(Sampler::new(l)));
-        self
-    }
-
-    /// Counts the event, writes it with the renderer of `g` (the generation
-    /// that found it) into the batch, and queues the batch when it is full;
-    /// only a stopped sink is an error.
-    pub fn event(&mut self, g: &Generation, ev: &Event<'_>) -> Result<(), Closed> {
-        let set = g.matcher.catalog();
-        if !self
-            .counts
-            .set
-            .as_ref()
-            .is_some_and(|s| Arc::ptr_eq(s, set))
-        {
-            self.count_flush();
-            self.counts.set = Some(Arc::clone(set));
-        }
-        let (entry, cause, _) = ev.ids;
-        let in_batch = self.counts.by_entry.entry((entry, cause)).or_insert(0);
-        *in_batch += 1;
-        // The first event of each key in a batch is kept for the pages.
-        if *in_batch == 1 {
-            self.counts.samples.push((entry, Sample::of(ev)));
-        }
-        let c = &ev.context;
-        if let Some(v) = &c.sdk_version {
-            tally(&mut self.counts.versions, entry, cause, v);
-        }
-        if let Some(b) = &c.browser {
-            tally(&mut self.counts.browsers, entry, cause, b);
-        }
-        if c.user_id.is_some() || c.room_id.is_some() {
-            self.counts.hits.push((
-                entry,
-                cause,
-                Hit {
-                    user: c.user_id.as_deref().map(affected::id_hash),
-                    room: c.room_id.as_deref().map(affected::id_hash),
-                },
-            ));
-        }
-        let r = &g.renderer;
-        let before = match &self.sampler {
-            None => None,
-            Some(s) => match s.admit(ev.source, ev.key, Instant::now()) {
-                Verdict::Write(before) => before,
-                Verdict::Suppress => {
-                    self.metrics.event_suppressed(ev.key);
-                    return Ok(());
-                }
-            },
-        };
-        if self.batch.bytes.capacity() == 0 {
-            self.batch.bytes.reserve(BATCH_BYTES + 8 * 1024);
-        }
-        r.write_sampled(ev, before, &mut self.batch.bytes);
-        self.batch.bytes.push(b'\n');
-        self.batch.events += 1;
-        if self.batch.is_full() && !self.hold {
-            return self.queue_batch(false);
-        }
-        Ok(())
-    }
-
-    /// Bytes of the events a holding emitter keeps now.
-    pub fn held_bytes(&self) -> usize {
-        self.batch.bytes.capacity()
-    }
-
-    /// An emitter that keeps every event until [`try_commit`](Self::try_commit).
-    pub fn holding(mut self) -> Self {
-        self.hold = true;
-        self
-    }
-
-    /// Queues the events collected, then `ack`, both or neither: on `Full`
-    /// they are dropped uncounted (the client sends them again).
-    pub fn try_commit(&mut self, ack: tokio::sync::oneshot::Sender<()>) -> Result<(), CommitError> {
-        let batch = std::mem::take(&mut self.batch);
-        let mut ms = Vec::with_capacity(2);
-        if batch.events > 0 {
-            ms.push(SinkMsg::Events(batch));
-        }
-        ms.push(SinkMsg::Ack(ack));
-        match self.tx.try_send_all(ms) {
-            Ok(()) => {
-                self.count_flush();
-                Ok(())
-            }
-            Err(Ok(_)) => {
-                self.counts.by_entry.clear();
-                self.counts.hits.clear();
-                self.counts.versions.clear();
-                self.counts.browsers.clear();
-                self.counts.samples.clear();
-                Err(CommitError::Full)
-            }
-            Err(Err(Closed)) => Err(CommitError::Closed),
-        }
-    }
-
-    /// Adds the events counted so far to the metrics.
-    fn count_flush(&mut self) {
-        if let Some(set) = &self.counts.set {
-            for ((entry, cause), n) in self.counts.by_entry.drain() {
-                self.metrics.error_events(set, entry, cause, n);
-            }
-            self.metrics.affected(set, &mut self.counts.hits);
-            self.counts.hits.clear();
-            self.metrics.recent_samples(set, &mut self.counts.samples);
-            for ((entry, cause, version), n) in self.counts.versions.drain(..) {
-                self.metrics.by_version(set, entry, cause, &version, n);
-            }
-            for ((entry, cause, browser), n) in self.counts.browsers.drain(..) {
-                self.metrics.by_browser(set, entry, cause, &browser, n);
-            }
-        }
-    }
-
-    /// Counts and queues the events collected so far.
-    pub fn flush(&mut self) -> Result<(), Closed> {
-        self.queue_batch(true)
-    }
-
-    /// Counts and queues the events collected so far; `wake`: the sink is
-    /// woken (at the end of a read block), else only when the queue is
-    /// half full (a full batch within a block).
-    fn queue_batch(&mut self, wake: bool) -> Result<(), Closed> {
-        self.count_flush();
-        if self.batch.events == 0 {
-            return Ok(());
-        }
-        let batch = std::mem::take(&mut self.batch);
-        let m = SinkMsg::Events(batch);
-        match self.overflow {
-            Overflow::Block => self.tx.send_until(m, None, wake),
-            Overflow::Drop => match self.tx.try_send_waking(m, wake) {
-                Ok(()) => Ok(()),
-                Err(Ok(SinkMsg::Events(b))) => {
-                    self.metrics.events_dropped(u64::from(b.events));
-                    Ok(())
-                }
-                Err(Ok(_)) => Ok(()),
-                Err(Err(c)) => Err(c),
-            },
-        }
-    }
-
-    /// Queues the events collected so far, then a control message (commit,
-    /// forget, ack), waiting for room. With `overflow: drop` a checkpoint
-    /// message finds no room is left out instead (a later commit of the same
-    /// file covers it; events are being dropped anyway): a reader must never
-    /// wait on a sink that cannot write, or it stops reading at all.
-    pub fn send(&mut self, m: SinkMsg) -> Result<(), Closed> {
-        self.flush()?;
-        let checkpoint = matches!(m, SinkMsg::Commit(_) | SinkMsg::Forget(_));
-        if self.overflow == Overflow::Drop && checkpoint {
-            return match self.tx.try_send(m) {
-                Ok(()) | Err(Ok(_)) => Ok(()),
-                Err(Err(c)) => Err(c),
-            };
-        }
-        self.tx.send(m)
-    }
-}
-
-impl Drop for Emitter {
-    /// A source that ends hands over what it collected (a stopped sink
-    /// refuses it, as it would have refused each event).
-    fn drop(&mut self) {
-        let _ = self.flush();
     }
 }
 

@@ -21,10 +21,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
+use axum::extract::ConnectInfo;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
+
 use super::connections::{Admit, Connections, Slot, Tracked};
 use super::health::Health;
 use super::metrics::Metrics;
-use super::source::browser::Peer;
 
 /// What the handlers read.
 #[derive(Debug, Clone)]
@@ -33,8 +36,32 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Every source is open once this says so.
     pub health: Arc<Health>,
-    /// The current configuration and catalogs (for the pages).
-    pub current: tokio::sync::watch::Receiver<Arc<super::generation::Generation>>,
+}
+
+/// The connection limits' counters, shared by every port the daemon
+/// serves (`/metrics`, ingest, the browser endpoint).
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    rejected: Counter,
+    pushed_out: Counter,
+}
+
+impl HttpMetrics {
+    /// Registers the counters on `r`.
+    pub fn register(r: &mut Registry) -> Arc<Self> {
+        let m = Self::default();
+        r.register(
+            "trtc_logwatch_http_connections_rejected",
+            "HTTP connections closed at once because max_connections were open",
+            m.rejected.clone(),
+        );
+        r.register(
+            "trtc_logwatch_http_connections_pushed_out",
+            "HTTP connections closed to make room for a new one at max_connections: the one that had waited longest (at least 1 s) on its client",
+            m.pushed_out.clone(),
+        );
+        Arc::new(m)
+    }
 }
 
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -72,14 +99,13 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, String) {
     }
 }
 
-/// The router.
+/// The router of `/metrics`, `/healthz` and `/readyz` (the daemon merges
+/// the pages' routes into it).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/", get(super::pages::index))
-        .route("/errors/{key}", get(super::pages::error_page))
         .with_state(state)
 }
 
@@ -101,7 +127,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: HttpLimits,
-    metrics: Arc<Metrics>,
+    metrics: Arc<HttpMetrics>,
     cancel: CancellationToken,
 ) {
     let table = Connections::new(limits.max_connections);
@@ -130,11 +156,11 @@ pub async fn serve(
         let slot = match table.admit() {
             Admit::Open(slot) => slot,
             Admit::PushedOut(slot) => {
-                metrics.http_pushed_out();
+                metrics.pushed_out.inc();
                 slot
             }
             Admit::Refused => {
-                metrics.http_rejected();
+                metrics.rejected.inc();
                 drop(stream);
                 continue;
             }
@@ -152,7 +178,7 @@ pub async fn serve(
 }
 
 /// The app, each request's body tracked for `slot` (see [`connections`]),
-/// and its peer's address on each request ([`Peer`]).
+/// and its peer's address on each request (axum's [`ConnectInfo`]).
 ///
 /// [`connections`]: super::connections
 fn tracked(
@@ -169,7 +195,7 @@ fn tracked(
         let mut app = app.clone();
         let slot = Arc::clone(&slot);
         let mut req = req.map(|b| Body::new(Tracked::new(b, Arc::clone(&slot))));
-        req.extensions_mut().insert(Peer(peer));
+        req.extensions_mut().insert(ConnectInfo(peer));
         async move {
             let answer = tower_service::Service::call(&mut app, req).await;
             // The answer is ready: the client reads it, then sends its next

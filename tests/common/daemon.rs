@@ -227,17 +227,20 @@ impl Daemon {
     }
 
     /// Waits until `prefix`'s value reaches `want`; returns the last value.
+    /// Fails the test when the metric has not reached `want` within
+    /// `timeout` (the last page in the message).
     pub fn wait_metric(&self, prefix: &str, want: f64, timeout: Duration) -> f64 {
         let t = Instant::now();
-        let mut last = 0.0;
+        let mut page = String::new();
         while t.elapsed() < timeout {
-            last = metric(&self.metrics(), prefix).unwrap_or(0.0);
+            page = self.metrics();
+            let last = metric(&page, prefix).unwrap_or(0.0);
             if last >= want {
                 return last;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        last
+        panic!("{prefix} did not reach {want} within {timeout:?}; the last page:\n{page}");
     }
 
     /// Waits until the daemon has listed its globs `n` more times (each

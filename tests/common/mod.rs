@@ -53,3 +53,30 @@ pub fn data(name: &str) -> String {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(root.join("tests/data").join(name)).unwrap()
 }
+
+/// What a test needs that this machine lacks (`missing`: why, or `None`
+/// when everything is there): under CI (`CI` set) the test fails, where
+/// `scripts/install-test-deps.sh` installs it; elsewhere it says SKIPPED
+/// and the test returns early. True when the test can run.
+pub fn require(missing: Option<String>) -> bool {
+    let Some(why) = missing else { return true };
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "needed under CI: {why} (scripts/install-test-deps.sh installs it)"
+    );
+    eprintln!("SKIPPED: {why} (scripts/install-test-deps.sh installs it)");
+    false
+}
+
+/// The program `name` on `PATH`, or `None` after [`require`] said why.
+pub fn require_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        require(Some(format!("{name} is not installed")));
+    }
+    found
+}

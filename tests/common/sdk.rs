@@ -53,12 +53,7 @@ pub fn captured() -> Option<&'static [SdkRecord]> {
     static RECORDS: OnceLock<Option<Vec<SdkRecord>>> = OnceLock::new();
     RECORDS
         .get_or_init(|| {
-            if let Some(why) = missing() {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "{why}: scripts/install-test-deps.sh installs it"
-                );
-                eprintln!("SKIPPED: {why} (scripts/install-test-deps.sh installs it)");
+            if !super::require(missing()) {
                 return None;
             }
             Some(run_capture(&[]))
@@ -70,12 +65,7 @@ pub fn captured() -> Option<&'static [SdkRecord]> {
 /// `PAGE_HOSTS`); `None` (and a message) where it cannot run, a failure
 /// under CI.
 pub fn capture_with(env: &[(&str, &str)]) -> Option<Vec<SdkRecord>> {
-    if let Some(why) = missing() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{why}: scripts/install-test-deps.sh installs it"
-        );
-        eprintln!("SKIPPED: {why} (scripts/install-test-deps.sh installs it)");
+    if !super::require(missing()) {
         return None;
     }
     Some(run_capture(env))

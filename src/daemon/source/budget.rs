@@ -62,7 +62,7 @@ impl Budget {
     }
 
     fn report(&self) {
-        self.metrics.ingest_memory(self.in_use());
+        self.metrics.request_memory(self.in_use());
     }
 }
 

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::catalog::EntryKind;
+use crate::daemon::emitter::Emitter;
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
-use crate::daemon::queue::{Closed, Emitter};
+use crate::daemon::queue::Closed;
 use crate::daemon::source::budget::{Charge, OverBudget};
 use crate::event::Event;
 use crate::matcher::Matcher;

@@ -21,43 +21,148 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use tokio::sync::watch;
+use prometheus_client::registry::Registry;
 
-use tokio::sync::Semaphore;
-
-use super::bodies::{self, Records};
-use super::budget::{Budget, Charge};
-use super::feed::Feed;
-use super::http_body::{BodyError, decompress, encoding_of, receive};
-use crate::daemon::config::IngestConfig;
-use crate::daemon::generation::Generation;
-use crate::daemon::metrics::Metrics;
-use crate::daemon::queue::{CommitError, Emitter};
+use super::http_body::BodyError;
+use super::request::{PathLimits, RequestPath, Stop};
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind};
+use crate::bodies::{self, Records};
+use crate::daemon::config::{Config, IngestConfig, read_token};
+use crate::daemon::metrics::{Fam, Metrics, StatusLabel};
 use crate::pipeline::Pipeline;
 
+/// The kind: the config's ingest endpoint, if it has one.
+pub(crate) fn kind(r: &mut Registry) -> Box<dyn Kind> {
+    Box::new(IngestKind {
+        m: IngestMetrics::register(r),
+    })
+}
+
+struct IngestKind {
+    m: Arc<IngestMetrics>,
+}
+
+impl Kind for IngestKind {
+    fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
+        config
+            .ingest
+            .iter()
+            .map(|cfg| {
+                Box::new(IngestSource {
+                    cfg: cfg.clone(),
+                    m: Arc::clone(&self.m),
+                }) as Box<dyn Source>
+            })
+            .collect()
+    }
+
+    fn declare(&self, config: &Config, metrics: &Metrics) {
+        if let Some(i) = &config.ingest {
+            for name in &i.sources {
+                metrics.declare_source(name);
+            }
+            self.m.declare();
+        }
+    }
+}
+
+/// The endpoint's answers by HTTP status.
+#[derive(Debug, Default)]
+struct IngestMetrics {
+    requests: Fam<StatusLabel>,
+}
+
+impl IngestMetrics {
+    fn register(r: &mut Registry) -> Arc<Self> {
+        let m = Self::default();
+        r.register(
+            "trtc_logwatch_ingest_requests",
+            "HTTP ingest requests by answer: 200 written, 400, 401, 404, 408, 413, 415, 503 (queue full, output blocked, memory or workers busy)",
+            m.requests.clone(),
+        );
+        Arc::new(m)
+    }
+
+    /// Creates the answer counters at 0.
+    fn declare(&self) {
+        for code in [200u16, 400, 401, 404, 408, 413, 415, 503] {
+            drop(self.requests.get_or_create(&StatusLabel {
+                code: code.to_string(),
+            }));
+        }
+    }
+
+    /// One request answered with `code`.
+    fn answered(&self, code: u16) {
+        self.requests
+            .get_or_create(&StatusLabel {
+                code: code.to_string(),
+            })
+            .inc();
+    }
+}
+
+/// The ingest endpoint as the daemon starts it.
+struct IngestSource {
+    cfg: IngestConfig,
+    m: Arc<IngestMetrics>,
+}
+
+impl Source for IngestSource {
+    fn name(&self) -> String {
+        "ingest".into()
+    }
+
+    fn start(self: Box<Self>, ctx: SourceContext) -> Result<Started, StartError> {
+        let token = match &self.cfg.token_file {
+            Some(t) => Some(read_token(t)?),
+            None => None,
+        };
+        let listener = bind(self.cfg.listen, "ingest")?;
+        if let Ok(bound) = listener.local_addr() {
+            tracing::info!("accepting POST /ingest on http://{bound}");
+        }
+        let limits = PathLimits {
+            max_body_bytes: self.cfg.max_body_bytes,
+            body_timeout: self.cfg.body_timeout,
+            max_memory_bytes: self.cfg.max_memory_bytes,
+            workers: self.cfg.workers,
+            worker_wait: self.cfg.write_timeout,
+        };
+        let state = IngestState {
+            path: RequestPath::new(
+                limits,
+                ctx.current.clone(),
+                ctx.emitter.clone(),
+                Arc::clone(&ctx.metrics),
+            ),
+            m: self.m,
+            token,
+            max_line_bytes: ctx.max_line_bytes,
+            config: self.cfg,
+        };
+        ctx.ready.set();
+        Ok(Started::Http {
+            listener,
+            router: router(state),
+        })
+    }
+}
+
 /// What the handlers share.
-#[derive(Clone)]
-pub struct IngestState {
-    /// The current configuration, matcher and renderer.
-    pub current: watch::Receiver<Arc<Generation>>,
-    /// An emitter to clone per request (holding, see [`Emitter::holding`]).
-    pub emitter: Emitter,
-    /// The metrics.
-    pub metrics: Arc<Metrics>,
+struct IngestState {
+    path: RequestPath,
+    m: Arc<IngestMetrics>,
     /// The ingest settings.
-    pub config: IngestConfig,
+    config: IngestConfig,
     /// The bearer token requests must carry, if any.
-    pub token: Option<String>,
+    token: Option<String>,
     /// Longest line kept whole (fixed at start, as for every source).
-    pub max_line_bytes: usize,
-    /// The memory all requests in flight hold together.
-    pub budget: Arc<Budget>,
-    /// Requests decoded and matched at once (`ingest.workers`).
-    pub workers: Arc<Semaphore>,
+    max_line_bytes: usize,
 }
 
 /// The ingest router.
-pub fn router(state: IngestState) -> Router {
+fn router(state: IngestState) -> Router {
     Router::new()
         .route("/ingest", post(ingest_default))
         .route("/ingest/{source}", post(ingest_named))
@@ -153,7 +258,7 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
         ),
         Outcome::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")),
     };
-    s.metrics.ingest_request(code.as_u16());
+    s.m.answered(code.as_u16());
     let mut r = (code, body).into_response();
     match o {
         Outcome::Full | Outcome::Busy | Outcome::Unavailable(_) => {
@@ -191,73 +296,52 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
     if !s.config.sources.contains(&source) {
         return Outcome::UnknownSource(source);
     }
-    let encoding = match encoding_of(&headers) {
-        Ok(e) => e,
-        Err(e) => return e.into(),
-    };
     let plain = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/plain"));
-    let mut charge = s.budget.charge();
-    // A client that sends its body a byte at a time holds a connection:
-    // the whole body comes within `body_timeout`, or 408.
-    let received = tokio::time::timeout(
-        s.config.body_timeout,
-        receive(body, &headers, s.config.max_body_bytes, &mut charge),
-    )
-    .await;
-    let raw = match received {
-        Ok(Ok(raw)) => raw,
-        Ok(Err(e)) => return e.into(),
-        Err(_) => return Outcome::SlowBody(s.config.body_timeout),
-    };
-    // Decoding and matching take a core each: at most `workers` at once;
-    // the others wait (their bodies charged) up to `write_timeout`.
-    let slot = match tokio::time::timeout(
-        s.config.write_timeout,
-        Arc::clone(&s.workers).acquire_owned(),
-    )
-    .await
-    {
-        Ok(Ok(slot)) => slot,
-        Ok(Err(_)) => return Outcome::Unavailable("shutting down"),
-        Err(_) => return Outcome::Unavailable("every ingest worker busy; retry later"),
+    let received = match s.path.receive(&headers, body).await {
+        Ok(r) => r,
+        Err(stop) => return stop.into(),
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     let st = Arc::clone(s);
-    let scanned = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let max = st.config.max_body_bytes;
-        let body = decompress(encoding, raw, max, &mut charge)?;
-        let records = if plain {
-            Records {
-                text: body,
-                starts: None,
-                times: Vec::new(),
-            }
-        } else {
-            // The body and its records' text side by side, then the
-            // records alone.
-            let held = charge.bytes();
-            charge.grow_to(held + body.len()).map_err(BodyError::from)?;
-            let records = bodies::decode(&body, st.config.message_field.as_deref());
-            drop(body);
-            charge
-                .grow_to(held + records.heap_bytes())
-                .map_err(BodyError::from)?;
-            records
-        };
-        let counts = scan_and_queue(&st, &source, &records, tx, &mut charge)?;
-        Ok((counts, charge))
-    })
-    .await;
+    let scanned = s
+        .path
+        .work(received, move |body, charge| {
+            let records = if plain {
+                Records {
+                    text: body,
+                    starts: None,
+                    times: Vec::new(),
+                }
+            } else {
+                // The body and its records' text side by side, then the
+                // records alone.
+                let held = charge.bytes();
+                charge.grow_to(held + body.len()).map_err(BodyError::from)?;
+                let records = bodies::decode(&body, st.config.message_field.as_deref());
+                drop(body);
+                charge
+                    .grow_to(held + records.heap_bytes())
+                    .map_err(BodyError::from)?;
+                records
+            };
+            let mut pipeline = Pipeline::builder(&source)
+                .path("http")
+                .max_line_bytes(st.max_line_bytes)
+                .build();
+            let read = st.path.commit(&source, charge, tx, |feed| {
+                records.scan(&mut pipeline, feed)
+            })?;
+            Ok::<_, Outcome>((read.lines, read.events))
+        })
+        .await;
     // The charge is held until the events are written (they stay in memory
     // until then).
     let ((lines, events), _charge) = match scanned {
-        Ok(Ok(done)) => done,
-        Ok(Err(bad)) => return bad,
-        Err(_) => return Outcome::Unavailable("the request's worker failed"),
+        Ok(done) => done,
+        Err(stop) => return stop,
     };
     // Past the wait (the output is blocked) the answer is 503; the events
     // are written later, so the client's retry may count them twice.
@@ -270,50 +354,25 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
 
 impl From<BodyError> for Outcome {
     fn from(e: BodyError) -> Self {
-        match e {
-            BodyError::TooLarge(max) => Outcome::TooLarge(max),
-            BodyError::Busy => Outcome::Busy,
-            BodyError::OverMemory => Outcome::OverMemory,
-            BodyError::Bad(why) => Outcome::BadBody(why),
-            BodyError::Unsupported(enc) => Outcome::Unsupported(enc),
-        }
+        Stop::Body(e).into()
     }
 }
 
-/// Scans `records` as the records of `source` and queues its events with `ack`,
-/// all or nothing, the events held charged to `charge`. Returns the lines
-/// and events.
-fn scan_and_queue(
-    s: &IngestState,
-    source: &str,
-    records: &Records,
-    ack: tokio::sync::oneshot::Sender<()>,
-    charge: &mut Charge,
-) -> Result<(u64, u64), Outcome> {
-    let limit = s.max_line_bytes;
-    let mut emitter = s.emitter.clone().holding();
-    let mut pipeline = Pipeline::builder(source)
-        .path("http")
-        .max_line_bytes(limit)
-        .build();
-    let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source)
-        .holding()
-        .charged(charge);
-    if records.scan(&mut pipeline, &mut feed).is_err() {
-        return Err(match feed.over_budget() {
-            Some(o) => BodyError::from(o).into(),
-            None => Outcome::Unavailable("shutting down"),
-        });
+impl From<Stop> for Outcome {
+    fn from(s: Stop) -> Self {
+        match s {
+            Stop::Body(BodyError::TooLarge(max)) => Outcome::TooLarge(max),
+            Stop::Body(BodyError::Busy) => Outcome::Busy,
+            Stop::Body(BodyError::OverMemory) => Outcome::OverMemory,
+            Stop::Body(BodyError::Bad(why)) => Outcome::BadBody(why),
+            Stop::Body(BodyError::Unsupported(enc)) => Outcome::Unsupported(enc),
+            Stop::SlowBody(t) => Outcome::SlowBody(t),
+            Stop::WorkersBusy => Outcome::Unavailable("every ingest worker busy; retry later"),
+            Stop::QueueFull { .. } => Outcome::Full,
+            Stop::ShuttingDown => Outcome::Unavailable("shutting down"),
+            Stop::WorkerFailed => Outcome::Unavailable("the request's worker failed"),
+        }
     }
-    let read = feed.held();
-    match emitter.try_commit(ack) {
-        Ok(()) => {}
-        Err(CommitError::Full) => return Err(Outcome::Full),
-        Err(CommitError::Closed) => return Err(Outcome::Unavailable("shutting down")),
-    }
-    // Counted once queued: a refused request is sent again.
-    s.metrics.read(source, &read);
-    Ok((read.lines, read.events))
 }
 
 /// Compares without returning early, so the time taken says nothing about

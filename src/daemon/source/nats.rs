@@ -15,23 +15,107 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use futures_util::StreamExt;
 
-use super::bodies::{self, Records};
-use super::{Source, SourceContext};
-use crate::daemon::config::NatsConfig;
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started};
+use crate::bodies::{self, Records};
+use crate::daemon::config::{Config, NatsConfig};
+use crate::daemon::metrics::{Fam, GaugeFam, Metrics, SourceLabel};
 use crate::daemon::queue::SinkMsg;
 use crate::pipeline::Pipeline;
+
+/// The kind: the config's NATS consumer, if it has one.
+pub(crate) fn kind(r: &mut Registry) -> Box<dyn Kind> {
+    Box::new(NatsKind {
+        m: NatsMetrics::register(r),
+    })
+}
+
+struct NatsKind {
+    m: Arc<NatsMetrics>,
+}
+
+impl Kind for NatsKind {
+    fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
+        config
+            .nats
+            .iter()
+            .map(|cfg| {
+                Box::new(NatsSource {
+                    cfg: cfg.clone(),
+                    m: Arc::clone(&self.m),
+                }) as Box<dyn Source>
+            })
+            .collect()
+    }
+
+    fn declare(&self, config: &Config, metrics: &Metrics) {
+        if let Some(n) = &config.nats {
+            metrics.declare_source(&n.source);
+            self.m.declare(&n.source);
+        }
+    }
+}
+
+/// The consumer's own metrics.
+#[derive(Debug, Default)]
+struct NatsMetrics {
+    messages: Fam<SourceLabel>,
+    redelivered: Fam<SourceLabel>,
+    pending: GaugeFam,
+}
+
+impl NatsMetrics {
+    fn register(r: &mut Registry) -> Arc<Self> {
+        let m = Self::default();
+        r.register(
+            "trtc_logwatch_nats_messages",
+            "NATS JetStream messages consumed (acknowledged once their events were written)",
+            m.messages.clone(),
+        );
+        r.register(
+            "trtc_logwatch_nats_redelivered",
+            "NATS JetStream messages that came again (another replica did not acknowledge them in ack_wait)",
+            m.redelivered.clone(),
+        );
+        r.register(
+            "trtc_logwatch_nats_pending",
+            "Messages left in the NATS consumer after the last batch",
+            m.pending.clone(),
+        );
+        Arc::new(m)
+    }
+
+    /// Creates the series of `source` at 0.
+    fn declare(&self, source: &str) {
+        let l = SourceLabel {
+            source: source.into(),
+        };
+        drop(self.messages.get_or_create(&l));
+        drop(self.redelivered.get_or_create(&l));
+        drop(self.pending.get_or_create(&l));
+    }
+
+    /// A batch: its messages, how many came again, what is pending.
+    fn batch(&self, source: &str, messages: u64, redelivered: u64, pending: u64) {
+        let l = SourceLabel {
+            source: source.into(),
+        };
+        self.messages.get_or_create(&l).inc_by(messages);
+        self.redelivered.get_or_create(&l).inc_by(redelivered);
+        self.pending
+            .get_or_create(&l)
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+}
 
 /// The JetStream consumer as a source.
 #[derive(Debug)]
 pub struct NatsSource {
     cfg: NatsConfig,
-}
-
-impl NatsSource {
-    /// A source for `cfg`.
-    pub fn new(cfg: NatsConfig) -> Self {
-        Self { cfg }
-    }
+    m: Arc<NatsMetrics>,
 }
 
 /// Why a consuming round stopped.
@@ -140,20 +224,22 @@ impl Source for NatsSource {
         format!("nats:{}", self.cfg.source)
     }
 
-    fn run(self: Box<Self>, mut ctx: SourceContext) {
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("nats-io")
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!("nats source: cannot start its runtime: {e}");
-                return;
-            }
-        };
-        rt.block_on(self.consume(&mut ctx));
+    fn start(self: Box<Self>, mut ctx: SourceContext) -> Result<Started, StartError> {
+        Ok(Started::thread(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("nats-io")
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("nats source: cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            rt.block_on(self.consume(&mut ctx));
+        }))
     }
 }
 
@@ -376,8 +462,8 @@ impl NatsSource {
                 .is_ok()
                 && ctx.emitter.send(SinkMsg::Ack(tx)).is_ok()
         });
-        ctx.metrics
-            .nats(&self.cfg.source, msgs.len() as u64, redelivered, pending);
+        self.m
+            .batch(&self.cfg.source, msgs.len() as u64, redelivered, pending);
         if !queued {
             return Err(NatsError::SinkClosed);
         }

@@ -3,7 +3,11 @@
 
 use std::io::Read;
 
-use super::{Source, SourceContext};
+use prometheus_client::registry::Registry;
+
+use super::{Checkpoints, Kind, Reader, Source, SourceContext, StartError, Started};
+use crate::daemon::config::Config;
+use crate::daemon::metrics::Metrics;
 use crate::lines::ReadError;
 use crate::pipeline::{BufferKind, Pipeline, RECORD_WAIT};
 
@@ -25,23 +29,48 @@ impl StdinSource {
     }
 }
 
+/// The kind: the config's stdin source, if it has one.
+pub(crate) fn kind(_: &mut Registry) -> Box<dyn Kind> {
+    Box::new(StdinKind)
+}
+
+struct StdinKind;
+
+impl Kind for StdinKind {
+    fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
+        config
+            .stdin_source()
+            .map(|name| Box::new(StdinSource::new(name)) as Box<dyn Source>)
+            .into_iter()
+            .collect()
+    }
+
+    fn declare(&self, config: &Config, metrics: &Metrics) {
+        if let Some(name) = config.stdin_source() {
+            metrics.declare_source(name);
+        }
+    }
+
+    fn reloaded(&self, config: &Config, metrics: &Metrics) {
+        self.declare(config, metrics);
+    }
+}
+
 impl Source for StdinSource {
     fn name(&self) -> String {
         format!("stdin:{}", self.name)
     }
 
-    fn is_finite(&self) -> bool {
-        true
-    }
-
-    fn joinable(&self) -> bool {
-        false
-    }
-
-    fn run(self: Box<Self>, mut ctx: SourceContext) {
-        ctx.ready.set();
-        let stdin = std::io::stdin();
-        read_to_end(&self, &mut stdin.lock(), &mut ctx);
+    fn start(self: Box<Self>, mut ctx: SourceContext) -> Result<Started, StartError> {
+        Ok(Started::Thread(Reader {
+            run: Box::new(move || {
+                ctx.ready.set();
+                let stdin = std::io::stdin();
+                read_to_end(&self, &mut stdin.lock(), &mut ctx);
+            }),
+            finite: true,
+            joinable: false,
+        }))
     }
 }
 

@@ -15,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::metrics::Metrics;
+use super::metrics::BrowserMetrics;
 
 /// Posts in flight at once.
 const AT_ONCE: usize = 8;
@@ -70,7 +70,7 @@ pub(crate) struct Relay {
 #[derive(Debug, Clone)]
 pub(crate) struct Forwarder {
     tx: mpsc::Sender<Relay>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<BrowserMetrics>,
     source: String,
 }
 
@@ -79,7 +79,7 @@ impl Forwarder {
     pub(crate) fn start(
         target: Target,
         queue: usize,
-        metrics: Arc<Metrics>,
+        metrics: Arc<BrowserMetrics>,
         source: String,
         cancel: CancellationToken,
     ) -> Self {
@@ -101,7 +101,7 @@ impl Forwarder {
     /// Queues `r`; a full queue drops it (counted).
     pub(crate) fn send(&self, r: Relay) {
         if self.tx.try_send(r).is_err() {
-            self.metrics.browser_forward(&self.source, "dropped");
+            self.metrics.forward(&self.source, "dropped");
         }
     }
 }
@@ -109,7 +109,7 @@ impl Forwarder {
 async fn run(
     target: Target,
     mut rx: mpsc::Receiver<Relay>,
-    metrics: Arc<Metrics>,
+    metrics: Arc<BrowserMetrics>,
     source: String,
     cancel: CancellationToken,
 ) {
@@ -141,7 +141,7 @@ async fn run(
             req = req.header(hyper::header::CONTENT_ENCODING, ce);
         }
         let Ok(req) = req.body(Full::new(r.body)) else {
-            metrics.browser_forward(&source, "failed");
+            metrics.forward(&source, "failed");
             continue;
         };
         let (client, metrics, source) = (client.clone(), Arc::clone(&metrics), source.clone());
@@ -153,7 +153,7 @@ async fn run(
                 Ok(Err(_)) => "failed",
                 Err(_) => "timeout",
             };
-            metrics.browser_forward(&source, result);
+            metrics.forward(&source, result);
         });
     }
 }

@@ -20,7 +20,7 @@
 
 mod clients;
 mod forward;
-mod ua;
+mod metrics;
 mod upload;
 
 use std::net::{IpAddr, SocketAddr};
@@ -29,84 +29,127 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{Semaphore, watch};
-use tokio_util::sync::CancellationToken;
+use prometheus_client::registry::Registry;
 
-use super::budget::{Budget, Charge};
-use super::feed::Feed;
-use super::http_body::{BodyError, decompress, encoding_of, receive};
+use super::budget::Charge;
+use super::http_body::BodyError;
+use super::request::{PathLimits, RequestPath, Stop};
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind};
 use crate::catalog::CatalogSet;
 use crate::context::Context;
-use crate::daemon::config::BrowserConfig;
-use crate::daemon::generation::Generation;
+use crate::daemon::config::{BrowserConfig, Config};
 use crate::daemon::metrics::Metrics;
-use crate::daemon::queue::{CommitError, Emitter};
 use crate::pipeline::Pipeline;
+use crate::ua;
 use clients::{Clients, Verdict};
 use forward::{Forwarder, Relay, Target};
+use metrics::BrowserMetrics;
 use upload::Session;
 
-/// The browser family and major version of `browser`: a User-Agent (a
-/// line's), or what the browser endpoint put in an event (`Chrome 156`,
-/// kept as it is); `Other` when unknown.
-pub(crate) fn family(browser: &str) -> String {
-    ua::normalize(browser)
+/// The kind: the config's browser endpoint, if it has one.
+pub(crate) fn kind(r: &mut Registry) -> Box<dyn Kind> {
+    Box::new(BrowserKind {
+        m: BrowserMetrics::register(r),
+    })
+}
+
+struct BrowserKind {
+    m: Arc<BrowserMetrics>,
+}
+
+impl Kind for BrowserKind {
+    fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
+        config
+            .browser
+            .iter()
+            .map(|cfg| {
+                Box::new(BrowserSource {
+                    cfg: cfg.clone(),
+                    m: Arc::clone(&self.m),
+                }) as Box<dyn Source>
+            })
+            .collect()
+    }
+
+    fn declare(&self, config: &Config, metrics: &Metrics) {
+        if let Some(b) = &config.browser {
+            metrics.declare_source(&b.source);
+        }
+    }
+}
+
+/// The endpoint as the daemon starts it.
+struct BrowserSource {
+    cfg: BrowserConfig,
+    m: Arc<BrowserMetrics>,
+}
+
+impl Source for BrowserSource {
+    fn name(&self) -> String {
+        format!("browser:{}", self.cfg.source)
+    }
+
+    fn start(self: Box<Self>, ctx: SourceContext) -> Result<Started, StartError> {
+        let listener = bind(self.cfg.listen, "browsers")?;
+        if let Ok(bound) = listener.local_addr() {
+            tracing::info!("accepting the SDK's log upload (loggerProxy) on http://{bound}");
+        }
+        let state = BrowserState::new(self.cfg, self.m, &ctx);
+        ctx.ready.set();
+        Ok(Started::Http {
+            listener,
+            router: router(state),
+        })
+    }
 }
 
 /// The path the SDKs post to, after the `loggerProxy` base URL.
 const UPLOAD_PATH: &str = "/v5/AVQualityReportSvc/C2S";
 
-/// The connection's peer address, put on each request by the server.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Peer(pub SocketAddr);
-
 /// What the handlers share.
 #[derive(Debug)]
-pub struct BrowserState {
-    current: watch::Receiver<Arc<Generation>>,
-    emitter: Emitter,
-    metrics: Arc<Metrics>,
+struct BrowserState {
+    path: RequestPath,
+    m: Arc<BrowserMetrics>,
     config: BrowserConfig,
     max_line_bytes: usize,
-    budget: Arc<Budget>,
-    workers: Arc<Semaphore>,
     clients: Clients,
     forward: Option<Forwarder>,
 }
 
 impl BrowserState {
     /// The endpoint's state; starts the relay task if `forward` is set.
-    pub fn new(
-        current: watch::Receiver<Arc<Generation>>,
-        emitter: Emitter,
-        metrics: Arc<Metrics>,
-        config: BrowserConfig,
-        max_line_bytes: usize,
-        cancel: CancellationToken,
-    ) -> Self {
+    fn new(config: BrowserConfig, m: Arc<BrowserMetrics>, ctx: &SourceContext) -> Self {
         let forward = config.forward.as_ref().map(|f| {
             Forwarder::start(
                 Target::parse(f),
                 config.forward_queue,
-                Arc::clone(&metrics),
+                Arc::clone(&m),
                 config.source.clone(),
-                cancel,
+                ctx.cancel.clone(),
             )
         });
+        let limits = PathLimits {
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: config.body_timeout,
+            max_memory_bytes: config.max_memory_bytes,
+            workers: std::thread::available_parallelism().map_or(2, usize::from),
+            worker_wait: config.body_timeout,
+        };
         Self {
-            current,
-            emitter,
-            budget: Budget::new(config.max_memory_bytes, Arc::clone(&metrics)),
-            workers: Arc::new(Semaphore::new(
-                std::thread::available_parallelism().map_or(2, usize::from),
-            )),
+            path: RequestPath::new(
+                limits,
+                ctx.current.clone(),
+                ctx.emitter.clone(),
+                Arc::clone(&ctx.metrics),
+            ),
             clients: Clients::new(config.uploads_per_minute, config.burst, config.max_clients),
-            metrics,
+            m,
             config,
-            max_line_bytes,
+            max_line_bytes: ctx.max_line_bytes,
             forward,
         }
     }
@@ -115,7 +158,7 @@ impl BrowserState {
 /// The endpoint's router: uploads on any path that ends with the SDK's
 /// upload path (the `loggerProxy` may have a path of its own), CORS
 /// preflights, 404 for the rest.
-pub fn router(state: BrowserState) -> Router {
+fn router(state: BrowserState) -> Router {
     Router::new().fallback(handle).with_state(Arc::new(state))
 }
 
@@ -202,8 +245,7 @@ async fn handle(State(s): State<Arc<BrowserState>>, req: Request) -> Response {
     let (code, text, allowed) = match r {
         Ok(resp) => return resp,
         Err((refusal, allowed)) => {
-            s.metrics
-                .browser_refused(&s.config.source, refusal.reason());
+            s.m.refused(&s.config.source, refusal.reason());
             let (code, text) = refusal.answer();
             (code, text, allowed)
         }
@@ -235,7 +277,11 @@ fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
     });
     // A request that did not come through the proxy has no such header:
     // its connection's address is the client.
-    named.or_else(|| req.extensions().get::<Peer>().map(|p| p.0.ip()))
+    named.or_else(|| {
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|p| p.0.ip())
+    })
 }
 
 /// The value of `name` in a query string.
@@ -303,7 +349,7 @@ async fn upload(
         Verdict::OverRate => return Err(no(Refusal::Rate)),
         Verdict::TableFull => return Err(no(Refusal::Clients)),
     }
-    s.metrics.browser_clients(s.clients.len());
+    s.m.clients(s.clients.len());
     let query = req.uri().query().unwrap_or("").to_string();
     let app_id = query_value(&query, "sdkappid")
         .and_then(|v| v.parse::<u64>().ok())
@@ -313,16 +359,11 @@ async fn upload(
         .and_then(Cmd::named)
         .ok_or(no(Refusal::Cmdtype))?;
     let (parts, body) = req.into_parts();
-    let encoding = encoding_of(&parts.headers).map_err(|e| no(Refusal::Body(e)))?;
-    let mut charge = s.budget.charge();
-    let max = s.config.max_body_bytes;
-    let raw = tokio::time::timeout(
-        s.config.body_timeout,
-        receive(body, &parts.headers, max, &mut charge),
-    )
-    .await
-    .map_err(|_| no(Refusal::SlowBody))?
-    .map_err(|e| no(Refusal::Body(e)))?;
+    let received = s
+        .path
+        .receive(&parts.headers, body)
+        .await
+        .map_err(|e| no(e.into()))?;
     let header_of = |name: header::HeaderName| {
         parts
             .headers
@@ -332,33 +373,26 @@ async fn upload(
     };
     let content_type = header_of(header::CONTENT_TYPE);
     let content_encoding = header_of(header::CONTENT_ENCODING);
-    let relay = s.forward.as_ref().map(|_| Bytes::copy_from_slice(&raw));
+    let relay = s
+        .forward
+        .as_ref()
+        .map(|_| Bytes::copy_from_slice(&received.raw));
     let agent = parts
         .headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(ua::parse);
-    let slot = tokio::time::timeout(
-        s.config.body_timeout,
-        Arc::clone(&s.workers).acquire_owned(),
-    )
-    .await
-    .map_err(|_| no(Refusal::Body(BodyError::Busy)))?
-    .map_err(|_| no(Refusal::Unavailable("shutting down")))?;
     let st = Arc::clone(s);
-    let taken = tokio::task::spawn_blocking(move || {
-        let _slot = slot;
-        let body = decompress(encoding, raw, max, &mut charge).map_err(Refusal::Body)?;
-        match cmd {
-            Cmd::Log => take_log(&st, &body, app_id, agent, &mut charge),
+    let (taken, _charge) = s
+        .path
+        .work(received, move |body, charge| match cmd {
+            Cmd::Log => take_log(&st, &body, app_id, agent, charge),
             Cmd::EndReport => take_end_report(&st, &body, app_id),
             Cmd::KeyMetrics => Ok(0),
-        }
-    })
-    .await
-    .map_err(|_| no(Refusal::Unavailable("the upload's worker failed")))?
-    .map_err(no)?;
-    s.metrics.browser_upload(&s.config.source, cmd.label());
+        })
+        .await
+        .map_err(no)?;
+    s.m.upload(&s.config.source, cmd.label());
     if let (Some(f), Some(body)) = (&s.forward, relay) {
         f.send(Relay {
             query,
@@ -421,30 +455,19 @@ fn take_log(
         .max_line_bytes(s.max_line_bytes)
         .context(known)
         .build();
-    let mut emitter = s.emitter.clone().holding();
-    let mut feed = Feed::new(&s.current, &mut emitter, &s.metrics, source)
-        .holding()
-        .charged(charge);
-    if pipeline.text(up.log.as_bytes(), &mut feed).is_err() {
-        return Err(match feed.over_budget() {
-            Some(o) => Refusal::Body(o.into()),
-            None => Refusal::Unavailable("shutting down"),
-        });
-    }
-    let read = feed.held();
     // The browser does not wait for the write: the acknowledgement is not
     // awaited.
     let (ack, _) = tokio::sync::oneshot::channel();
-    match emitter.try_commit(ack) {
-        Ok(()) => {}
-        Err(CommitError::Full) => {
-            s.metrics.events_dropped(read.events);
-            return Err(Refusal::QueueFull);
+    match s.path.commit(source, charge, ack, |feed| {
+        pipeline.text(up.log.as_bytes(), feed)
+    }) {
+        Ok(read) => Ok(read.events),
+        Err(Stop::QueueFull { events }) => {
+            s.path.dropped(events);
+            Err(Refusal::QueueFull)
         }
-        Err(CommitError::Closed) => return Err(Refusal::Unavailable("shutting down")),
+        Err(stop) => Err(stop.into()),
     }
-    s.metrics.read(source, &read);
-    Ok(read.events)
 }
 
 /// A `jssdk_new_endreport`: how its session went, counted per sdkAppId
@@ -457,12 +480,12 @@ fn take_end_report(s: &BrowserState, body: &[u8], app_id: u64) -> Result<u64, Re
     let app = app_id.to_string();
     let source = &s.config.source;
     match r.session {
-        Session::Entered => s.metrics.browser_session(source, &app, "entered", None),
-        Session::NoEnter => s.metrics.browser_session(source, &app, "not_entered", None),
+        Session::Entered => s.m.session(source, &app, "entered", None),
+        Session::NoEnter => s.m.session(source, &app, "not_entered", None),
         Session::Failed(code) => {
-            let g = s.current.borrow();
+            let g = s.path.current().borrow();
             let key = failure_key(g.matcher.catalog(), r.sdk_major, code);
-            s.metrics.browser_session(source, &app, "failed", Some(key));
+            s.m.session(source, &app, "failed", Some(key));
         }
     }
     Ok(0)
@@ -489,8 +512,15 @@ fn failure_key(set: &CatalogSet, major: Option<u32>, code: i64) -> &str {
 }
 
 /// A body that was not taken is answered without it: never quoted back.
-impl From<BodyError> for Refusal {
-    fn from(e: BodyError) -> Self {
-        Refusal::Body(e)
+impl From<Stop> for Refusal {
+    fn from(s: Stop) -> Self {
+        match s {
+            Stop::Body(e) => Refusal::Body(e),
+            Stop::SlowBody(_) => Refusal::SlowBody,
+            Stop::WorkersBusy => Refusal::Body(BodyError::Busy),
+            Stop::QueueFull { .. } => Refusal::QueueFull,
+            Stop::ShuttingDown => Refusal::Unavailable("shutting down"),
+            Stop::WorkerFailed => Refusal::Unavailable("the upload's worker failed"),
+        }
     }
 }

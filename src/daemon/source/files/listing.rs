@@ -68,7 +68,7 @@ impl FileServer {
             self.ctx.ready.set();
         }
         self.find_uncovered();
-        self.ctx.metrics.listing();
+        self.m.listing();
     }
 
     /// The identity of a listed entry: from the listing alone when a known
@@ -126,7 +126,7 @@ impl FileServer {
                                 self.config.rotate_wait
                             );
                             r.dirty = true;
-                            self.ctx.metrics.rotation(&r.w.source);
+                            self.m.rotation(&r.w.source);
                             self.table.rotated(id, now);
                         }
                         None => {}
@@ -183,7 +183,7 @@ impl FileServer {
     /// file (at once, then at most every [`EMPTY_WARN_EVERY`]) and says so
     /// when it matches some again.
     fn count_matches(&mut self, name: &str, s: &FileGlobs, n: usize, now: Instant) {
-        self.ctx.metrics.source_files(name, n);
+        self.m.matched(name, n);
         // Between a rename and the new file (a rotation), the globs match
         // nothing for a moment while the old file is still followed: no
         // warning for that.

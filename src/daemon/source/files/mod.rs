@@ -24,6 +24,7 @@
 pub mod discover;
 pub mod failures;
 mod listing;
+pub(crate) mod metrics;
 mod parking;
 mod read;
 mod rotation;
@@ -40,13 +41,17 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Source, SourceContext};
+use prometheus_client::registry::Registry;
+
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started};
 use crate::daemon::config::Config;
+use crate::daemon::metrics::Metrics;
 use crate::daemon::queue::SinkMsg;
 use crate::daemon::source::feed::Feed;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 use failures::Failures;
+use metrics::FileMetrics;
 use table::FileTable;
 use watcher::Watch;
 
@@ -59,11 +64,46 @@ const CANCEL_CHECK: Duration = Duration::from_millis(200);
 /// How often a source that still matches no file is warned about again.
 const EMPTY_WARN_EVERY: Duration = Duration::from_secs(300);
 
+/// The kind: every file source of the config, followed by one thread.
+pub(crate) fn kind(r: &mut Registry) -> Box<dyn Kind> {
+    Box::new(FileKind {
+        m: FileMetrics::register(r),
+    })
+}
+
+struct FileKind {
+    m: Arc<FileMetrics>,
+}
+
+impl Kind for FileKind {
+    fn sources(&self, config: &Config, resume: &mut Checkpoints) -> Vec<Box<dyn Source>> {
+        if config.file_sources().next().is_none() {
+            return Vec::new();
+        }
+        vec![Box::new(FileSource {
+            resume: resume.take(),
+            m: Arc::clone(&self.m),
+        })]
+    }
+
+    fn declare(&self, config: &Config, metrics: &Metrics) {
+        for (name, _) in config.file_sources() {
+            metrics.declare_source(name);
+            self.m.declare(name);
+        }
+    }
+
+    fn reloaded(&self, config: &Config, metrics: &Metrics) {
+        self.declare(config, metrics);
+    }
+}
+
 /// The file source as the daemon starts it.
 #[derive(Debug)]
 pub struct FileSource {
     /// Checkpoints loaded at start; `None` on the first start.
-    pub resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+    resume: Checkpoints,
+    m: Arc<FileMetrics>,
 }
 
 impl Source for FileSource {
@@ -71,15 +111,18 @@ impl Source for FileSource {
         "files".into()
     }
 
-    fn run(self: Box<Self>, ctx: SourceContext) {
-        let cancel = ctx.cancel.clone();
-        FileServer::new(ctx, self.resume).run(&cancel);
+    fn start(self: Box<Self>, ctx: SourceContext) -> Result<Started, StartError> {
+        Ok(Started::thread(move || {
+            let cancel = ctx.cancel.clone();
+            FileServer::new(ctx, self.resume, self.m).run(&cancel);
+        }))
     }
 }
 
 /// Follows every file of every file source.
 pub struct FileServer {
     ctx: SourceContext,
+    m: Arc<FileMetrics>,
     config: Arc<Config>,
     table: FileTable,
     failing: Failures,
@@ -118,9 +161,14 @@ impl FileServer {
     /// A server for the file sources of the current configuration.
     /// `resume` is the loaded checkpoint map, `None` when there was none
     /// (first start).
-    pub fn new(mut ctx: SourceContext, resume: Option<BTreeMap<FileId, FileCheckpoint>>) -> Self {
+    pub fn new(
+        mut ctx: SourceContext,
+        resume: Option<BTreeMap<FileId, FileCheckpoint>>,
+        m: Arc<FileMetrics>,
+    ) -> Self {
         let config = Arc::clone(&ctx.current.borrow_and_update().config);
         Self {
+            m,
             watch: Watch::new(config.notify),
             max_open: config.open_files_cap(),
             ctx,
@@ -242,9 +290,10 @@ impl FileServer {
                 .filter(|(_, p)| p.at.source == name)
                 .map(|(_, p)| p.size.saturating_sub(p.at.offset));
             let (n, lag) = open.chain(parked).fold((0, 0), |(n, l), x| (n + 1, l + x));
-            self.ctx.metrics.files(name, n, lag);
+            self.m.files(name, n, lag);
+            self.ctx.board.lags.set(name, lag);
         }
-        self.ctx.metrics.files_open(self.table.open_count());
+        self.m.open(self.table.open_count());
     }
 
     fn commit_all(&mut self) {

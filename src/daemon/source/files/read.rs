@@ -42,13 +42,14 @@ impl FileServer {
         let w = &mut r.w;
         let source = w.source.clone();
         let ctx = &mut self.ctx;
+        let m = &self.m;
         let mut feed = Feed::new(&ctx.current, &mut ctx.emitter, &ctx.metrics, &source);
         let mut more = false;
         match w.read(&mut feed) {
             Ok(o) => {
                 more = o.more;
                 if o.truncated {
-                    ctx.metrics.truncation(&source);
+                    m.truncation(&source);
                 }
             }
             Err(ReadError::Consumer(_closed)) => return None,

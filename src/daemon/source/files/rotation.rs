@@ -57,7 +57,7 @@ impl FileServer {
         match found {
             // Only a file that still fits its checkpoint is the rotated one.
             Some(w) if w.id == id && w.resumed() => {
-                self.ctx.metrics.rotation(&at.source);
+                self.m.rotation(&at.source);
                 let r = Reading {
                     w,
                     dir: None,
@@ -111,7 +111,7 @@ impl FileServer {
                     path.display(),
                     at.offset
                 );
-                self.ctx.metrics.rotation(&at.source);
+                self.m.rotation(&at.source);
                 true
             }
             Err(e) => {

@@ -7,7 +7,6 @@
 //! every source before its next block.
 
 use std::borrow::Cow;
-use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::event::{Event, LineInfo};
@@ -15,72 +14,12 @@ use crate::lines::Chunk;
 use crate::matcher::{Detection, Hints, Matcher, forms};
 use crate::records::{self, Bounds};
 
-/// Counters of one source (or one scan).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Lines read.
-    pub lines: u64,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Events produced.
-    pub events: u64,
-    /// Lines longer than the limit (cut, still matched in their kept part).
-    pub cut_lines: u64,
-    /// Lines that were not valid UTF-8.
-    pub invalid_utf8: u64,
-    /// Candidate lines that looked like JSON but did not parse.
-    pub bad_json: u64,
-    /// trtc-logwatch's own output read back (its events, its metrics), skipped.
-    pub own_output: u64,
-    /// Errors the SDK recovered from by itself (not counted in `events`).
-    pub recoveries: u64,
-}
+mod split;
+mod stats;
 
-impl Stats {
-    /// What was counted since `earlier` (an older copy of these counters).
-    pub fn since(&self, earlier: &Stats) -> Stats {
-        Stats {
-            lines: self.lines - earlier.lines,
-            bytes: self.bytes - earlier.bytes,
-            events: self.events - earlier.events,
-            cut_lines: self.cut_lines - earlier.cut_lines,
-            invalid_utf8: self.invalid_utf8 - earlier.invalid_utf8,
-            bad_json: self.bad_json - earlier.bad_json,
-            own_output: self.own_output - earlier.own_output,
-            recoveries: self.recoveries - earlier.recoveries,
-        }
-    }
-
-    /// Adds another set of counters.
-    pub fn add(&mut self, o: &Stats) {
-        self.lines += o.lines;
-        self.bytes += o.bytes;
-        self.events += o.events;
-        self.cut_lines += o.cut_lines;
-        self.invalid_utf8 += o.invalid_utf8;
-        self.bad_json += o.bad_json;
-        self.own_output += o.own_output;
-        self.recoveries += o.recoveries;
-    }
-}
-
-/// Position in a source: the next line's number and offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
-    /// 1-based number of the next line.
-    pub line_number: u64,
-    /// Byte offset of the next line.
-    pub offset: u64,
-}
-
-impl Default for Position {
-    fn default() -> Self {
-        Self {
-            line_number: 1,
-            offset: 0,
-        }
-    }
-}
+use split::HEAD_SHARE;
+pub use split::default_workers;
+pub use stats::{Position, Stats};
 
 /// Scans chunks of one source. Holds the source's position and counters.
 ///
@@ -124,42 +63,6 @@ pub struct SourceScanner {
     found: Vec<LineFindings<'static>>,
 }
 
-/// An empty vector for findings of another block, with the memory of `v`
-/// (collecting into a vector of the same layout reuses its allocation).
-#[allow(
-    clippy::unnecessary_filter_map,
-    reason = "the item type changes (its lifetime), which `filter` cannot do"
-)]
-fn recycle<'b>(mut v: Vec<LineFindings<'_>>) -> Vec<LineFindings<'b>> {
-    v.clear();
-    v.into_iter().filter_map(|_| None).collect()
-}
-
-/// The threads a scanner uses by default: the CPUs available, at most 4.
-pub fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-}
-
-/// The helper threads every scanner hands the later part of a large block
-/// to: one pool for the process, started on first use, with a thread per
-/// CPU but one (at least one). `None` if its threads could not be started
-/// (a limit on processes): blocks are then scanned on one thread.
-fn helpers() -> Option<&'static rayon_core::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon_core::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        let n = default_workers().saturating_sub(1).max(1);
-        rayon_core::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("scan-helper-{i}"))
-            .build()
-            .inspect_err(|e| {
-                tracing::warn!("no helper threads ({e}): large blocks are scanned on one thread");
-            })
-            .ok()
-    })
-    .as_ref()
-}
-
 /// What one record with errors gave, before its events are built.
 #[derive(Debug)]
 struct LineFindings<'b> {
@@ -173,21 +76,6 @@ struct LineFindings<'b> {
     dets: Vec<Detection>,
     lifted: context::Lifted,
 }
-
-/// A chunk is cut in two for the helper thread from this size when the
-/// previous one held [`SPLIT_EVENTS`] events, and from [`SPLIT_ALWAYS`]
-/// whatever it held: below that, the thread costs more than it saves.
-const SPLIT_MIN: usize = 32 * 1024;
-const SPLIT_EVENTS: u64 = 32;
-const SPLIT_ALWAYS: usize = 512 * 1024;
-
-/// The share of a split block this thread keeps at first, in thousandths:
-/// it also builds and writes every event, so the helper takes more. Later
-/// blocks move it between [`HEAD_SHARE_MIN`] and [`HEAD_SHARE_MAX`] by the
-/// times both threads took.
-const HEAD_SHARE: u32 = 400;
-const HEAD_SHARE_MIN: u32 = 100;
-const HEAD_SHARE_MAX: u32 = 700;
 
 impl SourceScanner {
     /// A scanner for the source `name` (the events' `source`) starting at
@@ -333,124 +221,6 @@ impl SourceScanner {
         let r = self.lines(m, b, bounds, now, emit);
         self.recent_events = self.stats.events - before;
         r
-    }
-
-    /// Where to cut `block` for a helper, if it is worth one: at the start
-    /// of a record, so no record is cut in two.
-    fn split_at(&self, block: &[u8], bounds: Bounds<'_>) -> Option<usize> {
-        let worth = block.len() >= SPLIT_ALWAYS
-            || (block.len() >= SPLIT_MIN && self.recent_events >= SPLIT_EVENTS);
-        if self.workers < 2 || !worth {
-            return None;
-        }
-        let from = (block.len() as u64 * u64::from(self.head_share) / 1000) as usize;
-        match bounds {
-            Bounds::Shapes { .. } => forms::record_boundary(block, from),
-            Bounds::Starts(starts) => starts.get(starts.partition_point(|&x| x <= from)).copied(),
-        }
-        .filter(|&c| c > 0 && c < block.len())
-    }
-
-    fn lines<E>(
-        &mut self,
-        matcher: &Matcher,
-        block: &[u8],
-        bounds: Bounds<'_>,
-        now: &mut Now,
-        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let (Some(cut), Some(pool)) = (self.split_at(block, bounds), helpers()) else {
-            return self.lines_here(matcher, block, bounds, &mut |sc, f| {
-                sc.emit(matcher, f, now, emit)
-            });
-        };
-        let (head, tail) = block.split_at(cut);
-        // The helper's starts, from its own first byte.
-        let tail_starts: Vec<usize> = match bounds {
-            Bounds::Starts(starts) => starts
-                .iter()
-                .filter(|&&x| x >= cut)
-                .map(|&x| x - cut)
-                .collect(),
-            Bounds::Shapes { .. } => Vec::new(),
-        };
-        let (head_bounds, tail_bounds) = match bounds {
-            Bounds::Starts(starts) => (
-                Bounds::Starts(&starts[..starts.partition_point(|&x| x < cut)]),
-                Bounds::Starts(&tail_starts[..]),
-            ),
-            Bounds::Shapes { limit } => (Bounds::Shapes { limit }, Bounds::Shapes { limit }),
-        };
-        // The helper numbers its lines from 0; they are shifted once the
-        // lines of `head` are counted here.
-        let helper_at = Position {
-            line_number: 0,
-            offset: self.pos.offset + cut as u64,
-        };
-        let mut helper = SourceScanner {
-            known: self.known.clone(),
-            record_times: self.record_times.clone(),
-            ..SourceScanner::new(String::new(), self.limit, helper_at)
-        };
-        let mut found = recycle(std::mem::take(&mut self.found));
-        // The later part goes to a helper thread of the pool that lives as
-        // long as the process (no thread started per block, its caches
-        // stay warm), the first part is done here meanwhile.
-        let mut done = None;
-        let start = Instant::now();
-        let mut head_time = Duration::ZERO;
-        pool.in_place_scope(|scope| {
-            let done = &mut done;
-            let found = &mut found;
-            scope.spawn(move |_| {
-                let r: Result<(), std::convert::Infallible> =
-                    helper.lines_here(matcher, tail, tail_bounds, &mut |_, f| {
-                        found.push(f);
-                        Ok(())
-                    });
-                let Ok(()) = r;
-                *done = Some((helper, start.elapsed()));
-            });
-            let r = self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
-                sc.emit(matcher, f, now, emit)
-            });
-            head_time = start.elapsed();
-            r
-        })?;
-        // (A helper that panicked has re-raised its panic at the end of the
-        // scope: `done` is set once the scope ends.)
-        let Some((helper, tail_time)) = done else {
-            return self.lines_here(matcher, tail, tail_bounds, &mut |sc, f| {
-                sc.emit(matcher, f, now, emit)
-            });
-        };
-        self.rebalance(cut, block.len() - cut, head_time, tail_time);
-        let shift = self.pos.line_number;
-        self.stats.add(&helper.stats);
-        self.pos = Position {
-            line_number: shift + helper.pos.line_number,
-            offset: helper.pos.offset,
-        };
-        for mut f in found.drain(..) {
-            f.pos.line_number += shift;
-            self.emit(matcher, f, now, emit)?;
-        }
-        self.found = recycle(found);
-        Ok(())
-    }
-
-    /// Moves the share of the next split block this thread keeps towards
-    /// the one at which both threads would have taken as long as each
-    /// other on this one (`head` bytes here in `t_head`, `tail` bytes on
-    /// the helper in `t_tail`), a quarter of the way each block.
-    fn rebalance(&mut self, head: usize, tail: usize, t_head: Duration, t_tail: Duration) {
-        let per_byte = |t: Duration, n: usize| t.as_nanos() as f64 / n.max(1) as f64;
-        let (here, there) = (per_byte(t_head, head), per_byte(t_tail, tail));
-        if here + there <= 0.0 {
-            return;
-        }
-        let want = (1000.0 * there / (here + there)) as u32;
-        self.head_share = ((3 * self.head_share + want) / 4).clamp(HEAD_SHARE_MIN, HEAD_SHARE_MAX);
     }
 
     /// Scans a block of whole lines on this thread, handing each record
@@ -725,7 +495,9 @@ pub fn count_long_lines(block: &[u8], limit: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::split::{HEAD_SHARE_MAX, HEAD_SHARE_MIN, recycle};
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn the_split_moves_to_where_both_threads_take_as_long() {

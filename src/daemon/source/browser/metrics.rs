@@ -1,0 +1,135 @@
+//! The browser endpoint's own metrics: uploads taken by cmdtype, refusals
+//! by reason, sessions from the SDK's end reports, the relay's results and
+//! the clients whose rates it keeps. Registered once at start, counted
+//! here.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::daemon::metrics::Fam;
+
+/// Labels of the browser endpoint's refusals.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    source: String,
+    reason: String,
+}
+
+/// Labels of the browser endpoint's uploads taken.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CmdLabels {
+    source: String,
+    cmdtype: String,
+}
+
+/// Labels of the sessions the SDK's end reports describe: the sdkAppId
+/// (one of those allowed), how entering went, and for a failure the
+/// catalog key of its result.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SessionLabels {
+    source: String,
+    sdk_app_id: String,
+    result: String,
+    key: String,
+}
+
+/// Labels of the relay to the SDK's log service.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    source: String,
+    result: String,
+}
+
+/// The browser endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct BrowserMetrics {
+    uploads: Fam<CmdLabels>,
+    refused: Fam<ReasonLabels>,
+    sessions: Fam<SessionLabels>,
+    forwarded: Fam<ResultLabels>,
+    clients: Gauge<i64, AtomicI64>,
+}
+
+impl BrowserMetrics {
+    pub(crate) fn register(r: &mut Registry) -> Arc<Self> {
+        let m = Self::default();
+        r.register(
+            "trtc_logwatch_browser_uploads",
+            "Uploads the browser endpoint took, by the SDK's cmdtype",
+            m.uploads.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_refused",
+            "Uploads the browser endpoint refused or dropped, by reason (origin, sdk_app_id, rate, clients, too_large, encoding, bad_body, cmdtype, slow_body, busy, queue_full, ...)",
+            m.refused.clone(),
+        );
+        r.register(
+            "trtc_browser_sessions",
+            "Sessions by how entering the room went (entered, failed, not_entered), from the SDK's end reports; key: the catalog key of a failure",
+            m.sessions.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_forwarded",
+            "Uploads relayed to the SDK's log service (browser.forward), by result (ok, refused, failed, timeout, dropped)",
+            m.forwarded.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_clients",
+            "Clients whose upload rate the browser endpoint keeps (at most browser.max_clients)",
+            m.clients.clone(),
+        );
+        Arc::new(m)
+    }
+}
+impl BrowserMetrics {
+    /// An upload the endpoint took.
+    pub(crate) fn upload(&self, source: &str, cmdtype: &str) {
+        self.uploads
+            .get_or_create(&CmdLabels {
+                source: source.into(),
+                cmdtype: cmdtype.into(),
+            })
+            .inc();
+    }
+
+    /// An upload the endpoint refused or dropped.
+    pub(crate) fn refused(&self, source: &str, reason: &str) {
+        self.refused
+            .get_or_create(&ReasonLabels {
+                source: source.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    /// A session an end report describes.
+    pub(crate) fn session(&self, source: &str, sdk_app_id: &str, result: &str, key: Option<&str>) {
+        self.sessions
+            .get_or_create(&SessionLabels {
+                source: source.into(),
+                sdk_app_id: sdk_app_id.into(),
+                result: result.into(),
+                key: key.unwrap_or("").into(),
+            })
+            .inc();
+    }
+
+    /// An upload relayed (or not) to the SDK's log service.
+    pub(crate) fn forward(&self, source: &str, result: &str) {
+        self.forwarded
+            .get_or_create(&ResultLabels {
+                source: source.into(),
+                result: result.into(),
+            })
+            .inc();
+    }
+
+    /// Clients whose rates the endpoint keeps.
+    pub(crate) fn clients(&self, n: usize) {
+        self.clients.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+}
