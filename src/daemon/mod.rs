@@ -177,7 +177,7 @@ impl Daemon {
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
         let (metrics, (kinds, http_metrics)) = Metrics::build(|r| {
-            let kinds: Vec<Box<dyn Kind>> = source::KINDS.iter().map(|k| k(r)).collect();
+            let kinds: Vec<Box<dyn Kind>> = source::kinds::KINDS.iter().map(|k| k(r)).collect();
             (kinds, HttpMetrics::register(r))
         });
         let metrics = Arc::new(metrics);

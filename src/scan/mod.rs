@@ -7,19 +7,27 @@
 //! every source before its next block.
 
 use std::borrow::Cow;
+use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::event::{Event, LineInfo};
 use crate::lines::Chunk;
-use crate::matcher::{Detection, Hints, Matcher, forms};
+use crate::matcher::{Hints, Matcher, forms};
 use crate::records::{self, Bounds};
 
 mod split;
 mod stats;
+mod text;
 
-use split::HEAD_SHARE;
 pub use split::default_workers;
+use split::{
+    HEAD_SHARE, HEAD_SHARE_MAX, HEAD_SHARE_MIN, LineFindings, SPLIT_ALWAYS, SPLIT_EVENTS,
+    SPLIT_MIN, helpers, recycle,
+};
 pub use stats::{Position, Stats};
+pub use text::count_long_lines;
+use text::joined;
+pub(crate) use text::trim_cr;
 
 /// Scans chunks of one source. Holds the source's position and counters.
 ///
@@ -61,20 +69,6 @@ pub struct SourceScanner {
     /// (large buffers are mapped on their own in the daemon: 8-10 % of a
     /// storm on stdin).
     found: Vec<LineFindings<'static>>,
-}
-
-/// What one record with errors gave, before its events are built.
-#[derive(Debug)]
-struct LineFindings<'b> {
-    /// The record's text (lines joined by `\n`, at most the line limit).
-    raw: Cow<'b, [u8]>,
-    text: Cow<'b, str>,
-    pos: Position,
-    truncated: bool,
-    /// A WARN record saying the SDK retries or falls back.
-    recovered: bool,
-    dets: Vec<Detection>,
-    lifted: context::Lifted,
 }
 
 impl SourceScanner {
@@ -221,6 +215,124 @@ impl SourceScanner {
         let r = self.lines(m, b, bounds, now, emit);
         self.recent_events = self.stats.events - before;
         r
+    }
+
+    /// Where to cut `block` for a helper, if it is worth one: at the start
+    /// of a record, so no record is cut in two.
+    fn split_at(&self, block: &[u8], bounds: Bounds<'_>) -> Option<usize> {
+        let worth = block.len() >= SPLIT_ALWAYS
+            || (block.len() >= SPLIT_MIN && self.recent_events >= SPLIT_EVENTS);
+        if self.workers < 2 || !worth {
+            return None;
+        }
+        let from = (block.len() as u64 * u64::from(self.head_share) / 1000) as usize;
+        match bounds {
+            Bounds::Shapes { .. } => forms::record_boundary(block, from),
+            Bounds::Starts(starts) => starts.get(starts.partition_point(|&x| x <= from)).copied(),
+        }
+        .filter(|&c| c > 0 && c < block.len())
+    }
+
+    fn lines<E>(
+        &mut self,
+        matcher: &Matcher,
+        block: &[u8],
+        bounds: Bounds<'_>,
+        now: &mut Now,
+        emit: &mut impl FnMut(&Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (Some(cut), Some(pool)) = (self.split_at(block, bounds), helpers()) else {
+            return self.lines_here(matcher, block, bounds, &mut |sc, f| {
+                sc.emit(matcher, f, now, emit)
+            });
+        };
+        let (head, tail) = block.split_at(cut);
+        // The helper's starts, from its own first byte.
+        let tail_starts: Vec<usize> = match bounds {
+            Bounds::Starts(starts) => starts
+                .iter()
+                .filter(|&&x| x >= cut)
+                .map(|&x| x - cut)
+                .collect(),
+            Bounds::Shapes { .. } => Vec::new(),
+        };
+        let (head_bounds, tail_bounds) = match bounds {
+            Bounds::Starts(starts) => (
+                Bounds::Starts(&starts[..starts.partition_point(|&x| x < cut)]),
+                Bounds::Starts(&tail_starts[..]),
+            ),
+            Bounds::Shapes { limit } => (Bounds::Shapes { limit }, Bounds::Shapes { limit }),
+        };
+        // The helper numbers its lines from 0; they are shifted once the
+        // lines of `head` are counted here.
+        let helper_at = Position {
+            line_number: 0,
+            offset: self.pos.offset + cut as u64,
+        };
+        let mut helper = SourceScanner {
+            known: self.known.clone(),
+            record_times: self.record_times.clone(),
+            ..SourceScanner::new(String::new(), self.limit, helper_at)
+        };
+        let mut found = recycle(std::mem::take(&mut self.found));
+        // The later part goes to a helper thread of the pool that lives as
+        // long as the process (no thread started per block, its caches
+        // stay warm), the first part is done here meanwhile.
+        let mut done = None;
+        let start = Instant::now();
+        let mut head_time = Duration::ZERO;
+        pool.in_place_scope(|scope| {
+            let done = &mut done;
+            let found = &mut found;
+            scope.spawn(move |_| {
+                let r: Result<(), std::convert::Infallible> =
+                    helper.lines_here(matcher, tail, tail_bounds, &mut |_, f| {
+                        found.push(f);
+                        Ok(())
+                    });
+                let Ok(()) = r;
+                *done = Some((helper, start.elapsed()));
+            });
+            let r = self.lines_here(matcher, head, head_bounds, &mut |sc, f| {
+                sc.emit(matcher, f, now, emit)
+            });
+            head_time = start.elapsed();
+            r
+        })?;
+        // (A helper that panicked has re-raised its panic at the end of the
+        // scope: `done` is set once the scope ends.)
+        let Some((helper, tail_time)) = done else {
+            return self.lines_here(matcher, tail, tail_bounds, &mut |sc, f| {
+                sc.emit(matcher, f, now, emit)
+            });
+        };
+        self.rebalance(cut, block.len() - cut, head_time, tail_time);
+        let shift = self.pos.line_number;
+        self.stats.add(&helper.stats);
+        self.pos = Position {
+            line_number: shift + helper.pos.line_number,
+            offset: helper.pos.offset,
+        };
+        for mut f in found.drain(..) {
+            f.pos.line_number += shift;
+            self.emit(matcher, f, now, emit)?;
+        }
+        self.found = recycle(found);
+        Ok(())
+    }
+
+    /// Moves the share of the next split block this thread keeps towards
+    /// the one at which both threads would have taken as long as each
+    /// other on this one (`head` bytes here in `t_head`, `tail` bytes on
+    /// the helper in `t_tail`), a quarter of the way each block.
+    fn rebalance(&mut self, head: usize, tail: usize, t_head: Duration, t_tail: Duration) {
+        let per_byte = |t: Duration, n: usize| t.as_nanos() as f64 / n.max(1) as f64;
+        let (here, there) = (per_byte(t_head, head), per_byte(t_tail, tail));
+        if here + there <= 0.0 {
+            return;
+        }
+        let want = (1000.0 * there / (here + there)) as u32;
+        self.head_share = ((3 * self.head_share + want) / 4).clamp(HEAD_SHARE_MIN, HEAD_SHARE_MAX);
     }
 
     /// Scans a block of whole lines on this thread, handing each record
@@ -443,61 +555,9 @@ impl Now {
     }
 }
 
-/// The line without a final `\r` (CRLF input).
-pub(crate) fn trim_cr(l: &[u8]) -> &[u8] {
-    l.strip_suffix(b"\r").unwrap_or(l)
-}
-
-/// The record `head..end` of `block` as one text, its lines without their
-/// `\r`, and where its matched part (`..matched`) ends in that text. One
-/// line, or lines without `\r`, are borrowed as they are.
-fn joined(block: &[u8], head: usize, matched: usize, end: usize) -> (Cow<'_, [u8]>, usize) {
-    let rec = &block[head..end];
-    if memchr::memchr(b'\r', rec).is_none() {
-        return (Cow::Borrowed(rec), matched - head);
-    }
-    let strip = |part: &[u8], out: &mut Vec<u8>| {
-        for (i, l) in part.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                out.push(b'\n');
-            }
-            out.extend_from_slice(trim_cr(l));
-        }
-    };
-    let mut out = Vec::with_capacity(rec.len());
-    strip(&block[head..matched], &mut out);
-    let cut = out.len();
-    strip(&block[matched..end], &mut out);
-    (Cow::Owned(out), cut)
-}
-
-/// Counts lines longer than `limit` in a block of whole lines without
-/// visiting every line: each step looks for the last `\n` in the next
-/// `limit + 1` bytes, so short lines cost one backward scan per window.
-pub fn count_long_lines(block: &[u8], limit: usize) -> u64 {
-    let mut count = 0;
-    let mut at = 0;
-    while block.len() - at > limit {
-        let window = &block[at..at + limit + 1];
-        match memchr::memrchr(b'\n', window) {
-            Some(i) => at += i + 1,
-            None => {
-                count += 1;
-                match memchr::memchr(b'\n', &block[at + limit..]) {
-                    Some(i) => at += limit + i + 1,
-                    None => break,
-                }
-            }
-        }
-    }
-    count
-}
-
 #[cfg(test)]
 mod tests {
-    use super::split::{HEAD_SHARE_MAX, HEAD_SHARE_MIN, recycle};
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn the_split_moves_to_where_both_threads_take_as_long() {

@@ -15,7 +15,7 @@ use crate::yaml::YamlError;
 
 mod browser;
 mod files;
-mod flags;
+pub mod flags;
 mod ingest;
 mod nats;
 mod values;
@@ -24,7 +24,6 @@ pub use browser::{BrowserConfig, DEFAULT_BROWSER_BODY, Origins};
 use browser::{RawBrowser, compile_browser};
 pub use files::{FileGlobs, SourceConfig, SourceError, SourceKind, StartAt, glob_set};
 use files::{RawSource, compile_source};
-pub use flags::Flags;
 pub use ingest::{DEFAULT_INGEST_BODY, IngestConfig, read_token};
 use ingest::{RawIngest, compile_ingest};
 pub use nats::NatsConfig;

@@ -23,7 +23,7 @@
 //!   (internet-facing; limits of its own).
 //!
 //! A new input is a module here that implements [`Kind`] and [`Source`],
-//! and one line in [`KINDS`] (ARCHITECTURE.md, "Adding a source").
+//! and one line in [`kinds::KINDS`] (ARCHITECTURE.md, "Adding a source").
 
 pub mod browser;
 pub(crate) mod budget;
@@ -31,6 +31,7 @@ pub(crate) mod feed;
 pub mod files;
 pub(crate) mod http_body;
 pub(crate) mod ingest;
+pub(crate) mod kinds;
 pub mod nats;
 pub(crate) mod request;
 pub mod stdin;
@@ -53,17 +54,6 @@ use super::metrics::Metrics;
 use crate::state::checkpoint::FileCheckpoint;
 use crate::state::fingerprint::FileId;
 use feed::Feed;
-
-/// Every kind of input, in the order its sources start. Each registers
-/// its metrics on the registry and returns its [`Kind`]: adding an input
-/// is its module and one line here.
-pub(crate) const KINDS: [Register; 5] = [
-    files::kind,
-    stdin::kind,
-    nats::kind,
-    ingest::kind,
-    browser::kind,
-];
 
 /// Registers a kind's metrics and returns the kind.
 pub(crate) type Register = fn(&mut Registry) -> Box<dyn Kind>;
