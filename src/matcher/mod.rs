@@ -20,6 +20,7 @@
 mod anchors;
 mod find;
 pub mod forms;
+mod levels;
 mod lexing;
 mod resolve;
 pub mod rules;
