@@ -322,7 +322,12 @@ impl Daemon {
     fn apply_reload(&self, r: Result<Generation, LoadError>) {
         match r {
             Ok(g) => {
-                for what in self.current.borrow().config.restart_only_changes(&g.config) {
+                let old = Arc::clone(&self.current.borrow().config);
+                let kinds = self
+                    .kinds
+                    .iter()
+                    .filter_map(|k| k.restart_only(&old, &g.config));
+                for what in old.restart_only_changes(&g.config).into_iter().chain(kinds) {
                     tracing::warn!("SIGHUP: {what} changed; it takes effect at the next restart");
                 }
                 for k in &self.kinds {

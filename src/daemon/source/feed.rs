@@ -20,6 +20,23 @@ use crate::matcher::Matcher;
 use crate::pipeline::EventSink;
 use crate::scan::Stats;
 
+/// Why a feed stopped a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Stop {
+    /// The sink has stopped: the daemon is shutting down.
+    #[error("the events sink has stopped")]
+    Closed,
+    /// The events a held request keeps would go over its memory budget.
+    #[error("the request's events are over the memory budget")]
+    OverBudget(OverBudget),
+}
+
+impl From<Closed> for Stop {
+    fn from(_: Closed) -> Self {
+        Stop::Closed
+    }
+}
+
 /// One source's way into the queue, for one read (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Feed<'a> {
@@ -34,8 +51,6 @@ pub(crate) struct Feed<'a> {
     held: Option<Stats>,
     /// What the held events are charged to, and what it held before them.
     charge: Option<(&'a mut Charge, usize)>,
-    /// Set when a charge was refused (the read then stops with `Closed`).
-    over: Option<OverBudget>,
 }
 
 impl<'a> Feed<'a> {
@@ -54,7 +69,6 @@ impl<'a> Feed<'a> {
             source,
             held: None,
             charge: None,
-            over: None,
         }
     }
 
@@ -65,17 +79,11 @@ impl<'a> Feed<'a> {
     }
 
     /// Charges the events a holding feed keeps to `charge`: when it refuses,
-    /// the read stops (with `Closed`) and [`over_budget`](Self::over_budget)
-    /// says why.
+    /// the read stops with [`Stop::OverBudget`].
     pub(crate) fn charged(mut self, charge: &'a mut Charge) -> Self {
         let base = charge.bytes();
         self.charge = Some((charge, base));
         self
-    }
-
-    /// Why the read stopped, if a charge was refused.
-    pub(crate) fn over_budget(&self) -> Option<OverBudget> {
-        self.over
     }
 
     /// What a holding feed read, to count once its request is queued.
@@ -85,7 +93,7 @@ impl<'a> Feed<'a> {
 }
 
 impl EventSink for Feed<'_> {
-    type Error = Closed;
+    type Error = Stop;
 
     fn matcher(&mut self) -> Arc<Matcher> {
         let now = self.current.borrow();
@@ -95,7 +103,7 @@ impl EventSink for Feed<'_> {
         Arc::clone(&self.g.matcher)
     }
 
-    fn event(&mut self, ev: &Event<'_>) -> Result<(), Closed> {
+    fn event(&mut self, ev: &Event<'_>) -> Result<(), Stop> {
         let e = self.g.matcher.catalog().entry(ev.ids.0);
         if e.kind == EntryKind::Drift {
             let form = if e.sdk_major == Some(4) {
@@ -111,20 +119,17 @@ impl EventSink for Feed<'_> {
         self.emitter.event(&self.g, ev)?;
         if let Some((charge, base)) = &mut self.charge {
             let held = self.emitter.held_bytes();
-            if let Err(o) = charge.grow_to(*base + held) {
-                self.over = Some(o);
-                return Err(Closed);
-            }
+            charge.grow_to(*base + held).map_err(Stop::OverBudget)?;
         }
         Ok(())
     }
 
-    fn recovered(&mut self, ev: &Event<'_>) -> Result<(), Closed> {
+    fn recovered(&mut self, ev: &Event<'_>) -> Result<(), Stop> {
         self.metrics.recovery(self.g.matcher.catalog(), ev.ids.0);
         Ok(())
     }
 
-    fn block_done(&mut self, delta: &Stats) -> Result<(), Closed> {
+    fn block_done(&mut self, delta: &Stats) -> Result<(), Stop> {
         match &mut self.held {
             Some(h) => {
                 h.add(delta);

@@ -24,7 +24,7 @@ use axum::routing::post;
 use prometheus_client::registry::Registry;
 
 use super::http_body::BodyError;
-use super::request::{PathLimits, RequestPath, Stop};
+use super::request::{Halt, PathLimits, RequestPath};
 use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind};
 use crate::bodies::{self, Records};
 use crate::daemon::config::{Config, IngestConfig, read_token};
@@ -54,6 +54,10 @@ impl Kind for IngestKind {
                 }) as Box<dyn Source>
             })
             .collect()
+    }
+
+    fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {
+        (old.ingest != new.ingest).then_some("ingest")
     }
 
     fn declare(&self, config: &Config, metrics: &Metrics) {
@@ -354,23 +358,23 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
 
 impl From<BodyError> for Outcome {
     fn from(e: BodyError) -> Self {
-        Stop::Body(e).into()
+        Halt::Body(e).into()
     }
 }
 
-impl From<Stop> for Outcome {
-    fn from(s: Stop) -> Self {
+impl From<Halt> for Outcome {
+    fn from(s: Halt) -> Self {
         match s {
-            Stop::Body(BodyError::TooLarge(max)) => Outcome::TooLarge(max),
-            Stop::Body(BodyError::Busy) => Outcome::Busy,
-            Stop::Body(BodyError::OverMemory) => Outcome::OverMemory,
-            Stop::Body(BodyError::Bad(why)) => Outcome::BadBody(why),
-            Stop::Body(BodyError::Unsupported(enc)) => Outcome::Unsupported(enc),
-            Stop::SlowBody(t) => Outcome::SlowBody(t),
-            Stop::WorkersBusy => Outcome::Unavailable("every ingest worker busy; retry later"),
-            Stop::QueueFull { .. } => Outcome::Full,
-            Stop::ShuttingDown => Outcome::Unavailable("shutting down"),
-            Stop::WorkerFailed => Outcome::Unavailable("the request's worker failed"),
+            Halt::Body(BodyError::TooLarge(max)) => Outcome::TooLarge(max),
+            Halt::Body(BodyError::Busy) => Outcome::Busy,
+            Halt::Body(BodyError::OverMemory) => Outcome::OverMemory,
+            Halt::Body(BodyError::Bad(why)) => Outcome::BadBody(why),
+            Halt::Body(BodyError::Unsupported(enc)) => Outcome::Unsupported(enc),
+            Halt::SlowBody(t) => Outcome::SlowBody(t),
+            Halt::WorkersBusy => Outcome::Unavailable("every ingest worker busy; retry later"),
+            Halt::QueueFull { .. } => Outcome::Full,
+            Halt::ShuttingDown => Outcome::Unavailable("shutting down"),
+            Halt::WorkerFailed => Outcome::Unavailable("the request's worker failed"),
         }
     }
 }

@@ -78,6 +78,13 @@ pub(crate) trait Kind: Send + Sync {
     fn reloaded(&self, config: &Config, metrics: &Metrics) {
         let _ = (config, metrics);
     }
+
+    /// The name of its section when a reload from `old` to `new` changes
+    /// it but only a restart applies it (a listener, a consumer).
+    fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {
+        let _ = (old, new);
+        None
+    }
 }
 
 /// A source of lines.

@@ -51,6 +51,10 @@ impl Kind for NatsKind {
             .collect()
     }
 
+    fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {
+        (old.nats != new.nats).then_some("nats")
+    }
+
     fn declare(&self, config: &Config, metrics: &Metrics) {
         if let Some(n) = &config.nats {
             metrics.declare_source(&n.source);

@@ -5,7 +5,7 @@
 //! one of a bounded set of workers on a blocking thread
 //! ([`RequestPath::work`]); its records scanned through a holding pipeline
 //! and its events committed to the queue whole or not at all
-//! ([`RequestPath::commit`]). What stops a request is a [`Stop`], which
+//! ([`RequestPath::commit`]). What stops a request is a [`Halt`], which
 //! each endpoint answers in its own words; nothing of a stopped request
 //! reaches the queue or the counters.
 
@@ -17,17 +17,16 @@ use axum::http::HeaderMap;
 use tokio::sync::{Semaphore, oneshot, watch};
 
 use super::budget::{Budget, Charge};
-use super::feed::Feed;
+use super::feed::{self, Feed};
 use super::http_body::{BodyEncoding, BodyError, decompress, encoding_of, receive};
 use crate::daemon::emitter::{CommitError, Emitter};
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
-use crate::daemon::queue::Closed;
 use crate::scan::Stats;
 
 /// Why a request went no further.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Stop {
+pub(crate) enum Halt {
     /// Its body: too large as sent or decoded, over the memory budget, in
     /// an encoding not decoded here, or not what it says it is.
     Body(BodyError),
@@ -46,9 +45,9 @@ pub(crate) enum Stop {
     WorkerFailed,
 }
 
-impl From<BodyError> for Stop {
+impl From<BodyError> for Halt {
     fn from(e: BodyError) -> Self {
-        Stop::Body(e)
+        Halt::Body(e)
     }
 }
 
@@ -123,7 +122,7 @@ impl RequestPath {
     /// The body, whole within the size limit and the body timeout, charged
     /// as it comes; an encoding not decoded here is refused before a byte
     /// is read.
-    pub(crate) async fn receive(&self, headers: &HeaderMap, body: Body) -> Result<Received, Stop> {
+    pub(crate) async fn receive(&self, headers: &HeaderMap, body: Body) -> Result<Received, Halt> {
         let encoding = encoding_of(headers)?;
         let mut charge = self.budget.charge();
         // A client that sends its body a byte at a time holds a connection:
@@ -133,7 +132,7 @@ impl RequestPath {
             receive(body, headers, self.limits.max_body_bytes, &mut charge),
         )
         .await
-        .map_err(|_| Stop::SlowBody(self.limits.body_timeout))??;
+        .map_err(|_| Halt::SlowBody(self.limits.body_timeout))??;
         Ok(Received {
             encoding,
             raw,
@@ -145,7 +144,7 @@ impl RequestPath {
     /// thread decodes the body (charged as it grows) and runs `work` on it.
     /// Returns what `work` returned and the charge, to hold until the
     /// request's events are written; `work` refuses in the endpoint's own
-    /// terms (`E`), the path in a [`Stop`].
+    /// terms (`E`), the path in a [`Halt`].
     pub(crate) async fn work<T, E>(
         &self,
         received: Received,
@@ -153,7 +152,7 @@ impl RequestPath {
     ) -> Result<(T, Charge), E>
     where
         T: Send + 'static,
-        E: From<Stop> + Send + 'static,
+        E: From<Halt> + Send + 'static,
     {
         // Decoding and matching take a core each: at most `workers` at once;
         // the others wait, their bodies charged.
@@ -162,8 +161,8 @@ impl RequestPath {
             Arc::clone(&self.workers).acquire_owned(),
         )
         .await
-        .map_err(|_| Stop::WorkersBusy)?
-        .map_err(|_| Stop::ShuttingDown)?;
+        .map_err(|_| Halt::WorkersBusy)?
+        .map_err(|_| Halt::ShuttingDown)?;
         let max = self.limits.max_body_bytes;
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
@@ -172,12 +171,12 @@ impl RequestPath {
                 raw,
                 mut charge,
             } = received;
-            let body = decompress(encoding, raw, max, &mut charge).map_err(Stop::from)?;
+            let body = decompress(encoding, raw, max, &mut charge).map_err(Halt::from)?;
             let done = work(body, &mut charge)?;
             Ok((done, charge))
         })
         .await
-        .map_err(|_| E::from(Stop::WorkerFailed))?
+        .map_err(|_| E::from(Halt::WorkerFailed))?
     }
 
     /// Scans (with `scan`) into a holding emitter, its events charged to
@@ -189,27 +188,26 @@ impl RequestPath {
         source: &str,
         charge: &mut Charge,
         ack: oneshot::Sender<()>,
-        scan: impl FnOnce(&mut Feed<'_>) -> Result<(), Closed>,
-    ) -> Result<Stats, Stop> {
+        scan: impl FnOnce(&mut Feed<'_>) -> Result<(), feed::Stop>,
+    ) -> Result<Stats, Halt> {
         let mut emitter = self.emitter.clone().holding();
         let mut feed = Feed::new(&self.current, &mut emitter, &self.metrics, source)
             .holding()
             .charged(charge);
-        if scan(&mut feed).is_err() {
-            return Err(match feed.over_budget() {
-                Some(o) => Stop::Body(o.into()),
-                None => Stop::ShuttingDown,
-            });
+        match scan(&mut feed) {
+            Ok(()) => {}
+            Err(feed::Stop::OverBudget(o)) => return Err(Halt::Body(o.into())),
+            Err(feed::Stop::Closed) => return Err(Halt::ShuttingDown),
         }
         let read = feed.held();
         match emitter.try_commit(ack) {
             Ok(()) => {}
             Err(CommitError::Full) => {
-                return Err(Stop::QueueFull {
+                return Err(Halt::QueueFull {
                     events: read.events,
                 });
             }
-            Err(CommitError::Closed) => return Err(Stop::ShuttingDown),
+            Err(CommitError::Closed) => return Err(Halt::ShuttingDown),
         }
         self.metrics.read(source, &read);
         Ok(read)

@@ -45,6 +45,10 @@ impl Kind for StdinKind {
             .collect()
     }
 
+    fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {
+        (old.stdin_source() != new.stdin_source()).then_some("the stdin source")
+    }
+
     fn declare(&self, config: &Config, metrics: &Metrics) {
         if let Some(name) = config.stdin_source() {
             metrics.declare_source(name);

@@ -36,7 +36,7 @@ use prometheus_client::registry::Registry;
 
 use super::budget::Charge;
 use super::http_body::BodyError;
-use super::request::{PathLimits, RequestPath, Stop};
+use super::request::{Halt, PathLimits, RequestPath};
 use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind};
 use crate::catalog::CatalogSet;
 use crate::context::Context;
@@ -72,6 +72,10 @@ impl Kind for BrowserKind {
                 }) as Box<dyn Source>
             })
             .collect()
+    }
+
+    fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {
+        (old.browser != new.browser).then_some("browser")
     }
 
     fn declare(&self, config: &Config, metrics: &Metrics) {
@@ -462,7 +466,7 @@ fn take_log(
         pipeline.text(up.log.as_bytes(), feed)
     }) {
         Ok(read) => Ok(read.events),
-        Err(Stop::QueueFull { events }) => {
+        Err(Halt::QueueFull { events }) => {
             s.path.dropped(events);
             Err(Refusal::QueueFull)
         }
@@ -512,15 +516,15 @@ fn failure_key(set: &CatalogSet, major: Option<u32>, code: i64) -> &str {
 }
 
 /// A body that was not taken is answered without it: never quoted back.
-impl From<Stop> for Refusal {
-    fn from(s: Stop) -> Self {
+impl From<Halt> for Refusal {
+    fn from(s: Halt) -> Self {
         match s {
-            Stop::Body(e) => Refusal::Body(e),
-            Stop::SlowBody(_) => Refusal::SlowBody,
-            Stop::WorkersBusy => Refusal::Body(BodyError::Busy),
-            Stop::QueueFull { .. } => Refusal::QueueFull,
-            Stop::ShuttingDown => Refusal::Unavailable("shutting down"),
-            Stop::WorkerFailed => Refusal::Unavailable("the upload's worker failed"),
+            Halt::Body(e) => Refusal::Body(e),
+            Halt::SlowBody(_) => Refusal::SlowBody,
+            Halt::WorkersBusy => Refusal::Body(BodyError::Busy),
+            Halt::QueueFull { .. } => Refusal::QueueFull,
+            Halt::ShuttingDown => Refusal::Unavailable("shutting down"),
+            Halt::WorkerFailed => Refusal::Unavailable("the upload's worker failed"),
         }
     }
 }
