@@ -28,16 +28,7 @@ fn config(dir: &Path, out: &Path, extra: &str) -> PathBuf {
     fast_config(dir, &format!("{}/*.log", dir.display()), out, extra)
 }
 
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < timeout {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
+use common::wait_until;
 
 #[test]
 fn values_out_of_range_are_refused_before_anything_runs() {
@@ -277,7 +268,13 @@ fn an_event_is_never_split_across_a_reopen_on_a_full_disk() {
     let before = std::fs::read(&events).unwrap();
     std::fs::rename(&events, &rotated).unwrap();
     d.signal(libc::SIGHUP);
-    std::thread::sleep(Duration::from_millis(500));
+    // The reload is done (the events file is reopened before the next
+    // event) while the disk is still full.
+    d.wait_metric(
+        "trtc_logwatch_config_reloads_total",
+        1.0,
+        Duration::from_secs(10),
+    );
     std::fs::remove_file(filler).unwrap();
     assert_eq!(
         d.wait_metric(WRITTEN, TOTAL as f64, Duration::from_secs(30)),
@@ -361,7 +358,7 @@ fn out_of_descriptors(files: u64, nofile: u64, max_open: Option<u64>) {
         total as f64
     );
     // Polls go on: nothing more, nothing rotated.
-    std::thread::sleep(Duration::from_millis(1500));
+    d.wait_listings(2);
     let body = d.metrics();
     assert_eq!(metric(&body, ICE), Some(total as f64));
     assert_eq!(

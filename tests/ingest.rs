@@ -718,7 +718,11 @@ fn a_real_collector_runs_the_shipped_recipe_end_to_end() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(800));
+    // syslog-ng is up once its control socket is.
+    assert!(common::wait_until(Duration::from_secs(10), || dir
+        .path()
+        .join("ctl")
+        .exists()));
     let mut f = std::fs::OpenOptions::new().append(true).open(&app).unwrap();
     for n in 1..=30 {
         writeln!(f, "{}", line(n).trim_end()).unwrap();

@@ -169,8 +169,11 @@ fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
         return;
     };
     assert!(records.iter().any(|r| r.sdk == "v5"), "no v5 records");
-    // Uploads are answered once queued; the last events are written at once.
-    std::thread::sleep(Duration::from_millis(500));
+    // Uploads are answered once queued: the queue empties once the last
+    // events are written.
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        metric(&d.metrics(), "trtc_logwatch_queue_depth") == Some(0.0)
+    }));
     let m = d.metrics();
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");

@@ -20,7 +20,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::clock::{SharedClock, SystemClock};
 
 use cardinality_estimator::CardinalityEstimator;
 use prometheus_client::collector::Collector;
@@ -96,9 +97,16 @@ struct PerKey {
 }
 
 /// Who each key's errors hit (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Affected {
     keys: Mutex<HashMap<(String, String), PerKey>>,
+    clock: SharedClock,
+}
+
+impl Default for Affected {
+    fn default() -> Self {
+        Self::with_clock(SystemClock::shared())
+    }
 }
 
 /// One event's ids, hashed, for [`Affected::record`].
@@ -108,20 +116,22 @@ pub(crate) struct Hit {
     pub room: Option<u64>,
 }
 
-fn minute_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 60)
-}
-
 impl Affected {
+    /// Windows timed by `clock`.
+    pub(crate) fn with_clock(clock: SharedClock) -> Self {
+        Self {
+            keys: Mutex::default(),
+            clock,
+        }
+    }
+
     /// Counts the ids of batches of events: each batch of one `(catalog,
     /// key)` in one `group`.
     pub(crate) fn record<'k, H: IntoIterator<Item = Hit>>(
         &self,
         runs: impl IntoIterator<Item = ((&'k str, &'k str), &'k str, H)>,
     ) {
-        self.record_at(minute_now(), runs);
+        self.record_at(self.clock.minute(), runs);
     }
 
     fn record_at<'k, H: IntoIterator<Item = Hit>>(
@@ -163,7 +173,7 @@ impl Affected {
 
     /// Every key's and group's figures now (see [`Affected::figures`]).
     pub(crate) fn now(&self) -> Vec<((String, String), [usize; 4])> {
-        self.figures(minute_now())
+        self.figures(self.clock.minute())
     }
 
     /// Every key's (users 5m, users 1h, rooms 5m, rooms 1h) at `minute`;
@@ -203,7 +213,7 @@ pub(crate) struct AffectedCollector(pub std::sync::Arc<Affected>);
 
 impl Collector for AffectedCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let figures = self.0.figures(minute_now());
+        let figures = self.0.now();
         let (groups, keys): (Vec<_>, Vec<_>) = figures.iter().partition(|((c, _), _)| c.is_empty());
         for (name, help, at) in [
             (

@@ -6,15 +6,26 @@
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
+use super::clock::SharedClock;
 use super::recent::Recent;
 
 /// The pages' data, shared by the emitters, the file source and the pages.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Board {
     /// Each key's recent figures and events.
     pub recent: Recent,
     /// Each file source's unread bytes.
     pub lags: Lags,
+}
+
+impl Board {
+    /// A board whose recent figures are timed by `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            recent: Recent::with_clock(clock),
+            lags: Lags::default(),
+        }
+    }
 }
 
 /// Unread bytes per file source, as last reported.

@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use crate::catalog::{CatalogSet, EntryId};
 use crate::event::Event;
 
 use super::affected::{self, Hit};
 use super::board::Board;
+use super::clock::SharedClock;
 use super::config::Overflow;
 use super::generation::Generation;
 use super::metrics::Metrics;
@@ -120,9 +120,10 @@ impl Emitter {
         self
     }
 
-    /// Writes at most `limit` events per source and key (`None`: all).
-    pub fn with_sampling(mut self, limit: Option<Rate>) -> Self {
-        self.sampler = limit.map(|l| Arc::new(Sampler::new(l)));
+    /// Writes at most `limit` events per source and key (`None`: all),
+    /// in windows timed by `clock`.
+    pub fn with_sampling(mut self, limit: Option<Rate>, clock: &SharedClock) -> Self {
+        self.sampler = limit.map(|l| Arc::new(Sampler::with_clock(l, Arc::clone(clock))));
         self
     }
 
@@ -167,7 +168,7 @@ impl Emitter {
         let r = &g.renderer;
         let before = match &self.sampler {
             None => None,
-            Some(s) => match s.admit(ev.source, ev.key, Instant::now()) {
+            Some(s) => match s.admit(ev.source, ev.key) {
                 Verdict::Write(before) => before,
                 Verdict::Suppress => {
                     self.metrics.event_suppressed(ev.key);

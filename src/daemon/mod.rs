@@ -19,6 +19,7 @@
 
 pub(crate) mod affected;
 pub(crate) mod board;
+pub mod clock;
 pub mod config;
 pub(crate) mod connections;
 pub(crate) mod emitter;
@@ -47,6 +48,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::state::checkpoint::{CheckpointError, Checkpointer};
 use board::Board;
+use clock::SystemClock;
 use config::{Config, ConfigError};
 use emitter::Emitter;
 pub use generation::{Generation, LoadError};
@@ -176,7 +178,8 @@ impl Daemon {
     /// starts the sink, the sources and the HTTP server.
     async fn start(g: Generation) -> Result<Self, DaemonError> {
         let config = Arc::clone(&g.config);
-        let (metrics, (kinds, http_metrics)) = Metrics::build(|r| {
+        let clock = SystemClock::shared();
+        let (metrics, (kinds, http_metrics)) = Metrics::build(Arc::clone(&clock), |r| {
             let kinds: Vec<Box<dyn Kind>> = source::kinds::KINDS.iter().map(|k| k(r)).collect();
             (kinds, HttpMetrics::register(r))
         });
@@ -220,11 +223,11 @@ impl Daemon {
         let sink = spawn_guarded("sink", false, &ended_tx, move || sink.run())?;
         let (current, current_rx) = watch::channel(Arc::new(g));
         let cancel = CancellationToken::new();
-        let board = Arc::new(Board::default());
+        let board = Arc::new(Board::new(Arc::clone(&clock)));
         let ctx = SourceContext {
             current: current_rx,
             emitter: Emitter::new(tx.clone(), Arc::clone(&metrics), config.overflow)
-                .with_sampling(config.max_per_key)
+                .with_sampling(config.max_per_key, &clock)
                 .with_board(Arc::clone(&board)),
             metrics: Arc::clone(&metrics),
             board: Arc::clone(&board),

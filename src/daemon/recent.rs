@@ -8,7 +8,8 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::clock::{SharedClock, SystemClock};
 
 /// Recent events kept per key.
 pub const MAX_SAMPLES: usize = 5;
@@ -86,18 +87,27 @@ pub struct KeyFigures {
 }
 
 /// Every key's recent figures (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Recent {
     keys: Mutex<HashMap<(String, String), KeyNow>>,
+    clock: SharedClock,
 }
 
-fn minute_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 60)
+impl Default for Recent {
+    fn default() -> Self {
+        Self::with_clock(SystemClock::shared())
+    }
 }
 
 impl Recent {
+    /// Minute buckets timed by `clock`.
+    pub fn with_clock(clock: SharedClock) -> Self {
+        Self {
+            keys: Mutex::default(),
+            clock,
+        }
+    }
+
     fn with<R>(&self, catalog: &str, key: &str, f: impl FnOnce(&mut KeyNow) -> R) -> R {
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         let k = keys
@@ -108,7 +118,7 @@ impl Recent {
 
     /// `n` errors of the key.
     pub(crate) fn count(&self, catalog: &str, key: &str, n: u64) {
-        let minute = minute_now();
+        let minute = self.clock.minute();
         self.with(catalog, key, |k| {
             k.total += n;
             let slot = &mut k.minutes[(minute % 5) as usize];
@@ -141,7 +151,7 @@ impl Recent {
 
     /// Every key seen, most errors in the last 5 minutes first.
     pub fn figures(&self) -> Vec<KeyFigures> {
-        let minute = minute_now();
+        let minute = self.clock.minute();
         let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<KeyFigures> = keys
             .iter()
@@ -203,5 +213,20 @@ mod tests {
         assert!(f[0].versions.iter().any(|(v, _)| v == "other"));
         assert_eq!(f[0].samples.len(), MAX_SAMPLES);
         assert_eq!(f[0].samples[0].ts, "7", "newest first");
+    }
+
+    #[test]
+    fn the_last_five_minutes_move_with_the_clock() {
+        let clock = crate::daemon::clock::ManualClock::at(6_000_000);
+        let r = Recent::with_clock(clock.clone());
+        r.count("c", "ICE", 3);
+        clock.advance(std::time::Duration::from_secs(180));
+        r.count("c", "ICE", 1);
+        assert_eq!(r.figures()[0].last_5m, 4);
+        clock.advance(std::time::Duration::from_secs(150));
+        assert_eq!(r.figures()[0].last_5m, 1, "the first minute is out");
+        clock.advance(std::time::Duration::from_secs(300));
+        let f = r.figures();
+        assert_eq!((f[0].last_5m, f[0].total), (0, 4));
     }
 }

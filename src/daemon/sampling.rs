@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::clock::SharedClock;
+
 /// Events allowed per source and key in each window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -36,21 +38,29 @@ pub enum Verdict {
 #[derive(Debug)]
 pub struct Sampler {
     limit: Rate,
+    clock: SharedClock,
     /// Source → key → window (looked up by `&str`: no allocation per event).
     windows: Mutex<HashMap<String, HashMap<String, Window>>>,
 }
 
 impl Sampler {
-    /// A sampler that lets `limit.rate` events per `limit.per` through.
-    pub fn new(limit: Rate) -> Self {
+    /// A sampler that lets `limit.rate` events per `limit.per` through,
+    /// its windows timed by `clock`.
+    pub fn with_clock(limit: Rate, clock: SharedClock) -> Self {
         Self {
             limit,
+            clock,
             windows: Mutex::new(HashMap::new()),
         }
     }
 
+    /// Decides for one event of `key` from `source` now.
+    pub fn admit(&self, source: &str, key: &str) -> Verdict {
+        self.admit_at(source, key, self.clock.instant())
+    }
+
     /// Decides for one event of `key` from `source` at `now`.
-    pub fn admit(&self, source: &str, key: &str, now: Instant) -> Verdict {
+    fn admit_at(&self, source: &str, key: &str, now: Instant) -> Verdict {
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if !windows.contains_key(source) {
             windows.insert(source.to_string(), HashMap::new());
@@ -91,19 +101,40 @@ mod tests {
 
     #[test]
     fn rate_per_window_and_the_count_left_out() {
-        let s = Sampler::new(Rate {
-            rate: 2,
-            per: Duration::from_secs(1),
-        });
+        let s = Sampler::with_clock(
+            Rate {
+                rate: 2,
+                per: Duration::from_secs(1),
+            },
+            crate::daemon::clock::SystemClock::shared(),
+        );
         let t = Instant::now();
-        assert_eq!(s.admit("a", "K", t), Verdict::Write(None));
-        assert_eq!(s.admit("a", "K", t), Verdict::Write(None));
-        assert_eq!(s.admit("a", "K", t), Verdict::Suppress);
-        assert_eq!(s.admit("a", "K", t), Verdict::Suppress);
-        assert_eq!(s.admit("b", "K", t), Verdict::Write(None), "per source");
-        assert_eq!(s.admit("a", "J", t), Verdict::Write(None), "per key");
+        assert_eq!(s.admit_at("a", "K", t), Verdict::Write(None));
+        assert_eq!(s.admit_at("a", "K", t), Verdict::Write(None));
+        assert_eq!(s.admit_at("a", "K", t), Verdict::Suppress);
+        assert_eq!(s.admit_at("a", "K", t), Verdict::Suppress);
+        assert_eq!(s.admit_at("b", "K", t), Verdict::Write(None), "per source");
+        assert_eq!(s.admit_at("a", "J", t), Verdict::Write(None), "per key");
         let later = t + Duration::from_secs(1);
-        assert_eq!(s.admit("a", "K", later), Verdict::Write(Some(2)));
-        assert_eq!(s.admit("a", "K", later), Verdict::Write(None));
+        assert_eq!(s.admit_at("a", "K", later), Verdict::Write(Some(2)));
+        assert_eq!(s.admit_at("a", "K", later), Verdict::Write(None));
+    }
+
+    #[test]
+    fn windows_follow_the_clock() {
+        let clock = crate::daemon::clock::ManualClock::at(0);
+        let s = Sampler::with_clock(
+            Rate {
+                rate: 1,
+                per: Duration::from_secs(2),
+            },
+            clock.clone(),
+        );
+        assert_eq!(s.admit("a", "K"), Verdict::Write(None));
+        assert_eq!(s.admit("a", "K"), Verdict::Suppress);
+        clock.advance(Duration::from_millis(1999));
+        assert_eq!(s.admit("a", "K"), Verdict::Suppress);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(s.admit("a", "K"), Verdict::Write(Some(2)));
     }
 }

@@ -54,6 +54,19 @@ pub fn data(name: &str) -> String {
     std::fs::read_to_string(root.join("tests/data").join(name)).unwrap()
 }
 
+/// Waits (polling every 50 ms) until `f` holds; false when it did not
+/// within `timeout`.
+pub fn wait_until(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t = std::time::Instant::now();
+    while t.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
 /// What a test needs that this machine lacks (`missing`: why, or `None`
 /// when everything is there): under CI (`CI` set) the test fails, where
 /// `scripts/install-test-deps.sh` installs it; elsewhere it says SKIPPED

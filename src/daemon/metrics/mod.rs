@@ -21,6 +21,7 @@ use prometheus_client::registry::Registry;
 
 use crate::catalog::{CatalogSet, EntryId};
 use crate::daemon::affected::{Affected, AffectedCollector, Hit};
+use crate::daemon::clock::{SharedClock, SystemClock};
 use crate::scan::Stats;
 use labels::{Admitted, BrowserLabels, BuildLabels, GroupLabel, VersionLabels, version_label};
 pub use labels::{
@@ -217,12 +218,13 @@ impl Default for Metrics {
 impl Metrics {
     /// Registers the shared metrics alone (tests, benchmarks).
     pub fn new() -> Self {
-        Self::build(|_| ()).0
+        Self::build(SystemClock::shared(), |_| ()).0
     }
 
-    /// Registers the shared metrics, then those of the components
-    /// (`components` registers them and returns their handles).
-    pub fn build<T>(components: impl FnOnce(&mut Registry) -> T) -> (Self, T) {
+    /// Registers the shared metrics, their windows timed by `clock`, then
+    /// those of the components (`components` registers them and returns
+    /// their handles).
+    pub fn build<T>(clock: SharedClock, components: impl FnOnce(&mut Registry) -> T) -> (Self, T) {
         let mut r = Registry::default();
         let errors = Fam::<ErrorLabels>::default();
         let causes = Fam::<CauseLabels>::default();
@@ -270,7 +272,7 @@ impl Metrics {
             "TRTC errors by group and browser family and major version (`Chrome 156`): the first 20 seen, the rest `other`",
             browsers.clone(),
         );
-        let affected = Arc::new(Affected::default());
+        let affected = Arc::new(Affected::with_clock(clock));
         r.register_collector(Box::new(AffectedCollector(Arc::clone(&affected))));
         r.register(
             "trtc_logwatch_build",

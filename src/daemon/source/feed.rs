@@ -143,3 +143,75 @@ impl EventSink for Feed<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::daemon::clock::{ManualClock, SharedClock};
+    use crate::daemon::config::{Config, Overflow};
+    use crate::daemon::queue::{self, SinkMsg};
+    use crate::daemon::sampling::Rate;
+    use crate::pipeline::Pipeline;
+
+    /// Storm sampling of a source's events follows the daemon's clock: five
+    /// a window are written, the rest counted, and the first written in the
+    /// next window says how many were left out (no test sleeps through it).
+    #[test]
+    fn a_storm_is_sampled_in_windows_of_the_clock() {
+        let clock = ManualClock::at(1_000_000);
+        let shared: SharedClock = clock.clone();
+        let g = Arc::new(Generation::build(Config::default()).unwrap());
+        let (_keep, current) = watch::channel(g);
+        let (tx, rx) = queue::bounded(1000);
+        let metrics = Arc::new(Metrics::new());
+        let rate = Rate {
+            rate: 5,
+            per: Duration::from_secs(2),
+        };
+        let mut emitter = Emitter::new(tx, Arc::clone(&metrics), Overflow::Block)
+            .with_sampling(Some(rate), &shared);
+        let mut pipeline = Pipeline::builder("app").build();
+        let mut read = |text: String, emitter: &mut Emitter| {
+            let mut feed = Feed::new(&current, emitter, &metrics, "app");
+            pipeline.text(text.as_bytes(), &mut feed).unwrap();
+            let mut lines = Vec::new();
+            while let Ok(m) = rx.recv_timeout(Duration::ZERO) {
+                if let SinkMsg::Events(b) = m {
+                    lines.extend(
+                        String::from_utf8(b.bytes)
+                            .unwrap()
+                            .lines()
+                            .map(str::to_string),
+                    );
+                }
+            }
+            lines
+        };
+        let storm: String = (1..=20)
+            .map(|n| format!("RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq={n}\n"))
+            .collect();
+        let first = read(storm, &mut emitter);
+        assert_eq!(first.len(), 5, "{first:?}");
+        assert!(first.iter().all(|l| !l.contains("suppressed_before")));
+        clock.advance(Duration::from_millis(1999));
+        let inside = read(
+            "RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=21\n".into(),
+            &mut emitter,
+        );
+        assert!(inside.is_empty(), "{inside:?}");
+        clock.advance(Duration::from_millis(1));
+        let next = read(
+            "RtcError: x <ICE_TRANSPORT_ERROR 0x4003> seq=22\n".into(),
+            &mut emitter,
+        );
+        assert_eq!(next.len(), 1, "{next:?}");
+        assert!(next[0].contains("\"suppressed_before\":16"), "{}", next[0]);
+        assert!(
+            metrics
+                .prometheus_text()
+                .contains("trtc_logwatch_events_suppressed_total{key=\"ICE_TRANSPORT_ERROR\"} 16")
+        );
+    }
+}
