@@ -11,7 +11,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use trtc_logwatch::catalog::CatalogSet;
 use trtc_logwatch::lines::{Chunk, DEFAULT_MAX_LINE};
 use trtc_logwatch::matcher::Matcher;
-use trtc_logwatch::scan::{Position, SourceScanner, count_long_lines};
+use trtc_logwatch::scan::{ScanOptions, SourceScanner, count_long_lines};
 
 fn corpus() -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -43,7 +43,11 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("scan_block_with_events", |b| {
         b.iter(|| {
-            let mut sc = SourceScanner::new("bench", DEFAULT_MAX_LINE, Position::default());
+            let mut sc = SourceScanner::new(ScanOptions {
+                name: "bench".into(),
+                limit: DEFAULT_MAX_LINE,
+                ..ScanOptions::default()
+            });
             let mut n = 0usize;
             sc.chunk(&m, Chunk::Lines(&data), &mut |ev| {
                 n += ev.key.len();
@@ -118,7 +122,11 @@ fn hostile(c: &mut Criterion) {
             g.throughput(Throughput::Bytes(block.len() as u64));
             g.bench_function(format!("{name}/{len}"), |b| {
                 b.iter(|| {
-                    let mut sc = SourceScanner::new("b", DEFAULT_MAX_LINE, Position::default());
+                    let mut sc = SourceScanner::new(ScanOptions {
+                        name: "b".into(),
+                        limit: DEFAULT_MAX_LINE,
+                        ..ScanOptions::default()
+                    });
                     let mut n = 0u64;
                     sc.chunk(&m, Chunk::Lines(block.as_bytes()), &mut |_| {
                         n += 1;
@@ -154,7 +162,11 @@ fn keys_per_line(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(block.len() as u64));
         g.bench_function(format!("{k}"), |b| {
             b.iter(|| {
-                let mut sc = SourceScanner::new("b", DEFAULT_MAX_LINE, Position::default());
+                let mut sc = SourceScanner::new(ScanOptions {
+                    name: "b".into(),
+                    limit: DEFAULT_MAX_LINE,
+                    ..ScanOptions::default()
+                });
                 let mut n = 0u64;
                 sc.chunk(&m, Chunk::Lines(block.as_bytes()), &mut |_| {
                     n += 1;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::event::Event;
 use crate::lines::{Chunk, LineReader, Pass, ReadError};
 use crate::matcher::Matcher;
-use crate::scan::{Position, SourceScanner, Stats};
+use crate::scan::{Position, ScanOptions, SourceScanner, Stats};
 
 /// Where a pipeline's events go, and the matcher it uses.
 pub trait EventSink {
@@ -160,14 +160,14 @@ impl PipelineBuilder {
 
     /// The pipeline.
     pub fn build(self) -> Pipeline {
-        let mut scanner =
-            SourceScanner::new(self.name, self.limit, self.start).with_workers(self.workers);
-        if let Some(p) = self.path {
-            scanner = scanner.with_path(p);
-        }
-        if let Some(k) = self.known {
-            scanner = scanner.with_context(k);
-        }
+        let scanner = SourceScanner::new(ScanOptions {
+            name: self.name,
+            path: self.path,
+            limit: self.limit,
+            start: self.start,
+            workers: self.workers,
+            known: self.known,
+        });
         Pipeline {
             reader: None,
             limit: self.limit,
@@ -340,12 +340,12 @@ impl Pipeline {
 
     /// Where the next line starts.
     pub fn position(&self) -> Position {
-        self.scanner.pos
+        self.scanner.position()
     }
 
     /// Counters since the pipeline was built.
     pub fn stats(&self) -> Stats {
-        self.scanner.stats
+        self.scanner.stats()
     }
 
     /// Bytes of a partial line waiting for its `\n`.
@@ -358,7 +358,7 @@ impl Pipeline {
         if let Some(r) = &mut self.reader {
             r.reset();
         }
-        self.scanner.pos = pos;
+        self.scanner.set_position(pos);
     }
 }
 

@@ -96,10 +96,47 @@ struct PerKey {
     rooms: Ring,
 }
 
+/// What a figure is of: one catalog key, or one group of keys (whatever
+/// the SDK version).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Subject {
+    /// A catalog's key.
+    Key {
+        /// The catalog.
+        catalog: String,
+        /// The key.
+        key: String,
+    },
+    /// A group ([`crate::catalog::GROUPS`]).
+    Group(String),
+}
+
+/// Distinct users and rooms hit in the last 5 minutes and the last hour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Reach {
+    /// Users in the last 5 minutes.
+    pub users_5m: usize,
+    /// Users in the last hour.
+    pub users_1h: usize,
+    /// Rooms in the last 5 minutes.
+    pub rooms_5m: usize,
+    /// Rooms in the last hour.
+    pub rooms_1h: usize,
+}
+
+/// Who one key's or group's errors hit now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Figure {
+    /// What it is of.
+    pub subject: Subject,
+    /// Who it hit.
+    pub reach: Reach,
+}
+
 /// Who each key's errors hit (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Affected {
-    keys: Mutex<HashMap<(String, String), PerKey>>,
+    keys: Mutex<HashMap<Subject, PerKey>>,
     clock: SharedClock,
 }
 
@@ -157,8 +194,11 @@ impl Affected {
                 ids.dedup();
             }
             for k in [
-                (catalog.to_string(), key.to_string()),
-                (String::new(), group.to_string()),
+                Subject::Key {
+                    catalog: catalog.to_string(),
+                    key: key.to_string(),
+                },
+                Subject::Group(group.to_string()),
             ] {
                 let per = keys.entry(k).or_default();
                 for &u in &users {
@@ -172,24 +212,42 @@ impl Affected {
     }
 
     /// Every key's and group's figures now (see [`Affected::figures`]).
-    pub(crate) fn now(&self) -> Vec<((String, String), [usize; 4])> {
+    pub(crate) fn now(&self) -> Vec<Figure> {
         self.figures(self.clock.minute())
     }
 
-    /// Every key's (users 5m, users 1h, rooms 5m, rooms 1h) at `minute`;
-    /// keys silent for an hour are dropped.
-    fn figures(&self, minute: u64) -> Vec<((String, String), [usize; 4])> {
+    /// Who `catalog`'s `key` hit now (nobody when it has no figure).
+    pub(crate) fn reach_of(figures: &[Figure], catalog: &str, key: &str) -> Reach {
+        figures
+            .iter()
+            .find(|f| {
+                matches!(&f.subject, Subject::Key { catalog: c, key: k } if c == catalog && k == key)
+            })
+            .map_or_else(Reach::default, |f| f.reach)
+    }
+
+    /// Every key's and group's figures at `minute`, sorted by what they
+    /// are of; keys silent for an hour are dropped.
+    fn figures(&self, minute: u64) -> Vec<Figure> {
         let mut keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         keys.retain(|_, k| k.users.last().max(k.rooms.last()) + 60 > minute);
-        let mut out: Vec<_> = keys
+        let mut out: Vec<Figure> = keys
             .iter()
-            .map(|(id, k)| {
-                let (u5, u60) = k.users.estimate(minute);
-                let (r5, r60) = k.rooms.estimate(minute);
-                (id.clone(), [u5, u60, r5, r60])
+            .map(|(subject, k)| {
+                let (users_5m, users_1h) = k.users.estimate(minute);
+                let (rooms_5m, rooms_1h) = k.rooms.estimate(minute);
+                Figure {
+                    subject: subject.clone(),
+                    reach: Reach {
+                        users_5m,
+                        users_1h,
+                        rooms_5m,
+                        rooms_1h,
+                    },
+                }
             })
             .collect();
-        out.sort();
+        out.sort_by(|a, b| a.subject.cmp(&b.subject));
         out
     }
 }
@@ -214,57 +272,70 @@ pub(crate) struct AffectedCollector(pub std::sync::Arc<Affected>);
 impl Collector for AffectedCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let figures = self.0.now();
-        let (groups, keys): (Vec<_>, Vec<_>) = figures.iter().partition(|((c, _), _)| c.is_empty());
-        for (name, help, at) in [
+        let gauge = |n: usize| ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX));
+        for (name, help, rooms) in [
             (
                 "trtc_affected_users",
                 "Distinct userIds of each key's errors in the window (5m, 1h): exact up to 128, a HyperLogLog++ estimate beyond (about 1.6 % standard error); events without a userId do not count",
-                0,
+                false,
             ),
             (
                 "trtc_affected_rooms",
                 "Distinct roomIds of each key's errors in the window (5m, 1h): exact up to 128, a HyperLogLog++ estimate beyond",
-                2,
+                true,
             ),
         ] {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for ((catalog, key), f) in &keys {
-                for (window, v) in [("5m", f[at]), ("1h", f[at + 1])] {
+            for f in &figures {
+                let Subject::Key { catalog, key } = &f.subject else {
+                    continue;
+                };
+                for (window, v) in windows(f.reach, rooms) {
                     let labels = WindowLabels {
                         catalog: catalog.clone(),
                         key: key.clone(),
                         window: window.into(),
                     };
-                    let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
-                    g.encode(family.encode_family(&labels)?)?;
+                    gauge(v).encode(family.encode_family(&labels)?)?;
                 }
             }
         }
-        for (name, help, at) in [
+        for (name, help, rooms) in [
             (
                 "trtc_group_affected_users",
                 "Distinct userIds of each group's errors in the window (5m, 1h), whatever the SDK version: what the alerts gate on",
-                0,
+                false,
             ),
             (
                 "trtc_group_affected_rooms",
                 "Distinct roomIds of each group's errors in the window (5m, 1h)",
-                2,
+                true,
             ),
         ] {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for ((_, group), f) in &groups {
-                for (window, v) in [("5m", f[at]), ("1h", f[at + 1])] {
+            for f in &figures {
+                let Subject::Group(group) = &f.subject else {
+                    continue;
+                };
+                for (window, v) in windows(f.reach, rooms) {
                     let labels = GroupWindowLabels {
                         group: group.clone(),
                         window: window.into(),
                     };
-                    let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
-                    g.encode(family.encode_family(&labels)?)?;
+                    gauge(v).encode(family.encode_family(&labels)?)?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The 5m and 1h figures of users (or of `rooms`).
+fn windows(r: Reach, rooms: bool) -> [(&'static str, usize); 2] {
+    if rooms {
+        [("5m", r.rooms_5m), ("1h", r.rooms_1h)]
+    } else {
+        [("5m", r.users_5m), ("1h", r.users_1h)]
     }
 }
 
@@ -296,13 +367,28 @@ mod tests {
         );
         a.record_at(t + 2, [(ice, g, vec![hit("u3", "r2")])]);
         let f = a.figures(t + 2);
-        // The group (under catalog "") and the key, alike.
+        let reach = |users_5m, users_1h, rooms_5m, rooms_1h| Reach {
+            users_5m,
+            users_1h,
+            rooms_5m,
+            rooms_1h,
+        };
+        // The key and its group, alike.
         assert_eq!(f.len(), 2);
-        assert_eq!(f[0].1, [3, 3, 2, 2]);
-        assert_eq!(f[1].1, [3, 3, 2, 2]);
+        assert_eq!(
+            f[0].subject,
+            Subject::Key {
+                catalog: ice.0.into(),
+                key: ice.1.into()
+            }
+        );
+        assert_eq!(f[1].subject, Subject::Group(g.into()));
+        assert_eq!(f[0].reach, reach(3, 3, 2, 2));
+        assert_eq!(f[1].reach, reach(3, 3, 2, 2));
+        assert_eq!(Affected::reach_of(&f, ice.0, ice.1), reach(3, 3, 2, 2));
         // Seven minutes on: out of the 5-minute window, still in the hour.
         let f = a.figures(t + 7);
-        assert_eq!(f[1].1, [0, 3, 0, 2]);
+        assert_eq!(f[1].reach, reach(0, 3, 0, 2));
         // Past the hour: the key is gone.
         assert!(a.figures(t + 70).is_empty());
     }
@@ -319,7 +405,7 @@ mod tests {
             a.record_at(t + m, [(k, "usage", batch)]);
         }
         let f = a.figures(t + 59);
-        let (five, hour) = (f[0].1[0] as f64, f[0].1[1] as f64);
+        let (five, hour) = (f[0].reach.users_5m as f64, f[0].reach.users_1h as f64);
         assert!((five / 5000.0 - 1.0).abs() < 0.1, "{five}");
         assert!((hour / 60_000.0 - 1.0).abs() < 0.1, "{hour}");
     }

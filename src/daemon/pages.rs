@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
-use super::affected::Affected;
+use super::affected::{Affected, Reach};
 use super::board::Board;
 use super::generation::Generation;
 use super::health::Health;
@@ -156,14 +156,6 @@ fn nav(lang: Lang, here: &str) -> String {
     )
 }
 
-/// Users (5m, 1h) of a key, from the affected figures.
-fn users_of(affected: &[((String, String), [usize; 4])], catalog: &str, key: &str) -> [usize; 4] {
-    affected
-        .iter()
-        .find(|((c, k), _)| c == catalog && k == key)
-        .map_or([0; 4], |(_, f)| *f)
-}
-
 /// `/`: what the daemon reads, its health, the errors now.
 async fn index(
     State(s): State<PagesState>,
@@ -242,15 +234,15 @@ async fn index(
             .iter()
             .find(|&&id| set.entry(id).catalog == f.catalog)
             .map_or("unknown", |&id| set.entry(id).category.group());
-        let u = users_of(&affected, &f.catalog, &f.key);
+        let u = Affected::reach_of(&affected, &f.catalog, &f.key);
         body += &format!(
             "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&f.catalog),
             esc(group),
             f.last_5m,
             f.total,
-            u[0],
-            u[1],
+            u.users_5m,
+            u.users_1h,
             k = esc(&f.key),
             l = lang.code()
         );
@@ -260,7 +252,7 @@ async fn index(
 }
 
 /// One entry's section of an error page.
-fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: [usize; 4]) -> String {
+fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: Reach) -> String {
     let mut out = format!(
         "<h2>{} {}</h2><p><b>{}</b> {} · {} · {}</p>",
         esc(&e.catalog),
@@ -303,10 +295,10 @@ fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: [usize; 4
                 ("rooms, 1 hour", "ルーム数(1時間)"),
             ]
         ),
-        users[0],
-        users[1],
-        users[2],
-        users[3],
+        users.users_5m,
+        users.users_1h,
+        users.rooms_5m,
+        users.rooms_1h,
     );
     let Some(f) = f else {
         return out;
@@ -383,7 +375,12 @@ async fn error_page(
         let f = recent
             .iter()
             .find(|f| f.catalog == e.catalog && f.key == e.key);
-        body += &entry_section(lang, e, f, users_of(&affected, &e.catalog, &e.key));
+        body += &entry_section(
+            lang,
+            e,
+            f,
+            Affected::reach_of(&affected, &e.catalog, &e.key),
+        );
     }
     page(lang, &set.entry(ids[0]).key, &body)
 }

@@ -29,9 +29,27 @@ pub use text::count_long_lines;
 use text::joined;
 pub(crate) use text::trim_cr;
 
+/// How a [`SourceScanner`] is set up.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// The source's name (the events' `source`).
+    pub name: String,
+    /// The events' `path` (the file, or `stdin`); `None`: the name.
+    pub path: Option<String>,
+    /// Most bytes of a line matched.
+    pub limit: usize,
+    /// Where the first chunk starts.
+    pub start: Position,
+    /// Threads that match a large chunk (this one and helpers): 1 to 8.
+    pub workers: usize,
+    /// Context known from outside the text (an upload's user, sdkAppId,
+    /// SDK version, browser, OS): in every event, over what the text says.
+    pub known: Option<crate::context::Context>,
+}
+
 /// Scans chunks of one source. Holds the source's position and counters.
 ///
-/// With more than one worker ([`with_workers`](Self::with_workers)), a
+/// With more than one worker ([`ScanOptions::workers`]), a
 /// large chunk is cut at a line that starts a new log record and its later
 /// part is analysed (matching, resolution, context) on a scoped helper
 /// thread while this thread does the first part; the helper's findings are
@@ -49,9 +67,9 @@ pub struct SourceScanner {
     /// from the last blocks' times so that both threads finish together.
     head_share: u32,
     /// Where the next chunk starts.
-    pub pos: Position,
+    pos: Position,
     /// Counters so far.
-    pub stats: Stats,
+    stats: Stats,
     /// Counters as of the last [`take_delta`](Self::take_delta).
     reported: Stats,
     /// After a line cut at the limit (which comes alone): the lines that
@@ -72,25 +90,38 @@ pub struct SourceScanner {
 }
 
 impl SourceScanner {
-    /// A scanner for the source `name` (the events' `source`) starting at
-    /// `pos`, matching at most `limit` bytes of a line.
-    pub fn new(name: impl Into<String>, limit: usize, pos: Position) -> Self {
-        let name = name.into();
+    /// A scanner set up by `o` (the pipeline's builder fills it).
+    pub fn new(o: ScanOptions) -> Self {
         Self {
-            path: name.clone(),
-            name,
-            limit,
-            workers: 1,
+            path: o.path.unwrap_or_else(|| o.name.clone()),
+            name: o.name,
+            limit: o.limit,
+            workers: o.workers.clamp(1, 8),
             recent_events: 0,
             head_share: HEAD_SHARE,
-            pos,
+            pos: o.start,
             stats: Stats::default(),
             reported: Stats::default(),
             cut_record: None,
-            known: None,
+            known: o.known.map(Box::new),
             record_times: Vec::new(),
             found: Vec::new(),
         }
+    }
+
+    /// Where the next chunk starts.
+    pub fn position(&self) -> Position {
+        self.pos
+    }
+
+    /// Starts the next chunk at `pos` (a truncated file read again).
+    pub fn set_position(&mut self, pos: Position) {
+        self.pos = pos;
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     /// The times a collector gave the records about to be scanned (`times`
@@ -102,27 +133,6 @@ impl SourceScanner {
             .zip(times)
             .filter_map(|(s, t)| Some((base + *s as u64, (*t)?)))
             .collect();
-    }
-
-    /// Context known from outside the text (an upload's user, app, SDK
-    /// version, browser): it replaces what the lines say, in every event.
-    pub fn with_context(mut self, known: crate::context::Context) -> Self {
-        self.known = Some(Box::new(known));
-        self
-    }
-
-    /// The events' `path` (the file, or `stdin`), when it is not the
-    /// source's name.
-    pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// Analyses large chunks on `n` threads (this one and `n - 1` scoped
-    /// helpers); 1 (the default) scans on the caller's thread only.
-    pub fn with_workers(mut self, n: usize) -> Self {
-        self.workers = n.clamp(1, 8);
-        self
     }
 
     /// The counters added since the last call (for metrics).
@@ -272,7 +282,11 @@ impl SourceScanner {
         let mut helper = SourceScanner {
             known: self.known.clone(),
             record_times: self.record_times.clone(),
-            ..SourceScanner::new(String::new(), self.limit, helper_at)
+            ..SourceScanner::new(ScanOptions {
+                limit: self.limit,
+                start: helper_at,
+                ..ScanOptions::default()
+            })
         };
         let mut found = recycle(std::mem::take(&mut self.found));
         // The later part goes to a helper thread of the pool that lives as
@@ -561,7 +575,11 @@ mod tests {
 
     #[test]
     fn the_split_moves_to_where_both_threads_take_as_long() {
-        let mut sc = SourceScanner::new("t", 1024, Position::default());
+        let mut sc = SourceScanner::new(ScanOptions {
+            name: "t".into(),
+            limit: 1024,
+            ..ScanOptions::default()
+        });
         let ms = Duration::from_millis;
         // This thread took 3 ms a byte-share, the helper 1: keep less here.
         sc.rebalance(400, 600, ms(12), ms(6));
