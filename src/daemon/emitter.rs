@@ -193,10 +193,10 @@ impl Emitter {
         self.batch.bytes.capacity()
     }
 
-    /// An emitter that keeps every event until [`try_commit`](Self::try_commit).
-    pub fn holding(mut self) -> Self {
+    /// Keeps every event from now on until [`try_commit`](Self::try_commit)
+    /// (set by a holding feed, `Feed::holding`, with its own flag).
+    pub(crate) fn hold(&mut self) {
         self.hold = true;
-        self
     }
 
     /// Queues the events collected, then `ack`, both or neither: on `Full`

@@ -45,7 +45,7 @@ pub(crate) struct Feed<'a> {
     emitter: &'a mut Emitter,
     metrics: &'a Metrics,
     source: &'a str,
-    /// `Some`: a request queued whole or not at all ([`Emitter::holding`]):
+    /// `Some`: a request queued whole or not at all ([`Feed::holding`]):
     /// nothing is queued or counted per block; the caller commits, then
     /// counts what this holds.
     held: Option<Stats>,
@@ -72,8 +72,11 @@ impl<'a> Feed<'a> {
         }
     }
 
-    /// Queues nothing and counts nothing per block: for a holding emitter.
+    /// Holds the read whole: its emitter keeps every event until the
+    /// caller commits them, and nothing is counted per block (the caller
+    /// counts [`held`](Self::held) once committed).
     pub(crate) fn holding(mut self) -> Self {
+        self.emitter.hold();
         self.held = Some(Stats::default());
         self
     }

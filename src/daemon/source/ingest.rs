@@ -25,7 +25,7 @@ use prometheus_client::registry::Registry;
 
 use super::http_body::BodyError;
 use super::request::{Halt, PathLimits, RequestPath};
-use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind};
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind, from_section};
 use crate::bodies::{self, Records};
 use crate::daemon::config::{Config, IngestConfig, read_token};
 use crate::daemon::metrics::{Fam, Metrics, StatusLabel};
@@ -44,16 +44,12 @@ struct IngestKind {
 
 impl Kind for IngestKind {
     fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
-        config
-            .ingest
-            .iter()
-            .map(|cfg| {
-                Box::new(IngestSource {
-                    cfg: cfg.clone(),
-                    m: Arc::clone(&self.m),
-                }) as Box<dyn Source>
+        from_section(config.ingest.as_ref(), |cfg| {
+            Box::new(IngestSource {
+                cfg,
+                m: Arc::clone(&self.m),
             })
-            .collect()
+        })
     }
 
     fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {

@@ -133,6 +133,14 @@ impl Started {
     }
 }
 
+/// The one source a config section makes, if the config has the section.
+pub(crate) fn from_section<C: Clone>(
+    section: Option<&C>,
+    make: impl FnOnce(C) -> Box<dyn Source>,
+) -> Vec<Box<dyn Source>> {
+    section.cloned().map(make).into_iter().collect()
+}
+
 /// Why a source could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 
-use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started};
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, from_section};
 use crate::bodies::{self, Records};
 use crate::daemon::config::{Config, NatsConfig};
 use crate::daemon::metrics::{Fam, GaugeFam, Metrics, SourceLabel};
@@ -39,16 +39,12 @@ struct NatsKind {
 
 impl Kind for NatsKind {
     fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
-        config
-            .nats
-            .iter()
-            .map(|cfg| {
-                Box::new(NatsSource {
-                    cfg: cfg.clone(),
-                    m: Arc::clone(&self.m),
-                }) as Box<dyn Source>
+        from_section(config.nats.as_ref(), |cfg| {
+            Box::new(NatsSource {
+                cfg,
+                m: Arc::clone(&self.m),
             })
-            .collect()
+        })
     }
 
     fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {

@@ -190,7 +190,7 @@ impl RequestPath {
         ack: oneshot::Sender<()>,
         scan: impl FnOnce(&mut Feed<'_>) -> Result<(), feed::Stop>,
     ) -> Result<Stats, Halt> {
-        let mut emitter = self.emitter.clone().holding();
+        let mut emitter = self.emitter.clone();
         let mut feed = Feed::new(&self.current, &mut emitter, &self.metrics, source)
             .holding()
             .charged(charge);

@@ -37,7 +37,7 @@ use prometheus_client::registry::Registry;
 use super::budget::Charge;
 use super::http_body::BodyError;
 use super::request::{Halt, PathLimits, RequestPath};
-use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind};
+use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind, from_section};
 use crate::catalog::CatalogSet;
 use crate::context::Context;
 use crate::daemon::config::{BrowserConfig, Config};
@@ -62,16 +62,12 @@ struct BrowserKind {
 
 impl Kind for BrowserKind {
     fn sources(&self, config: &Config, _: &mut Checkpoints) -> Vec<Box<dyn Source>> {
-        config
-            .browser
-            .iter()
-            .map(|cfg| {
-                Box::new(BrowserSource {
-                    cfg: cfg.clone(),
-                    m: Arc::clone(&self.m),
-                }) as Box<dyn Source>
+        from_section(config.browser.as_ref(), |cfg| {
+            Box::new(BrowserSource {
+                cfg,
+                m: Arc::clone(&self.m),
             })
-            .collect()
+        })
     }
 
     fn restart_only(&self, old: &Config, new: &Config) -> Option<&'static str> {
