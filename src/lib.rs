@@ -10,10 +10,12 @@
 //! [`pipeline`] (bytes in, events out: the one record pipeline of `scan`
 //! and every daemon source), [`scan`] (matching blocks inside it) and
 //! [`report`] (human-readable output), `bodies` (a collector's body into
-//! its records) and `ua` (a User-Agent into a bounded browser and OS). The daemon, [`daemon`]: config,
-//! sources (files, stdin, HTTP ingest, NATS), the queue, the sink, metrics
-//! and the HTTP server. Between them, `state`:
+//! its records) and `ua` (a User-Agent into a bounded browser and OS). The
+//! daemon, [`daemon`]: config, one kind of source per input (files, stdin,
+//! HTTP ingest, the browser endpoint, NATS) started in one loop, the queue,
+//! the sink, metrics, the pages and the HTTP server. Between them, `state`:
 //! file identity and checkpoints, shared by the file reader and the sink.
+//! ARCHITECTURE.md maps the code.
 //!
 //! Scanning through the library: a [`pipeline::Pipeline`] takes the bytes,
 //! an [`pipeline::EventSink`] (here a closure) takes the events.

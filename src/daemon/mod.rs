@@ -1,15 +1,19 @@
-//! `run`: the daemon. Starts the sink, the sources and the HTTP server,
-//! serves until a signal, and shuts down within a deadline.
+//! `run`: the daemon. Starts the sink, every source of every kind in one
+//! loop and the HTTP server, serves until a signal, and shuts down within a
+//! deadline.
 //!
-//! - [`config`]: the YAML config and its validation, one module per source.
+//! - [`config`]: the YAML config and its validation, one module per section.
 //! - [`generation`]: config + matcher + renderer, swapped whole on reload.
-//! - [`source`]: where lines come from (files, stdin, HTTP ingest, NATS, the browsers),
-//!   each through one record pipeline into the queue.
-//! - [`queue`]: the bounded queue from the sources to the sink.
+//! - [`source`]: one kind per input (files, stdin, NATS, HTTP ingest, the
+//!   browsers), each with its metrics, its sources started as a thread or
+//!   an HTTP endpoint, each through one record pipeline into the queue.
+//! - [`queue`] and [`emitter`]: the bounded queue from the sources to the
+//!   sink, and what each source queues through.
 //! - [`sink`]: writes events and, after them, checkpoints.
 //! - [`metrics`] and [`server`]: `/metrics`, `/healthz`, `/readyz`;
 //!   [`connections`]: the HTTP connection cap, where slow clients give way;
-//!   [`pages`]: the daemon's own pages, fed by the [`board`].
+//!   [`pages`]: the daemon's own pages, fed by the [`board`]; [`clock`]:
+//!   the time of the windows.
 //!
 //! SIGTERM/SIGINT stop reading, drain the queue, flush events and write
 //! checkpoints. SIGHUP reopens the events file and reloads the config and

@@ -172,7 +172,7 @@ impl PipelineMetrics {
         );
         r.register(
             "trtc_logwatch_ingest_memory_bytes",
-            "Memory held now by HTTP requests in flight (ingest and browser uploads: bodies, records, events until written), each endpoint within its max_memory_bytes",
+            "Memory held now by ingest requests in flight (bodies, records, events until written), at most ingest.max_memory_bytes",
             self.request_memory.clone(),
         );
         r.register(
