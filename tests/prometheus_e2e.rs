@@ -274,8 +274,6 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     );
     assert_eq!(causes.len(), 1);
 
-    // Let the recording rules and 1m-window dashboard queries see a few evaluations.
-    std::thread::sleep(Duration::from_secs(3));
     let dash: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("deploy/grafana/trtc-logwatch.json")).unwrap(),
     )
@@ -287,12 +285,22 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
         }
     }
     assert!(exprs.len() >= 10, "{exprs:?}");
-    for e in &exprs {
-        let q = e
-            .replace("$__rate_interval", "10s")
-            .replace("$instance", ".*")
-            .replace("$app", ".*");
-        let r = query(pport, &q);
+    let queries: Vec<String> = exprs
+        .iter()
+        .map(|e| {
+            e.replace("$__rate_interval", "10s")
+                .replace("$instance", ".*")
+                .replace("$app", ".*")
+        })
+        .collect();
+    // The recording rules and the windowed queries have data once
+    // Prometheus has evaluated them a few times: wait for it.
+    common::wait_until(Duration::from_secs(30), || {
+        queries.iter().all(|q| !query(pport, q).is_empty())
+            && !query(pport, "trtc_key:errors:rate5m").is_empty()
+    });
+    for q in &queries {
+        let r = query(pport, q);
         assert!(!r.is_empty(), "dashboard query returned no data: {q}");
     }
     // The instance variable's query.
