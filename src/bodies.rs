@@ -1,7 +1,7 @@
-//! Bodies of records: what HTTP ingest and NATS (and the browser endpoint
-//! next) receive. One decoder turns a collector's body (JSON lines, a JSON
-//! array, `[time, record]` pairs, plain text) into its log records, each
-//! whole with its newlines, and where each starts.
+//! Bodies of records: what HTTP ingest and NATS receive. One decoder turns
+//! a collector's body (JSON lines, a JSON array, `[time, record]` pairs,
+//! plain text) into its log records, each whole with its newlines, and
+//! where each starts.
 
 use crate::pipeline::{EventSink, Pipeline};
 

@@ -10,29 +10,14 @@ use anyhow::{Context as _, Result};
 use clap::Parser;
 
 use cli::args::*;
+use cli::errors::{is_broken_pipe, load, report};
 use cli::scan::scan;
-use trtc_logwatch::catalog::{self, CatalogSet};
 use trtc_logwatch::daemon::config::flags::Flags;
 use trtc_logwatch::daemon::config::{Config, ConfigError, StartAt};
 use trtc_logwatch::daemon::{self, Generation, Reloader};
 use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::render::TextMode;
 use trtc_logwatch::report::{self, Lang};
-
-fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
-    let set = catalog::load(!c.no_builtin_patterns, &c.patterns).map_err(UsageError::from)?;
-    for w in set.warnings() {
-        eprintln!("trtc-logwatch: warning: {w}");
-    }
-    Ok(Arc::new(set))
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
-}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -48,23 +33,6 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// The error and its causes on one line; a cause whose text the message
-/// already carries (an error that prints its own source) is not repeated.
-fn report(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -1,5 +1,7 @@
-//! The command line's parts: its definitions ([`args`]) and `scan`'s
-//! output ([`scan`]); `main.rs` holds the subcommands.
+//! The command line's parts: its definitions ([`args`]), what every
+//! subcommand shares ([`errors`]) and `scan`'s output ([`scan`]);
+//! `main.rs` holds the subcommands.
 
 pub mod args;
+pub mod errors;
 pub mod scan;

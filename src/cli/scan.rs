@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 
 use super::args::{ScanArgs, UsageError};
-use crate::{is_broken_pipe, load};
+use super::errors::{is_broken_pipe, load, report};
 use std::path::PathBuf;
 use trtc_logwatch::decode::{self, Encoding};
 use trtc_logwatch::lines::ReadError;
@@ -47,7 +47,7 @@ pub(crate) fn scan(a: &ScanArgs) -> Result<()> {
             // Our own output closed (`| head`): stop quietly, as before.
             Err(e) if is_broken_pipe(&e) => return Err(e),
             Err(e) => {
-                eprintln!("trtc-logwatch: {}", crate::report(&e));
+                eprintln!("trtc-logwatch: {}", report(&e));
                 failed.push(p.display().to_string());
             }
         }

@@ -7,27 +7,8 @@ use globset::{GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::values::{Names, valid_name};
+use super::values::{Names, SourceError, valid_name};
 use crate::yaml::YamlError;
-
-/// A source definition that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SourceError {
-    /// The name is not usable as a metrics label.
-    #[error("bad source name {0:?}: use letters, digits, _ and - (at most 64)")]
-    BadName(String),
-    /// Neither globs nor stdin.
-    #[error("source {0:?} has neither include globs nor stdin: true")]
-    NoInclude(String),
-    /// A glob that does not compile.
-    #[error("bad glob {glob:?}: {source}")]
-    BadGlob {
-        /// The glob as written.
-        glob: String,
-        /// Why it does not compile.
-        source: globset::Error,
-    },
-}
 
 /// Where a file is read from when it is first seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

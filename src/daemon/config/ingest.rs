@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::ConfigError;
 use super::values::{Names, duration_in, in_range, resolve_listen};
 use crate::yaml::YamlError;
 
@@ -90,17 +89,25 @@ fn default_workers() -> usize {
 }
 
 /// The bearer token in `path` (surrounding whitespace dropped).
-pub fn read_token(path: &Path) -> Result<String, ConfigError> {
-    let t = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::Flag(format!("ingest token file {}: {e}", path.display())))?;
+pub fn read_token(path: &Path) -> Result<String, TokenError> {
+    let bad = |why: String| TokenError {
+        path: path.display().to_string(),
+        why,
+    };
+    let t = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let t = t.trim().to_string();
     if t.is_empty() {
-        return Err(ConfigError::Flag(format!(
-            "ingest token file {}: is empty",
-            path.display()
-        )));
+        return Err(bad("is empty".into()));
     }
     Ok(t)
+}
+
+/// An ingest token file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("ingest token file {path}: {why}")]
+pub struct TokenError {
+    path: String,
+    why: String,
 }
 
 /// The `ingest:` section: its names are new source names (metrics labels).

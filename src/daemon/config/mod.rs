@@ -22,13 +22,13 @@ mod values;
 
 pub use browser::{BrowserConfig, DEFAULT_BROWSER_BODY, Origins};
 use browser::{RawBrowser, compile_browser};
-pub use files::{FileGlobs, SourceConfig, SourceError, SourceKind, StartAt, glob_set};
+pub use files::{FileGlobs, SourceConfig, SourceKind, StartAt, glob_set};
 use files::{RawSource, compile_source};
-pub use ingest::{DEFAULT_INGEST_BODY, IngestConfig, read_token};
+pub use ingest::{DEFAULT_INGEST_BODY, IngestConfig, TokenError, read_token};
 use ingest::{RawIngest, compile_ingest};
 pub use nats::NatsConfig;
 use nats::{RawNats, compile_nats};
-pub use values::{ListenError, parse_duration, resolve_addr, resolve_listen};
+pub use values::{ListenError, SourceError, parse_duration, resolve_addr, resolve_listen};
 use values::{Names, config_dir, duration_in, in_range};
 
 /// A configuration that cannot be used.
@@ -43,6 +43,9 @@ pub enum ConfigError {
     /// A value given on the command line (or their combination) is invalid.
     #[error("{0}")]
     Flag(String),
+    /// The ingest token file cannot be used.
+    #[error(transparent)]
+    Token(#[from] TokenError),
 }
 
 /// What happens when the event queue is full.
@@ -487,11 +490,7 @@ impl Config {
                 d.display()
             )));
         }
-        if self.sources.is_empty()
-            && self.ingest.is_none()
-            && self.nats.is_none()
-            && self.browser.is_none()
-        {
+        if self.source_names().is_empty() {
             return Err(ConfigError::Flag(
                 "no sources: give --follow GLOB, --stdin, --ingest ADDR, --browser ADDR, or `sources:` (or `ingest:`, `browser:`, `nats:`) in the config"
                     .into(),

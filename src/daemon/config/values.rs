@@ -118,6 +118,25 @@ pub fn resolve_addr(s: &str, what: &'static str) -> Result<SocketAddr, ListenErr
     }
 }
 
+/// A source definition that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The name is not usable as a metrics label.
+    #[error("bad source name {0:?}: use letters, digits, _ and - (at most 64)")]
+    BadName(String),
+    /// Neither globs nor stdin.
+    #[error("source {0:?} has neither include globs nor stdin: true")]
+    NoInclude(String),
+    /// A glob that does not compile.
+    #[error("bad glob {glob:?}: {source}")]
+    BadGlob {
+        /// The glob as written.
+        glob: String,
+        /// Why it does not compile.
+        source: globset::Error,
+    },
+}
+
 /// The source names of a config file, checked in one place: each usable
 /// as a metrics label and used once, across file sources, ingest and NATS.
 #[derive(Debug, Default)]
@@ -127,7 +146,7 @@ impl Names {
     /// Takes the name `n`; an error at its place if it is bad or taken.
     pub(super) fn claim(&mut self, path: &Path, n: &Spanned<String>) -> Result<String, YamlError> {
         if !valid_name(&n.value) {
-            let e = super::SourceError::BadName(n.value.clone());
+            let e = SourceError::BadName(n.value.clone());
             return Err(YamlError::at(path, n, e.to_string()));
         }
         if self.0.contains(&n.value) {

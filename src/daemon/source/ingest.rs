@@ -27,7 +27,7 @@ use super::http_body::BodyError;
 use super::request::{Halt, PathLimits, RequestPath};
 use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind, from_section};
 use crate::bodies::{self, Records};
-use crate::daemon::config::{Config, IngestConfig, read_token};
+use crate::daemon::config::{Config, ConfigError, IngestConfig, read_token};
 use crate::daemon::metrics::{Fam, Metrics, StatusLabel};
 use crate::pipeline::Pipeline;
 
@@ -115,7 +115,7 @@ impl Source for IngestSource {
 
     fn start(self: Box<Self>, ctx: SourceContext) -> Result<Started, StartError> {
         let token = match &self.cfg.token_file {
-            Some(t) => Some(read_token(t)?),
+            Some(t) => Some(read_token(t).map_err(ConfigError::from)?),
             None => None,
         };
         let listener = bind(self.cfg.listen, "ingest")?;
