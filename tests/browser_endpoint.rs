@@ -632,3 +632,48 @@ fn bodies_are_relayed_unchanged_to_the_sdk_log_service() {
     assert_eq!(failed, 1.0);
     d.stop();
 }
+
+/// An upload refused because its events would go over the memory budget
+/// (413) writes none of them and counts none: a request is taken whole or
+/// not at all.
+#[test]
+fn an_upload_refused_for_its_memory_writes_and_counts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(
+        dir.path(),
+        "  max_memory_bytes: 1048576\n  max_body_bytes: 65536\n",
+    );
+    // 1,100 short error records: 60 KB sent, megabytes of events.
+    let log: String = (0..1100)
+        .map(|n| {
+            format!(
+                "[08:40:56:{:03}] <ERROR> <ICE_TRANSPORT_ERROR 0x4003>\n",
+                n % 1000
+            )
+        })
+        .collect();
+    let (code, _, text) = request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+        ],
+        &log_body("mallory", "5.17.1", &log),
+    );
+    assert_eq!(code, 413, "{text}");
+    assert_eq!(good(port, "192.0.2.7", 1), 200);
+    let m = d.metrics();
+    assert_eq!(refused(&m, "too_large"), 1.0, "{m}");
+    d.stop();
+    let evs = events(dir.path());
+    assert_eq!(evs.len(), 1, "only the good upload's event");
+    assert_eq!(evs[0]["key"], "OPERATION_FAILED");
+    assert!(
+        metric(&m, "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}")
+            .unwrap_or(0.0)
+            == 0.0,
+        "{m}"
+    );
+}

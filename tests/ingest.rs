@@ -747,3 +747,40 @@ fn a_real_collector_runs_the_shipped_recipe_end_to_end() {
         "syslog-ng's time is the event's: {first}"
     );
 }
+
+/// A request refused because its events would go over the memory budget
+/// (413) writes none of them and counts none, and the next request is
+/// answered at once.
+#[test]
+fn a_request_refused_for_its_memory_writes_and_counts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(
+        dir.path(),
+        "  max_memory_bytes: 1048576\n  max_body_bytes: 524288\n",
+    );
+    // 3,000 error records: 340 KB sent, megabytes of events.
+    let body: String = (1000..4000).map(line).collect();
+    let (code, answer) = post(
+        port,
+        "/ingest/web",
+        &[("Content-Type", "text/plain")],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 413, "{answer}");
+    let (code, answer) = post(
+        port,
+        "/ingest/web",
+        &[("Content-Type", "text/plain")],
+        line(1).as_bytes(),
+    );
+    assert_eq!(code, 200, "{answer}");
+    let m = d.metrics();
+    let (code, _, log) = d.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(seqs(&dir.path().join("events.ndjson")).len(), 1);
+    assert_eq!(
+        metric(&m, "trtc_logwatch_lines_read_total{source=\"web\"}"),
+        Some(1.0),
+        "{m}"
+    );
+}

@@ -314,8 +314,14 @@ impl Emitter {
 
 impl Drop for Emitter {
     /// A source that ends hands over what it collected (a stopped sink
-    /// refuses it, as it would have refused each event).
+    /// refuses it, as it would have refused each event). A holding emitter
+    /// dropped before its commit belongs to a request that was refused: its
+    /// events are thrown away, neither written nor counted, and nothing
+    /// waits on the output.
     fn drop(&mut self) {
+        if self.hold {
+            return;
+        }
         let _ = self.flush();
     }
 }
