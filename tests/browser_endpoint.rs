@@ -677,3 +677,88 @@ fn an_upload_refused_for_its_memory_writes_and_counts_nothing() {
         "{m}"
     );
 }
+
+/// Uploads refused for their sdkAppId take no place in the table of
+/// clients: a flood of them from more addresses than the table holds does
+/// not lock a real user out.
+#[test]
+fn refused_uploads_take_no_place_in_the_table_of_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  max_clients: 10\n");
+    for n in 0..30u32 {
+        let (code, _, _) = request(
+            port,
+            "POST",
+            &path("jssdk_log", 1_400_000_999),
+            &[
+                ("Origin", ORIGIN),
+                ("X-Forwarded-For", &format!("10.9.0.{n}")),
+            ],
+            &log_body("mallory", "5.17.1", &v5_failure(n)),
+        );
+        assert_eq!(code, 403);
+    }
+    assert_eq!(
+        good(port, "192.0.2.44", 1),
+        200,
+        "a real user after the flood"
+    );
+    let m = d.metrics();
+    assert_eq!(refused(&m, "sdk_app_id"), 30.0, "{m}");
+    assert_eq!(
+        metric(&m, "trtc_logwatch_browser_clients"),
+        Some(1.0),
+        "{m}"
+    );
+    d.stop();
+}
+
+/// trtc-js-sdk 4.8-4.11 upload with the placeholder `sdkappid=1` in the
+/// query and the real sdkAppId in the body only: taken when the body's id
+/// is allowed, refused (and given no place among the clients) when not.
+#[test]
+fn an_sdk_4_upload_with_the_placeholder_id_is_checked_by_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let v4 = "[12/7/2026, 3:39:11 PM] <ERROR>: RtcError: ICE/DTLS Transport connection failed <ICE_TRANSPORT_ERROR 0x4003>";
+    let body = |app: u64| {
+        serde_json::json!({
+            "timestamp": "12/7/2026, 3:39:11 PM",
+            "sdkAppId": app.to_string(),
+            "userId": "bob",
+            "version": "4.10.2",
+            "log": v4,
+        })
+        .to_string()
+        .into_bytes()
+    };
+    let post = |app: u64, client: &str| {
+        request(
+            port,
+            "POST",
+            &path("jssdk_log", 1),
+            &[
+                ("Origin", ORIGIN),
+                ("Content-Type", "text/plain;charset=UTF-8"),
+                ("X-Forwarded-For", client),
+            ],
+            &body(app),
+        )
+        .0
+    };
+    assert_eq!(post(APP, "192.0.2.50"), 200);
+    assert_eq!(post(1_400_000_999, "192.0.2.51"), 403);
+    let m = d.metrics();
+    assert_eq!(refused(&m, "sdk_app_id"), 1.0, "{m}");
+    assert_eq!(
+        metric(&m, "trtc_logwatch_browser_clients"),
+        Some(1.0),
+        "{m}"
+    );
+    d.stop();
+    let evs = events(dir.path());
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert_eq!(evs[0]["key"], "ICE_TRANSPORT_ERROR");
+    assert_eq!(evs[0]["context"]["sdkAppId"], APP.to_string());
+    assert_eq!(evs[0]["context"]["userId"], "bob");
+}

@@ -155,6 +155,50 @@ impl BrowserState {
     }
 }
 
+/// The sdkAppId an upload's query names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueryApp {
+    /// One of `browser.sdk_app_ids`; the body's, when it names one, must be
+    /// the same.
+    Allowed(u64),
+    /// [`PLACEHOLDER_APP_ID`]: trtc-js-sdk 4.8 to 4.11 put the real id in
+    /// the body only, which must then be allowed.
+    Placeholder,
+}
+
+/// The sdkAppId trtc-js-sdk 4.8-4.11 put in the upload's query (the real
+/// one is in the body).
+const PLACEHOLDER_APP_ID: u64 = 1;
+
+impl BrowserState {
+    /// Takes an upload of `client` into its rate (a place in the table for
+    /// a new client).
+    fn admit(&self, client: IpAddr) -> Result<(), Refusal> {
+        let v = self.clients.admit(client, Instant::now());
+        self.m.clients(self.clients.len());
+        match v {
+            Verdict::Take => Ok(()),
+            Verdict::OverRate => Err(Refusal::Rate),
+            Verdict::TableFull => Err(Refusal::Clients),
+        }
+    }
+
+    /// The upload's sdkAppId, from its query (`app`) and what its body
+    /// names (`body`): the same allowed id, or with the placeholder an
+    /// allowed id in the body, whose client is admitted only then.
+    fn body_app(&self, app: QueryApp, body: Option<u64>, client: IpAddr) -> Result<u64, Refusal> {
+        match (app, body) {
+            (QueryApp::Allowed(id), None) => Ok(id),
+            (QueryApp::Allowed(id), Some(b)) if b == id => Ok(id),
+            (QueryApp::Placeholder, Some(b)) if self.config.sdk_app_ids.contains(&b) => {
+                self.admit(client)?;
+                Ok(b)
+            }
+            _ => Err(Refusal::AppId),
+        }
+    }
+}
+
 /// The endpoint's router: uploads on any path that ends with the SDK's
 /// upload path (the `loggerProxy` may have a path of its own), CORS
 /// preflights, 404 for the rest.
@@ -343,21 +387,24 @@ async fn upload(
     if req.method() != Method::POST {
         return Err(no(Refusal::Method));
     }
-    let client = client_of(s, &req).ok_or(no(Refusal::Clients))?;
-    match s.clients.admit(client, Instant::now()) {
-        Verdict::Take => {}
-        Verdict::OverRate => return Err(no(Refusal::Rate)),
-        Verdict::TableFull => return Err(no(Refusal::Clients)),
-    }
-    s.m.clients(s.clients.len());
+    // Every check that needs no state comes before the client takes a
+    // place in the table: a flood of refused uploads takes none.
     let query = req.uri().query().unwrap_or("").to_string();
-    let app_id = query_value(&query, "sdkappid")
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|id| s.config.sdk_app_ids.contains(id))
-        .ok_or(no(Refusal::AppId))?;
+    let app = match query_value(&query, "sdkappid").and_then(|v| v.parse::<u64>().ok()) {
+        Some(id) if s.config.sdk_app_ids.contains(&id) => QueryApp::Allowed(id),
+        Some(PLACEHOLDER_APP_ID) => QueryApp::Placeholder,
+        _ => return Err(no(Refusal::AppId)),
+    };
     let cmd = query_value(&query, "cmdtype")
         .and_then(Cmd::named)
         .ok_or(no(Refusal::Cmdtype))?;
+    let client = client_of(s, &req).ok_or(no(Refusal::Clients))?;
+    // An upload whose query names its app is admitted now, before its body
+    // costs anything; one with the placeholder once its body names an
+    // allowed app.
+    if let QueryApp::Allowed(_) = app {
+        s.admit(client).map_err(no)?;
+    }
     let (parts, body) = req.into_parts();
     let received = s
         .path
@@ -383,12 +430,21 @@ async fn upload(
         .and_then(|v| v.to_str().ok())
         .map(ua::parse);
     let st = Arc::clone(s);
-    let (taken, _charge) = s
+    let ((taken, app_id), _charge) = s
         .path
         .work(received, move |body, charge| match cmd {
-            Cmd::Log => take_log(&st, &body, app_id, agent, charge),
-            Cmd::EndReport => take_end_report(&st, &body, app_id),
-            Cmd::KeyMetrics => Ok(0),
+            Cmd::Log => {
+                let up = upload::log_upload(&body).map_err(Refusal::Shape)?;
+                let id = st.body_app(app, Some(up.sdk_app_id), client)?;
+                Ok((take_log(&st, up, agent, charge)?, id))
+            }
+            Cmd::EndReport => {
+                let r = upload::end_report(&body).map_err(Refusal::Shape)?;
+                let id = st.body_app(app, r.sdk_app_id, client)?;
+                take_end_report(&st, r, id)?;
+                Ok((0, id))
+            }
+            Cmd::KeyMetrics => Ok((0, st.body_app(app, None, client)?)),
         })
         .await
         .map_err(no)?;
@@ -432,15 +488,10 @@ fn preflight(origin: Option<&str>) -> Response {
 /// events queued.
 fn take_log(
     s: &BrowserState,
-    body: &[u8],
-    app_id: u64,
+    up: upload::LogUpload,
     agent: Option<ua::Agent>,
     charge: &mut Charge,
 ) -> Result<u64, Refusal> {
-    let up = upload::log_upload(body).map_err(Refusal::Shape)?;
-    if up.sdk_app_id != app_id {
-        return Err(Refusal::AppId);
-    }
     let known = Context {
         user_id: up.user_id,
         sdk_app_id: Some(up.sdk_app_id.to_string()),
@@ -472,11 +523,7 @@ fn take_log(
 
 /// A `jssdk_new_endreport`: how its session went, counted per sdkAppId
 /// (and per catalog key for failures). Nothing of it is kept.
-fn take_end_report(s: &BrowserState, body: &[u8], app_id: u64) -> Result<u64, Refusal> {
-    let r = upload::end_report(body).map_err(Refusal::Shape)?;
-    if r.sdk_app_id.is_some_and(|id| id != app_id) {
-        return Err(Refusal::AppId);
-    }
+fn take_end_report(s: &BrowserState, r: upload::EndReport, app_id: u64) -> Result<(), Refusal> {
     let app = app_id.to_string();
     let source = &s.config.source;
     match r.session {
@@ -488,7 +535,7 @@ fn take_end_report(s: &BrowserState, body: &[u8], app_id: u64) -> Result<u64, Re
             s.m.session(source, &app, "failed", Some(key));
         }
     }
-    Ok(0)
+    Ok(())
 }
 
 /// The catalog key of a failed session's result: SDK 4's `2` is the
