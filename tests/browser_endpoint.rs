@@ -762,3 +762,64 @@ fn an_sdk_4_upload_with_the_placeholder_id_is_checked_by_its_body() {
     assert_eq!(evs[0]["context"]["sdkAppId"], APP.to_string());
     assert_eq!(evs[0]["context"]["userId"], "bob");
 }
+
+/// An upload as a proxy that adds a header line sends it: the first line
+/// is what the browser claimed, the second what the proxy saw.
+fn via_proxy(port: u16, claimed: &str, seen: &str, n: u32) -> u16 {
+    request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("X-Forwarded-For", claimed),
+            ("X-Forwarded-For", seen),
+        ],
+        &log_body("alice", "5.17.1", &v5_failure(n)),
+    )
+    .0
+}
+
+/// Behind a trusted proxy (loopback when no list is given) the client is
+/// the right-most untrusted address across every line of the header: a
+/// browser that makes up a new address for each upload is still one client.
+#[test]
+fn the_client_is_the_right_most_address_across_header_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  uploads_per_minute: 6\n  burst: 5\n");
+    let codes: Vec<u16> = (0..12)
+        .map(|n| via_proxy(port, &format!("198.51.100.{n}"), "203.0.113.9", n))
+        .collect();
+    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 5, "{codes:?}");
+    let m = d.metrics();
+    assert_eq!(refused(&m, "rate"), 7.0, "{m}");
+    assert_eq!(
+        metric(&m, "trtc_logwatch_browser_clients"),
+        Some(1.0),
+        "{m}"
+    );
+    d.stop();
+}
+
+/// A connection that is not from a trusted proxy is its own client, whatever
+/// its header says.
+#[test]
+fn a_client_that_is_no_trusted_proxy_is_its_own_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(
+        dir.path(),
+        "  uploads_per_minute: 6\n  burst: 5\n  trusted_proxies: [\"10.0.0.0/8\"]\n",
+    );
+    let codes: Vec<u16> = (0..12)
+        .map(|n| good(port, &format!("198.51.100.{n}"), n))
+        .collect();
+    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 5, "{codes:?}");
+    let m = d.metrics();
+    assert_eq!(
+        metric(&m, "trtc_logwatch_browser_clients"),
+        Some(1.0),
+        "{m}"
+    );
+    d.stop();
+}

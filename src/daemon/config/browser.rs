@@ -35,6 +35,8 @@ pub(super) struct RawBrowser {
     #[serde(default)]
     client_ip_header: Option<Spanned<String>>,
     #[serde(default)]
+    trusted_proxies: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
     body_timeout: Option<Spanned<String>>,
     #[serde(default)]
     forward: Option<Spanned<String>>,
@@ -85,9 +87,14 @@ pub struct BrowserConfig {
     /// Clients whose rates are kept; a new client beyond it is 429.
     pub max_clients: usize,
     /// The request header that names the client's address, set by the
-    /// operator's proxy (`X-Forwarded-For`: its last address); `None`: the
-    /// connection's address.
+    /// operator's proxy (`X-Forwarded-For`); `None`: the connection's
+    /// address.
     pub client_ip_header: Option<String>,
+    /// The proxies whose `client_ip_header` is believed: a connection from
+    /// elsewhere is its own client; behind them, the client is the
+    /// right-most address of the header (all its lines) that is not one of
+    /// them. Loopback when a header is set and no list given.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long a client has to send its whole body (408 after).
     pub body_timeout: Duration,
     /// Where each body is relayed unchanged (the SDK's own log service), if
@@ -116,6 +123,7 @@ impl BrowserConfig {
             burst: 30,
             max_clients: 100_000,
             client_ip_header: None,
+            trusted_proxies: Vec::new(),
             body_timeout: Duration::from_secs(10),
             forward: None,
             forward_queue: 1000,
@@ -240,6 +248,41 @@ pub(super) fn compile_browser(
             ));
         }
         c.client_ip_header = Some(v.to_ascii_lowercase());
+    }
+    if let Some(list) = &b.trusted_proxies {
+        for p in list {
+            let net = p
+                .value
+                .trim()
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| {
+                    p.value
+                        .trim()
+                        .parse::<std::net::IpAddr>()
+                        .map(ipnet::IpNet::from)
+                })
+                .map_err(|_| {
+                    YamlError::at(
+                        path,
+                        p,
+                        format!(
+                            "browser.trusted_proxies: {:?} is no address or CIDR (10.0.0.0/8, ::1)",
+                            p.value
+                        ),
+                    )
+                })?;
+            c.trusted_proxies.push(net);
+        }
+        // Proxies are trusted for a header: X-Forwarded-For unless named.
+        c.client_ip_header
+            .get_or_insert_with(|| "x-forwarded-for".to_string());
+    }
+    if c.client_ip_header.is_some() && b.trusted_proxies.is_none() {
+        // A proxy on the same machine, as before there was a list.
+        c.trusted_proxies = ["127.0.0.0/8", "::1/128"]
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect();
     }
     if let Some(d) = &b.body_timeout {
         c.body_timeout = duration_in(

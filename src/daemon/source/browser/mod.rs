@@ -309,23 +309,44 @@ fn cors(h: &mut HeaderMap, origin: Option<&str>) {
     }
 }
 
-/// The client's address: the connection's, or the last address of the
-/// configured header (what the operator's proxy appended).
+/// The client's address. A connection from a trusted proxy
+/// (`browser.trusted_proxies`) is on behalf of the right-most address of
+/// `client_ip_header`, across all its lines, that is not itself a trusted
+/// proxy (each proxy appends the address it was reached from); any other
+/// connection is its own client, whatever it says. An entry that is no
+/// address ends the walk: the client is the hop that handed it on.
 fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
-    let named = s.config.client_ip_header.as_ref().and_then(|h| {
-        req.headers()
-            .get(h.as_str())
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|a| a.trim().parse().ok())
-    });
-    // A request that did not come through the proxy has no such header:
-    // its connection's address is the client.
-    named.or_else(|| {
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|p| p.0.ip())
-    })
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|p| p.0.ip())?;
+    let trusted = |a: &IpAddr| s.config.trusted_proxies.iter().any(|n| n.contains(a));
+    let Some(h) = s.config.client_ip_header.as_deref() else {
+        return Some(peer);
+    };
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all(h)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let mut client = peer;
+    for e in entries.iter().rev() {
+        let Ok(a) = e.parse::<IpAddr>() else {
+            return Some(client);
+        };
+        client = a;
+        if !trusted(&a) {
+            return Some(a);
+        }
+    }
+    Some(client)
 }
 
 /// The value of `name` in a query string.
