@@ -823,3 +823,77 @@ fn a_client_that_is_no_trusted_proxy_is_its_own_client() {
     );
     d.stop();
 }
+
+/// `n` SDK error records, one a line.
+fn records(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "[08:40:56:{:03}] <ERROR> <ICE_TRANSPORT_ERROR 0x4003>\n",
+                i % 1000
+            )
+        })
+        .collect()
+}
+
+fn upload_from(port: u16, client: &str, log: &str) -> (u16, String) {
+    let (code, _, text) = request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+            ("X-Forwarded-For", client),
+        ],
+        &log_body("mallory", "5.17.1", log),
+    );
+    (code, text)
+}
+
+/// Each upload writes at most `max_events_per_upload` events and each
+/// client at most its event budget; the records beyond are counted, not
+/// written and not counted as errors.
+#[test]
+fn a_client_writes_at_most_its_event_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(
+        dir.path(),
+        "  events_per_minute: 1\n  events_burst: 20\n  max_events_per_upload: 15\n",
+    );
+    let forty = records(40);
+    let a: Vec<(u16, String)> = (0..3)
+        .map(|_| upload_from(port, "192.0.2.1", &forty))
+        .collect();
+    assert_eq!(a[0], (200, "{\"events\":15}\n".to_string()));
+    assert_eq!(a[1], (200, "{\"events\":5}\n".to_string()));
+    assert_eq!(a[2], (200, "{\"events\":0}\n".to_string()));
+    assert_eq!(upload_from(port, "192.0.2.2", &forty).0, 200);
+    let m = d.metrics();
+    assert_eq!(
+        metric(&m, "trtc_logwatch_browser_capped_total{source=\"browser\"}"),
+        Some(125.0),
+        "{m}"
+    );
+    let ice = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+    assert_eq!(metric(&m, ice), Some(35.0), "{m}");
+    d.stop();
+    assert_eq!(events(dir.path()).len(), 35);
+}
+
+/// With the defaults, one client's flood of small uploads each holding
+/// many error records (8,000 times the bytes sent) writes at most its
+/// burst of events.
+#[test]
+fn one_clients_flood_writes_at_most_its_burst_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let many = records(1100);
+    let codes: Vec<u16> = (0..30)
+        .map(|_| upload_from(port, "192.0.2.66", &many).0)
+        .collect();
+    assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
+    d.stop();
+    let n = events(dir.path()).len();
+    assert!((1000..=1010).contains(&n), "{n} events from one client");
+}

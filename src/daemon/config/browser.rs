@@ -31,6 +31,12 @@ pub(super) struct RawBrowser {
     #[serde(default)]
     burst: Option<Spanned<usize>>,
     #[serde(default)]
+    events_per_minute: Option<Spanned<usize>>,
+    #[serde(default)]
+    events_burst: Option<Spanned<usize>>,
+    #[serde(default)]
+    max_events_per_upload: Option<Spanned<usize>>,
+    #[serde(default)]
     max_clients: Option<Spanned<usize>>,
     #[serde(default)]
     client_ip_header: Option<Spanned<String>>,
@@ -84,6 +90,14 @@ pub struct BrowserConfig {
     pub uploads_per_minute: usize,
     /// Uploads a client may make at once above that rate.
     pub burst: usize,
+    /// Error events a client's uploads may write a minute, on average;
+    /// beyond, their records are counted (`trtc_logwatch_browser_capped`),
+    /// not written nor counted as errors.
+    pub events_per_minute: usize,
+    /// Error events a client's uploads may write at once above that rate.
+    pub events_burst: usize,
+    /// Error events one upload may write.
+    pub max_events_per_upload: usize,
     /// Clients whose rates are kept; a new client beyond it is 429.
     pub max_clients: usize,
     /// The request header that names the client's address, set by the
@@ -121,6 +135,9 @@ impl BrowserConfig {
             max_memory_bytes: 32 << 20,
             uploads_per_minute: 60,
             burst: 30,
+            events_per_minute: 100,
+            events_burst: 1000,
+            max_events_per_upload: 500,
             max_clients: 100_000,
             client_ip_header: None,
             trusted_proxies: Vec::new(),
@@ -234,6 +251,15 @@ pub(super) fn compile_browser(
     }
     if let Some(r) = &b.burst {
         c.burst = in_range(path, "browser.burst", r, 1, 100_000)?;
+    }
+    if let Some(r) = &b.events_per_minute {
+        c.events_per_minute = in_range(path, "browser.events_per_minute", r, 1, 1_000_000)?;
+    }
+    if let Some(r) = &b.events_burst {
+        c.events_burst = in_range(path, "browser.events_burst", r, 1, 1_000_000)?;
+    }
+    if let Some(r) = &b.max_events_per_upload {
+        c.max_events_per_upload = in_range(path, "browser.max_events_per_upload", r, 1, 1_000_000)?;
     }
     if let Some(r) = &b.max_clients {
         c.max_clients = in_range(path, "browser.max_clients", r, 1, 10_000_000)?;

@@ -51,6 +51,18 @@ pub(crate) struct Feed<'a> {
     held: Option<Stats>,
     /// What the held events are charged to, and what it held before them.
     charge: Option<(&'a mut Charge, usize)>,
+    /// Events it may still hand on, and those beyond, not handed on.
+    cap: Option<Cap>,
+}
+
+/// A feed's cap on events: how many it may still hand on, and how many it
+/// did not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cap {
+    /// Events it may still hand on.
+    pub left: u64,
+    /// Events found beyond the cap: neither written nor counted as errors.
+    pub over: u64,
 }
 
 impl<'a> Feed<'a> {
@@ -69,6 +81,7 @@ impl<'a> Feed<'a> {
             source,
             held: None,
             charge: None,
+            cap: None,
         }
     }
 
@@ -89,6 +102,21 @@ impl<'a> Feed<'a> {
         self
     }
 
+    /// Hands on at most `limit` events; the others are only counted
+    /// ([`capped`](Self::capped)).
+    pub(crate) fn capped_at(mut self, limit: u64) -> Self {
+        self.cap = Some(Cap {
+            left: limit,
+            over: 0,
+        });
+        self
+    }
+
+    /// The events found beyond the cap, if there is one.
+    pub(crate) fn capped(&self) -> u64 {
+        self.cap.map_or(0, |c| c.over)
+    }
+
     /// What a holding feed read, to count once its request is queued.
     pub(crate) fn held(&self) -> Stats {
         self.held.unwrap_or_default()
@@ -107,6 +135,13 @@ impl EventSink for Feed<'_> {
     }
 
     fn event(&mut self, ev: &Event<'_>) -> Result<(), Stop> {
+        if let Some(cap) = &mut self.cap {
+            if cap.left == 0 {
+                cap.over += 1;
+                return Ok(());
+            }
+            cap.left -= 1;
+        }
         let e = self.g.matcher.catalog().entry(ev.ids.0);
         if e.kind == EntryKind::Drift {
             let form = if e.sdk_major == Some(4) {

@@ -331,9 +331,12 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
                 .path("http")
                 .max_line_bytes(st.max_line_bytes)
                 .build();
-            let read = st.path.commit(&source, charge, tx, |feed| {
-                records.scan(&mut pipeline, feed)
-            })?;
+            let read = st
+                .path
+                .commit(&source, charge, tx, None, |feed| {
+                    records.scan(&mut pipeline, feed)
+                })?
+                .read;
             Ok::<_, Outcome>((read.lines, read.events))
         })
         .await;

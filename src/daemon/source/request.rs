@@ -51,6 +51,17 @@ impl From<BodyError> for Halt {
     }
 }
 
+/// What a committed request read and queued.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Committed {
+    /// What it read.
+    pub read: Stats,
+    /// The events queued.
+    pub written: u64,
+    /// The events beyond its cap, not queued nor counted as errors.
+    pub capped: u64,
+}
+
 /// An endpoint's limits on the path.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PathLimits {
@@ -180,26 +191,32 @@ impl RequestPath {
     }
 
     /// Scans (with `scan`) into a holding emitter, its events charged to
-    /// `charge`, then queues them with `ack` all or nothing; counts what
-    /// was read once it is queued (a refused request is sent again).
+    /// `charge` and at most `limit` of them handed on, then queues them
+    /// with `ack` all or nothing; counts what was read once it is queued (a
+    /// refused request is sent again).
     /// Blocking: runs in [`work`](Self::work).
     pub(crate) fn commit(
         &self,
         source: &str,
         charge: &mut Charge,
         ack: oneshot::Sender<()>,
+        limit: Option<u64>,
         scan: impl FnOnce(&mut Feed<'_>) -> Result<(), feed::Stop>,
-    ) -> Result<Stats, Halt> {
+    ) -> Result<Committed, Halt> {
         let mut emitter = self.emitter.clone();
         let mut feed = Feed::new(&self.current, &mut emitter, &self.metrics, source)
             .holding()
             .charged(charge);
+        if let Some(l) = limit {
+            feed = feed.capped_at(l);
+        }
         match scan(&mut feed) {
             Ok(()) => {}
             Err(feed::Stop::OverBudget(o)) => return Err(Halt::Body(o.into())),
             Err(feed::Stop::Closed) => return Err(Halt::ShuttingDown),
         }
         let read = feed.held();
+        let capped = feed.capped();
         match emitter.try_commit(ack) {
             Ok(()) => {}
             Err(CommitError::Full) => {
@@ -210,6 +227,10 @@ impl RequestPath {
             Err(CommitError::Closed) => return Err(Halt::ShuttingDown),
         }
         self.metrics.read(source, &read);
-        Ok(read)
+        Ok(Committed {
+            written: read.events - capped,
+            read,
+            capped,
+        })
     }
 }

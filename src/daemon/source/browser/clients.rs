@@ -1,5 +1,6 @@
-//! Each client's upload rate: a token bucket per client address, in a
-//! table of at most `max_clients` entries. A client whose bucket has
+//! Each client's upload rate and event budget: two token buckets per
+//! client address (uploads, and the error events its uploads may write),
+//! in a table of at most `max_clients` entries. A client whose bucket has
 //! refilled is as good as unknown, so when the table is full those entries
 //! make room (looked for at most once a second); a new client that still
 //! finds no room is refused, like one over its rate. Memory stays bounded
@@ -24,14 +25,42 @@ pub(crate) enum Verdict {
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
+    /// Events its uploads may still write.
+    events: f64,
     last: Instant,
+}
+
+/// A token bucket's rate: tokens a second, and at most `burst`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rate {
+    per_sec: f64,
+    burst: f64,
+}
+
+impl Rate {
+    /// `per_minute` a minute on average, `burst` at once.
+    pub(crate) fn per_minute(per_minute: usize, burst: usize) -> Self {
+        Self {
+            per_sec: per_minute as f64 / 60.0,
+            burst: burst.max(1) as f64,
+        }
+    }
+
+    /// Time for an empty bucket to fill.
+    fn refill(self) -> Duration {
+        Duration::from_secs_f64(self.burst / self.per_sec.max(1e-9))
+    }
+
+    fn fill(self, tokens: f64, elapsed: f64) -> f64 {
+        (tokens + elapsed * self.per_sec).min(self.burst)
+    }
 }
 
 /// The rate of every client seen lately.
 #[derive(Debug)]
 pub(crate) struct Clients {
-    per_sec: f64,
-    burst: f64,
+    uploads: Rate,
+    events: Rate,
     max: usize,
     table: Mutex<Table>,
 }
@@ -43,12 +72,11 @@ struct Table {
 }
 
 impl Clients {
-    /// `per_minute` uploads a minute on average, `burst` at once, for at
-    /// most `max` clients.
-    pub(crate) fn new(per_minute: usize, burst: usize, max: usize) -> Self {
+    /// `uploads` and `events` for each client, at most `max` clients.
+    pub(crate) fn new(uploads: Rate, events: Rate, max: usize) -> Self {
         Self {
-            per_sec: per_minute as f64 / 60.0,
-            burst: burst.max(1) as f64,
+            uploads,
+            events,
             max: max.max(1),
             table: Mutex::new(Table {
                 buckets: HashMap::new(),
@@ -66,9 +94,10 @@ impl Clients {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Time for an empty bucket to fill.
+    /// Time for both empty buckets to fill: an entry idle that long is as
+    /// good as unknown.
     fn refill(&self) -> Duration {
-        Duration::from_secs_f64(self.burst / self.per_sec.max(1e-9))
+        self.uploads.refill().max(self.events.refill())
     }
 
     /// One upload from `client` at `now`.
@@ -89,17 +118,37 @@ impl Clients {
             }
         }
         let b = t.buckets.entry(client).or_insert(Bucket {
-            tokens: self.burst,
+            tokens: self.uploads.burst,
+            events: self.events.burst,
             last: now,
         });
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
-        b.tokens = (b.tokens + elapsed * self.per_sec).min(self.burst);
+        b.tokens = self.uploads.fill(b.tokens, elapsed);
+        b.events = self.events.fill(b.events, elapsed);
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Verdict::Take
         } else {
             Verdict::OverRate
+        }
+    }
+}
+
+impl Clients {
+    /// Events `client`'s uploads may still write (0 for a client not in
+    /// the table: it was not admitted).
+    pub(crate) fn events_left(&self, client: IpAddr) -> u64 {
+        self.lock()
+            .buckets
+            .get(&client)
+            .map_or(0, |b| b.events.max(0.0) as u64)
+    }
+
+    /// `client`'s uploads wrote `n` events.
+    pub(crate) fn spend_events(&self, client: IpAddr, n: u64) {
+        if let Some(b) = self.lock().buckets.get_mut(&client) {
+            b.events = (b.events - n as f64).max(0.0);
         }
     }
 }
@@ -114,7 +163,7 @@ mod tests {
 
     #[test]
     fn a_client_gets_its_burst_then_its_rate() {
-        let c = Clients::new(60, 3, 10);
+        let c = Clients::new(Rate::per_minute(60, 3), Rate::per_minute(60, 100), 10);
         let t0 = Instant::now();
         for _ in 0..3 {
             assert_eq!(c.admit(ip(1), t0), Verdict::Take);
@@ -132,7 +181,7 @@ mod tests {
 
     #[test]
     fn the_table_stays_bounded_and_idle_clients_make_room() {
-        let c = Clients::new(60, 2, 100);
+        let c = Clients::new(Rate::per_minute(60, 2), Rate::per_minute(60, 2), 100);
         let t0 = Instant::now();
         for n in 0..100 {
             assert_eq!(c.admit(ip(n), t0), Verdict::Take);
@@ -145,5 +194,21 @@ mod tests {
         let later = t0 + Duration::from_secs(3);
         assert_eq!(c.admit(ip(1000), later), Verdict::Take);
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn a_client_spends_its_events_and_they_come_back_at_their_rate() {
+        let c = Clients::new(Rate::per_minute(60, 10), Rate::per_minute(600, 50), 10);
+        let t0 = Instant::now();
+        assert_eq!(c.events_left(ip(1)), 0, "not admitted yet");
+        assert_eq!(c.admit(ip(1), t0), Verdict::Take);
+        assert_eq!(c.events_left(ip(1)), 50);
+        c.spend_events(ip(1), 45);
+        assert_eq!(c.events_left(ip(1)), 5);
+        c.spend_events(ip(1), 45);
+        assert_eq!(c.events_left(ip(1)), 0);
+        // Ten a second come back.
+        assert_eq!(c.admit(ip(1), t0 + Duration::from_secs(2)), Verdict::Take);
+        assert_eq!(c.events_left(ip(1)), 20);
     }
 }

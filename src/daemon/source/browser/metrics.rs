@@ -10,7 +10,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::daemon::metrics::Fam;
+use crate::daemon::metrics::{Fam, SourceLabel};
 
 /// Labels of the browser endpoint's refusals.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,6 +52,7 @@ pub(crate) struct BrowserMetrics {
     sessions: Fam<SessionLabels>,
     forwarded: Fam<ResultLabels>,
     clients: Gauge<i64, AtomicI64>,
+    capped: Fam<SourceLabel>,
 }
 
 impl BrowserMetrics {
@@ -81,6 +82,11 @@ impl BrowserMetrics {
             "trtc_logwatch_browser_clients",
             "Clients whose upload rate the browser endpoint keeps (at most browser.max_clients)",
             m.clients.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_capped",
+            "Error records of uploads beyond their client's event budget (browser.events_per_minute, events_burst) or the upload's cap (max_events_per_upload): counted here, not written nor counted as errors",
+            m.capped.clone(),
         );
         Arc::new(m)
     }
@@ -126,6 +132,22 @@ impl BrowserMetrics {
                 result: result.into(),
             })
             .inc();
+    }
+
+    /// Creates the series of `source` at 0.
+    pub(crate) fn declare(&self, source: &str) {
+        drop(self.capped.get_or_create(&SourceLabel {
+            source: source.into(),
+        }));
+    }
+
+    /// `n` error records of an upload beyond its caps.
+    pub(crate) fn capped(&self, source: &str, n: u64) {
+        self.capped
+            .get_or_create(&SourceLabel {
+                source: source.into(),
+            })
+            .inc_by(n);
     }
 
     /// Clients whose rates the endpoint keeps.

@@ -44,7 +44,7 @@ use crate::daemon::config::{BrowserConfig, Config};
 use crate::daemon::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::ua;
-use clients::{Clients, Verdict};
+use clients::{Clients, Rate, Verdict};
 use forward::{Forwarder, Relay, Target};
 use metrics::BrowserMetrics;
 use upload::Session;
@@ -77,6 +77,7 @@ impl Kind for BrowserKind {
     fn declare(&self, config: &Config, metrics: &Metrics) {
         if let Some(b) = &config.browser {
             metrics.declare_source(&b.source);
+            self.m.declare(&b.source);
         }
     }
 }
@@ -146,7 +147,11 @@ impl BrowserState {
                 ctx.emitter.clone(),
                 Arc::clone(&ctx.metrics),
             ),
-            clients: Clients::new(config.uploads_per_minute, config.burst, config.max_clients),
+            clients: Clients::new(
+                Rate::per_minute(config.uploads_per_minute, config.burst),
+                Rate::per_minute(config.events_per_minute, config.events_burst),
+                config.max_clients,
+            ),
             m,
             config,
             max_line_bytes: ctx.max_line_bytes,
@@ -457,7 +462,7 @@ async fn upload(
             Cmd::Log => {
                 let up = upload::log_upload(&body).map_err(Refusal::Shape)?;
                 let id = st.body_app(app, Some(up.sdk_app_id), client)?;
-                Ok((take_log(&st, up, agent, charge)?, id))
+                Ok((take_log(&st, up, agent, client, charge)?, id))
             }
             Cmd::EndReport => {
                 let r = upload::end_report(&body).map_err(Refusal::Shape)?;
@@ -511,6 +516,7 @@ fn take_log(
     s: &BrowserState,
     up: upload::LogUpload,
     agent: Option<ua::Agent>,
+    client: IpAddr,
     charge: &mut Charge,
 ) -> Result<u64, Refusal> {
     let known = Context {
@@ -530,10 +536,22 @@ fn take_log(
     // The browser does not wait for the write: the acknowledgement is not
     // awaited.
     let (ack, _) = tokio::sync::oneshot::channel();
-    match s.path.commit(source, charge, ack, |feed| {
+    // At most what the client may still write, and the upload's own cap:
+    // the rest of its records are counted, not written.
+    let limit = s
+        .clients
+        .events_left(client)
+        .min(s.config.max_events_per_upload as u64);
+    match s.path.commit(source, charge, ack, Some(limit), |feed| {
         pipeline.text(up.log.as_bytes(), feed)
     }) {
-        Ok(read) => Ok(read.events),
+        Ok(c) => {
+            s.clients.spend_events(client, c.written);
+            if c.capped > 0 {
+                s.m.capped(source, c.capped);
+            }
+            Ok(c.written)
+        }
         Err(Halt::QueueFull { events }) => {
             s.path.dropped(events);
             Err(Refusal::QueueFull)
