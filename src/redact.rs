@@ -1,10 +1,24 @@
-//! Credentials a log line may hold, replaced before any event is built
+//! Credentials a log line may hold, replaced before anything is built
 //! from it: the TRTC `userSig` (the SDK prints its `enterRoom` params, and
-//! apps log their own), in every form seen: `"userSig":"..."`,
-//! `userSig: '...'`, `userSig=...` (query strings), `user_sig`, in any
-//! case. Every source goes through it (files, stdin, ingest, NATS, the
-//! browser endpoint): the value never reaches an event, the events output
-//! or the daemon's own log.
+//! apps log their own; the end report's `str_user_sig`) and the room's
+//! `privateMapKey`. One normaliser over
+//!
+//! - the names, in any case, with `_` or `-` between their words or none,
+//!   any letter of them written as a JSON escape (`\u0053`);
+//! - what stands between a name and its value: its closing quote (escaped
+//!   at any depth: `\"`, `\\\"`, or URL-encoded: `%22`), then `=` or `:`
+//!   (full-width `：` `＝` too, or URL-encoded `%3D` `%3A`), or whitespace
+//!   alone (`console.log('userSig', sig)` prints `userSig eJw...`: then only
+//!   a value of 16 or more credential characters is taken for one), then an
+//!   opening quote in any of those forms;
+//! - the value, up to a quote, a separator or a space (URL-encoded bytes
+//!   within it kept in it).
+//!
+//! Every source goes through it (files, stdin, ingest, NATS, the browser
+//! endpoint) before an event is built; `why` and `scan` show what it left.
+//! The value never reaches an event, the events output, the pages or the
+//! daemon's own log. The forms are listed in the README ("Nothing secret is
+//! written").
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -12,32 +26,67 @@ use std::sync::OnceLock;
 /// What a credential's value becomes.
 pub const REDACTED: &str = "[redacted]";
 
+/// The names of credentials, as words (joined by `_`, `-` or nothing).
+const NAMES: &[&[&str]] = &[
+    &["str", "user", "sig"],
+    &["user", "sig"],
+    &["private", "map", "key"],
+];
+
+/// A pattern for `word`, each letter in any case or as a JSON `\uXXXX`
+/// escape (at any escaping depth).
+fn word_pattern(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            let (lo, up) = (c.to_ascii_lowercase() as u32, c.to_ascii_uppercase() as u32);
+            format!(
+                r"(?:[{lo_c}{up_c}]|\\+u00(?:{lo:02x}|{up:02x}))",
+                lo_c = c.to_ascii_lowercase(),
+                up_c = c.to_ascii_uppercase()
+            )
+        })
+        .collect()
+}
+
 fn pattern() -> &'static regex::bytes::Regex {
     static P: OnceLock<regex::bytes::Regex> = OnceLock::new();
     P.get_or_init(|| {
-        // The name, its quote, `:` or `=`, an opening quote, then the value
-        // up to a quote, separator or space.
-        regex::bytes::Regex::new(
-            r#"(?i)(user_?sig|str_user_sig)(\\?["']?\s*[:=]\s*\\?["']?)([^"'\\&,;\s})\]]+)"#,
-        )
-        .unwrap_or_else(|e| panic!("the userSig pattern: {e}"))
+        let names: Vec<String> = NAMES
+            .iter()
+            .map(|words| {
+                words
+                    .iter()
+                    .map(|w| word_pattern(w))
+                    .collect::<Vec<_>>()
+                    .join("[_-]?")
+            })
+            .collect();
+        // A quote: plain, escaped at any depth, or URL-encoded.
+        let quote = r#"(?:\\*["']|%2[27])"#;
+        // The value: no quote, separator or space; URL-encoded bytes other
+        // than a quote, `&` or `,` belong to it.
+        let value = r#"(?:[^"'\\&,;\s})\]%<>]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[013-589ABDEFabdef])+"#;
+        let p = format!(
+            r#"(?i)(?:^|[^A-Za-z0-9]|%[0-9A-F]{{2}})({names})(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
+            names = names.join("|"),
+        );
+        regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
     })
 }
 
 /// True when `text` may hold a credential (a cheap test before [`redact`]):
-/// it has `sig` in some case. The searchers are built once.
+/// a credential's name in some case, or a JSON escape that may spell one.
+/// The searcher is built once.
 pub fn may_hold(text: &[u8]) -> bool {
-    static FINDERS: OnceLock<[memchr::memmem::Finder<'static>; 3]> = OnceLock::new();
-    FINDERS
-        .get_or_init(|| {
-            [
-                memchr::memmem::Finder::new(b"sig"),
-                memchr::memmem::Finder::new(b"Sig"),
-                memchr::memmem::Finder::new(b"SIG"),
-            ]
-        })
-        .iter()
-        .any(|f| f.find(text).is_some())
+    static AC: OnceLock<Option<aho_corasick::AhoCorasick>> = OnceLock::new();
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["sig", "mapkey", "map_key", "map-key", "\\u00"])
+            .ok()
+    })
+    .as_ref()
+    .is_none_or(|ac| ac.is_match(text))
 }
 
 /// `text` with every credential's value replaced by [`REDACTED`], and a
@@ -51,7 +100,9 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
     let mut last = 0;
     let mut shift = Shift::default();
     for c in pattern().captures_iter(text) {
-        let Some(v) = c.get(3) else { continue };
+        let Some(v) = c.get(3).or_else(|| c.get(5)) else {
+            continue;
+        };
         out.extend_from_slice(&text[last..v.start()]);
         out.extend_from_slice(REDACTED.as_bytes());
         shift
@@ -120,6 +171,87 @@ mod tests {
         // Nothing to replace: the text as it was.
         assert!(matches!(redact(b"signal lost").0, Cow::Borrowed(_)));
         assert_eq!(r("userSig is required"), "userSig is required");
+        assert_eq!(r("the userSignature field"), "the userSignature field");
+    }
+
+    const SECRET: &str = "eJwtjEELgjAYhv_K2NkEP5G";
+
+    /// The spellings an attack day found leaking, each with the secret.
+    #[test]
+    fn the_spellings_that_leaked_are_replaced() {
+        for form in [
+            "USER_SiG={S}",
+            "usersIg: {S}",
+            r#"{\"userSig\":\"{S}\"}"#,
+            r#"{\\\"userSig\\\":\\\"{S}\\\"}"#,
+            "userSig {S}",
+            "console: userSig\t{S}",
+            "userSig%3D{S}",
+            "%22userSig%22%3A%22{S}%22",
+            "userSig：{S}",
+            "userSig ＝ {S}",
+            r#""u\u0073erSig":"{S}""#,
+            r#""\u0055SERSIG":"{S}""#,
+            "privateMapKey={S}",
+            r#""private_map_key": "{S}""#,
+            "PRIVATE-MAP-KEY: '{S}'",
+            "str_user_sig={S}",
+            "user-sig={S}&x=1",
+        ] {
+            let line = form.replace("{S}", SECRET);
+            let out = r(&line);
+            assert!(!out.contains(SECRET), "{line} -> {out}");
+            assert!(out.contains(REDACTED), "{line} -> {out}");
+        }
+        // URL-encoded bytes of the value are the value's.
+        let out = r("usersig=eJw%2Bab%2Fcd%3D%3D&roomid=2");
+        assert_eq!(out, "usersig=[redacted]&roomid=2");
+    }
+
+    proptest::proptest! {
+        /// Whatever the spelling of the name (case, word joints, escaped
+        /// letters), the separator and the quotes, the value is gone.
+        #[test]
+        fn no_spelling_leaks(
+            name in 0usize..3,
+            case in proptest::collection::vec(proptest::bool::ANY, 16),
+            escape in proptest::collection::vec(0u8..8, 16),
+            joint in 0usize..3,
+            sep in 0usize..8,
+            quote in 0usize..5,
+            depth in 0usize..3,
+        ) {
+            let words: &[&str] = NAMES[name];
+            let joint = ["", "_", "-"][joint];
+            let mut spelled = String::new();
+            let mut i = 0;
+            for (wi, w) in words.iter().enumerate() {
+                if wi > 0 {
+                    spelled.push_str(joint);
+                }
+                for c in w.chars() {
+                    let c = if case[i % 16] { c.to_ascii_uppercase() } else { c };
+                    if escape[i % 16] == 0 {
+                        spelled.push_str(&"\\".repeat(depth + 1).replacen("\\", "", 0));
+                        spelled.push_str(&format!("u{:04x}", c as u32));
+                    } else {
+                        spelled.push(c);
+                    }
+                    i += 1;
+                }
+            }
+            let q = match quote {
+                0 => String::new(),
+                1 => "\"".to_string(),
+                2 => format!("{}\"", "\\".repeat(depth)),
+                3 => "'".to_string(),
+                _ => "%22".to_string(),
+            };
+            let sep = ["=", ":", " : ", "：", "＝", "%3D", "%3A", " "][sep];
+            let line = format!("before {q}{spelled}{q}{sep}{q}{SECRET}{q} after");
+            let out = r(&line);
+            proptest::prop_assert!(!out.contains(SECRET), "{} -> {}", line, out);
+        }
     }
 
     #[test]

@@ -210,7 +210,10 @@ impl Summary {
 /// or why it was not taken, bare catalog numbers the rules ignored, and the
 /// events the line gives.
 pub fn why(m: &Matcher, record: &str) -> String {
-    let record = record.trim_end_matches(['\n', '\r']);
+    // What it shows has its credentials replaced, as the events do.
+    let clean = crate::redact::redact(record.as_bytes()).0;
+    let clean = String::from_utf8_lossy(&clean);
+    let record = clean.trim_end_matches(['\n', '\r']);
     let whole = record.as_bytes();
     // As the scanner does: matched up to the first stack frame.
     let raw = &whole[..crate::records::match_end(whole, 0, whole.len())];

@@ -897,3 +897,42 @@ fn one_clients_flood_writes_at_most_its_burst_by_default() {
     let n = events(dir.path()).len();
     assert!((1000..=1010).contains(&n), "{n} events from one client");
 }
+
+/// No spelling of a credential reaches an event: each line names an error
+/// and holds a userSig or privateMapKey in one of the forms apps and SDKs
+/// print (other cases, escaped twice, a space as separator, URL-encoded, a
+/// full-width colon, an escaped letter).
+#[test]
+fn no_spelling_of_a_credential_reaches_an_event() {
+    const SECRET: &str = "eJwtjEELgjAYhv_K2NkEP5G";
+    let forms = [
+        "USER_SiG={S}",
+        "usersIg: {S}",
+        r#"{\"userSig\":\"{S}\"}"#,
+        "userSig {S}",
+        "userSig%3D{S}",
+        "%22userSig%22%3A%22{S}%22",
+        "userSig：{S}",
+        r#""u\u0073erSig":"{S}""#,
+        "privateMapKey={S}",
+        r#""private_map_key": "{S}""#,
+    ];
+    let log: String = forms
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            format!(
+                "[08:40:56:{i:03}] <ERROR> {} <ICE_TRANSPORT_ERROR 0x4003>\n",
+                f.replace("{S}", SECRET)
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    assert_eq!(upload_from(port, "192.0.2.9", &log).0, 200);
+    d.stop();
+    let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap();
+    assert_eq!(text.lines().count(), forms.len(), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+    assert!(!text.contains("eJwtjEEL"), "{text}");
+}

@@ -735,3 +735,19 @@ fn scan_of_a_pipe_that_pauses_writes_each_error_at_once() {
     drop(input);
     assert!(child.wait().unwrap().success());
 }
+
+/// `why` shows the record as the events do: credentials replaced.
+#[test]
+fn why_never_prints_a_credential() {
+    let out = bin()
+        .args([
+            "why",
+            r#"{\"userSig\":\"eJwtjEELgjAYhv_K2NkEP5G\"} usersIg: eJwtjEELgjAYhv_K2NkEP5G <ICE_TRANSPORT_ERROR 0x4003>"#,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains("eJwtjEEL"), "{text}");
+}

@@ -386,12 +386,21 @@ impl Metrics {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if seen.len() < DRIFT_NAMES && seen.insert(format!("{form} {name}")) {
+            // Control characters escaped: a record's CR must not forge a
+            // line of the daemon's log.
             let first: String = record
                 .lines()
                 .next()
                 .unwrap_or("")
                 .chars()
                 .take(200)
+                .flat_map(|c| {
+                    let escaped = c.is_control().then(|| c.escape_default());
+                    escaped
+                        .into_iter()
+                        .flatten()
+                        .chain((!c.is_control()).then_some(c))
+                })
                 .collect();
             tracing::warn!(
                 "catalog drift: {name} ({form}) is not in the catalog: the SDK is newer than it; first seen: {first}"
