@@ -59,12 +59,65 @@ fn string(name: &str, v: &RawValue, max: usize) -> Result<String, String> {
     if !v.get().starts_with('"') {
         return Err(format!("jssdk_log: {name} must be a string"));
     }
+    // A lone surrogate (an emoji cut in two by the SDK's own truncation)
+    // becomes U+FFFD: the rest of the upload is kept.
+    let text = mend_surrogates(v.get());
     let s: String =
-        serde_json::from_str(v.get()).map_err(|e| json_error(&format!("jssdk_log: {name}"), &e))?;
+        serde_json::from_str(&text).map_err(|e| json_error(&format!("jssdk_log: {name}"), &e))?;
     if s.len() > max {
         return Err(format!("jssdk_log: {name} is longer than {max} bytes"));
     }
     Ok(s)
+}
+
+/// The JSON string literal `lit` with each `\\u` escape of a lone
+/// surrogate (a high one not followed by a low one, or a low one alone)
+/// replaced by `\\ufffd`; borrowed when it has none.
+fn mend_surrogates(lit: &str) -> std::borrow::Cow<'_, str> {
+    let b = lit.as_bytes();
+    let hex_at = |i: usize| -> Option<u32> {
+        let h = b.get(i..i + 4)?;
+        u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()
+    };
+    let escape_at = |i: usize| -> Option<u32> {
+        (b.get(i) == Some(&b'\\') && b.get(i + 1) == Some(&b'u'))
+            .then(|| hex_at(i + 2))
+            .flatten()
+    };
+    let mut out: Option<String> = None;
+    let mut last = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let Some(code) = escape_at(i) else {
+            // Another escape: its character is skipped with it.
+            i += 2;
+            continue;
+        };
+        let high = (0xD800..0xDC00).contains(&code);
+        let low = (0xDC00..0xE000).contains(&code);
+        if high && escape_at(i + 6).is_some_and(|c| (0xDC00..0xE000).contains(&c)) {
+            i += 12;
+            continue;
+        }
+        if high || low {
+            let o = out.get_or_insert_with(String::new);
+            o.push_str(&lit[last..i]);
+            o.push_str("\\ufffd");
+            last = i + 6;
+        }
+        i += 6;
+    }
+    match out {
+        Some(mut o) => {
+            o.push_str(&lit[last..]);
+            std::borrow::Cow::Owned(o)
+        }
+        None => std::borrow::Cow::Borrowed(lit),
+    }
 }
 
 /// An sdkAppId as the SDKs send it: a string of digits (or a number).
@@ -181,6 +234,21 @@ pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_emoji_is_mended_and_the_upload_kept() {
+        assert_eq!(mend_surrogates(r#""a\ud83d""#), r#""a\ufffd""#);
+        assert_eq!(mend_surrogates(r#""\ude00b""#), r#""\ufffdb""#);
+        assert_eq!(mend_surrogates(r#""\ud83d\ude00""#), r#""\ud83d\ude00""#);
+        assert_eq!(
+            mend_surrogates(r#""\\ud83d""#),
+            r#""\\ud83d""#,
+            "an escaped backslash"
+        );
+        let body = br#"{"sdkAppId":"1400000001","userId":"u","version":"5.17.1","log":"x \ud83d <ICE_TRANSPORT_ERROR 0x4003>"}"#;
+        let up = log_upload(body).unwrap();
+        assert_eq!(up.log, "x \u{fffd} <ICE_TRANSPORT_ERROR 0x4003>");
+    }
 
     #[test]
     fn a_log_upload_as_the_sdks_send_it() {
