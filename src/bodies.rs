@@ -147,7 +147,8 @@ pub(crate) fn decode(body: &[u8], field: Option<&str>) -> Records {
     out
 }
 
-/// Most arrays within arrays looked into: each level is read once more.
+/// Most arrays within arrays looked into: each level is read once more;
+/// a deeper array is one record of its text.
 const MAX_DEPTH: usize = 8;
 
 /// The message of the JSON object `raw`: the first of `names` whose value is
@@ -226,6 +227,9 @@ impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
                     )
                     .map_err(A::Error::custom)?;
                 }
+                // Deeper than that: the array's text is one record (its
+                // strings still matched, as text), never dropped.
+                Some(b'[') => self.out.push(raw.as_bytes()),
                 _ => {}
             }
         }
@@ -278,6 +282,19 @@ impl<'de> serde::de::Visitor<'de> for Message<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_nested_beyond_the_depth_are_kept_as_text() {
+        let deep = format!(
+            "[{}\"RtcError <ICE_TRANSPORT_ERROR 0x4003>\"{}]",
+            "[".repeat(12),
+            "]".repeat(12)
+        );
+        let r = decode(deep.as_bytes(), None);
+        let text = String::from_utf8(r.text).unwrap();
+        assert!(text.contains("<ICE_TRANSPORT_ERROR 0x4003>"), "{text}");
+        assert_eq!(r.starts.map(|s| s.len()), Some(1));
+    }
 
     /// The records as text, and how many there are (`None`: plain text).
     fn records(body: &[u8], field: Option<&str>) -> (String, Option<usize>) {
