@@ -936,3 +936,45 @@ fn no_spelling_of_a_credential_reaches_an_event() {
     assert!(!text.contains(SECRET), "{text}");
     assert!(!text.contains("eJwtjEEL"), "{text}");
 }
+
+/// Bodies waiting for a relay target that never answers are charged to
+/// the endpoint's memory budget and take at most half of it: the rest are
+/// not relayed (counted), and uploads are still taken.
+#[test]
+fn a_slow_relay_target_holds_at_most_half_the_memory_budget() {
+    let stand_in = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = stand_in.local_addr().unwrap();
+    // Accepts and never answers.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in stand_in.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(
+        dir.path(),
+        &format!(
+            "  forward: http://{at}\n  max_memory_bytes: 1048576\n  max_body_bytes: 65536\n  uploads_per_minute: 10000\n  burst: 10000\n"
+        ),
+    );
+    let filler = "[08:40:56:000] <INFO> still joining\n".repeat(1500);
+    let log = format!("{filler}{}", v5_failure(1));
+    let codes: Vec<u16> = (0..40)
+        .map(|_| upload_from(port, "192.0.2.5", &log).0)
+        .collect();
+    assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
+    let m = d.metrics();
+    let dropped = metric(
+        &m,
+        "trtc_logwatch_browser_forwarded_total{source=\"browser\",result=\"dropped\"}",
+    )
+    .unwrap_or(0.0);
+    assert!(dropped >= 25.0, "{dropped} not relayed\n{m}");
+    let held = metric(&m, "trtc_logwatch_ingest_memory_bytes").unwrap_or(0.0);
+    assert!(
+        held > 0.0 && held <= 524_288.0 + 65_536.0,
+        "{held} bytes held\n{m}"
+    );
+    d.stop();
+}

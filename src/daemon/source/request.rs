@@ -125,6 +125,17 @@ impl RequestPath {
         self.metrics.events_dropped(events);
     }
 
+    /// A charge of nothing yet on the path's memory budget, for what a
+    /// request keeps beyond its body (the relay's copy).
+    pub(crate) fn charge(&self) -> Charge {
+        self.budget.charge()
+    }
+
+    /// Bytes the path's requests (and what they keep) hold now.
+    pub(crate) fn in_use(&self) -> usize {
+        self.budget.in_use()
+    }
+
     /// The current configuration and catalogs.
     pub(crate) fn current(&self) -> &watch::Receiver<Arc<Generation>> {
         &self.current

@@ -2,8 +2,10 @@
 //! so that Tencent's support still has the logs a ticket needs. Each body
 //! goes unchanged, after the browser has its answer, through a bounded
 //! queue to one task that posts at most [`AT_ONCE`] at a time, each within
-//! [`TIMEOUT`]. A full queue, a failure or a timeout is counted, never
-//! waited on by a browser or retried.
+//! [`TIMEOUT`]. A body waiting or in flight is charged to the endpoint's
+//! memory budget: one the budget has no room for is not relayed. A full
+//! queue, no room, a failure or a timeout is counted, never waited on by a
+//! browser or retried.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::BrowserMetrics;
+use crate::daemon::source::budget::Charge;
 
 /// Posts in flight at once.
 const AT_ONCE: usize = 8;
@@ -64,6 +67,9 @@ pub(crate) struct Relay {
     /// The body goes as it came: encoded, if it was.
     pub content_encoding: Option<String>,
     pub body: Bytes,
+    /// What the body holds of the endpoint's memory budget, until it is
+    /// posted.
+    pub charge: Charge,
 }
 
 /// The sending side, shared by the handlers.
@@ -96,6 +102,11 @@ impl Forwarder {
             metrics,
             source,
         }
+    }
+
+    /// A body not relayed: no room for it in the memory budget (counted).
+    pub(crate) fn not_relayed(&self) {
+        self.metrics.forward(&self.source, "dropped");
     }
 
     /// Queues `r`; a full queue drops it (counted).
@@ -140,13 +151,14 @@ async fn run(
         if let Some(ce) = &r.content_encoding {
             req = req.header(hyper::header::CONTENT_ENCODING, ce);
         }
+        let charge = r.charge;
         let Ok(req) = req.body(Full::new(r.body)) else {
             metrics.forward(&source, "failed");
             continue;
         };
         let (client, metrics, source) = (client.clone(), Arc::clone(&metrics), source.clone());
         tokio::spawn(async move {
-            let _slot = slot;
+            let (_slot, _charge) = (slot, charge);
             let result = match tokio::time::timeout(TIMEOUT, client.request(req)).await {
                 Ok(Ok(resp)) if resp.status().is_success() => "ok",
                 Ok(Ok(_)) => "refused",

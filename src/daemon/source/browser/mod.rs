@@ -446,10 +446,21 @@ async fn upload(
     };
     let content_type = header_of(header::CONTENT_TYPE);
     let content_encoding = header_of(header::CONTENT_ENCODING);
-    let relay = s
-        .forward
-        .as_ref()
-        .map(|_| Bytes::copy_from_slice(&received.raw));
+    // The relay's copy is charged to the budget until posted; without
+    // room it is not relayed (counted).
+    // Relayed bodies take at most half the budget: a slow relay target
+    // never leaves uploads without room.
+    let relay = s.forward.as_ref().and_then(|f| {
+        let mut charge = s.path.charge();
+        let room = s.config.max_memory_bytes / 2;
+        if s.path.in_use() + received.raw.len() > room
+            || charge.grow_to(received.raw.len()).is_err()
+        {
+            f.not_relayed();
+            return None;
+        }
+        Some((Bytes::copy_from_slice(&received.raw), charge))
+    });
     let agent = parts
         .headers
         .get(header::USER_AGENT)
@@ -475,13 +486,14 @@ async fn upload(
         .await
         .map_err(no)?;
     s.m.upload(&s.config.source, cmd.label());
-    if let (Some(f), Some(body)) = (&s.forward, relay) {
+    if let (Some(f), Some((body, charge))) = (&s.forward, relay) {
         f.send(Relay {
             query,
             sdk_app_id: app_id,
             content_type,
             content_encoding,
             body,
+            charge,
         });
     }
     let mut resp = (StatusCode::OK, format!("{{\"events\":{taken}}}\n")).into_response();
