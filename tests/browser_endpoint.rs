@@ -978,3 +978,38 @@ fn a_slow_relay_target_holds_at_most_half_the_memory_budget() {
     );
     d.stop();
 }
+
+/// With the events output blocked (a pipe nobody reads) and room in the
+/// queue, the events of uploads waiting to be written stay charged to the
+/// memory budget: past it uploads are refused at once (503), never held,
+/// and memory stays within the budget.
+#[test]
+fn events_waiting_for_a_blocked_output_stay_within_the_memory_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "events:\n  queue_capacity: 1000000\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n  max_memory_bytes: 1048576\n  max_body_bytes: 65536\n  uploads_per_minute: 100000\n  burst: 100000\n  events_burst: 1000000\n"
+        ),
+    );
+    let mut d = Daemon::start_with(
+        &["--config", cfg.to_str().unwrap()],
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    let port = d.bound_port(BROWSER_SAYS);
+    let log = records(60);
+    let mut codes = Vec::new();
+    for n in 0..300 {
+        let t = std::time::Instant::now();
+        codes.push(upload_from(port, &format!("192.0.2.{}", n % 200), &log).0);
+        assert!(t.elapsed() < Duration::from_secs(5), "an upload waited");
+    }
+    assert!(codes.contains(&503), "{codes:?}");
+    assert!(codes.iter().all(|&c| c == 200 || c == 503), "{codes:?}");
+    let m = d.metrics();
+    assert!(refused(&m, "busy") >= 1.0, "{m}");
+    let held = metric(&m, "trtc_logwatch_ingest_memory_bytes").unwrap_or(0.0);
+    assert!(held <= 1_048_576.0, "{held}");
+    d.kill();
+}

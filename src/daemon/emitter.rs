@@ -17,7 +17,7 @@ use super::clock::SharedClock;
 use super::config::Overflow;
 use super::generation::Generation;
 use super::metrics::Metrics;
-use super::queue::{BATCH_BYTES, Batch, Closed, Sender, SinkMsg};
+use super::queue::{BATCH_BYTES, Batch, Closed, Held, Sender, SinkMsg};
 use super::recent::Sample;
 use super::sampling::{Rate, Sampler, Verdict};
 
@@ -201,13 +201,21 @@ impl Emitter {
 
     /// Queues the events collected, then `ack`, both or neither: on `Full`
     /// they are dropped uncounted (the client sends them again).
-    pub fn try_commit(&mut self, ack: tokio::sync::oneshot::Sender<()>) -> Result<(), CommitError> {
+    pub fn try_commit(
+        &mut self,
+        ack: Option<tokio::sync::oneshot::Sender<()>>,
+        hold: Option<Held>,
+    ) -> Result<(), CommitError> {
         let batch = std::mem::take(&mut self.batch);
-        let mut ms = Vec::with_capacity(2);
+        let mut ms = Vec::with_capacity(3);
         if batch.events > 0 {
             ms.push(SinkMsg::Events(batch));
         }
-        ms.push(SinkMsg::Ack(ack));
+        ms.extend(ack.map(SinkMsg::Ack));
+        ms.extend(hold.map(SinkMsg::Hold));
+        if ms.is_empty() {
+            return Ok(());
+        }
         match self.tx.try_send_all(ms) {
             Ok(()) => {
                 self.count_flush();

@@ -55,8 +55,30 @@ pub enum SinkMsg {
     /// Fired once every event queued before it is written to the output
     /// (HTTP ingest answers its request then).
     Ack(tokio::sync::oneshot::Sender<()>),
+    /// Dropped once every event queued before it is written (a request's
+    /// charge on its memory budget, held until its events are out).
+    Hold(Held),
     /// Flush, write checkpoints and stop.
     Shutdown,
+}
+
+/// Something the sink keeps until the events before it are written, then
+/// drops.
+pub struct Held(
+    #[allow(dead_code, reason = "kept only to be dropped")] Box<dyn std::any::Any + Send>,
+);
+
+impl Held {
+    /// Holds `v`.
+    pub fn new(v: impl std::any::Any + Send) -> Self {
+        Self(Box::new(v))
+    }
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Held")
+    }
 }
 
 /// How long a sender keeps waiting for room after shutdown began. A

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::health::Health;
 use super::metrics::Metrics;
-use super::queue::{Batch, Receiver, RecvError, SinkMsg};
+use super::queue::{Batch, Held, Receiver, RecvError, SinkMsg};
 use crate::state::checkpoint::{Checkpointer, FileCheckpoint};
 use crate::state::fingerprint::FileId;
 
@@ -248,6 +248,8 @@ pub struct Sink {
     broken_pipe: bool,
     /// Acknowledgements waiting for the events before them to be written.
     acks: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Dropped once the events before them are written.
+    held: Vec<Held>,
 }
 
 /// The events output could not be opened.
@@ -287,6 +289,7 @@ impl Sink {
             retry: None,
             broken_pipe: false,
             acks: Vec::new(),
+            held: Vec::new(),
         })
     }
 
@@ -349,6 +352,10 @@ impl Sink {
                     self.acks.push(ack);
                     self.flush();
                 }
+                Ok(SinkMsg::Hold(h)) => {
+                    self.held.push(h);
+                    self.flush();
+                }
                 Ok(SinkMsg::Forget(id)) => {
                     self.dirty |= self.committed.remove(&id).is_some();
                 }
@@ -374,6 +381,7 @@ impl Sink {
                 for ack in self.acks.drain(..) {
                     let _ = ack.send(());
                 }
+                self.held.clear();
                 if self.retry.take().is_some() {
                     self.health.clear_problem("events output");
                     self.metrics.output_blocked(false);

@@ -333,7 +333,7 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
                 .build();
             let read = st
                 .path
-                .commit(&source, charge, tx, None, |feed| {
+                .commit(&source, charge, Some(tx), None, |feed| {
                     records.scan(&mut pipeline, feed)
                 })?
                 .read;

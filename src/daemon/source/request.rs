@@ -22,6 +22,7 @@ use super::http_body::{BodyEncoding, BodyError, decompress, encoding_of, receive
 use crate::daemon::emitter::{CommitError, Emitter};
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
+use crate::daemon::queue::Held;
 use crate::scan::Stats;
 
 /// Why a request went no further.
@@ -203,14 +204,16 @@ impl RequestPath {
 
     /// Scans (with `scan`) into a holding emitter, its events charged to
     /// `charge` and at most `limit` of them handed on, then queues them
-    /// with `ack` all or nothing; counts what was read once it is queued (a
-    /// refused request is sent again).
-    /// Blocking: runs in [`work`](Self::work).
+    /// all or nothing, with `ack` for a caller that waits for the write;
+    /// one that does not (`None`) leaves its charge with its events, so
+    /// what waits in the queue stays within the budget until written.
+    /// Counts what was read once it is queued (a refused request is sent
+    /// again). Blocking: runs in [`work`](Self::work).
     pub(crate) fn commit(
         &self,
         source: &str,
         charge: &mut Charge,
-        ack: oneshot::Sender<()>,
+        ack: Option<oneshot::Sender<()>>,
         limit: Option<u64>,
         scan: impl FnOnce(&mut Feed<'_>) -> Result<(), feed::Stop>,
     ) -> Result<Committed, Halt> {
@@ -228,7 +231,11 @@ impl RequestPath {
         }
         let read = feed.held();
         let capped = feed.capped();
-        match emitter.try_commit(ack) {
+        drop(feed);
+        let hold = ack
+            .is_none()
+            .then(|| Held::new(std::mem::replace(charge, self.budget.charge())));
+        match emitter.try_commit(ack, hold) {
             Ok(()) => {}
             Err(CommitError::Full) => {
                 return Err(Halt::QueueFull {

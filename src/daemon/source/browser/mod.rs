@@ -545,16 +545,15 @@ fn take_log(
         .max_line_bytes(s.max_line_bytes)
         .context(known)
         .build();
-    // The browser does not wait for the write: the acknowledgement is not
-    // awaited.
-    let (ack, _) = tokio::sync::oneshot::channel();
     // At most what the client may still write, and the upload's own cap:
     // the rest of its records are counted, not written.
     let limit = s
         .clients
         .events_left(client)
         .min(s.config.max_events_per_upload as u64);
-    match s.path.commit(source, charge, ack, Some(limit), |feed| {
+    // The browser does not wait for the write: no acknowledgement; its
+    // charge goes with its events until they are written.
+    match s.path.commit(source, charge, None, Some(limit), |feed| {
         pipeline.text(up.log.as_bytes(), feed)
     }) {
         Ok(c) => {
