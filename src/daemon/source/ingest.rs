@@ -6,9 +6,11 @@
 //! The answer is 200 only once every event of the request is written to the
 //! events output: the request's events and an acknowledgement are queued
 //! together (all or nothing), and the sink fires the acknowledgement after
-//! the write. So a collector that retries on a 5xx or a timeout never loses
-//! a line; a retried batch may be counted twice (at-least-once). A full
-//! queue answers 503 with `Retry-After` and queues nothing; a body over the
+//! the write; past `write_timeout` (a slow output) it is 202: every event
+//! queued, to be written. Anything else writes none of the request's
+//! events, so a collector that retries on a 5xx or a timeout never loses a
+//! line nor writes one twice (but for a connection cut after the answer
+//! was sent). A full queue answers 503 with `Retry-After` and queues nothing; a body over the
 //! limit 413; a missing or wrong bearer token 401; an unknown source 404.
 //! It is served with the same connection cap and header timeout as
 //! `/metrics`.
@@ -77,7 +79,7 @@ impl IngestMetrics {
         let m = Self::default();
         r.register(
             "trtc_logwatch_ingest_requests",
-            "HTTP ingest requests by answer: 200 written, 400, 401, 404, 408, 413, 415, 503 (queue full, output blocked, memory or workers busy)",
+            "HTTP ingest requests by answer: 200 written, 202 queued (the output was slow: written later), 400, 401, 404, 408, 413, 415, 503 (queue full, memory or workers busy: nothing written)",
             m.requests.clone(),
         );
         Arc::new(m)
@@ -85,7 +87,7 @@ impl IngestMetrics {
 
     /// Creates the answer counters at 0.
     fn declare(&self) {
-        for code in [200u16, 400, 401, 404, 408, 413, 415, 503] {
+        for code in [200u16, 202, 400, 401, 404, 408, 413, 415, 503] {
             drop(self.requests.get_or_create(&StatusLabel {
                 code: code.to_string(),
             }));
@@ -194,6 +196,11 @@ enum Outcome {
         lines: u64,
         events: u64,
     },
+    /// Every event queued, not yet written (the output is slow): 202.
+    Queued {
+        lines: u64,
+        events: u64,
+    },
     /// No bearer token (false), or a wrong one (true).
     Unauthorized(bool),
     UnknownSource(String),
@@ -216,6 +223,10 @@ fn respond(s: &IngestState, o: Outcome) -> Response {
         Outcome::Written { lines, events } => (
             StatusCode::OK,
             format!("{{\"lines\":{lines},\"events\":{events}}}\n"),
+        ),
+        Outcome::Queued { lines, events } => (
+            StatusCode::ACCEPTED,
+            format!("{{\"lines\":{lines},\"events\":{events},\"written\":false}}\n"),
         ),
         Outcome::Unauthorized(false) => (
             StatusCode::UNAUTHORIZED,
@@ -342,16 +353,24 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
         .await;
     // The charge is held until the events are written (they stay in memory
     // until then).
-    let ((lines, events), _charge) = match scanned {
+    let ((lines, events), charge) = match scanned {
         Ok(done) => done,
         Err(stop) => return stop,
     };
-    // Past the wait (the output is blocked) the answer is 503; the events
-    // are written later, so the client's retry may count them twice.
-    match tokio::time::timeout(s.config.write_timeout, rx).await {
+    // Past the wait (the output is blocked) the events are queued and will
+    // be written: 202, so the collector does not send them again; their
+    // charge is held until they are written.
+    let mut rx = rx;
+    match tokio::time::timeout(s.config.write_timeout, &mut rx).await {
         Ok(Ok(())) => Outcome::Written { lines, events },
         Ok(Err(_)) => Outcome::Unavailable("shutting down"),
-        Err(_) => Outcome::Unavailable("events output blocked; retry later"),
+        Err(_) => {
+            tokio::spawn(async move {
+                let _ = rx.await;
+                drop(charge);
+            });
+            Outcome::Queued { lines, events }
+        }
     }
 }
 
