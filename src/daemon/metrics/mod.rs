@@ -31,6 +31,8 @@ pub use text::to_prometheus_text;
 
 /// Most unknown names remembered so each is logged once.
 const DRIFT_NAMES: usize = 1024;
+/// A full table of unknown names is emptied this long after it last was.
+const DRIFT_FORGET: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Per-source counters of what every source reads through the record
 /// pipeline.
@@ -191,8 +193,10 @@ pub struct Metrics {
     causes: Fam<CauseLabels>,
     recoveries: Fam<ErrorLabels>,
     drift: Fam<FormLabel>,
-    /// Unknown names already logged (at most [`DRIFT_NAMES`]).
-    drift_seen: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Unknown names already logged (at most [`DRIFT_NAMES`]), and when
+    /// the set was last emptied.
+    drift_seen: std::sync::Mutex<(std::collections::HashSet<String>, std::time::Instant)>,
+    clock: SharedClock,
     src: ReadMetrics,
     pipe: PipelineMetrics,
     affected: Arc<Affected>,
@@ -272,7 +276,7 @@ impl Metrics {
             "TRTC errors by group and browser family and major version (`Chrome 156`): the first 20 seen, the rest `other`",
             browsers.clone(),
         );
-        let affected = Arc::new(Affected::with_clock(clock));
+        let affected = Arc::new(Affected::with_clock(Arc::clone(&clock)));
         r.register_collector(Box::new(AffectedCollector(Arc::clone(&affected))));
         r.register(
             "trtc_logwatch_build",
@@ -288,7 +292,8 @@ impl Metrics {
             causes,
             recoveries,
             drift,
-            drift_seen: std::sync::Mutex::default(),
+            drift_seen: std::sync::Mutex::new((Default::default(), clock.instant())),
+            clock,
             src,
             pipe,
             affected,
@@ -374,18 +379,30 @@ impl Metrics {
     }
 
     /// An error in the SDK's `form` whose `name` the catalog does not know:
-    /// counted, and the first record of each name logged once.
-    pub fn catalog_drift(&self, form: &str, name: &str, record: &str) {
+    /// counted, and the first record of each name logged once when
+    /// `may_log` (a read logs a few new names at most, so one upload of
+    /// junk names cannot take the table); true when it was logged. A full
+    /// table is emptied an hour after it was last, so a real new name is
+    /// logged within the hour whatever came before.
+    pub fn catalog_drift(&self, form: &str, name: &str, record: &str, may_log: bool) -> bool {
         self.drift
             .get_or_create(&FormLabel {
                 form: form.to_string(),
             })
             .inc();
+        if !may_log {
+            return false;
+        }
         let mut seen = self
             .drift_seen
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.len() < DRIFT_NAMES && seen.insert(format!("{form} {name}")) {
+        let now = self.clock.instant();
+        if seen.0.len() >= DRIFT_NAMES && now.duration_since(seen.1) >= DRIFT_FORGET {
+            seen.0.clear();
+            seen.1 = now;
+        }
+        if seen.0.len() < DRIFT_NAMES && seen.0.insert(format!("{form} {name}")) {
             // Control characters escaped: a record's CR must not forge a
             // line of the daemon's log.
             let first: String = record
@@ -405,7 +422,9 @@ impl Metrics {
             tracing::warn!(
                 "catalog drift: {name} ({form}) is not in the catalog: the SDK is newer than it; first seen: {first}"
             );
+            return true;
         }
+        false
     }
 
     /// Counts one recovery from the catalog entry `entry`.
@@ -565,6 +584,30 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn junk_names_cannot_keep_a_new_name_from_the_log_for_long() {
+        let clock = crate::daemon::clock::ManualClock::at(0);
+        let (m, ()) = Metrics::build(clock.clone(), |_| ());
+        // A read past its share logs nothing new (but counts).
+        assert!(!m.catalog_drift("v4_key", "JUNK_X", "r", false));
+        for n in 0..DRIFT_NAMES {
+            assert!(m.catalog_drift("v4_key", &format!("JUNK_{n}"), "r", true));
+        }
+        // The table is full: a real new name waits...
+        assert!(!m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true));
+        clock.advance(DRIFT_FORGET);
+        // ...at most an hour.
+        assert!(m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true));
+        assert!(
+            !m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true),
+            "once"
+        );
+        assert!(
+            m.openmetrics()
+                .contains("trtc_logwatch_catalog_drift_total{form=\"v4_key\"} 1028")
+        );
+    }
 
     #[test]
     fn versions_and_browsers_are_bounded_labels() {

@@ -53,7 +53,13 @@ pub(crate) struct Feed<'a> {
     charge: Option<(&'a mut Charge, usize)>,
     /// Events it may still hand on, and those beyond, not handed on.
     cap: Option<Cap>,
+    /// New unknown names this read logged (at most [`DRIFT_PER_READ`]).
+    drift_logged: u8,
 }
+
+/// New unknown names one read (a block, an upload) logs at most: one
+/// upload of junk names cannot take the table of names logged.
+const DRIFT_PER_READ: u8 = 4;
 
 /// A feed's cap on events: how many it may still hand on, and how many it
 /// did not.
@@ -82,6 +88,7 @@ impl<'a> Feed<'a> {
             held: None,
             charge: None,
             cap: None,
+            drift_logged: 0,
         }
     }
 
@@ -149,10 +156,19 @@ impl EventSink for Feed<'_> {
             } else {
                 "v5_name"
             };
-            self.metrics.catalog_drift(form, &ev.matched, &ev.line);
+            self.drift_logged += u8::from(self.metrics.catalog_drift(
+                form,
+                &ev.matched,
+                &ev.line,
+                self.drift_logged < DRIFT_PER_READ,
+            ));
         } else if let Some(x) = ev.extra_code {
-            self.metrics
-                .catalog_drift("v5_extra_code", &x.to_string(), &ev.line);
+            self.drift_logged += u8::from(self.metrics.catalog_drift(
+                "v5_extra_code",
+                &x.to_string(),
+                &ev.line,
+                self.drift_logged < DRIFT_PER_READ,
+            ));
         }
         self.emitter.event(&self.g, ev)?;
         if let Some((charge, base)) = &mut self.charge {
