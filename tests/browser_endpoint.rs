@@ -116,6 +116,24 @@ fn start(dir: &Path, extra: &str) -> (Daemon, u16) {
     (d, port)
 }
 
+/// The endpoint with its events on a stdout pipe nobody reads (a blocked
+/// output) and a queue of `capacity` events.
+fn start_blocked(dir: &Path, capacity: usize, extra: &str) -> (Daemon, u16) {
+    let cfg = write_config(
+        dir,
+        &format!(
+            "events:\n  queue_capacity: {capacity}\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n{extra}"
+        ),
+    );
+    let mut d = Daemon::start_with(
+        &["--config", cfg.to_str().unwrap()],
+        Stdio::null(),
+        Stdio::piped(),
+    );
+    let port = d.bound_port(BROWSER_SAYS);
+    (d, port)
+}
+
 fn events(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("events.ndjson"))
         .unwrap_or_default()
@@ -503,18 +521,7 @@ fn the_table_of_clients_stays_bounded() {
 #[test]
 fn a_full_queue_drops_the_upload_without_waiting() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "events:\n  queue_capacity: 20\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n  burst: 10000\n"
-        ),
-    );
-    let mut d = Daemon::start_with(
-        &["--config", cfg.to_str().unwrap()],
-        Stdio::null(),
-        Stdio::piped(),
-    );
-    let port = d.bound_port(BROWSER_SAYS);
+    let (d, port) = start_blocked(dir.path(), 20, "  burst: 10000\n");
     let mut codes = Vec::new();
     for n in 0..400 {
         let t = std::time::Instant::now();
@@ -986,18 +993,11 @@ fn a_slow_relay_target_holds_at_most_half_the_memory_budget() {
 #[test]
 fn events_waiting_for_a_blocked_output_stay_within_the_memory_budget() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(
+    let (d, port) = start_blocked(
         dir.path(),
-        &format!(
-            "events:\n  queue_capacity: 1000000\nbrowser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [{APP}]\n  client_ip_header: X-Forwarded-For\n  max_memory_bytes: 1048576\n  max_body_bytes: 65536\n  uploads_per_minute: 100000\n  burst: 100000\n  events_burst: 1000000\n"
-        ),
+        1_000_000,
+        "  max_memory_bytes: 1048576\n  max_body_bytes: 65536\n  uploads_per_minute: 100000\n  burst: 100000\n  events_burst: 1000000\n",
     );
-    let mut d = Daemon::start_with(
-        &["--config", cfg.to_str().unwrap()],
-        Stdio::null(),
-        Stdio::piped(),
-    );
-    let port = d.bound_port(BROWSER_SAYS);
     let log = records(60);
     let mut codes = Vec::new();
     for n in 0..300 {
