@@ -48,15 +48,34 @@ fn word_pattern(word: &str) -> String {
         .collect()
 }
 
-fn pattern() -> &'static regex::bytes::Regex {
-    static P: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    P.get_or_init(|| {
+/// The pattern for `text`: names with escaped letters only where the text
+/// has a `\\u00` escape at all (the smaller pattern is much faster).
+fn pattern_for(text: &[u8]) -> &'static regex::bytes::Regex {
+    static PLAIN: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    static ESCAPED: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let escaped = memchr::memmem::find_iter(text, b"\\u00").next().is_some()
+        || memchr::memmem::find_iter(text, b"\\U00").next().is_some();
+    if escaped {
+        ESCAPED.get_or_init(|| build(true))
+    } else {
+        PLAIN.get_or_init(|| build(false))
+    }
+}
+
+fn build(escapes: bool) -> regex::bytes::Regex {
+    {
         let names: Vec<String> = NAMES
             .iter()
             .map(|words| {
                 words
                     .iter()
-                    .map(|w| word_pattern(w))
+                    .map(|w| {
+                        if escapes {
+                            word_pattern(w)
+                        } else {
+                            (*w).to_string()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("[_-]?")
             })
@@ -71,7 +90,7 @@ fn pattern() -> &'static regex::bytes::Regex {
             names = names.join("|"),
         );
         regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
-    })
+    }
 }
 
 /// True when `text` may hold a credential (a cheap test before [`redact`]):
@@ -99,7 +118,7 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
     let mut out = Vec::new();
     let mut last = 0;
     let mut shift = Shift::default();
-    for c in pattern().captures_iter(text) {
+    for c in pattern_for(text).captures_iter(text) {
         let Some(v) = c.get(3).or_else(|| c.get(5)) else {
             continue;
         };
