@@ -142,6 +142,11 @@ fn events(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The clients the endpoint keeps, as `/metrics` (`m`) says.
+fn assert_clients(m: &str, n: f64) {
+    assert_eq!(metric(m, "trtc_logwatch_browser_clients"), Some(n), "{m}");
+}
+
 fn refused(m: &str, reason: &str) -> f64 {
     metric(
         m,
@@ -712,11 +717,7 @@ fn refused_uploads_take_no_place_in_the_table_of_clients() {
     );
     let m = d.metrics();
     assert_eq!(refused(&m, "sdk_app_id"), 30.0, "{m}");
-    assert_eq!(
-        metric(&m, "trtc_logwatch_browser_clients"),
-        Some(1.0),
-        "{m}"
-    );
+    assert_clients(&m, 1.0);
     d.stop();
 }
 
@@ -757,11 +758,7 @@ fn an_sdk_4_upload_with_the_placeholder_id_is_checked_by_its_body() {
     assert_eq!(post(1_400_000_999, "192.0.2.51"), 403);
     let m = d.metrics();
     assert_eq!(refused(&m, "sdk_app_id"), 1.0, "{m}");
-    assert_eq!(
-        metric(&m, "trtc_logwatch_browser_clients"),
-        Some(1.0),
-        "{m}"
-    );
+    assert_clients(&m, 1.0);
     d.stop();
     let evs = events(dir.path());
     assert_eq!(evs.len(), 1, "{evs:?}");
@@ -801,11 +798,7 @@ fn the_client_is_the_right_most_address_across_header_lines() {
     assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 5, "{codes:?}");
     let m = d.metrics();
     assert_eq!(refused(&m, "rate"), 7.0, "{m}");
-    assert_eq!(
-        metric(&m, "trtc_logwatch_browser_clients"),
-        Some(1.0),
-        "{m}"
-    );
+    assert_clients(&m, 1.0);
     d.stop();
 }
 
@@ -823,11 +816,7 @@ fn a_client_that_is_no_trusted_proxy_is_its_own_client() {
         .collect();
     assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 5, "{codes:?}");
     let m = d.metrics();
-    assert_eq!(
-        metric(&m, "trtc_logwatch_browser_clients"),
-        Some(1.0),
-        "{m}"
-    );
+    assert_clients(&m, 1.0);
     d.stop();
 }
 
