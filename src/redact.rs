@@ -38,11 +38,10 @@ const NAMES: &[&[&str]] = &[
 fn word_pattern(word: &str) -> String {
     word.chars()
         .map(|c| {
-            let (lo, up) = (c.to_ascii_lowercase() as u32, c.to_ascii_uppercase() as u32);
+            let (lo, up) = (c.to_ascii_lowercase(), c.to_ascii_uppercase());
             format!(
-                r"(?:[{lo_c}{up_c}]|\\+u00(?:{lo:02x}|{up:02x}))",
-                lo_c = c.to_ascii_lowercase(),
-                up_c = c.to_ascii_uppercase()
+                r"(?:[{lo}{up}]|\\+u00(?:{:02x}|{:02x}))",
+                lo as u32, up as u32
             )
         })
         .collect()
@@ -53,8 +52,8 @@ fn word_pattern(word: &str) -> String {
 fn pattern_for(text: &[u8]) -> &'static regex::bytes::Regex {
     static PLAIN: OnceLock<regex::bytes::Regex> = OnceLock::new();
     static ESCAPED: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    let escaped = memchr::memmem::find_iter(text, b"\\u00").next().is_some()
-        || memchr::memmem::find_iter(text, b"\\U00").next().is_some();
+    let escaped = memchr::memmem::find(text, b"\\u00").is_some()
+        || memchr::memmem::find(text, b"\\U00").is_some();
     if escaped {
         ESCAPED.get_or_init(|| build(true))
     } else {
@@ -62,35 +61,35 @@ fn pattern_for(text: &[u8]) -> &'static regex::bytes::Regex {
     }
 }
 
+/// The credentials pattern, its names' letters also as JSON escapes when
+/// `escapes`.
 fn build(escapes: bool) -> regex::bytes::Regex {
-    {
-        let names: Vec<String> = NAMES
-            .iter()
-            .map(|words| {
-                words
-                    .iter()
-                    .map(|w| {
-                        if escapes {
-                            word_pattern(w)
-                        } else {
-                            (*w).to_string()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("[_-]?")
-            })
-            .collect();
-        // A quote: plain, escaped at any depth, or URL-encoded.
-        let quote = r#"(?:\\*["']|%2[27])"#;
-        // The value: no quote, separator or space; URL-encoded bytes other
-        // than a quote, `&` or `,` belong to it.
-        let value = r#"(?:[^"'\\&,;\s})\]%<>]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[013-589ABDEFabdef])+"#;
-        let p = format!(
-            r#"(?i)(?:^|[^A-Za-z0-9]|%[0-9A-F]{{2}})({names})(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
-            names = names.join("|"),
-        );
-        regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
-    }
+    let names: Vec<String> = NAMES
+        .iter()
+        .map(|words| {
+            words
+                .iter()
+                .map(|w| {
+                    if escapes {
+                        word_pattern(w)
+                    } else {
+                        (*w).to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("[_-]?")
+        })
+        .collect();
+    // A quote: plain, escaped at any depth, or URL-encoded.
+    let quote = r#"(?:\\*["']|%2[27])"#;
+    // The value: no quote, separator or space; URL-encoded bytes other
+    // than a quote, `&` or `,` belong to it.
+    let value = r#"(?:[^"'\\&,;\s})\]%<>]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[013-589ABDEFabdef])+"#;
+    let p = format!(
+        r#"(?i)(?:^|[^A-Za-z0-9]|%[0-9A-F]{{2}})({names})(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
+        names = names.join("|"),
+    );
+    regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
 }
 
 /// True when `text` may hold a credential (a cheap test before [`redact`]):

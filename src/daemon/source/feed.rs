@@ -130,6 +130,17 @@ impl<'a> Feed<'a> {
     }
 }
 
+impl Feed<'_> {
+    /// Counts an unknown `name` in the SDK's `form`, logged if this read has
+    /// not logged its share of new names yet.
+    fn drift(&mut self, form: &str, name: &str, line: &str) {
+        let may_log = self.drift_logged < DRIFT_PER_READ;
+        if self.metrics.catalog_drift(form, name, line, may_log) {
+            self.drift_logged += 1;
+        }
+    }
+}
+
 impl EventSink for Feed<'_> {
     type Error = Stop;
 
@@ -156,19 +167,9 @@ impl EventSink for Feed<'_> {
             } else {
                 "v5_name"
             };
-            self.drift_logged += u8::from(self.metrics.catalog_drift(
-                form,
-                &ev.matched,
-                &ev.line,
-                self.drift_logged < DRIFT_PER_READ,
-            ));
+            self.drift(form, &ev.matched, &ev.line);
         } else if let Some(x) = ev.extra_code {
-            self.drift_logged += u8::from(self.metrics.catalog_drift(
-                "v5_extra_code",
-                &x.to_string(),
-                &ev.line,
-                self.drift_logged < DRIFT_PER_READ,
-            ));
+            self.drift("v5_extra_code", &x.to_string(), &ev.line);
         }
         self.emitter.event(&self.g, ev)?;
         if let Some((charge, base)) = &mut self.charge {

@@ -260,17 +260,18 @@ fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
     if !trusted(&peer) {
         return Some(peer);
     }
-    let entries: Vec<&str> = req
+    // From the right: the last line's last address first.
+    let entries = req
         .headers()
         .get_all(h)
         .iter()
+        .rev()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
+        .flat_map(|v| v.rsplit(','))
         .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .collect();
+        .filter(|e| !e.is_empty());
     let mut client = peer;
-    for e in entries.iter().rev() {
+    for e in entries {
         let Ok(a) = e.parse::<IpAddr>() else {
             return Some(client);
         };
