@@ -93,15 +93,33 @@ fn build(escapes: bool) -> regex::bytes::Regex {
 }
 
 /// True when `text` may hold a credential (a cheap test before [`redact`]):
-/// a credential's name in some case, or a JSON escape that may spell one.
+/// `sig` or `key` (every name holds one) in any case, or a JSON escape that
+/// may spell a name.
 /// The searcher is built once.
 pub fn may_hold(text: &[u8]) -> bool {
     static AC: OnceLock<Option<aho_corasick::AhoCorasick>> = OnceLock::new();
     AC.get_or_init(|| {
-        aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(["sig", "mapkey", "map_key", "map-key", "\\u00"])
-            .ok()
+        // Every case of `sig` and `key` spelled out (not the searcher's
+        // case-insensitive mode, which cannot use its SIMD prefilter).
+        let mut words: Vec<Vec<u8>> = Vec::new();
+        for w in [b"sig", b"key"] {
+            for mask in 0..8u8 {
+                words.push(
+                    w.iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            if mask & (1 << i) != 0 {
+                                c.to_ascii_uppercase()
+                            } else {
+                                *c
+                            }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        words.push(b"\\u00".to_vec());
+        aho_corasick::AhoCorasick::new(words).ok()
     })
     .as_ref()
     .is_none_or(|ac| ac.is_match(text))
