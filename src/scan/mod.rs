@@ -452,9 +452,7 @@ impl SourceScanner {
         // A credential in the record (a userSig the SDK or the app logged)
         // is replaced before anything is built from it.
         let (mut raw, mut matched) = (raw, matched);
-        if crate::redact::may_hold(&raw)
-            && let (Cow::Owned(clean), shift) = crate::redact::redact(&raw)
-        {
+        if let (Cow::Owned(clean), shift) = crate::redact::redact(&raw) {
             matched = shift.map(matched).min(clean.len());
             hits = matcher.find(&clean[..matched]);
             raw = Cow::Owned(clean);
