@@ -185,28 +185,41 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
         Duration::from_secs(10),
     );
     assert_eq!(ev, 1.0);
-    // By version and browser, bounded labels, per group.
+    // By version and browser, bounded labels, per group: a value becomes a
+    // label once three clients sent it (until then `other`).
+    for (i, client) in ["203.0.113.8", "203.0.113.9"].iter().enumerate() {
+        assert_eq!(good(port, client, 2 + i as u32), 200);
+    }
+    d.wait_metric(
+        "trtc_errors_total{catalog=\"trtc-web-v5\",category=\"operation\",key=\"OPERATION_FAILED\",code=\"5500\"}",
+        3.0,
+        Duration::from_secs(10),
+    );
     let m = d.metrics();
-    assert_eq!(
-        metric(
-            &m,
-            "trtc_errors_by_sdk_version_total{group=\"usage\",sdk_version=\"5.17.1\"}"
+    for (series, n) in [
+        (
+            "trtc_errors_by_sdk_version_total{group=\"usage\",sdk_version=\"other\"}",
+            2.0,
         ),
-        Some(1.0),
-        "{m}"
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "trtc_errors_by_browser_total{group=\"usage\",browser=\"Edge 120\"}"
+        (
+            "trtc_errors_by_sdk_version_total{group=\"usage\",sdk_version=\"5.17.1\"}",
+            1.0,
         ),
-        Some(1.0),
-        "{m}"
-    );
+        (
+            "trtc_errors_by_browser_total{group=\"usage\",browser=\"other\"}",
+            2.0,
+        ),
+        (
+            "trtc_errors_by_browser_total{group=\"usage\",browser=\"Edge 120\"}",
+            1.0,
+        ),
+    ] {
+        assert_eq!(metric(&m, series), Some(n), "{series}\n{m}");
+    }
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
     let evs = events(dir.path());
-    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert_eq!(evs.len(), 3, "{evs:?}");
     let c = &evs[0]["context"];
     assert_eq!(c["userId"], "alice");
     assert_eq!(c["sdkAppId"], APP.to_string());
@@ -1001,4 +1014,65 @@ fn events_waiting_for_a_blocked_output_stay_within_the_memory_budget() {
     let held = metric(&m, "trtc_logwatch_ingest_memory_bytes").unwrap_or(0.0);
     assert!(held <= 1_048_576.0, "{held}");
     d.kill();
+}
+
+/// One client sending many browsers and versions takes no label: a value
+/// is labelled once three clients sent it, so a flood of `Chrome/1000` ...
+/// `Chrome/1029` leaves the labels to the browsers real users have.
+#[test]
+fn one_client_cannot_take_the_browser_and_version_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let send = |client: &str, ua: &str, version: &str| {
+        request(
+            port,
+            "POST",
+            &path("jssdk_log", APP),
+            &[
+                ("Origin", ORIGIN),
+                ("Content-Type", "text/plain;charset=UTF-8"),
+                ("User-Agent", ua),
+                ("X-Forwarded-For", client),
+            ],
+            &log_body("mallory", version, &records(1)),
+        )
+        .0
+    };
+    for i in 0..30 {
+        let ua = format!(
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/{}.0.0.0 Safari/537.36",
+            1000 + i
+        );
+        assert_eq!(send("192.0.2.66", &ua, &format!("9.{i}.0")), 200);
+    }
+    let real = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
+        assert_eq!(send(client, real, "5.8.4"), 200);
+    }
+    let ice = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
+    d.wait_metric(ice, 33.0, Duration::from_secs(10));
+    let m = d.metrics();
+    let labelled = |prefix: &str| -> Vec<String> {
+        m.lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_string)
+            .collect()
+    };
+    let browsers = labelled("trtc_errors_by_browser_total{");
+    assert_eq!(browsers.len(), 2, "{m}");
+    for l in [
+        "trtc_errors_by_browser_total{group=\"media_connection\",browser=\"other\"} 32",
+        "trtc_errors_by_browser_total{group=\"media_connection\",browser=\"Chrome 131\"} 1",
+    ] {
+        assert!(browsers.iter().any(|b| b == l), "{l}\n{m}");
+    }
+    let versions = labelled("trtc_errors_by_sdk_version_total{");
+    assert_eq!(versions.len(), 2, "{m}");
+    assert!(
+        versions
+            .iter()
+            .any(|l| l.ends_with("sdk_version=\"5.8.4\"} 1")),
+        "{m}"
+    );
+    d.stop();
 }

@@ -16,7 +16,7 @@ use super::board::Board;
 use super::clock::SharedClock;
 use super::config::Overflow;
 use super::generation::Generation;
-use super::metrics::Metrics;
+use super::metrics::{Metrics, Witness};
 use super::queue::{BATCH_BYTES, Batch, Closed, Held, Sender, SinkMsg};
 use super::recent::Sample;
 use super::sampling::{Rate, Sampler, Verdict};
@@ -39,6 +39,9 @@ pub struct Emitter {
     /// Collect every event until [`Emitter::try_commit`] (HTTP ingest: a
     /// request is queued whole or not at all).
     hold: bool,
+    /// Who sent the events: version and browser labels from an untrusted
+    /// client wait for several clients.
+    witness: Witness,
 }
 
 /// Why [`Emitter::try_commit`] queued nothing.
@@ -95,6 +98,7 @@ impl Clone for Emitter {
             batch: Batch::default(),
             counts: Counts::default(),
             hold: false,
+            witness: Witness::Trusted,
         }
     }
 }
@@ -111,7 +115,15 @@ impl Emitter {
             batch: Batch::default(),
             counts: Counts::default(),
             hold: false,
+            witness: Witness::Trusted,
         }
+    }
+
+    /// The events come from `by` (an untrusted client: the labels its
+    /// versions and browsers would take wait for several clients).
+    pub(crate) fn sent_by(mut self, by: Witness) -> Self {
+        self.witness = by;
+        self
     }
 
     /// Keeps the pages' recent figures and events on `board`.
@@ -257,14 +269,18 @@ impl Emitter {
                 }
             }
             for ((entry, cause, version), n) in self.counts.versions.drain(..) {
-                let v = self.metrics.by_version(set, entry, cause, &version, n);
+                let v = self
+                    .metrics
+                    .by_version(set, entry, cause, &version, n, self.witness);
                 if let Some(r) = recent {
                     let (catalog, key) = names(entry);
                     r.version(catalog, key, &v, n);
                 }
             }
             for ((entry, cause, browser), n) in self.counts.browsers.drain(..) {
-                let b = self.metrics.by_browser(set, entry, cause, &browser, n);
+                let b = self
+                    .metrics
+                    .by_browser(set, entry, cause, &browser, n, self.witness);
                 if let Some(r) = recent {
                     let (catalog, key) = names(entry);
                     r.browser(catalog, key, &b, n);

@@ -1,6 +1,6 @@
 //! The label sets of the metrics, and the two bounded labels (SDK version,
 //! browser) whose values are admitted as they come, at most
-//! [`BOUNDED_VALUES`] each.
+//! [`BOUNDED_VALUES`] each, a browser's only once several clients sent it.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -78,27 +78,107 @@ pub(crate) struct BrowserLabels {
 
 /// Label values admitted as they come, at most [`BOUNDED_VALUES`]; the
 /// others are `other`. So what logs and browsers send cannot grow a label
-/// set.
+/// set. A value an untrusted client sent (the browser endpoint's uploads)
+/// is admitted only once [`WITNESSES`] distinct clients sent it: one
+/// client cannot take the labels (a `Chrome/1000` ... `Chrome/1018` flood
+/// would otherwise leave real Chrome 131 as `other`).
 #[derive(Debug, Default)]
-pub(crate) struct Admitted(std::sync::Mutex<std::collections::HashSet<String>>);
+pub(crate) struct Admitted(std::sync::Mutex<Admission>);
 
 /// Distinct values a bounded label takes before the rest are `other`.
 pub const BOUNDED_VALUES: usize = 20;
 
+/// Distinct clients that must send a value before it becomes a label.
+pub const WITNESSES: usize = 3;
+
+/// Values waiting for their witnesses, at most this many (the one with
+/// the fewest witnesses, oldest first, makes room).
+pub const CANDIDATES: usize = 256;
+
+/// Who sent a label's value: an untrusted client (its address; an IPv6
+/// one by its /64, what one host usually holds), or a source the operator
+/// configured (its logs are trusted to name versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Witness {
+    /// A file, stdin, NATS or ingest source.
+    Trusted,
+    /// A browser, by its address.
+    Client(u128),
+}
+
+impl Witness {
+    /// The client at `ip`.
+    pub fn client(ip: std::net::IpAddr) -> Self {
+        match ip {
+            std::net::IpAddr::V4(v4) => Self::Client(u128::from(u32::from(v4))),
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::Client(u128::from(u32::from(v4))),
+                None => Self::Client(u128::from(v6) & !u128::from(u64::MAX)),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Admission {
+    labels: std::collections::HashSet<String>,
+    /// Values not yet labels: the distinct clients seen (fewer than
+    /// [`WITNESSES`]) and when the value came first.
+    candidates: std::collections::HashMap<String, (Vec<u128>, u64)>,
+    arrivals: u64,
+}
+
 impl Admitted {
-    pub(crate) fn admit(&self, value: &str) -> String {
-        let mut seen = self
+    /// `value` as its label: itself once admitted, else `other`.
+    pub(crate) fn admit(&self, value: &str, by: Witness) -> String {
+        let mut a = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.contains(value) {
+        if a.labels.contains(value) {
             return value.to_string();
         }
-        if seen.len() < BOUNDED_VALUES {
-            seen.insert(value.to_string());
-            return value.to_string();
+        if a.labels.len() >= BOUNDED_VALUES {
+            return "other".into();
         }
-        "other".into()
+        let witnessed = match by {
+            Witness::Trusted => true,
+            Witness::Client(c) => a.witness(value, c),
+        };
+        if !witnessed {
+            return "other".into();
+        }
+        a.candidates.remove(value);
+        a.labels.insert(value.to_string());
+        value.to_string()
+    }
+}
+
+impl Admission {
+    /// Counts client `c` for `value`; true once it has its witnesses.
+    fn witness(&mut self, value: &str, c: u128) -> bool {
+        if let Some((seen, _)) = self.candidates.get_mut(value) {
+            if !seen.contains(&c) {
+                seen.push(c);
+            }
+            return seen.len() >= WITNESSES;
+        }
+        if WITNESSES <= 1 {
+            return true;
+        }
+        if self.candidates.len() >= CANDIDATES
+            && let Some(weakest) = self
+                .candidates
+                .iter()
+                .min_by_key(|(_, (seen, at))| (seen.len(), *at))
+                .map(|(v, _)| v.clone())
+        {
+            self.candidates.remove(&weakest);
+        }
+        self.arrivals += 1;
+        self.candidates
+            .insert(value.to_string(), (vec![c], self.arrivals));
+        false
     }
 }
 
@@ -136,3 +216,45 @@ pub(crate) struct BuildLabels {
 pub type Fam<L> = Family<L, Counter>;
 /// A family of gauges by source.
 pub type GaugeFam = Family<SourceLabel, Gauge>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clients_value_waits_for_its_witnesses() {
+        let a = Admitted::default();
+        let c = |n: u32| Witness::client(std::net::Ipv4Addr::from(n).into());
+        assert_eq!(a.admit("Chrome 131", c(1)), "other");
+        assert_eq!(
+            a.admit("Chrome 131", c(1)),
+            "other",
+            "the same client twice"
+        );
+        assert_eq!(a.admit("Chrome 131", c(2)), "other");
+        assert_eq!(a.admit("Chrome 131", c(3)), "Chrome 131");
+        assert_eq!(a.admit("Chrome 131", c(9)), "Chrome 131");
+        assert_eq!(a.admit("Firefox 1", Witness::Trusted), "Firefox 1");
+        // An IPv6 host is one client across its /64.
+        let v6 = |s: &str| Witness::client(s.parse().unwrap());
+        assert_eq!(v6("2001:db8::1"), v6("2001:db8::ffff:1"));
+        assert_ne!(v6("2001:db8::1"), v6("2001:db8:0:1::1"));
+        assert_eq!(v6("::ffff:192.0.2.1"), c(0xc000_0201));
+    }
+
+    /// A flood of values from one client makes room among the values with
+    /// the fewest witnesses: one that two clients sent stays a candidate.
+    #[test]
+    fn a_flood_of_candidates_keeps_the_better_witnessed() {
+        let a = Admitted::default();
+        let c = |n: u32| Witness::client(std::net::Ipv4Addr::from(n).into());
+        a.admit("Safari 18", c(1));
+        a.admit("Safari 18", c(2));
+        for i in 0..10 * CANDIDATES {
+            assert_eq!(a.admit(&format!("junk {i}"), c(66)), "other");
+        }
+        let held = a.0.lock().unwrap().candidates.len();
+        assert_eq!(held, CANDIDATES);
+        assert_eq!(a.admit("Safari 18", c(3)), "Safari 18");
+    }
+}

@@ -25,7 +25,7 @@ use crate::daemon::clock::{SharedClock, SystemClock};
 use crate::scan::Stats;
 use labels::{Admitted, BrowserLabels, BuildLabels, GroupLabel, VersionLabels, version_label};
 pub use labels::{
-    CauseLabels, ErrorLabels, Fam, FormLabel, GaugeFam, KeyLabel, SourceLabel, StatusLabel,
+    CauseLabels, ErrorLabels, Fam, FormLabel, GaugeFam, KeyLabel, SourceLabel, StatusLabel, Witness,
 };
 pub use text::to_prometheus_text;
 
@@ -306,8 +306,9 @@ impl Metrics {
         (m, parts)
     }
 
-    /// `n` errors of `entry` (with `cause`) from SDK `version`; returns
-    /// the version as labelled (`other` past the bound).
+    /// `n` errors of `entry` (with `cause`) from SDK `version`, sent `by`;
+    /// returns the version as labelled (`other` past the bound or before
+    /// its witnesses).
     pub(crate) fn by_version(
         &self,
         set: &CatalogSet,
@@ -315,9 +316,10 @@ impl Metrics {
         cause: Option<EntryId>,
         version: &str,
         n: u64,
+        by: Witness,
     ) -> String {
-        let v =
-            version_label(version).map_or_else(|| "other".into(), |v| self.versions_seen.admit(v));
+        let v = version_label(version)
+            .map_or_else(|| "other".into(), |v| self.versions_seen.admit(v, by));
         self.versions
             .get_or_create(&VersionLabels {
                 group: crate::catalog::group_of(set, entry, cause).into(),
@@ -328,8 +330,8 @@ impl Metrics {
     }
 
     /// `n` errors of `entry` (with `cause`) in `browser` (a family and
-    /// major version, or a User-Agent a line holds); returns the browser as
-    /// labelled.
+    /// major version, or a User-Agent a line holds), sent `by`; returns the
+    /// browser as labelled.
     pub(crate) fn by_browser(
         &self,
         set: &CatalogSet,
@@ -337,12 +339,13 @@ impl Metrics {
         cause: Option<EntryId>,
         browser: &str,
         n: u64,
+        by: Witness,
     ) -> String {
         let family = crate::ua::normalize(browser);
         let b = if family == "Other" {
             "other".into()
         } else {
-            self.browsers_seen.admit(&family)
+            self.browsers_seen.admit(&family, by)
         };
         self.browsers
             .get_or_create(&BrowserLabels {
@@ -615,18 +618,19 @@ mod tests {
         let ice = set.by_name("ICE_TRANSPORT_ERROR")[0];
         let m = Metrics::new();
         for i in 0..30 {
-            m.by_version(&set, ice, None, &format!("5.{i}.0"), 1);
+            m.by_version(&set, ice, None, &format!("5.{i}.0"), 1, Witness::Trusted);
         }
-        m.by_version(&set, ice, None, "5.0.0<script>", 1);
-        m.by_browser(&set, ice, None, "Chrome 120", 2);
+        m.by_version(&set, ice, None, "5.0.0<script>", 1, Witness::Trusted);
+        m.by_browser(&set, ice, None, "Chrome 120", 2, Witness::Trusted);
         m.by_browser(
             &set,
             ice,
             None,
             "Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0",
             1,
+            Witness::Trusted,
         );
-        m.by_browser(&set, ice, None, "evil\"} 1\n", 1);
+        m.by_browser(&set, ice, None, "evil\"} 1\n", 1, Witness::Trusted);
         let text = m.prometheus_text();
         let versions = text
             .lines()

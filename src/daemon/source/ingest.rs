@@ -26,11 +26,11 @@ use axum::routing::post;
 use prometheus_client::registry::Registry;
 
 use super::http_body::BodyError;
-use super::request::{Halt, PathLimits, RequestPath};
+use super::request::{Halt, PathLimits, RequestPath, Terms};
 use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind, from_section};
 use crate::bodies::{self, Records};
 use crate::daemon::config::{Config, ConfigError, IngestConfig, read_token};
-use crate::daemon::metrics::{Fam, Metrics, StatusLabel};
+use crate::daemon::metrics::{Fam, Metrics, StatusLabel, Witness};
 use crate::pipeline::Pipeline;
 
 /// The kind: the config's ingest endpoint, if it has one.
@@ -344,9 +344,16 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
                 .build();
             let read = st
                 .path
-                .commit(&source, charge, Some(tx), None, |feed| {
-                    records.scan(&mut pipeline, feed)
-                })?
+                .commit(
+                    &source,
+                    charge,
+                    Terms {
+                        ack: Some(tx),
+                        limit: None,
+                        by: Witness::Trusted,
+                    },
+                    |feed| records.scan(&mut pipeline, feed),
+                )?
                 .read;
             Ok::<_, Outcome>((read.lines, read.events))
         })

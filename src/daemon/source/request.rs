@@ -22,6 +22,7 @@ use super::http_body::{BodyEncoding, BodyError, decompress, encoding_of, receive
 use crate::daemon::emitter::{CommitError, Emitter};
 use crate::daemon::generation::Generation;
 use crate::daemon::metrics::Metrics;
+use crate::daemon::metrics::Witness;
 use crate::daemon::queue::Held;
 use crate::scan::Stats;
 
@@ -50,6 +51,18 @@ impl From<BodyError> for Halt {
     fn from(e: BodyError) -> Self {
         Halt::Body(e)
     }
+}
+
+/// How a request's events are committed.
+#[derive(Debug)]
+pub(crate) struct Terms {
+    /// Sent once the events are written, for a caller that waits for the
+    /// write (ingest); `None`: the charge goes with the events.
+    pub(crate) ack: Option<oneshot::Sender<()>>,
+    /// At most this many events handed on; the rest are counted.
+    pub(crate) limit: Option<u64>,
+    /// Who sent them.
+    pub(crate) by: Witness,
 }
 
 /// What a committed request read and queued.
@@ -203,8 +216,8 @@ impl RequestPath {
     }
 
     /// Scans (with `scan`) into a holding emitter, its events charged to
-    /// `charge` and at most `limit` of them handed on, then queues them
-    /// all or nothing, with `ack` for a caller that waits for the write;
+    /// `charge` and handed on within `terms`, then queues them all or
+    /// nothing, with `terms.ack` for a caller that waits for the write;
     /// one that does not (`None`) leaves its charge with its events, so
     /// what waits in the queue stays within the budget until written.
     /// Counts what was read once it is queued (a refused request is sent
@@ -213,11 +226,11 @@ impl RequestPath {
         &self,
         source: &str,
         charge: &mut Charge,
-        ack: Option<oneshot::Sender<()>>,
-        limit: Option<u64>,
+        terms: Terms,
         scan: impl FnOnce(&mut Feed<'_>) -> Result<(), feed::Stop>,
     ) -> Result<Committed, Halt> {
-        let mut emitter = self.emitter.clone();
+        let Terms { ack, limit, by } = terms;
+        let mut emitter = self.emitter.clone().sent_by(by);
         let mut feed = Feed::new(&self.current, &mut emitter, &self.metrics, source)
             .holding()
             .charged(charge);

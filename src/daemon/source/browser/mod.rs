@@ -36,12 +36,12 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::registry::Registry;
 
 use super::budget::Charge;
-use super::request::{Halt, PathLimits, RequestPath};
+use super::request::{Halt, PathLimits, RequestPath, Terms};
 use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind, from_section};
 use crate::catalog::CatalogSet;
 use crate::context::Context;
 use crate::daemon::config::{BrowserConfig, Config};
-use crate::daemon::metrics::Metrics;
+use crate::daemon::metrics::{Metrics, Witness};
 use crate::pipeline::Pipeline;
 use crate::ua;
 use clients::{Clients, Rate, Verdict};
@@ -482,7 +482,12 @@ fn take_log(
         .min(s.config.max_events_per_upload as u64);
     // The browser does not wait for the write: no acknowledgement; its
     // charge goes with its events until they are written.
-    match s.path.commit(source, charge, None, Some(limit), |feed| {
+    let terms = Terms {
+        ack: None,
+        limit: Some(limit),
+        by: Witness::client(client),
+    };
+    match s.path.commit(source, charge, terms, |feed| {
         pipeline.text(up.log.as_bytes(), feed)
     }) {
         Ok(c) => {
