@@ -137,17 +137,20 @@ fn every_sdk_record_over_http_ingest_is_one_event_with_its_code() {
     d.stop();
 }
 
-/// The SDKs' own log upload pointed at the browser endpoint, as an app does
-/// with one option (v5 `proxy.loggerProxy` in `enterRoom`, v4
-/// `setProxyServer({ loggerProxy })`), the pages loaded from the allowed
-/// origin and from another one: each SDK's errors arrive as events with the
-/// upload's user, sdkAppId and SDK version and the browser's family and OS,
-/// the counts per key pinned to the SDK versions of
-/// tests/browser/package-lock.json (an upgrade that changes what or how the
-/// SDKs upload fails here); the other origin's uploads are refused; the
-/// end reports count the failed sessions; no userSig is written.
-#[test]
-fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
+/// What the SDKs uploaded to the browser endpoint: the events written, the
+/// endpoint's metrics and the daemon's log.
+struct Uploaded {
+    text: String,
+    counts: std::collections::BTreeMap<(String, String), i32>,
+    metrics: String,
+    log: String,
+}
+
+/// Runs the pages of `sdks` with their log upload pointed at a daemon's
+/// browser endpoint (loaded from the allowed origin and from another one);
+/// checks every event's context (the upload's user and sdkAppId, Chrome on
+/// Linux); `None` where the capture cannot run.
+fn upload_to_the_endpoint(sdks: &[&str]) -> Option<Uploaded> {
     let dir = tempfile::tempdir().unwrap();
     let page_port = common::daemon::free_port();
     let cfg = write_config(
@@ -160,27 +163,31 @@ fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
     let port = d.bound_port("accepting the SDK's log upload (loggerProxy) on http://");
     let proxy = format!("http://127.0.0.1:{port}/trtc");
     let page_port = page_port.to_string();
-    let Some(records) = sdk::capture_with(&[
-        ("LOGGER_PROXY", proxy.as_str()),
-        ("PAGE_PORT", page_port.as_str()),
-        ("PAGE_HOSTS", "127.0.0.1,localhost"),
-    ]) else {
+    let Some(records) = sdk::capture_with(
+        sdks,
+        &[
+            ("LOGGER_PROXY", proxy.as_str()),
+            ("PAGE_PORT", page_port.as_str()),
+            ("PAGE_HOSTS", "127.0.0.1,localhost"),
+        ],
+    ) else {
         d.stop();
-        return;
+        return None;
     };
-    assert!(records.iter().any(|r| r.sdk == "v5"), "no v5 records");
+    for sdk in sdks {
+        assert!(records.iter().any(|r| r.sdk == *sdk), "no {sdk} records");
+    }
     // Uploads are answered once queued: the queue empties once the last
     // events are written.
     assert!(common::wait_until(Duration::from_secs(10), || {
         metric(&d.metrics(), "trtc_logwatch_queue_depth") == Some(0.0)
     }));
-    let m = d.metrics();
+    let metrics = d.metrics();
     let (code, _, log) = d.stop();
     assert_eq!(code, Some(0), "{log}");
     let text = std::fs::read_to_string(dir.path().join("events.ndjson")).unwrap_or_default();
-    let evs = events_of(text.as_bytes());
     let mut counts = std::collections::BTreeMap::new();
-    for e in &evs {
+    for e in &events_of(text.as_bytes()) {
         let c = &e["context"];
         assert_eq!(c["userId"], "alice", "{e}");
         assert_eq!(c["sdkAppId"], "1400000001", "{e}");
@@ -199,30 +206,105 @@ fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
             ))
             .or_insert(0) += 1;
     }
-    let want: std::collections::BTreeMap<(String, String), i32> = [
-        (("4.15.22", "SCHEDULE_FAILED"), 1),
-        (("5.17.1", "DEVICE_ERROR"), 2),
-        (("5.17.1", "OPERATION_FAILED"), 1),
-    ]
-    .into_iter()
-    .map(|((v, k), n)| ((v.to_string(), k.to_string()), n))
-    .collect();
-    assert_eq!(counts, want, "{text}");
-    // The v5 SDK prints its enterRoom params, userSig and all.
+    // The SDKs print their enterRoom/createClient params, userSig and all.
     assert!(!text.contains("\"userSig\":\"sig\""), "{text}");
+    assert!(!text.contains("userSig=sig"), "{text}");
     assert!(!log.contains("\"userSig\":\"sig\""), "{log}");
     let refused = metric(
-        &m,
+        &metrics,
         "trtc_logwatch_browser_refused_total{source=\"browser\",reason=\"origin\"}",
     )
     .unwrap_or(0.0);
-    assert!(refused >= 4.0, "the other origin's uploads: {m}");
+    assert!(
+        refused >= 2.0 * sdks.len() as f64,
+        "the other origin's uploads: {metrics}"
+    );
+    Some(Uploaded {
+        text,
+        counts,
+        metrics,
+        log,
+    })
+}
+
+fn want(pairs: &[((&str, &str), i32)]) -> std::collections::BTreeMap<(String, String), i32> {
+    pairs
+        .iter()
+        .map(|((v, k), n)| ((v.to_string(), k.to_string()), *n))
+        .collect()
+}
+
+/// The SDKs' own log upload pointed at the browser endpoint, as an app does
+/// with one option (v5 `proxy.loggerProxy` in `enterRoom`, v4
+/// `setProxyServer({ loggerProxy })`), the pages loaded from the allowed
+/// origin and from another one: each SDK's errors arrive as events with the
+/// upload's user, sdkAppId and SDK version and the browser's family and OS,
+/// the counts per key pinned to the SDK versions of
+/// tests/browser/package-lock.json (an upgrade that changes what or how the
+/// SDKs upload fails here); the other origin's uploads are refused; the
+/// end reports count the failed sessions; no userSig is written.
+#[test]
+fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
+    let Some(up) = upload_to_the_endpoint(sdk::ALL) else {
+        return;
+    };
+    let want = want(&[
+        (("4.15.22", "SCHEDULE_FAILED"), 1),
+        (("5.17.1", "DEVICE_ERROR"), 2),
+        (("5.17.1", "OPERATION_FAILED"), 1),
+    ]);
+    assert_eq!(up.counts, want, "{}", up.text);
     assert_eq!(
         metric(
-            &m,
+            &up.metrics,
             "trtc_browser_sessions_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
         ),
         Some(2.0),
-        "{m}"
+        "{}",
+        up.metrics
+    );
+}
+
+/// The same for SDK versions users still run: trtc-js-sdk 4.10.2 uploads
+/// with the placeholder `sdkappid=1` in its URL (the real id in the body),
+/// trtc-sdk-v5 5.8.6 as the pinned 5.x does; their offline joins do not
+/// end within the pages' steps (4.10 retries its signal channel 30 times,
+/// 5.8 stops uploading its log once its join failed). Every upload is
+/// taken: 4.10's one error record (its warnings are reconnect attempts) is
+/// one event, 5.8's end reports count its failed join attempts.
+#[test]
+fn older_sdks_uploads_reach_the_browser_endpoint() {
+    let Some(up) = upload_to_the_endpoint(sdk::OLD) else {
+        return;
+    };
+    assert_eq!(
+        up.counts,
+        want(&[(("4.10.2", "DEVICE_NOT_FOUND"), 1)]),
+        "{}",
+        up.text
+    );
+    let refused: Vec<&str> = up
+        .metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("trtc_logwatch_browser_refused_total{")
+                && !l.contains("reason=\"origin\"")
+        })
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}\n{}", up.log);
+    let logs = metric(
+        &up.metrics,
+        "trtc_logwatch_browser_uploads_total{source=\"browser\",cmdtype=\"jssdk_log\"}",
+    )
+    .unwrap_or(0.0);
+    assert!(logs >= 6.0, "{}", up.metrics);
+    assert_eq!(
+        metric(
+            &up.metrics,
+            "trtc_browser_sessions_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
+        ),
+        Some(2.0),
+        "{}",
+        up.metrics
     );
 }

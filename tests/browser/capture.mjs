@@ -9,7 +9,12 @@
 // the DevTools protocol reports (the format string and its arguments
 // joined, style text and all), as a naive forwarder writes it.
 //
-//   node capture.mjs [v4|v5|all] > records.ndjson
+//   node capture.mjs [all|old|SDK,...] > records.ndjson
+//
+// SDKs: v4 and v5 (the pinned trtc-js-sdk 4.15 and trtc-sdk-v5 5.17, `all`),
+// v4-4.10 and v5-5.8 (trtc-js-sdk 4.10.2, whose upload carries the
+// placeholder sdkappid=1, and trtc-sdk-v5 5.8.6: `old`), npm aliases in
+// package.json. Each record's `sdk` is the SDK's id.
 //
 // With LOGGER_PROXY=URL the SDKs also upload their own log there (v5
 // `setLogLevel(1, true)` and `proxy.loggerProxy` in `enterRoom`, v4
@@ -35,11 +40,21 @@ const pagePort = Number(process.env.PAGE_PORT || 0);
 const pageHosts = (process.env.PAGE_HOSTS || '127.0.0.1').split(',');
 const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 
-const files = {
-  '/v4.js': path.join(here, 'node_modules/trtc-js-sdk/trtc.js'),
-  '/v5.js': path.join(here, 'node_modules/trtc-sdk-v5/trtc.js'),
-  '/scenarios.js': path.join(here, 'scenarios.js'),
+const sdks = {
+  v4: 'trtc-js-sdk',
+  v5: 'trtc-sdk-v5',
+  'v4-4.10': 'trtc-js-sdk-4.10',
+  'v5-5.8': 'trtc-sdk-v5-5.8',
 };
+const sets = { all: ['v4', 'v5'], old: ['v4-4.10', 'v5-5.8'] };
+const chosen = sets[which] || which.split(',');
+for (const id of chosen) {
+  if (!sdks[id]) throw new Error(`unknown SDK ${id}: one of ${Object.keys(sdks).join(', ')}`);
+}
+const files = { '/scenarios.js': path.join(here, 'scenarios.js') };
+for (const [id, pkg] of Object.entries(sdks)) {
+  files[`/${id}.js`] = path.join(here, 'node_modules', pkg, 'trtc.js');
+}
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
@@ -147,7 +162,7 @@ async function run(sdk, host) {
 
 try {
   for (const host of pageHosts) {
-    for (const sdk of which === 'all' ? ['v4', 'v5'] : [which]) {
+    for (const sdk of chosen) {
       await run(sdk, host);
     }
   }

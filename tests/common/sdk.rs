@@ -40,7 +40,16 @@ fn missing() -> Option<String> {
     if !chromium().is_file() {
         return Some(format!("{} is not installed", chromium().display()));
     }
-    if !browser_dir().join("node_modules/trtc-sdk-v5").is_dir() {
+    let packages = [
+        "trtc-sdk-v5",
+        "trtc-js-sdk",
+        "trtc-sdk-v5-5.8",
+        "trtc-js-sdk-4.10",
+    ];
+    if !packages
+        .iter()
+        .all(|p| browser_dir().join("node_modules").join(p).is_dir())
+    {
         return Some("the SDK packages are not installed (npm ci in tests/browser)".into());
     }
     None
@@ -56,26 +65,32 @@ pub fn captured() -> Option<&'static [SdkRecord]> {
             if !super::require(missing()) {
                 return None;
             }
-            Some(run_capture(&[]))
+            Some(run_capture(ALL, &[]))
         })
         .as_deref()
 }
 
-/// Runs the capture with `env` (capture.mjs: `LOGGER_PROXY`, `PAGE_PORT`,
-/// `PAGE_HOSTS`); `None` (and a message) where it cannot run, a failure
-/// under CI.
-pub fn capture_with(env: &[(&str, &str)]) -> Option<Vec<SdkRecord>> {
+/// The pinned SDKs (capture.mjs `all`).
+pub const ALL: &[&str] = &["v4", "v5"];
+/// Older SDKs users still run (capture.mjs `old`): trtc-js-sdk 4.10.2 and
+/// trtc-sdk-v5 5.8.6.
+pub const OLD: &[&str] = &["v4-4.10", "v5-5.8"];
+
+/// Runs the capture of `sdks` with `env` (capture.mjs: `LOGGER_PROXY`,
+/// `PAGE_PORT`, `PAGE_HOSTS`); `None` (and a message) where it cannot run,
+/// a failure under CI.
+pub fn capture_with(sdks: &[&str], env: &[(&str, &str)]) -> Option<Vec<SdkRecord>> {
     if !super::require(missing()) {
         return None;
     }
-    Some(run_capture(env))
+    Some(run_capture(sdks, env))
 }
 
-fn run_capture(env: &[(&str, &str)]) -> Vec<SdkRecord> {
+fn run_capture(sdks: &[&str], env: &[(&str, &str)]) -> Vec<SdkRecord> {
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new("node")
         .arg(browser_dir().join("capture.mjs"))
-        .arg("all")
+        .arg(sdks.join(","))
         .envs(env.iter().copied())
         .env("CHROMIUM", chromium())
         .stdout(Stdio::from(out.reopen().unwrap()))
@@ -108,7 +123,7 @@ fn run_capture(env: &[(&str, &str)]) -> Vec<SdkRecord> {
             }
         })
         .collect();
-    for sdk in ["v4", "v5"] {
+    for &sdk in sdks {
         let errors = records
             .iter()
             .filter(|r| r.sdk == sdk && expected(&r.text).is_some())
