@@ -95,28 +95,15 @@ pub const WITNESSES: usize = 3;
 /// the fewest witnesses, oldest first, makes room).
 pub const CANDIDATES: usize = 256;
 
-/// Who sent a label's value: an untrusted client (its address; an IPv6
-/// one by its /64, what one host usually holds), or a source the operator
-/// configured (its logs are trusted to name versions).
+/// Who sent a label's value: an untrusted client (the browser endpoint's
+/// client id: its address, an IPv6 one by its /64), or a source the
+/// operator configured (its logs are trusted to name versions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Witness {
     /// A file, stdin, NATS or ingest source.
     Trusted,
-    /// A browser, by its address.
+    /// A browser, by its client id.
     Client(u128),
-}
-
-impl Witness {
-    /// The client at `ip`.
-    pub fn client(ip: std::net::IpAddr) -> Self {
-        match ip {
-            std::net::IpAddr::V4(v4) => Self::Client(u128::from(u32::from(v4))),
-            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self::Client(u128::from(u32::from(v4))),
-                None => Self::Client(u128::from(v6) & !u128::from(u64::MAX)),
-            },
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -224,7 +211,7 @@ mod tests {
     #[test]
     fn a_clients_value_waits_for_its_witnesses() {
         let a = Admitted::default();
-        let c = |n: u32| Witness::client(std::net::Ipv4Addr::from(n).into());
+        let c = |n: u128| Witness::Client(n);
         assert_eq!(a.admit("Chrome 131", c(1)), "other");
         assert_eq!(
             a.admit("Chrome 131", c(1)),
@@ -235,11 +222,6 @@ mod tests {
         assert_eq!(a.admit("Chrome 131", c(3)), "Chrome 131");
         assert_eq!(a.admit("Chrome 131", c(9)), "Chrome 131");
         assert_eq!(a.admit("Firefox 1", Witness::Trusted), "Firefox 1");
-        // An IPv6 host is one client across its /64.
-        let v6 = |s: &str| Witness::client(s.parse().unwrap());
-        assert_eq!(v6("2001:db8::1"), v6("2001:db8::ffff:1"));
-        assert_ne!(v6("2001:db8::1"), v6("2001:db8:0:1::1"));
-        assert_eq!(v6("::ffff:192.0.2.1"), c(0xc000_0201));
     }
 
     /// A flood of values from one client makes room among the values with
@@ -247,7 +229,7 @@ mod tests {
     #[test]
     fn a_flood_of_candidates_keeps_the_better_witnessed() {
         let a = Admitted::default();
-        let c = |n: u32| Witness::client(std::net::Ipv4Addr::from(n).into());
+        let c = |n: u128| Witness::Client(n);
         a.admit("Safari 18", c(1));
         a.admit("Safari 18", c(2));
         for i in 0..10 * CANDIDATES {

@@ -1,5 +1,6 @@
 //! Each client's upload rate and event budget: two token buckets per
-//! client address (uploads, and the error events its uploads may write),
+//! client (an IPv4 address, an IPv6 /64: [`ClientId`]; uploads, and the
+//! error events its uploads may write),
 //! in a table of at most `max_clients` entries. A client whose bucket has
 //! refilled is as good as unknown, so when the table is full those entries
 //! make room (looked for at most once a second); a new client that still
@@ -10,6 +11,34 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+use crate::daemon::metrics::Witness;
+
+/// A client as the endpoint counts it: an IPv4 address (an IPv4-mapped
+/// IPv6 one too), or an IPv6 address by its /64, what one host or
+/// subscriber is given: counted apart, its 2^64 addresses would give one
+/// host as many rates, event budgets and places in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct ClientId(u128);
+
+impl ClientId {
+    /// The client at `ip`.
+    pub(crate) fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self(u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(u128::from(u32::from(v4))),
+                None => Self(u128::from(v6) & !u128::from(u64::MAX)),
+            },
+        }
+    }
+}
+
+impl From<ClientId> for Witness {
+    fn from(c: ClientId) -> Self {
+        Witness::Client(c.0)
+    }
+}
 
 /// What the limiter says about one upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +96,7 @@ pub(crate) struct Clients {
 
 #[derive(Debug)]
 struct Table {
-    buckets: HashMap<IpAddr, Bucket>,
+    buckets: HashMap<ClientId, Bucket>,
     last_sweep: Option<Instant>,
 }
 
@@ -102,6 +131,7 @@ impl Clients {
 
     /// One upload from `client` at `now`.
     pub(crate) fn admit(&self, client: IpAddr, now: Instant) -> Verdict {
+        let client = ClientId::of(client);
         let refill = self.refill();
         let mut t = self.lock();
         if !t.buckets.contains_key(&client) && t.buckets.len() >= self.max {
@@ -141,13 +171,13 @@ impl Clients {
     pub(crate) fn events_left(&self, client: IpAddr) -> u64 {
         self.lock()
             .buckets
-            .get(&client)
+            .get(&ClientId::of(client))
             .map_or(0, |b| b.events.max(0.0) as u64)
     }
 
     /// `client`'s uploads wrote `n` events.
     pub(crate) fn spend_events(&self, client: IpAddr, n: u64) {
-        if let Some(b) = self.lock().buckets.get_mut(&client) {
+        if let Some(b) = self.lock().buckets.get_mut(&ClientId::of(client)) {
             b.events = (b.events - n as f64).max(0.0);
         }
     }
@@ -193,6 +223,32 @@ mod tests {
         // Once their buckets have refilled (2 s), they make room.
         let later = t0 + Duration::from_secs(3);
         assert_eq!(c.admit(ip(1000), later), Verdict::Take);
+        assert_eq!(c.len(), 1);
+    }
+
+    /// An IPv6 host is one client across its /64: its other addresses
+    /// share its rate.
+    #[test]
+    fn an_ipv6_client_is_its_64() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            ClientId::of(v6("2001:db8::1")),
+            ClientId::of(v6("2001:db8::ffff:1"))
+        );
+        assert_ne!(
+            ClientId::of(v6("2001:db8::1")),
+            ClientId::of(v6("2001:db8:0:1::1"))
+        );
+        assert_eq!(
+            ClientId::of(v6("::ffff:192.0.2.1")),
+            ClientId::of(v6("192.0.2.1"))
+        );
+        let c = Clients::new(Rate::per_minute(60, 2), Rate::per_minute(60, 100), 10);
+        let t0 = Instant::now();
+        for n in 1..=2 {
+            assert_eq!(c.admit(v6(&format!("2001:db8::{n}")), t0), Verdict::Take);
+        }
+        assert_eq!(c.admit(v6("2001:db8::ab:cd"), t0), Verdict::OverRate);
         assert_eq!(c.len(), 1);
     }
 

@@ -44,7 +44,7 @@ use crate::daemon::config::{BrowserConfig, Config};
 use crate::daemon::metrics::{Metrics, Witness};
 use crate::pipeline::Pipeline;
 use crate::ua;
-use clients::{Clients, Rate, Verdict};
+use clients::{ClientId, Clients, Rate, Verdict};
 use forward::{Forwarder, Relay, Target};
 use metrics::BrowserMetrics;
 use refusal::Refusal;
@@ -485,7 +485,7 @@ fn take_log(
     let terms = Terms {
         ack: None,
         limit: Some(limit),
-        by: Witness::client(client),
+        by: Witness::from(ClientId::of(client)),
     };
     match s.path.commit(source, charge, terms, |feed| {
         pipeline.text(up.log.as_bytes(), feed)
