@@ -174,7 +174,7 @@ impl PipelineMetrics {
         );
         r.register(
             "trtc_logwatch_ingest_memory_bytes",
-            "Memory held now by ingest requests in flight (bodies, records, events until written), at most ingest.max_memory_bytes",
+            "Memory held now by HTTP requests in flight, ingest and browser uploads together (bodies, records, events until written); each endpoint holds at most its max_memory_bytes",
             self.request_memory.clone(),
         );
         r.register(
@@ -528,11 +528,10 @@ impl Metrics {
             .inc();
     }
 
-    /// Bytes held now by HTTP requests in flight.
-    pub fn request_memory(&self, bytes: usize) {
-        self.pipe
-            .request_memory
-            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    /// Bytes held by HTTP requests in flight grew (or, negative, shrank)
+    /// by `bytes`, in any endpoint's budget.
+    pub fn request_memory_change(&self, bytes: i64) {
+        self.pipe.request_memory.inc_by(bytes);
     }
 
     /// Whether the events output refuses writes now.

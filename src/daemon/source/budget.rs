@@ -60,10 +60,6 @@ impl Budget {
     pub(crate) fn in_use(&self) -> usize {
         (self.units - self.free.available_permits()) * UNIT
     }
-
-    fn report(&self) {
-        self.metrics.request_memory(self.in_use());
-    }
 }
 
 /// What one request holds of a [`Budget`]; given back on drop.
@@ -98,8 +94,10 @@ impl Charge {
             Some(held) => held.merge(p),
             None => self.permit = Some(p),
         }
+        self.budget
+            .metrics
+            .request_memory_change(((want - self.units) * UNIT) as i64);
         self.units = want;
-        self.budget.report();
         Ok(())
     }
 }
@@ -108,7 +106,9 @@ impl Drop for Charge {
     fn drop(&mut self) {
         if let Some(p) = self.permit.take() {
             drop(p);
-            self.budget.report();
+            self.budget
+                .metrics
+                .request_memory_change(-((self.units * UNIT) as i64));
         }
     }
 }
@@ -134,5 +134,31 @@ mod tests {
         two.grow_to(10 * UNIT).unwrap();
         drop(two);
         assert_eq!(b.in_use(), 0);
+    }
+
+    /// Two endpoints' budgets (ingest, browser) report together: the gauge
+    /// is what all requests hold, whichever charged last.
+    #[test]
+    fn the_gauge_sums_every_budget() {
+        let m = Arc::new(Metrics::new());
+        let gauge = |m: &Metrics| {
+            m.prometheus_text()
+                .lines()
+                .find_map(|l| l.strip_prefix("trtc_logwatch_ingest_memory_bytes "))
+                .map(str::to_string)
+        };
+        let (a, b) = (
+            Budget::new(10 * UNIT, Arc::clone(&m)),
+            Budget::new(10 * UNIT, Arc::clone(&m)),
+        );
+        let mut one = a.charge();
+        one.grow_to(3 * UNIT).unwrap();
+        let mut two = b.charge();
+        two.grow_to(UNIT).unwrap();
+        assert_eq!(gauge(&m).as_deref(), Some("4096"));
+        drop(one);
+        assert_eq!(gauge(&m).as_deref(), Some("1024"));
+        drop(two);
+        assert_eq!(gauge(&m).as_deref(), Some("0"));
     }
 }
