@@ -520,16 +520,24 @@ fn a_flood_from_one_client_is_limited_while_another_still_counts() {
 /// Every new address is a new client: the table stays at its bound and a
 /// client beyond it is refused, counted.
 #[test]
-fn the_table_of_clients_stays_bounded() {
+fn the_table_of_clients_stays_bounded_and_never_locks_a_new_client_out() {
     let dir = tempfile::tempdir().unwrap();
     let (d, port) = start(dir.path(), "  max_clients: 10\n");
     let codes: Vec<u16> = (0..30)
         .map(|n| good(port, &format!("10.0.0.{n}"), n))
         .collect();
-    assert_eq!(codes.iter().filter(|&&c| c == 200).count(), 10, "{codes:?}");
+    assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
     let m = d.metrics();
-    assert_eq!(refused(&m, "clients"), 20.0, "{m}");
-    assert_eq!(metric(&m, "trtc_logwatch_browser_clients"), Some(10.0));
+    assert_eq!(refused(&m, "clients"), 0.0, "{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "trtc_logwatch_browser_clients_pushed_out_total{source=\"browser\"}"
+        ),
+        Some(20.0),
+        "{m}"
+    );
+    assert_clients(&m, 10.0);
     d.stop();
 }
 
@@ -723,13 +731,39 @@ fn refused_uploads_take_no_place_in_the_table_of_clients() {
         );
         assert_eq!(code, 403);
     }
+    // The query's id allowed, the body's another: refused once the body
+    // is read, still before the client takes a place.
+    for n in 0..30u32 {
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&log_body("mallory", "5.17.1", &v5_failure(n))).unwrap();
+        body["sdkAppId"] = "1400000002".into();
+        let (code, _, _) = request(
+            port,
+            "POST",
+            &path("jssdk_log", APP),
+            &[
+                ("Origin", ORIGIN),
+                ("X-Forwarded-For", &format!("10.8.0.{n}")),
+            ],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(code, 403);
+    }
     assert_eq!(
         good(port, "192.0.2.44", 1),
         200,
         "a real user after the flood"
     );
     let m = d.metrics();
-    assert_eq!(refused(&m, "sdk_app_id"), 30.0, "{m}");
+    assert_eq!(refused(&m, "sdk_app_id"), 60.0, "{m}");
+    assert_eq!(
+        metric(
+            &m,
+            "trtc_logwatch_browser_clients_pushed_out_total{source=\"browser\"}"
+        ),
+        Some(0.0),
+        "{m}"
+    );
     assert_clients(&m, 1.0);
     d.stop();
 }

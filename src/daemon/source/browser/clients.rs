@@ -1,11 +1,13 @@
 //! Each client's upload rate and event budget: two token buckets per
 //! client (an IPv4 address, an IPv6 /64: [`ClientId`]; uploads, and the
 //! error events its uploads may write),
-//! in a table of at most `max_clients` entries. A client whose bucket has
-//! refilled is as good as unknown, so when the table is full those entries
-//! make room (looked for at most once a second); a new client that still
-//! finds no room is refused, like one over its rate. Memory stays bounded
-//! whatever addresses the internet sends from.
+//! in a table of at most `max_clients` entries. A client whose buckets
+//! have refilled is as good as unknown, so when the table is full those
+//! entries make room (looked for at most once a second); when none has,
+//! one client still within its window is pushed out (counted): a flood of
+//! distinct addresses never locks a new client out, it only shortens the
+//! memory of the flood's own clients. Memory stays bounded whatever
+//! addresses the internet sends from.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -47,8 +49,9 @@ pub(crate) enum Verdict {
     Take,
     /// Over the client's rate (429).
     OverRate,
-    /// The table of clients is full of clients still within their window (429).
-    TableFull,
+    /// Within the new client's rate, after pushing out another client still
+    /// within its window (the table was full).
+    TakePushingOut,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -75,13 +78,13 @@ impl Rate {
         }
     }
 
-    /// Time for an empty bucket to fill.
-    fn refill(self) -> Duration {
-        Duration::from_secs_f64(self.burst / self.per_sec.max(1e-9))
-    }
-
     fn fill(self, tokens: f64, elapsed: f64) -> f64 {
         (tokens + elapsed * self.per_sec).min(self.burst)
+    }
+
+    /// Whether a bucket of `tokens` at `elapsed` seconds ago is full now.
+    fn full(self, tokens: f64, elapsed: f64) -> bool {
+        self.fill(tokens, elapsed) >= self.burst
     }
 }
 
@@ -123,28 +126,39 @@ impl Clients {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Time for both empty buckets to fill: an entry idle that long is as
-    /// good as unknown.
-    fn refill(&self) -> Duration {
-        self.uploads.refill().max(self.events.refill())
+    /// Whether `client` is over its upload rate at `now`, without taking
+    /// anything or a place in the table: the check before its body is
+    /// read (an unknown client is not).
+    pub(crate) fn over_rate(&self, client: IpAddr, now: Instant) -> bool {
+        let t = self.lock();
+        t.buckets.get(&ClientId::of(client)).is_some_and(|b| {
+            let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+            self.uploads.fill(b.tokens, elapsed) < 1.0
+        })
     }
 
     /// One upload from `client` at `now`.
     pub(crate) fn admit(&self, client: IpAddr, now: Instant) -> Verdict {
         let client = ClientId::of(client);
-        let refill = self.refill();
         let mut t = self.lock();
+        let mut pushed_out = false;
         if !t.buckets.contains_key(&client) && t.buckets.len() >= self.max {
             let due = t
                 .last_sweep
                 .is_none_or(|s| now.duration_since(s) >= Duration::from_secs(1));
             if due {
                 t.last_sweep = Some(now);
-                t.buckets
-                    .retain(|_, b| now.saturating_duration_since(b.last) < refill);
+                let (uploads, events) = (self.uploads, self.events);
+                t.buckets.retain(|_, b| {
+                    let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
+                    !(uploads.full(b.tokens, elapsed) && events.full(b.events, elapsed))
+                });
             }
-            if t.buckets.len() >= self.max {
-                return Verdict::TableFull;
+            if t.buckets.len() >= self.max
+                && let Some(other) = t.buckets.keys().next().copied()
+            {
+                t.buckets.remove(&other);
+                pushed_out = true;
             }
         }
         let b = t.buckets.entry(client).or_insert(Bucket {
@@ -158,7 +172,11 @@ impl Clients {
         b.last = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
-            Verdict::Take
+            if pushed_out {
+                Verdict::TakePushingOut
+            } else {
+                Verdict::Take
+            }
         } else {
             Verdict::OverRate
         }
@@ -210,20 +228,35 @@ mod tests {
     }
 
     #[test]
-    fn the_table_stays_bounded_and_idle_clients_make_room() {
-        let c = Clients::new(Rate::per_minute(60, 2), Rate::per_minute(60, 2), 100);
+    fn the_table_stays_bounded_and_refilled_clients_make_room() {
+        // Uploads refill in 2 s, events in 100 s: a client that wrote no
+        // events is as good as unknown after 2 s.
+        let c = Clients::new(Rate::per_minute(60, 2), Rate::per_minute(60, 100), 100);
         let t0 = Instant::now();
         for n in 0..100 {
             assert_eq!(c.admit(ip(n), t0), Verdict::Take);
         }
-        assert_eq!(c.admit(ip(1000), t0), Verdict::TableFull);
+        c.spend_events(ip(7), 50);
+        // A new client is never locked out: another one makes room.
+        assert_eq!(c.admit(ip(1000), t0), Verdict::TakePushingOut);
         assert_eq!(c.len(), 100);
-        // Known clients still count.
-        assert_eq!(c.admit(ip(5), t0), Verdict::Take);
-        // Once their buckets have refilled (2 s), they make room.
+        // Once their buckets have refilled (2 s), they make room; the one
+        // that spent events has not refilled and stays.
         let later = t0 + Duration::from_secs(3);
-        assert_eq!(c.admit(ip(1000), later), Verdict::Take);
-        assert_eq!(c.len(), 1);
+        assert_eq!(c.admit(ip(2000), later), Verdict::Take);
+        assert!(c.len() <= 3, "{}", c.len());
+        assert_eq!(c.events_left(ip(7)), 53);
+    }
+
+    #[test]
+    fn over_rate_is_known_before_the_body_and_takes_nothing() {
+        let c = Clients::new(Rate::per_minute(60, 1), Rate::per_minute(60, 100), 10);
+        let t0 = Instant::now();
+        assert!(!c.over_rate(ip(1), t0));
+        assert_eq!(c.len(), 0, "an unknown client takes no place");
+        assert_eq!(c.admit(ip(1), t0), Verdict::Take);
+        assert!(c.over_rate(ip(1), t0));
+        assert!(!c.over_rate(ip(1), t0 + Duration::from_secs(1)));
     }
 
     /// An IPv6 host is one client across its /64: its other addresses

@@ -53,6 +53,7 @@ pub(crate) struct BrowserMetrics {
     forwarded: Fam<ResultLabels>,
     clients: Gauge<i64, AtomicI64>,
     capped: Fam<SourceLabel>,
+    pushed_out: Fam<SourceLabel>,
 }
 
 impl BrowserMetrics {
@@ -82,6 +83,11 @@ impl BrowserMetrics {
             "trtc_logwatch_browser_clients",
             "Clients whose upload rate the browser endpoint keeps (at most browser.max_clients)",
             m.clients.clone(),
+        );
+        r.register(
+            "trtc_logwatch_browser_clients_pushed_out",
+            "Clients still within their rate window pushed out of the full table (browser.max_clients) to make room for a new one",
+            m.pushed_out.clone(),
         );
         r.register(
             "trtc_logwatch_browser_capped",
@@ -136,9 +142,20 @@ impl BrowserMetrics {
 
     /// Creates the series of `source` at 0.
     pub(crate) fn declare(&self, source: &str) {
-        drop(self.capped.get_or_create(&SourceLabel {
+        let label = SourceLabel {
             source: source.into(),
-        }));
+        };
+        drop(self.capped.get_or_create(&label));
+        drop(self.pushed_out.get_or_create(&label));
+    }
+
+    /// A client within its window pushed out of the full table.
+    pub(crate) fn pushed_out(&self, source: &str) {
+        self.pushed_out
+            .get_or_create(&SourceLabel {
+                source: source.into(),
+            })
+            .inc();
     }
 
     /// `n` error records of an upload beyond its caps.

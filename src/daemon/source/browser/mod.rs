@@ -178,30 +178,33 @@ const PLACEHOLDER_APP_ID: u64 = 1;
 
 impl BrowserState {
     /// Takes an upload of `client` into its rate (a place in the table for
-    /// a new client).
+    /// a new client), once everything it sent was checked.
     fn admit(&self, client: IpAddr) -> Result<(), Refusal> {
         let v = self.clients.admit(client, Instant::now());
         self.m.clients(self.clients.len());
         match v {
             Verdict::Take => Ok(()),
+            Verdict::TakePushingOut => {
+                self.m.pushed_out(&self.config.source);
+                Ok(())
+            }
             Verdict::OverRate => Err(Refusal::Rate),
-            Verdict::TableFull => Err(Refusal::Clients),
         }
     }
 
     /// The upload's sdkAppId, from its query (`app`) and what its body
     /// names (`body`): the same allowed id, or with the placeholder an
-    /// allowed id in the body, whose client is admitted only then.
+    /// allowed id in the body. Its client is admitted only then: an upload
+    /// refused for its body's id takes no place among the clients.
     fn body_app(&self, app: QueryApp, body: Option<u64>, client: IpAddr) -> Result<u64, Refusal> {
-        match (app, body) {
-            (QueryApp::Allowed(id), None) => Ok(id),
-            (QueryApp::Allowed(id), Some(b)) if b == id => Ok(id),
-            (QueryApp::Placeholder, Some(b)) if self.config.sdk_app_ids.contains(&b) => {
-                self.admit(client)?;
-                Ok(b)
-            }
-            _ => Err(Refusal::AppId),
-        }
+        let id = match (app, body) {
+            (QueryApp::Allowed(id), None) => id,
+            (QueryApp::Allowed(id), Some(b)) if b == id => id,
+            (QueryApp::Placeholder, Some(b)) if self.config.sdk_app_ids.contains(&b) => b,
+            _ => return Err(Refusal::AppId),
+        };
+        self.admit(client)?;
+        Ok(id)
     }
 }
 
@@ -354,11 +357,11 @@ async fn upload(
         .and_then(Cmd::named)
         .ok_or(no(Refusal::Cmdtype))?;
     let client = client_of(s, &req).ok_or(no(Refusal::Clients))?;
-    // An upload whose query names its app is admitted now, before its body
-    // costs anything; one with the placeholder once its body names an
-    // allowed app.
-    if let QueryApp::Allowed(_) = app {
-        s.admit(client).map_err(no)?;
+    // A known client over its rate is refused before its body costs
+    // anything; a client takes its place in the table once its body's
+    // sdkAppId is checked too.
+    if s.clients.over_rate(client, Instant::now()) {
+        return Err(no(Refusal::Rate));
     }
     let (parts, body) = req.into_parts();
     let received = s
