@@ -1110,3 +1110,43 @@ fn one_client_cannot_take_the_browser_and_version_labels() {
     );
     d.stop();
 }
+
+/// Connections that announce large bodies and send a few bytes hold
+/// nothing of the memory budget (it grows with what arrived), and one
+/// client has at most `uploads_in_flight` uploads at once: a real user's
+/// upload is taken meanwhile.
+#[test]
+fn announced_bodies_hold_no_memory_and_a_client_has_few_uploads_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "  uploads_in_flight: 3\n  body_timeout: 30s\n");
+    let open = |client: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let req = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\nX-Forwarded-For: {client}\r\nContent-Length: 1048576\r\n\r\n{{\"log\":",
+            path("jssdk_log", APP)
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        s
+    };
+    // Forty connections from forty clients, each announcing 1 MiB.
+    let held: Vec<TcpStream> = (0..40).map(|n| open(&format!("10.7.0.{n}"))).collect();
+    // Three from one client; its fourth is refused at once.
+    let mine: Vec<TcpStream> = (0..3).map(|_| open("10.7.1.1")).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let m = d.metrics();
+    let memory = metric(&m, "trtc_logwatch_ingest_memory_bytes").unwrap_or(-1.0);
+    assert!(memory <= (43 * 16 * 1024) as f64, "{memory}\n{m}");
+    let (code, _, text) = request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[("Origin", ORIGIN), ("X-Forwarded-For", "10.7.1.1")],
+        &log_body("mallory", "5.17.1", &v5_failure(1)),
+    );
+    assert_eq!((code, text.trim()), (429, "too many uploads in flight"));
+    assert_eq!(good(port, "192.0.2.80", 1), 200, "a real user meanwhile");
+    assert_eq!(refused(&d.metrics(), "in_flight"), 1.0);
+    drop(held);
+    drop(mine);
+    d.stop();
+}

@@ -39,6 +39,8 @@ pub(super) struct RawBrowser {
     #[serde(default)]
     max_clients: Option<Spanned<usize>>,
     #[serde(default)]
+    uploads_in_flight: Option<Spanned<usize>>,
+    #[serde(default)]
     client_ip_header: Option<Spanned<String>>,
     #[serde(default)]
     trusted_proxies: Option<Vec<Spanned<String>>>,
@@ -98,8 +100,13 @@ pub struct BrowserConfig {
     pub events_burst: usize,
     /// Error events one upload may write.
     pub max_events_per_upload: usize,
-    /// Clients whose rates are kept; a new client beyond it is 429.
+    /// Clients whose rates are kept; beyond, one still within its window
+    /// is pushed out.
     pub max_clients: usize,
+    /// Uploads of one client in flight at once (the SDK sends one at a
+    /// time per page); more 429: one client cannot hold the memory budget
+    /// with many connections.
+    pub uploads_in_flight: usize,
     /// The request header that names the client's address, set by the
     /// operator's proxy (`X-Forwarded-For`); `None`: the connection's
     /// address.
@@ -139,6 +146,7 @@ impl BrowserConfig {
             events_burst: 1000,
             max_events_per_upload: 500,
             max_clients: 100_000,
+            uploads_in_flight: 4,
             client_ip_header: None,
             trusted_proxies: Vec::new(),
             body_timeout: Duration::from_secs(10),
@@ -263,6 +271,9 @@ pub(super) fn compile_browser(
     }
     if let Some(r) = &b.max_clients {
         c.max_clients = in_range(path, "browser.max_clients", r, 1, 10_000_000)?;
+    }
+    if let Some(r) = &b.uploads_in_flight {
+        c.uploads_in_flight = in_range(path, "browser.uploads_in_flight", r, 1, 1_000)?;
     }
     if let Some(h) = &b.client_ip_header {
         let v = h.value.trim();

@@ -66,13 +66,17 @@ pub(crate) fn encoding_of(headers: &HeaderMap) -> Result<BodyEncoding, BodyError
 }
 
 /// The body as received, at most `max` bytes, each chunk charged before
-/// it is kept.
+/// it is kept: what it holds grows with what arrived (doubling, up to its
+/// declared length), never with what a `Content-Length` announces, so
+/// connections that announce large bodies and send nothing hold nothing.
 pub(crate) async fn receive(
     body: Body,
     headers: &HeaderMap,
     max: usize,
     charge: &mut Charge,
 ) -> Result<Vec<u8>, BodyError> {
+    /// What the first chunk may reserve.
+    const FIRST: usize = 16 * 1024;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -80,11 +84,8 @@ pub(crate) async fn receive(
     if declared.is_some_and(|n| n > max) {
         return Err(BodyError::TooLarge(max));
     }
+    let ceiling = declared.unwrap_or(max);
     let mut raw = Vec::new();
-    if let Some(n) = declared {
-        charge.grow_to(n)?;
-        raw.reserve_exact(n);
-    }
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| BodyError::Bad(format!("reading the body: {e}")))?;
@@ -93,7 +94,7 @@ pub(crate) async fn receive(
             return Err(BodyError::TooLarge(max));
         }
         if raw.capacity() < len {
-            let want = len.max(raw.capacity() * 2).min(max);
+            let want = (raw.capacity() * 2).max(FIRST).min(ceiling).max(len);
             charge.grow_to(want)?;
             raw.reserve_exact(want - raw.len());
         }

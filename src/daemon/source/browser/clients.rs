@@ -255,6 +255,20 @@ mod tests {
     }
 
     #[test]
+    fn a_client_has_at_most_its_uploads_in_flight() {
+        let f = InFlight::new(2);
+        let a = f.enter(ip(1)).unwrap();
+        let b = f.enter(ip(1)).unwrap();
+        assert!(f.enter(ip(1)).is_none());
+        assert!(f.enter(ip(2)).is_some(), "another client");
+        drop(a);
+        let _c = f.enter(ip(1)).unwrap();
+        drop(b);
+        drop(_c);
+        assert!(f.lock().is_empty(), "no entry once nothing is in flight");
+    }
+
+    #[test]
     fn over_rate_is_known_before_the_body_and_takes_nothing() {
         let c = Clients::new(Rate::per_minute(60, 1), Rate::per_minute(60, 100), 10);
         let t0 = Instant::now();
@@ -305,5 +319,59 @@ mod tests {
         // Ten a second come back.
         assert_eq!(c.admit(ip(1), t0 + Duration::from_secs(2)), Verdict::Take);
         assert_eq!(c.events_left(ip(1)), 20);
+    }
+}
+
+/// Each client's uploads in flight now, at most `max` each: an entry lives
+/// while its client has an upload in flight, so the map is bounded by the
+/// connections the port takes.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    max: u32,
+    now: Mutex<HashMap<ClientId, u32>>,
+}
+
+/// One upload in flight; its place is given back on drop.
+#[derive(Debug)]
+pub(crate) struct Flight<'a> {
+    of: &'a InFlight,
+    client: ClientId,
+}
+
+impl InFlight {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            max: u32::try_from(max.max(1)).unwrap_or(u32::MAX),
+            now: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, u32>> {
+        self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A place for one more upload of `client`, if it has fewer than the
+    /// most in flight.
+    pub(crate) fn enter(&self, client: IpAddr) -> Option<Flight<'_>> {
+        let client = ClientId::of(client);
+        let mut m = self.lock();
+        let n = m.entry(client).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(Flight { of: self, client })
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut m = self.of.lock();
+        if let Some(n) = m.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.client);
+            }
+        }
     }
 }

@@ -44,7 +44,7 @@ use crate::daemon::config::{BrowserConfig, Config};
 use crate::daemon::metrics::{Metrics, Witness};
 use crate::pipeline::Pipeline;
 use crate::ua;
-use clients::{ClientId, Clients, Rate, Verdict};
+use clients::{ClientId, Clients, InFlight, Rate, Verdict};
 use forward::{Forwarder, Relay, Target};
 use metrics::BrowserMetrics;
 use refusal::Refusal;
@@ -119,6 +119,7 @@ struct BrowserState {
     config: BrowserConfig,
     max_line_bytes: usize,
     clients: Clients,
+    in_flight: InFlight,
     forward: Option<Forwarder>,
 }
 
@@ -153,6 +154,7 @@ impl BrowserState {
                 Rate::per_minute(config.events_per_minute, config.events_burst),
                 config.max_clients,
             ),
+            in_flight: InFlight::new(config.uploads_in_flight),
             m,
             config,
             max_line_bytes: ctx.max_line_bytes,
@@ -363,6 +365,8 @@ async fn upload(
     if s.clients.over_rate(client, Instant::now()) {
         return Err(no(Refusal::Rate));
     }
+    // Its uploads in flight, each holding its body's memory: a few at once.
+    let _flight = s.in_flight.enter(client).ok_or(no(Refusal::InFlight))?;
     let (parts, body) = req.into_parts();
     let received = s
         .path
