@@ -1,18 +1,26 @@
 //! Credentials a log line may hold, replaced before anything is built
 //! from it: the TRTC `userSig` (the SDK prints its `enterRoom` params, and
 //! apps log their own; the end report's `str_user_sig`) and the room's
-//! `privateMapKey`. One normaliser over
+//! `privateMapKey`. One normaliser with two rules:
 //!
-//! - the names, in any case, with `_` or `-` between their words or none,
-//!   any letter of them written as a JSON escape (`\u0053`);
-//! - what stands between a name and its value: its closing quote (escaped
-//!   at any depth: `\"`, `\\\"`, or URL-encoded: `%22`), then `=` or `:`
-//!   (full-width `：` `＝` too, or URL-encoded `%3D` `%3A`), or whitespace
-//!   alone (`console.log('userSig', sig)` prints `userSig eJw...`: then only
-//!   a value of 16 or more credential characters is taken for one), then an
-//!   opening quote in any of those forms;
-//! - the value, up to a quote, a separator or a space (URL-encoded bytes
-//!   within it kept in it).
+//! 1. **A name, a separator, a value.** The names in any case, inside a
+//!    longer word too (`tlsUserSig`, `userSig2`, `userSigs`), with up to two
+//!    of `_` `-` `.` or a space between their words, any letter written as
+//!    a JSON escape (`\u0053`), URL-encoded (`%53`, `%2553`) or full-width
+//!    (`ｓ`); then its closing quote (escaped at any depth: `\"`, `\\\"`,
+//!    or URL-encoded: `%22`), `=` or `:` (full-width `：` `＝` too, or
+//!    URL-encoded `%3D` `%3A`) or whitespace alone (`console.log('userSig',
+//!    sig)` prints `userSig eJw...`: then only a value of 16 or more
+//!    credential characters is taken), an opening quote in any of those
+//!    forms, and the value, up to a quote, a separator or a space
+//!    (URL-encoded bytes within it kept in it).
+//! 2. **Whatever stands between.** After every name, the first token that
+//!    looks like a credential (16 or more of the base64/URL alphabet, upper
+//!    and lower case letters: a real userSig is a long `eJw...`) within
+//!    the next [`WINDOW`] bytes, across lines, is replaced too, whatever the
+//!    separator was: escaped punctuation (`\u0022`, `\u003d`, `&quot;`),
+//!    URL-encoded twice, terminal colours, dump formats (`=> string(24)`,
+//!    `[userSig] =>`), brackets, other spaces (tab, NBSP, U+3000).
 //!
 //! Every source goes through it (files, stdin, ingest, NATS, the browser
 //! endpoint) before an event is built; `why` and `scan` show what it left.
@@ -26,76 +34,118 @@ use std::sync::OnceLock;
 /// What a credential's value becomes.
 pub const REDACTED: &str = "[redacted]";
 
-/// The names of credentials, as words (joined by `_`, `-` or nothing).
+/// Bytes after a name where rule 2 looks for its value.
+pub const WINDOW: usize = 200;
+
+/// The shortest token rule 2 takes for a credential.
+const LONG: usize = 16;
+
+/// The names of credentials, as words.
 const NAMES: &[&[&str]] = &[
     &["str", "user", "sig"],
     &["user", "sig"],
     &["private", "map", "key"],
 ];
 
-/// A pattern for `word`, each letter in any case or as a JSON `\uXXXX`
-/// escape (at any escaping depth).
-fn word_pattern(word: &str) -> String {
+/// A pattern for `word`, each letter in any case, or (`escapes`) as a
+/// JSON `\uXXXX` escape (at any escaping depth), URL-encoded (once or
+/// twice) or full-width.
+fn word_pattern(word: &str, escapes: bool) -> String {
     word.chars()
         .map(|c| {
             let (lo, up) = (c.to_ascii_lowercase(), c.to_ascii_uppercase());
+            if !escapes {
+                return format!("[{lo}{up}]");
+            }
+            let (l, u) = (lo as u32, up as u32);
+            let (fl, fu) = (
+                char::from_u32(l - 0x61 + 0xFF41).unwrap_or(lo),
+                char::from_u32(u - 0x41 + 0xFF21).unwrap_or(up),
+            );
             format!(
-                r"(?:[{lo}{up}]|\\+u00(?:{:02x}|{:02x}))",
-                lo as u32, up as u32
+                r"(?:[{lo}{up}{fl}{fu}]|\\+u00(?:{l:02x}|{u:02x})|%(?:25)?(?:{l:02x}|{u:02x}))"
             )
         })
         .collect()
 }
 
-/// The pattern for `text`: names with escaped letters only where the text
-/// has a `\\u00` escape at all (the smaller pattern is much faster).
-fn pattern_for(text: &[u8]) -> &'static regex::bytes::Regex {
-    static PLAIN: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    static ESCAPED: OnceLock<regex::bytes::Regex> = OnceLock::new();
-    let escaped = memchr::memmem::find(text, b"\\u00").is_some()
-        || memchr::memmem::find(text, b"\\U00").is_some();
-    if escaped {
-        ESCAPED.get_or_init(|| build(true))
+/// The two patterns for `text`: names with escaped letters only where the
+/// text may hold an escape (the smaller patterns are much faster).
+fn patterns_for(text: &[u8]) -> &'static Patterns {
+    static PLAIN: OnceLock<Patterns> = OnceLock::new();
+    static ESCAPED: OnceLock<Patterns> = OnceLock::new();
+    if may_escape(text) {
+        ESCAPED.get_or_init(|| Patterns::build(true))
     } else {
-        PLAIN.get_or_init(|| build(false))
+        PLAIN.get_or_init(|| Patterns::build(false))
     }
 }
 
-/// The credentials pattern, its names' letters also as JSON escapes when
-/// `escapes`.
-fn build(escapes: bool) -> regex::bytes::Regex {
-    let names: Vec<String> = NAMES
-        .iter()
-        .map(|words| {
-            words
-                .iter()
-                .map(|w| {
-                    if escapes {
-                        word_pattern(w)
-                    } else {
-                        (*w).to_string()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("[_-]?")
-        })
-        .collect();
-    // A quote: plain, escaped at any depth, or URL-encoded.
-    let quote = r#"(?:\\*["']|%2[27])"#;
-    // The value: no quote, separator or space; URL-encoded bytes other
-    // than a quote, `&` or `,` belong to it.
-    let value = r#"(?:[^"'\\&,;\s})\]%<>]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[013-589ABDEFabdef])+"#;
-    let p = format!(
-        r#"(?i)(?:^|[^A-Za-z0-9]|%[0-9A-F]{{2}})({names})(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
-        names = names.join("|"),
-    );
-    regex::bytes::Regex::new(&p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
+/// Whether `text` has a JSON `\u00` escape, a `%` before a hex byte or a
+/// full-width form (bytes `EF BC`/`EF BD`): a name's letters may be
+/// written so.
+fn may_escape(text: &[u8]) -> bool {
+    memchr::memchr3_iter(b'\\', b'%', 0xEF, text).any(|i| {
+        let t = &text[i..];
+        match t[0] {
+            b'\\' => t.get(1..4).is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
+            b'%' => t.get(1..3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+            _ => t.get(1).is_some_and(|&b| b == 0xBC || b == 0xBD),
+        }
+    })
+}
+
+/// Rule 1 (a name, a separator, a value) and the names alone (rule 2).
+struct Patterns {
+    value: regex::bytes::Regex,
+    names: regex::bytes::Regex,
+}
+
+impl Patterns {
+    /// The patterns, names' letters also escaped when `escapes`.
+    fn build(escapes: bool) -> Self {
+        // Between words: up to two of `_`, `-`, `.`, a space (or their
+        // escaped forms).
+        let joint = if escapes {
+            r"(?:[_.\- ]|\\+u00(?:5f|2d|2e|20)|%(?:25)?(?:5F|2D|2E|20)){0,2}"
+        } else {
+            r"[_.\- ]{0,2}"
+        };
+        let names: Vec<String> = NAMES
+            .iter()
+            .map(|words| {
+                words
+                    .iter()
+                    .map(|w| word_pattern(w, escapes))
+                    .collect::<Vec<_>>()
+                    .join(joint)
+            })
+            .collect();
+        // A name, inside a longer word too: `tlsUserSig`, `userSig2`,
+        // `userSigs`.
+        let name = format!(r"(?:{})(?:[sS]|[0-9]{{1,3}})?", names.join("|"));
+        // A quote: plain, escaped at any depth, or URL-encoded.
+        let quote = r#"(?:\\*["']|%2[27])"#;
+        // The value: no quote, separator or space; URL-encoded bytes other
+        // than a quote, `&` or `,` belong to it.
+        let value = r#"(?:[^"'\\&,;\s})\]%<>]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[013-589ABDEFabdef])+"#;
+        let p = format!(
+            r#"(?i)({name})(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
+        );
+        let build = |p: &str| {
+            regex::bytes::Regex::new(p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
+        };
+        Self {
+            value: build(&p),
+            names: build(&format!("(?i){name}")),
+        }
+    }
 }
 
 /// True when `text` may hold a credential (a cheap test before [`redact`]):
-/// `sig` or `key` (every name holds one) in any case, or a JSON escape
-/// (`\\u00`) that may spell a name's letters. A few vectorised byte
-/// searches: the last letter of each word, then the two before it.
+/// `sig` or `key` (every name holds one) in any case, or a name's letter
+/// that may be escaped. A few vectorised byte searches: the last letter of
+/// each word, then the two before it.
 pub fn may_hold(text: &[u8]) -> bool {
     fn ends_word(text: &[u8], last: (u8, u8), word: &[u8; 2]) -> bool {
         memchr::memchr2_iter(last.0, last.1, text).any(|i| {
@@ -104,12 +154,35 @@ pub fn may_hold(text: &[u8]) -> bool {
                 && text[i - 1].eq_ignore_ascii_case(&word[1])
         })
     }
-    ends_word(text, (b'g', b'G'), b"si")
-        || ends_word(text, (b'y', b'Y'), b"ke")
-        || memchr::memchr_iter(b'\\', text).any(|i| {
-            text.get(i + 1..i + 4)
-                .is_some_and(|t| t[0].eq_ignore_ascii_case(&b'u') && &t[1..] == b"00")
-        })
+    ends_word(text, (b'g', b'G'), b"si") || ends_word(text, (b'y', b'Y'), b"ke") || may_escape(text)
+}
+
+/// A byte of a credential-looking token (rule 2).
+fn token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'_' | b'+' | b'/' | b'=' | b'-')
+}
+
+/// The first credential-looking token in `text` (rule 2): its range.
+fn first_long_token(text: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    while i < text.len() {
+        if !token_byte(text[i]) || text[i] == b'=' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && token_byte(text[i]) {
+            i += 1;
+        }
+        let t = &text[start..i];
+        if t.len() >= LONG
+            && t.iter().any(u8::is_ascii_lowercase)
+            && t.iter().any(u8::is_ascii_uppercase)
+        {
+            return Some((start, i));
+        }
+    }
+    None
 }
 
 /// `text` with every credential's value replaced by [`REDACTED`], and a
@@ -119,22 +192,40 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
     if !may_hold(text) {
         return (Cow::Borrowed(text), Shift::default());
     }
-    let mut out = Vec::new();
+    let p = patterns_for(text);
+    // Rule 1: the values after a separator.
+    let mut spans: Vec<(usize, usize)> = p
+        .value
+        .captures_iter(text)
+        .filter_map(|c| c.get(3).or_else(|| c.get(5)))
+        .map(|v| (v.start(), v.end()))
+        .collect();
+    // Rule 2: after each name, the first credential-looking token, unless
+    // rule 1 took it.
+    for n in p.names.find_iter(text) {
+        let end = text.len().min(n.end() + WINDOW);
+        if let Some((a, b)) = first_long_token(&text[n.end()..end]) {
+            let (a, b) = (n.end() + a, n.end() + b);
+            if !spans.iter().any(|&(s, e)| s < b && a < e) {
+                spans.push((a, b));
+            }
+        }
+    }
+    if spans.is_empty() {
+        return (Cow::Borrowed(text), Shift::default());
+    }
+    spans.sort_unstable();
+    let mut out = Vec::with_capacity(text.len());
     let mut last = 0;
     let mut shift = Shift::default();
-    for c in pattern_for(text).captures_iter(text) {
-        let Some(v) = c.get(3).or_else(|| c.get(5)) else {
+    for (a, b) in spans {
+        if a < last {
             continue;
-        };
-        out.extend_from_slice(&text[last..v.start()]);
+        }
+        out.extend_from_slice(&text[last..a]);
         out.extend_from_slice(REDACTED.as_bytes());
-        shift
-            .at
-            .push((v.end(), REDACTED.len() as isize - v.len() as isize));
-        last = v.end();
-    }
-    if last == 0 {
-        return (Cow::Borrowed(text), shift);
+        shift.at.push((b, REDACTED.len() as isize - (b - a) as isize));
+        last = b;
     }
     out.extend_from_slice(&text[last..]);
     (Cow::Owned(out), shift)
@@ -229,6 +320,83 @@ mod tests {
         // URL-encoded bytes of the value are the value's.
         let out = r("usersig=eJw%2Bab%2Fcd%3D%3D&roomid=2");
         assert_eq!(out, "usersig=[redacted]&roomid=2");
+    }
+
+    /// A userSig as TLSSigAPIv2 makes it (base64 of zlib, `eJw...`).
+    const REAL: &str = "eJwtjcEKgjAQRH9l2XMgMUjxWAj9gIfoIrJt1pJuYhNbIv9d0uvMvGHeaAtFt1J9SW*qBfH-jTyQYOv1";
+
+    /// Separators, escapes, dump formats and names a second attack day
+    /// found leaking: rule 2 takes the value whatever stands between.
+    #[test]
+    fn whatever_stands_between_a_name_and_a_real_value_it_is_replaced() {
+        for form in [
+            r"\u0022userSig\u0022:\u0022{S}\u0022",
+            r"userSig\u003d{S}",
+            r#"\"userSig\"\u003a\"{S}\""#,
+            r#""user\u005fsig":"{S}""#,
+            "userSig\t{S}",
+            r"userSig\t{S}",
+            "usersig%253D{S}",
+            "%2522userSig%2522%253A%2522{S}%2522",
+            "userSig%20%3D%20{S}",
+            "userSig+%3D+{S}",
+            "%75serSig={S}",
+            "user%53ig={S}",
+            "&quot;userSig&quot;:&quot;{S}&quot;",
+            "&#34;userSig&#34;:&#34;{S}&#34;",
+            "userSig&#61;{S}",
+            "<userSig>{S}</userSig>",
+            "[userSig] => {S}",
+            "[\"userSig\"]=> string(90) \"{S}\"",
+            "userSig -> {S}",
+            "userSig is {S}",
+            "userSig :: {S}",
+            "'userSig', '{S}'",
+            "userSig: [ '{S}' ]",
+            "userSig[0]={S}",
+            "userSigs=[\"{S}\"]",
+            "userSig.value={S}",
+            "userSig: \x1b[32m'{S}'\x1b[39m",
+            "userSig\r= {S}",
+            "userSig\u{a0}{S}",
+            "userSig\u{3000}{S}",
+            "userSig\x00={S}",
+            "\"userSig\":\n  \"{S}\"",
+            "myUserSig={S}",
+            "tlsUserSig={S}",
+            "currentUserSig: \"{S}\"",
+            "userSig1={S}",
+            "userSig: null, userSig2: {S}",
+            "USER__SIG={S}",
+            "user--sig={S}",
+            "user sig: {S}",
+            "user.sig={S}",
+            "ｕｓｅｒＳｉｇ={S}",
+            r"userSig=\u0065Jw{S}",
+            "privateMapKey => {S}",
+        ] {
+            let line = format!("<ICE_TRANSPORT_ERROR 0x4003> {}", form.replace("{S}", REAL));
+            let out = r(&line);
+            assert!(!out.contains(&REAL[3..40]), "{line:?} -> {out:?}");
+            assert!(out.starts_with("<ICE_TRANSPORT_ERROR 0x4003> "), "{out}");
+        }
+    }
+
+    /// Rule 2 takes one token after a name, one that looks like a
+    /// credential: not an error key, a URL or a short word.
+    #[test]
+    fn rule_two_leaves_keys_urls_and_words() {
+        for line in [
+            "userSig expired <USER_SIG_EXPIRED_ERROR_CODE 0x4010> see https://web.sdk.qcloud.com/trtc/webrtc/doc/en/index.html",
+            "check the userSig please, then call enterRoom again",
+        ] {
+            assert_eq!(r(line), line);
+        }
+        // The user id after the redacted value stays.
+        assert_eq!(
+            r(&format!(r#"{{"userSig":"{REAL}","userId":"AliceLongUserName_2024"}}"#)),
+            r#"{"userSig":"[redacted]","userId":"AliceLongUserName_2024"}"#
+        );
     }
 
     proptest::proptest! {

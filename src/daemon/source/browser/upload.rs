@@ -135,8 +135,14 @@ fn app_id(v: &RawValue) -> Option<u64> {
 
 /// Reads a `jssdk_log` body.
 pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
-    let raw: RawLog<'_> =
-        serde_json::from_slice(body).map_err(|e| json_error("jssdk_log body", &e))?;
+    // A lone surrogate anywhere (a key, the version) is mended as in the
+    // strings: it does not cost the upload.
+    let mended = std::str::from_utf8(body).map(mend_surrogates);
+    let raw: RawLog<'_> = match &mended {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    }
+    .map_err(|e| json_error("jssdk_log body", &e))?;
     let sdk_app_id = raw.sdk_app_id.ok_or("jssdk_log: no sdkAppId")?;
     let sdk_app_id = app_id(sdk_app_id).ok_or("jssdk_log: sdkAppId must be a number (digits)")?;
     let user_id = raw
@@ -147,12 +153,19 @@ pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
         .version
         .map(|v| string("version", v, MAX_VERSION))
         .transpose()?;
-    if version.as_deref().is_some_and(|v| {
-        !v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
-    }) {
-        return Err("jssdk_log: version is not a version number".into());
-    }
+    // A version that is no version number (`5.17.1`, `v4.10.2-beta.1`) is
+    // left out; the upload's records are kept.
+    let version = version.filter(|v| {
+        let v = v.strip_prefix('v').unwrap_or(v);
+        v.starts_with(|c: char| c.is_ascii_digit())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+    });
+    // A user id is the client's to choose: a credential in it is replaced.
+    let user_id = user_id.map(|u| match crate::redact::redact(u.as_bytes()).0 {
+        std::borrow::Cow::Borrowed(_) => u,
+        std::borrow::Cow::Owned(clean) => String::from_utf8_lossy(&clean).into_owned(),
+    });
     let log = raw.log.ok_or("jssdk_log: no log")?;
     let log = string("log", log, usize::MAX)?;
     Ok(LogUpload {
@@ -250,6 +263,22 @@ mod tests {
         assert_eq!(up.log, "x \u{fffd} <ICE_TRANSPORT_ERROR 0x4003>");
     }
 
+    /// What the client chose is not trusted: a version that is no version
+    /// number is left out, a credential in the user id replaced, a lone
+    /// surrogate in a key mended; the records are kept.
+    #[test]
+    fn a_clients_odd_fields_cost_nothing() {
+        for v in ["notver", "", "1.0 SECRET", "\\ud83d"] {
+            let b = format!(r#"{{"sdkAppId":"1","version":"{v}","log":"x"}}"#);
+            let up = log_upload(b.as_bytes()).unwrap();
+            assert_eq!(up.version, None, "{v}");
+            assert_eq!(up.log, "x");
+        }
+        let b = br#"{"sdkAppId":"1","userId":"u userSig=eJwtjcEKgjAQRH9l2XMgMUjxWAj9gIfoIrJt1pJuYhNbIv9d0uvMvGHeaAtF","log":"x","k\ud83d":1}"#;
+        let up = log_upload(b).unwrap();
+        assert_eq!(up.user_id.as_deref(), Some("u userSig=[redacted]"));
+    }
+
     #[test]
     fn a_log_upload_as_the_sdks_send_it() {
         let b = br#"{"timestamp":"11/30/2026, 8:40:56 AM","sdkAppId":"1400000001","userId":"alice","version":"5.17.1","log":"[08:40:56:462] <INFO> x\n[08:40:56:463] <ERROR> y"}"#;
@@ -279,10 +308,6 @@ mod tests {
             (
                 br#"{"sdkAppId":"1","log":"x","userId":{"a":"SECRET"}}"#,
                 "userId must be a string",
-            ),
-            (
-                br#"{"sdkAppId":"1","log":"x","version":"1.0 SECRET"}"#,
-                "version is not",
             ),
             (br#"{"sdkAppId":"1"}"#, "no log"),
             (b"not json SECRET", "not JSON"),
