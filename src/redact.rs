@@ -62,9 +62,7 @@ fn word_pattern(word: &str, escapes: bool) -> String {
                 char::from_u32(l - 0x61 + 0xFF41).unwrap_or(lo),
                 char::from_u32(u - 0x41 + 0xFF21).unwrap_or(up),
             );
-            format!(
-                r"(?:[{lo}{up}{fl}{fu}]|\\+u00(?:{l:02x}|{u:02x})|%(?:25)?(?:{l:02x}|{u:02x}))"
-            )
+            format!(r"(?:[{lo}{up}{fl}{fu}]|\\+u00(?:{l:02x}|{u:02x})|%(?:25)?(?:{l:02x}|{u:02x}))")
         })
         .collect()
 }
@@ -88,8 +86,12 @@ fn may_escape(text: &[u8]) -> bool {
     memchr::memchr3_iter(b'\\', b'%', 0xEF, text).any(|i| {
         let t = &text[i..];
         match t[0] {
-            b'\\' => t.get(1..4).is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
-            b'%' => t.get(1..3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+            b'\\' => t
+                .get(1..4)
+                .is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
+            b'%' => t
+                .get(1..3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
             _ => t.get(1).is_some_and(|&b| b == 0xBC || b == 0xBD),
         }
     })
@@ -224,7 +226,9 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
         }
         out.extend_from_slice(&text[last..a]);
         out.extend_from_slice(REDACTED.as_bytes());
-        shift.at.push((b, REDACTED.len() as isize - (b - a) as isize));
+        shift
+            .at
+            .push((b, REDACTED.len() as isize - (b - a) as isize));
         last = b;
     }
     out.extend_from_slice(&text[last..]);
@@ -323,7 +327,8 @@ mod tests {
     }
 
     /// A userSig as TLSSigAPIv2 makes it (base64 of zlib, `eJw...`).
-    const REAL: &str = "eJwtjcEKgjAQRH9l2XMgMUjxWAj9gIfoIrJt1pJuYhNbIv9d0uvMvGHeaAtFt1J9SW*qBfH-jTyQYOv1";
+    const REAL: &str =
+        "eJwtjcEKgjAQRH9l2XMgMUjxWAj9gIfoIrJt1pJuYhNbIv9d0uvMvGHeaAtFt1J9SW*qBfH-jTyQYOv1";
 
     /// Separators, escapes, dump formats and names a second attack day
     /// found leaking: rule 2 takes the value whatever stands between.
@@ -394,7 +399,9 @@ mod tests {
         }
         // The user id after the redacted value stays.
         assert_eq!(
-            r(&format!(r#"{{"userSig":"{REAL}","userId":"AliceLongUserName_2024"}}"#)),
+            r(&format!(
+                r#"{{"userSig":"{REAL}","userId":"AliceLongUserName_2024"}}"#
+            )),
             r#"{"userSig":"[redacted]","userId":"AliceLongUserName_2024"}"#
         );
     }

@@ -277,7 +277,7 @@ fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
         .filter(|e| !e.is_empty());
     let mut client = peer;
     for e in entries {
-        let Ok(a) = e.parse::<IpAddr>() else {
+        let Some(a) = forwarded_address(e) else {
             return Some(client);
         };
         client = a;
@@ -286,6 +286,23 @@ fn client_of(s: &BrowserState, req: &Request) -> Option<IpAddr> {
         }
     }
     Some(client)
+}
+
+/// An address as proxies write it in a forwarded-for list: `192.0.2.1`,
+/// `2001:db8::1`, with a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`, as
+/// some load balancers append), quoted, or with an IPv6 zone (`fe80::1%eth0`).
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let e = entry.trim().trim_matches('"');
+    if let Ok(a) = e.parse::<IpAddr>() {
+        return Some(a);
+    }
+    if let Ok(sa) = e.parse::<SocketAddr>() {
+        return Some(sa.ip());
+    }
+    let e = e
+        .strip_prefix('[')
+        .map_or(e, |r| r.split(']').next().unwrap_or(r));
+    e.split('%').next()?.parse().ok()
 }
 
 /// The value of `name` in a query string.
@@ -547,4 +564,28 @@ fn failure_key(set: &CatalogSet, major: Option<u32>, code: i64) -> &str {
         .find(|&&id| major.is_none() || set.entry(id).sdk_major == major)
         .or(ids.first());
     pick.map_or("UNKNOWN", |&id| set.entry(id).key.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn forwarded_addresses_in_the_forms_proxies_write() {
+        use std::net::IpAddr;
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        for (entry, want) in [
+            ("192.0.2.1", "192.0.2.1"),
+            ("192.0.2.1:4711", "192.0.2.1"),
+            ("\"192.0.2.1\"", "192.0.2.1"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("[2001:db8::1]:4711", "2001:db8::1"),
+            ("fe80::1%eth0", "fe80::1"),
+            ("\"[2001:db8::1]:80\"", "2001:db8::1"),
+        ] {
+            assert_eq!(super::forwarded_address(entry), ip(want), "{entry}");
+        }
+        for junk in ["unknown", "_hidden", "", "192.0.2", "0xc0000201"] {
+            assert_eq!(super::forwarded_address(junk), None, "{junk}");
+        }
+    }
 }
