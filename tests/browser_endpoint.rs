@@ -186,8 +186,8 @@ fn a_log_upload_becomes_events_with_its_user_app_version_and_browser() {
     );
     assert_eq!(ev, 1.0);
     // By version and browser, bounded labels, per group: a value becomes a
-    // label once three clients sent it (until then `other`).
-    for (i, client) in ["203.0.113.8", "203.0.113.9"].iter().enumerate() {
+    // label once clients of three networks sent it (until then `other`).
+    for (i, client) in ["203.0.114.8", "203.0.115.9"].iter().enumerate() {
         assert_eq!(good(port, client, 2 + i as u32), 200);
     }
     d.wait_metric(
@@ -1051,7 +1051,7 @@ fn events_waiting_for_a_blocked_output_stay_within_the_memory_budget() {
 }
 
 /// One client sending many browsers and versions takes no label: a value
-/// is labelled once three clients sent it, so a flood of `Chrome/1000` ...
+/// is labelled once clients of three networks (/24, /48) sent it, so a flood of `Chrome/1000` ...
 /// `Chrome/1029` leaves the labels to the browsers real users have.
 #[test]
 fn one_client_cannot_take_the_browser_and_version_labels() {
@@ -1080,11 +1080,15 @@ fn one_client_cannot_take_the_browser_and_version_labels() {
         assert_eq!(send("192.0.2.66", &ua, &format!("9.{i}.0")), 200);
     }
     let real = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+    // Three addresses of one network are one witness.
     for client in ["198.51.100.1", "198.51.100.2", "198.51.100.3"] {
         assert_eq!(send(client, real, "5.8.4"), 200);
     }
+    for client in ["198.51.101.1", "198.51.102.1"] {
+        assert_eq!(send(client, real, "5.8.4"), 200);
+    }
     let ice = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
-    d.wait_metric(ice, 33.0, Duration::from_secs(10));
+    d.wait_metric(ice, 35.0, Duration::from_secs(10));
     let m = d.metrics();
     let labelled = |prefix: &str| -> Vec<String> {
         m.lines()
@@ -1095,7 +1099,7 @@ fn one_client_cannot_take_the_browser_and_version_labels() {
     let browsers = labelled("trtc_errors_by_browser_total{");
     assert_eq!(browsers.len(), 2, "{m}");
     for l in [
-        "trtc_errors_by_browser_total{group=\"media_connection\",browser=\"other\"} 32",
+        "trtc_errors_by_browser_total{group=\"media_connection\",browser=\"other\"} 34",
         "trtc_errors_by_browser_total{group=\"media_connection\",browser=\"Chrome 131\"} 1",
     ] {
         assert!(browsers.iter().any(|b| b == l), "{l}\n{m}");
@@ -1149,4 +1153,30 @@ fn announced_bodies_hold_no_memory_and_a_client_has_few_uploads_in_flight() {
     drop(held);
     drop(mine);
     d.stop();
+}
+
+/// A flood of made-up catalog names from many addresses of one network
+/// logs none of them; a real new name, sent from three networks, is
+/// logged.
+#[test]
+fn made_up_names_from_one_network_do_not_take_the_drift_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    for n in 0..100u32 {
+        let log: String = (0..4)
+            .map(|k| format!("[08:40:56:001] <ERROR> x <JUNK_{n}_{k} 0x4100>\n"))
+            .collect();
+        assert_eq!(upload_from(port, &format!("10.6.0.{n}"), &log).0, 200);
+    }
+    for client in ["10.6.0.1", "10.7.0.1", "10.8.0.1"] {
+        let log = "[08:40:56:001] <ERROR> x <BRAND_NEW_KEY 0x4998>\n";
+        assert_eq!(upload_from(port, client, log).0, 200);
+    }
+    let (_, _, log) = d.stop();
+    assert_eq!(log.matches("catalog drift: JUNK_").count(), 0, "{log}");
+    assert_eq!(
+        log.matches("catalog drift: BRAND_NEW_KEY").count(),
+        1,
+        "{log}"
+    );
 }

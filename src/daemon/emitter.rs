@@ -126,6 +126,11 @@ impl Emitter {
         self
     }
 
+    /// Who sent the events.
+    pub(crate) fn witness(&self) -> Witness {
+        self.witness
+    }
+
     /// Keeps the pages' recent figures and events on `board`.
     pub fn with_board(mut self, board: Arc<Board>) -> Self {
         self.board = Some(board);

@@ -79,8 +79,8 @@ pub(crate) struct BrowserLabels {
 /// Label values admitted as they come, at most [`BOUNDED_VALUES`]; the
 /// others are `other`. So what logs and browsers send cannot grow a label
 /// set. A value an untrusted client sent (the browser endpoint's uploads)
-/// is admitted only once [`WITNESSES`] distinct clients sent it: one
-/// client cannot take the labels (a `Chrome/1000` ... `Chrome/1018` flood
+/// is admitted only once clients of [`WITNESSES`] distinct networks sent
+/// it: one client cannot take the labels (a `Chrome/1000` ... `Chrome/1018` flood
 /// would otherwise leave real Chrome 131 as `other`).
 #[derive(Debug, Default)]
 pub(crate) struct Admitted(std::sync::Mutex<Admission>);
@@ -96,13 +96,13 @@ pub const WITNESSES: usize = 3;
 pub const CANDIDATES: usize = 256;
 
 /// Who sent a label's value: an untrusted client (the browser endpoint's
-/// client id: its address, an IPv6 one by its /64), or a source the
+/// client, by its network: an IPv4 /24, an IPv6 /48), or a source the
 /// operator configured (its logs are trusted to name versions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Witness {
     /// A file, stdin, NATS or ingest source.
     Trusted,
-    /// A browser, by its client id.
+    /// A browser, by its network.
     Client(u128),
 }
 
@@ -138,6 +138,27 @@ impl Admitted {
         a.candidates.remove(value);
         a.labels.insert(value.to_string());
         value.to_string()
+    }
+}
+
+impl Admitted {
+    /// Whether `value` has its witnesses (always, from a trusted source):
+    /// for what is not a label (a new catalog name to log).
+    pub(crate) fn witnessed(&self, value: &str, by: Witness) -> bool {
+        match by {
+            Witness::Trusted => true,
+            Witness::Client(c) => {
+                let mut a = self
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let done = a.witness(value, c);
+                if done {
+                    a.candidates.remove(value);
+                }
+                done
+            }
+        }
     }
 }
 

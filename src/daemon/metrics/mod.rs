@@ -196,6 +196,8 @@ pub struct Metrics {
     /// Unknown names already logged (at most [`DRIFT_NAMES`]), and when
     /// the set was last emptied.
     drift_seen: std::sync::Mutex<(std::collections::HashSet<String>, std::time::Instant)>,
+    /// New names from browsers waiting for their witnesses.
+    drift_witnesses: Admitted,
     clock: SharedClock,
     src: ReadMetrics,
     pipe: PipelineMetrics,
@@ -293,6 +295,7 @@ impl Metrics {
             recoveries,
             drift,
             drift_seen: std::sync::Mutex::new((Default::default(), clock.instant())),
+            drift_witnesses: Admitted::default(),
             clock,
             src,
             pipe,
@@ -387,13 +390,31 @@ impl Metrics {
     /// junk names cannot take the table); true when it was logged. A full
     /// table is emptied an hour after it was last, so a real new name is
     /// logged within the hour whatever came before.
-    pub fn catalog_drift(&self, form: &str, name: &str, record: &str, may_log: bool) -> bool {
+    pub fn catalog_drift(
+        &self,
+        form: &str,
+        name: &str,
+        record: &str,
+        may_log: bool,
+        by: Witness,
+    ) -> bool {
         self.drift
             .get_or_create(&FormLabel {
                 form: form.to_string(),
             })
             .inc();
         if !may_log {
+            return false;
+        }
+        // A name from browsers is logged once several networks sent it.
+        let key = format!("{form} {name}");
+        let known = self
+            .drift_seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .contains(&key);
+        if known || !self.drift_witnesses.witnessed(&key, by) {
             return false;
         }
         let mut seen = self
@@ -405,7 +426,7 @@ impl Metrics {
             seen.0.clear();
             seen.1 = now;
         }
-        if seen.0.len() < DRIFT_NAMES && seen.0.insert(format!("{form} {name}")) {
+        if seen.0.len() < DRIFT_NAMES && seen.0.insert(key) {
             // Control characters escaped: a record's CR must not forge a
             // line of the daemon's log.
             let first: String = record
@@ -592,17 +613,17 @@ mod tests {
         let clock = crate::daemon::clock::ManualClock::at(0);
         let (m, ()) = Metrics::build(clock.clone(), |_| ());
         // A read past its share logs nothing new (but counts).
-        assert!(!m.catalog_drift("v4_key", "JUNK_X", "r", false));
+        assert!(!m.catalog_drift("v4_key", "JUNK_X", "r", false, Witness::Trusted));
         for n in 0..DRIFT_NAMES {
-            assert!(m.catalog_drift("v4_key", &format!("JUNK_{n}"), "r", true));
+            assert!(m.catalog_drift("v4_key", &format!("JUNK_{n}"), "r", true, Witness::Trusted));
         }
         // The table is full: a real new name waits...
-        assert!(!m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true));
+        assert!(!m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true, Witness::Trusted));
         clock.advance(DRIFT_FORGET);
         // ...at most an hour.
-        assert!(m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true));
+        assert!(m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true, Witness::Trusted));
         assert!(
-            !m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true),
+            !m.catalog_drift("v4_key", "NEW_REAL_KEY", "r", true, Witness::Trusted),
             "once"
         );
         assert!(

@@ -135,7 +135,8 @@ impl Feed<'_> {
     /// not logged its share of new names yet.
     fn drift(&mut self, form: &str, name: &str, line: &str) {
         let may_log = self.drift_logged < DRIFT_PER_READ;
-        if self.metrics.catalog_drift(form, name, line, may_log) {
+        let by = self.emitter.witness();
+        if self.metrics.catalog_drift(form, name, line, may_log, by) {
             self.drift_logged += 1;
         }
     }

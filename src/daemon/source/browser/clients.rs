@@ -24,21 +24,34 @@ use crate::daemon::metrics::Witness;
 pub(crate) struct ClientId(u128);
 
 impl ClientId {
-    /// The client at `ip`.
+    /// The client at `ip` (an IPv4 address kept in its IPv4-mapped form).
     pub(crate) fn of(ip: IpAddr) -> Self {
+        let v4 = |v4: std::net::Ipv4Addr| Self(u128::from(v4.to_ipv6_mapped()));
         match ip {
-            IpAddr::V4(v4) => Self(u128::from(u32::from(v4))),
+            IpAddr::V4(a) => v4(a),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Self(u128::from(u32::from(v4))),
+                Some(a) => v4(a),
                 None => Self(u128::from(v6) & !u128::from(u64::MAX)),
             },
         }
     }
+
+    /// The network the client is in: an IPv4 /24, an IPv6 /48 (a site).
+    fn network(self) -> u128 {
+        if self.0 >> 32 == 0xffff {
+            self.0 & !0xff
+        } else {
+            self.0 & !((1u128 << 80) - 1)
+        }
+    }
 }
 
+/// A client witnesses a label's value (or a new catalog name) by its
+/// network: values that several networks sent are what real users run,
+/// not what one attacker with a block of addresses made up.
 impl From<ClientId> for Witness {
     fn from(c: ClientId) -> Self {
-        Witness::Client(c.0)
+        Witness::Client(c.network())
     }
 }
 
