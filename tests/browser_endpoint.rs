@@ -1180,3 +1180,27 @@ fn made_up_names_from_one_network_do_not_take_the_drift_log() {
         "{log}"
     );
 }
+
+/// A record's control characters, line separators and bidi overrides are
+/// escaped in the daemon's log: a CR cannot forge a log line, an override
+/// cannot reorder what the operator reads.
+#[test]
+fn a_records_control_characters_are_escaped_in_the_daemons_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let log = "[08:40:56:001] <ERROR> x\r2026-12-07T00:00:00Z  INFO forged \u{2028}line \u{202e}desrever <FORGED_NEW_KEY 0x4997>\n";
+    for client in ["10.6.0.1", "10.7.0.1", "10.8.0.1"] {
+        assert_eq!(upload_from(port, client, log).0, 200);
+    }
+    let (_, _, out) = d.stop();
+    let line = out
+        .lines()
+        .find(|l| l.contains("catalog drift: FORGED_NEW_KEY"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("\\r2026"), "{line}");
+    assert!(
+        line.contains("\\u{2028}") && line.contains("\\u{202e}"),
+        "{line}"
+    );
+    assert!(!out.contains('\r') && !out.contains('\u{2028}') && !out.contains('\u{202e}'));
+}

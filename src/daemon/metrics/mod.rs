@@ -427,8 +427,13 @@ impl Metrics {
             seen.1 = now;
         }
         if seen.0.len() < DRIFT_NAMES && seen.0.insert(key) {
-            // Control characters escaped: a record's CR must not forge a
-            // line of the daemon's log.
+            // Control characters, line separators and bidi controls
+            // escaped: a record's CR must not forge a line of the daemon's
+            // log, nor an override reorder what an operator reads.
+            let unsafe_char = |c: char| {
+                c.is_control()
+                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            };
             let first: String = record
                 .lines()
                 .next()
@@ -436,11 +441,11 @@ impl Metrics {
                 .chars()
                 .take(200)
                 .flat_map(|c| {
-                    let escaped = c.is_control().then(|| c.escape_default());
+                    let escaped = unsafe_char(c).then(|| c.escape_default());
                     escaped
                         .into_iter()
                         .flatten()
-                        .chain((!c.is_control()).then_some(c))
+                        .chain((!unsafe_char(c)).then_some(c))
                 })
                 .collect();
             tracing::warn!(
