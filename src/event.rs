@@ -61,6 +61,10 @@ pub struct Event<'a> {
     pub category: &'a str,
     /// `critical`, `error` or `warning`.
     pub severity: &'a str,
+    /// What the failure means for the users, the same whatever the SDK
+    /// version: its cause's group where it has one, else its own
+    /// ([`crate::catalog::GROUPS`]).
+    pub group: &'static str,
     /// The text that identified the error.
     pub matched: Cow<'a, str>,
     /// The rule that took it (README "How errors are recognised").
@@ -159,6 +163,7 @@ impl<'a> Event<'a> {
             hex: e.hex.as_ref().map(crate::catalog::Hex::as_str),
             category: e.category.as_str(),
             severity: e.severity.as_str(),
+            group: crate::catalog::group_of(set, det.entry, det.cause),
             matched,
             rule: det.rule.name(),
             extra_code: det.unknown_extra,

@@ -35,6 +35,7 @@ pub enum TextMode {
 #[derive(Debug)]
 struct Parts {
     /// `"catalog":..,"key":..,"code":..,"hex":..,"category":..,"severity":..`
+    /// (the event's `group` follows)
     head: Vec<u8>,
     /// `"description":..,"action":..,"doc_url":..` (empty in `None`).
     tail: Vec<u8>,
@@ -244,6 +245,9 @@ impl Renderer {
         out.extend_from_slice(n.format(ev.offset).as_bytes());
         out.push(b',');
         out.extend_from_slice(&p.head);
+        out.extend_from_slice(b",\"group\":\"");
+        out.extend_from_slice(ev.group.as_bytes());
+        out.push(b'"');
         if !self.compact {
             out.extend_from_slice(b",\"matched\":");
             string(out, &ev.matched);

@@ -183,3 +183,36 @@ fn scan_output_validates_against_the_json_schema() {
     extra["severity"] = "fatal".into();
     assert!(!v.is_valid(&extra), "severity outside the enum");
 }
+
+/// The schema's groups are the catalog's, and an event's group is its
+/// cause's: a v5 `OPERATION_FAILED` with extraCode 5501 is a
+/// `media_connection` failure, as v4's `ICE_TRANSPORT_ERROR` is.
+#[test]
+fn events_carry_their_group_as_the_schema_lists_them() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/event.schema.json")).unwrap();
+    let listed: Vec<&str> = schema["properties"]["group"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let groups: Vec<&str> = trtc_logwatch::catalog::GROUPS
+        .iter()
+        .map(|(g, _)| *g)
+        .collect();
+    assert_eq!(listed, groups);
+    let input = b"RtcError: ice failed <ICE_TRANSPORT_ERROR 0x4003>\n[08:40:56:001] <ERROR> [\xe2\x86\x91t1|alice] enterRoom() failed 3   OPERATION_FAILED: 'enterRoom' failed, reason: firewall\n code:5501\n";
+    let (ev, _) = common::scan_lib(&common::matcher(), input, 64 * 1024);
+    let got: Vec<(&str, &str)> = ev
+        .iter()
+        .map(|e| (e["key"].as_str().unwrap(), e["group"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("ICE_TRANSPORT_ERROR", "media_connection"),
+            ("OPERATION_FAILED", "media_connection")
+        ]
+    );
+}
