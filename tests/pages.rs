@@ -89,6 +89,16 @@ fn the_pages_show_what_metrics_shows_in_both_languages() {
         "{html}"
     );
     assert_eq!(http_get(d.port, "/errors/NO_SUCH_KEY").unwrap().0, 404);
+    // A decimal or hex code resolves to its entry, as `explain` does.
+    for (asked, key) in [
+        ("/errors/0x4003", "ICE_TRANSPORT_ERROR"),
+        ("/errors/16387", "ICE_TRANSPORT_ERROR"),
+        ("/errors/5501", "FIREWALL_RESTRICTION"),
+    ] {
+        let (code, html) = http_get(d.port, asked).unwrap();
+        assert_eq!(code, 200, "{asked}");
+        assert!(html.contains(&format!("<h1>{key}</h1>")), "{asked}: {html}");
+    }
     let base = format!("http://127.0.0.1:{}", d.port);
     let shots = std::env::var_os("UPDATE_SCREENSHOTS")
         .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs"));

@@ -335,7 +335,9 @@ fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: Reach) ->
     out
 }
 
-/// `/errors/{KEY}`: every catalog's entry of that key (or alias).
+/// `/errors/{KEY}`: every catalog's entry of that key (or alias), or of
+/// that decimal code (`/errors/5501`) or hex code (`/errors/0x4003`), as
+/// `explain` resolves them.
 async fn error_page(
     State(s): State<PagesState>,
     Path(key): Path<String>,
@@ -347,7 +349,7 @@ async fn error_page(
     let set = g.matcher.catalog();
     // At most a key's length: the lookup is bounded whatever is asked.
     let key: String = key.chars().take(crate::catalog::MAX_KEY_LEN).collect();
-    let ids = set.by_name(&key.to_ascii_uppercase());
+    let ids = set.lookup(&key);
     let here = format!("/errors/{key}");
     if ids.is_empty() {
         let body = format!(
@@ -370,7 +372,7 @@ async fn error_page(
         nav(lang, &here),
         esc(&set.entry(ids[0]).key)
     );
-    for &id in ids {
+    for &id in &ids {
         let e = set.entry(id);
         let f = recent
             .iter()
