@@ -1204,3 +1204,48 @@ fn a_records_control_characters_are_escaped_in_the_daemons_log() {
     );
     assert!(!out.contains('\r') && !out.contains('\u{2028}') && !out.contains('\u{202e}'));
 }
+
+/// Refusals show in the daemon's log, a line per reason at most a minute,
+/// naming the origin and sdkAppId refused (escaped), never a body: a
+/// misconfigured origin is seen, a flood writes one line.
+#[test]
+fn refusals_are_logged_once_a_minute_per_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    for n in 0..20u32 {
+        let (code, _, _) = request(
+            port,
+            "POST",
+            &path("jssdk_log", APP),
+            &[
+                ("Origin", "https://staging.example.com"),
+                ("X-Forwarded-For", "192.0.2.9"),
+            ],
+            &log_body("alice", "5.17.1", &format!("{} SECRETBODY", v5_failure(n))),
+        );
+        assert_eq!(code, 403);
+    }
+    let (code, _, _) = request(
+        port,
+        "POST",
+        &path("jssdk_log", 1_400_000_777),
+        &[("Origin", ORIGIN), ("X-Forwarded-For", "192.0.2.9")],
+        &log_body("alice", "5.17.1", &v5_failure(1)),
+    );
+    assert_eq!(code, 403);
+    let (_, _, log) = d.stop();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("refused")).collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains("for origin") && lines[0].contains("origin https://staging.example.com"),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains("for sdk_app_id") && lines[1].contains("sdkappid 1400000777"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("SECRETBODY") && !log.contains('\u{202e}'),
+        "{log}"
+    );
+}

@@ -47,7 +47,7 @@ use crate::ua;
 use clients::{ClientId, Clients, InFlight, Rate, Verdict};
 use forward::{Forwarder, Relay, Target};
 use metrics::BrowserMetrics;
-use refusal::Refusal;
+use refusal::{Refusal, RefusalLog};
 use upload::Session;
 
 /// The kind: the config's browser endpoint, if it has one.
@@ -120,6 +120,7 @@ struct BrowserState {
     max_line_bytes: usize,
     clients: Clients,
     in_flight: InFlight,
+    refusals: RefusalLog,
     forward: Option<Forwarder>,
 }
 
@@ -155,6 +156,7 @@ impl BrowserState {
                 config.max_clients,
             ),
             in_flight: InFlight::new(config.uploads_in_flight),
+            refusals: RefusalLog::default(),
             m,
             config,
             max_line_bytes: ctx.max_line_bytes,
@@ -223,11 +225,19 @@ async fn handle(State(s): State<Arc<BrowserState>>, req: Request) -> Response {
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let asked_app = query_value(req.uri().query().unwrap_or(""), "sdkappid").map(str::to_string);
     let r = upload(&s, req, origin.as_deref()).await;
     let (code, text, allowed) = match r {
         Ok(resp) => return resp,
         Err((refusal, allowed)) => {
             s.m.refused(&s.config.source, refusal.reason());
+            let what = format!(
+                "origin {}, sdkappid {}",
+                origin.as_deref().unwrap_or("(none)"),
+                asked_app.as_deref().unwrap_or("(none)")
+            );
+            s.refusals
+                .note(&s.config.source, refusal.reason(), &what, Instant::now());
             let (code, text) = refusal.answer();
             (code, text, allowed)
         }

@@ -2,6 +2,10 @@
 //! counted under its `reason` and answered with its status, never quoting
 //! what the client sent.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use axum::http::StatusCode;
 
 use crate::daemon::source::http_body::BodyError;
@@ -96,6 +100,63 @@ impl From<Halt> for Refusal {
             Halt::QueueFull { .. } => Refusal::QueueFull,
             Halt::ShuttingDown => Refusal::Unavailable("shutting down"),
             Halt::WorkerFailed => Refusal::Unavailable("the upload's worker failed"),
+        }
+    }
+}
+
+/// How often each reason of refusal is logged at most.
+pub(super) const LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// The daemon's log of refusals: the first of each reason at once, then
+/// at most one line per reason per [`LOG_EVERY`] saying how many there
+/// were, with what was refused (the origin, the sdkAppId asked for:
+/// escaped and cut short; never a body). A misconfigured origin shows in
+/// the log, not only in a counter; a flood writes a line a minute.
+#[derive(Debug, Default)]
+pub(super) struct RefusalLog {
+    by_reason: Mutex<HashMap<&'static str, Logged>>,
+}
+
+#[derive(Debug)]
+struct Logged {
+    at: Instant,
+    /// Refusals since the last line.
+    since: u64,
+}
+
+impl RefusalLog {
+    /// Notes a refusal for `reason` at `now`, `what` naming what was
+    /// refused; logs when the reason's minute has passed.
+    pub(super) fn note(&self, source: &str, reason: &'static str, what: &str, now: Instant) {
+        let mut m = self
+            .by_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let line = match m.get_mut(reason) {
+            None => {
+                m.insert(reason, Logged { at: now, since: 0 });
+                Some(1)
+            }
+            Some(l) if now.saturating_duration_since(l.at) >= LOG_EVERY => {
+                let n = l.since + 1;
+                *l = Logged { at: now, since: 0 };
+                Some(n)
+            }
+            Some(l) => {
+                l.since += 1;
+                None
+            }
+        };
+        drop(m);
+        if let Some(n) = line {
+            let what: String = what
+                .chars()
+                .take(100)
+                .flat_map(char::escape_debug)
+                .collect();
+            tracing::warn!(
+                "{source}: refused {n} upload(s) for {reason} since the last such line (at most one a minute); the last: {what}"
+            );
         }
     }
 }
