@@ -14,13 +14,21 @@
 //!    credential characters is taken), an opening quote in any of those
 //!    forms, and the value, up to a quote, a separator or a space
 //!    (URL-encoded bytes within it kept in it).
-//! 2. **Whatever stands between.** After every name, the first token that
-//!    looks like a credential (16 or more of the base64/URL alphabet, upper
-//!    and lower case letters: a real userSig is a long `eJw...`) within
-//!    the next [`WINDOW`] bytes, across lines, is replaced too, whatever the
-//!    separator was: escaped punctuation (`\u0022`, `\u003d`, `&quot;`),
-//!    URL-encoded twice, terminal colours, dump formats (`=> string(24)`,
-//!    `[userSig] =>`), brackets, other spaces (tab, NBSP, U+3000).
+//! 2. **Whatever stands between.** After every name, each token within
+//!    the next [`WINDOW`] bytes (across lines) that looks like a
+//!    credential is replaced too, whatever the separator was (escaped
+//!    punctuation `\u0022` `&quot;`, URL-encoded twice, terminal colours,
+//!    dump formats `=> string(90)`, other spaces, words between): a token of
+//!    the base64/URL alphabet without `.` or `/` that starts with `eJ` and
+//!    has [`SHORT`] or more characters, or has [`LONG`] or more with upper
+//!    and lower case letters and digits. Identifiers (`NotReadableError`),
+//!    user ids, URLs and error keys are not that.
+//! 3. **A credential by its shape, wherever it stands.** A userSig or
+//!    privateMapKey as TRTC's signing libraries make them is a zlib stream
+//!    in base64 (`eJw...`, `eJy...`): such a token of [`ZLIB`] or more
+//!    characters is replaced with no name before it (`sig=`, `token=`, a
+//!    user id that is one, a name spelled with an entity or a zero-width
+//!    space).
 //!
 //! Every source goes through it (files, stdin, ingest, NATS, the browser
 //! endpoint) before an event is built; `why` and `scan` show what it left.
@@ -37,8 +45,15 @@ pub const REDACTED: &str = "[redacted]";
 /// Bytes after a name where rule 2 looks for its value.
 pub const WINDOW: usize = 200;
 
-/// The shortest token rule 2 takes for a credential.
-const LONG: usize = 16;
+/// The shortest `eJ...` token rule 2 takes.
+pub const SHORT: usize = 20;
+
+/// The shortest other token rule 2 takes (with upper and lower case letters
+/// and digits).
+pub const LONG: usize = 32;
+
+/// The shortest `eJ...` token rule 3 takes anywhere.
+pub const ZLIB: usize = 48;
 
 /// The names of credentials, as words.
 const NAMES: &[&[&str]] = &[
@@ -156,35 +171,50 @@ pub fn may_hold(text: &[u8]) -> bool {
                 && text[i - 1].eq_ignore_ascii_case(&word[1])
         })
     }
-    ends_word(text, (b'g', b'G'), b"si") || ends_word(text, (b'y', b'Y'), b"ke") || may_escape(text)
+    ends_word(text, (b'g', b'G'), b"si")
+        || ends_word(text, (b'y', b'Y'), b"ke")
+        || may_escape(text)
+        || memchr::memmem::find(text, b"eJ").is_some()
 }
 
-/// A byte of a credential-looking token (rule 2).
+/// A byte of a credential-looking token (rules 2 and 3): the base64 and
+/// URL-safe alphabets (TRTC's signatures write `*`, `-`, `_` for `+`, `/`,
+/// `=`), without `.` and `/` (URLs and paths) and `=` (a separator more
+/// often than padding).
 fn token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'_' | b'+' | b'/' | b'=' | b'-')
+    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'_' | b'+' | b'-')
 }
 
-/// The first credential-looking token in `text` (rule 2): its range.
-fn first_long_token(text: &[u8]) -> Option<(usize, usize)> {
+/// The tokens of `text`, as ranges.
+fn tokens(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut i = 0;
-    while i < text.len() {
-        if !token_byte(text[i]) || text[i] == b'=' {
+    std::iter::from_fn(move || {
+        while i < text.len() && !token_byte(text[i]) {
             i += 1;
-            continue;
+        }
+        if i >= text.len() {
+            return None;
         }
         let start = i;
         while i < text.len() && token_byte(text[i]) {
             i += 1;
         }
-        let t = &text[start..i];
-        if t.len() >= LONG
+        Some((start, i))
+    })
+}
+
+/// Whether `t` is a zlib stream in base64 (`eJ...`) of `min` or more bytes.
+fn zlib_like(t: &[u8], min: usize) -> bool {
+    t.len() >= min && t.starts_with(b"eJ")
+}
+
+/// Whether `t` looks like a credential after a name (rule 2).
+fn credential_like(t: &[u8]) -> bool {
+    zlib_like(t, SHORT)
+        || (t.len() >= LONG
             && t.iter().any(u8::is_ascii_lowercase)
             && t.iter().any(u8::is_ascii_uppercase)
-        {
-            return Some((start, i));
-        }
-    }
-    None
+            && t.iter().any(u8::is_ascii_digit))
 }
 
 /// `text` with every credential's value replaced by [`REDACTED`], and a
@@ -202,16 +232,18 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
         .filter_map(|c| c.get(3).or_else(|| c.get(5)))
         .map(|v| (v.start(), v.end()))
         .collect();
-    // Rule 2: after each name, the first credential-looking token, unless
-    // rule 1 took it.
+    // Rule 2: after each name, every credential-looking token.
     for n in p.names.find_iter(text) {
         let end = text.len().min(n.end() + WINDOW);
-        if let Some((a, b)) = first_long_token(&text[n.end()..end]) {
-            let (a, b) = (n.end() + a, n.end() + b);
-            if !spans.iter().any(|&(s, e)| s < b && a < e) {
-                spans.push((a, b));
+        for (a, b) in tokens(&text[n.end()..end]) {
+            if credential_like(&text[n.end() + a..n.end() + b]) {
+                spans.push((n.end() + a, n.end() + b));
             }
         }
+    }
+    // Rule 3: a signature by its shape, anywhere.
+    if memchr::memmem::find(text, b"eJ").is_some() {
+        spans.extend(tokens(text).filter(|&(a, b)| zlib_like(&text[a..b], ZLIB)));
     }
     if spans.is_empty() {
         return (Cow::Borrowed(text), Shift::default());
@@ -221,9 +253,11 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
     let mut last = 0;
     let mut shift = Shift::default();
     for (a, b) in spans {
-        if a < last {
+        if b <= last {
             continue;
         }
+        // Overlapping spans: the rest of this one.
+        let a = a.max(last);
         out.extend_from_slice(&text[last..a]);
         out.extend_from_slice(REDACTED.as_bytes());
         shift
@@ -384,6 +418,47 @@ mod tests {
             let out = r(&line);
             assert!(!out.contains(&REAL[3..40]), "{line:?} -> {out:?}");
             assert!(out.starts_with("<ICE_TRANSPORT_ERROR 0x4003> "), "{out}");
+        }
+    }
+
+    /// A second attack round: decoys before the value, names spelled so no
+    /// pattern sees them, other names, a user id that is a credential.
+    #[test]
+    fn decoys_and_unnamed_signatures_hide_nothing() {
+        for form in [
+            "userSig fetched from https://api.example.com/trtc/getCredential?userId=alice: {S}",
+            "userSig for userId VeryLongUserNameAbcd: {S}",
+            "userSig (expiresInSeconds=604800) {S}",
+            "userSig fetched via fetchCredentials(): {S}",
+            "userSig: Promise.resolve(generateCredential) -> {S}",
+            "userSig expired, userId=AliceWonderlandUser1 sig={S}",
+            "user&#83;ig={S}",
+            "user\\x53ig={S}",
+            "user\u{200b}Sig={S}",
+            "u s e r S i g = {S}",
+            "privMapKey={S}",
+            "token={S}",
+            "\"userId\":\"{S}\"",
+            "alice {S}",
+        ] {
+            let line = format!("<ICE_TRANSPORT_ERROR 0x4003> {}", form.replace("{S}", REAL));
+            let out = r(&line);
+            assert!(!out.contains(&REAL[3..40]), "{line:?} -> {out:?}");
+        }
+    }
+
+    /// What a name stands near is not a credential unless it looks like
+    /// one: identifiers, URLs and user ids stay (an error named after the
+    /// word `userSig` is not lost).
+    #[test]
+    fn words_urls_and_ids_near_a_name_stay() {
+        for line in [
+            "[08:40:57:001] <ERROR> userSig ok; RtcError: NotReadableError, the camera maybe in use",
+            "userSig ok; OverconstrainedError InvalidStateError checkSystemRequirements RTCPeerConnection",
+            "bad userSig see https://web.sdk.qcloud.com/trtc/webrtc/doc/en/module-ErrorCode.html",
+            "userSig invalid for userId=AliceWonderland1234",
+        ] {
+            assert_eq!(r(line), line);
         }
     }
 

@@ -102,6 +102,26 @@ impl Charge {
     }
 }
 
+impl Charge {
+    /// Gives back what it holds beyond `bytes` (what it held for a moment).
+    pub(crate) fn shrink_to(&mut self, bytes: usize) {
+        let keep = bytes.div_ceil(UNIT);
+        if keep >= self.units {
+            return;
+        }
+        let give = self.units - keep;
+        if let Some(p) = &mut self.permit
+            && let Some(back) = p.split(give)
+        {
+            drop(back);
+            self.budget
+                .metrics
+                .request_memory_change(-((give * UNIT) as i64));
+            self.units = keep;
+        }
+    }
+}
+
 impl Drop for Charge {
     fn drop(&mut self) {
         if let Some(p) = self.permit.take() {
@@ -132,6 +152,8 @@ mod tests {
         drop(one);
         assert_eq!(b.in_use(), 4 * UNIT);
         two.grow_to(10 * UNIT).unwrap();
+        two.shrink_to(3 * UNIT);
+        assert_eq!((two.bytes(), b.in_use()), (3 * UNIT, 3 * UNIT));
         drop(two);
         assert_eq!(b.in_use(), 0);
     }

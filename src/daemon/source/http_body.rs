@@ -66,17 +66,15 @@ pub(crate) fn encoding_of(headers: &HeaderMap) -> Result<BodyEncoding, BodyError
 }
 
 /// The body as received, at most `max` bytes, each chunk charged before
-/// it is kept: what it holds grows with what arrived (doubling, up to its
-/// declared length), never with what a `Content-Length` announces, so
-/// connections that announce large bodies and send nothing hold nothing.
+/// it is kept: what it holds is what arrived (chunks kept as they came,
+/// joined once whole), never what a `Content-Length` announces, so
+/// connections that announce large bodies and send little hold little.
 pub(crate) async fn receive(
     body: Body,
     headers: &HeaderMap,
     max: usize,
     charge: &mut Charge,
 ) -> Result<Vec<u8>, BodyError> {
-    /// What the first chunk may reserve.
-    const FIRST: usize = 16 * 1024;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -84,22 +82,25 @@ pub(crate) async fn receive(
     if declared.is_some_and(|n| n > max) {
         return Err(BodyError::TooLarge(max));
     }
-    let ceiling = declared.unwrap_or(max);
-    let mut raw = Vec::new();
+    let mut parts = Vec::new();
+    let mut len = 0;
     let mut chunks = body.into_data_stream();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|e| BodyError::Bad(format!("reading the body: {e}")))?;
-        let len = raw.len() + chunk.len();
+        len += chunk.len();
         if len > max {
             return Err(BodyError::TooLarge(max));
         }
-        if raw.capacity() < len {
-            let want = (raw.capacity() * 2).max(FIRST).min(ceiling).max(len);
-            charge.grow_to(want)?;
-            raw.reserve_exact(want - raw.len());
-        }
-        raw.extend_from_slice(&chunk);
+        charge.grow_to(len)?;
+        parts.push(chunk);
     }
+    // Joined: the parts and the whole for a moment, then the whole.
+    charge.grow_to(2 * len)?;
+    let mut raw = Vec::with_capacity(len);
+    for p in parts {
+        raw.extend_from_slice(&p);
+    }
+    charge.shrink_to(len);
     Ok(raw)
 }
 
