@@ -62,6 +62,12 @@ fn the_pages_show_what_metrics_shows_in_both_languages() {
         "{{\"userId\":\"u9\",\"msg\":\"<JOIN_ROOM_FAILED 0x4004>\"}}"
     )
     .unwrap();
+    // The same failure from SDK 5: OPERATION_FAILED with extraCode 5501.
+    writeln!(
+        stdin,
+        "{{\"userId\":\"carol\",\"sdkVersion\":\"5.17.1\",\"msg\":\"[08:40:56:001] <ERROR> enterRoom() failed 3   OPERATION_FAILED: 'enterRoom' failed, reason: ice failed\\n code:5501\"}}"
+    )
+    .unwrap();
     stdin.flush().unwrap();
     let ice = "trtc_errors_total{catalog=\"trtc-web-v4\",category=\"transport\",key=\"ICE_TRANSPORT_ERROR\",code=\"16387\"}";
     assert_eq!(d.wait_metric(ice, 12.0, Duration::from_secs(10)), 12.0);
@@ -99,6 +105,30 @@ fn the_pages_show_what_metrics_shows_in_both_languages() {
         assert_eq!(code, 200, "{asked}");
         assert!(html.contains(&format!("<h1>{key}</h1>")), "{asked}: {html}");
     }
+    // One failure, one group, whatever the SDK version: the group page
+    // has both versions' keys, the v5 event and its user.
+    d.wait_metric(
+        "trtc_error_groups_total{group=\"media_connection\"}",
+        13.0,
+        Duration::from_secs(10),
+    );
+    let (code, html) = http_get(d.port, "/groups/media_connection").unwrap();
+    assert_eq!(code, 200);
+    for want in [
+        "ICE_TRANSPORT_ERROR",
+        "FIREWALL_RESTRICTION",
+        "user=carol",
+        "&lt;script&gt;",
+    ] {
+        assert!(html.contains(want), "{want}: {html}");
+    }
+    assert!(!html.contains("SECRETSIG") && !html.contains("<script>alert"));
+    assert_eq!(http_get(d.port, "/groups/nope").unwrap().0, 404);
+    let (_, index_html) = http_get(d.port, "/").unwrap();
+    assert!(
+        index_html.contains("href=\"/groups/media_connection?lang="),
+        "{index_html}"
+    );
     let base = format!("http://127.0.0.1:{}", d.port);
     let shots = std::env::var_os("UPDATE_SCREENSHOTS")
         .map(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs"));
@@ -134,6 +164,20 @@ fn the_pages_show_what_metrics_shows_in_both_languages() {
         "{text}"
     );
     assert!(text.contains("JOIN_ROOM_FAILED"), "{text}");
+    let group = text
+        .lines()
+        .find(|l| l.starts_with("media_connection"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = group.split('\t').map(str::trim).collect();
+    assert_eq!(cells, ["media_connection", "13", "13", "6", "6"], "{text}");
+    let gp = render(&format!("{base}/groups/media_connection?lang=en"), None).unwrap();
+    assert_eq!(gp["status"], 200);
+    assert_eq!(gp["external"], serde_json::json!([]));
+    let gtext = gp["text"].as_str().unwrap();
+    assert!(
+        gtext.contains("carol") && gtext.contains("FIREWALL_RESTRICTION"),
+        "{gtext}"
+    );
     let page = render(
         &format!("{base}/errors/ICE_TRANSPORT_ERROR?lang=ja"),
         shot("page-error-ja.png").as_deref(),

@@ -69,7 +69,7 @@ struct Counts {
     browsers: Tally,
     /// A few events for the daemon's pages: the first of each key in the
     /// batch.
-    samples: Vec<(EntryId, Sample)>,
+    samples: Vec<(EntryId, Option<EntryId>, Sample)>,
 }
 
 /// Events per entry, cause and a label value.
@@ -163,7 +163,7 @@ impl Emitter {
         *in_batch += 1;
         // The first event of each key in a batch is kept for the pages.
         if *in_batch == 1 {
-            self.counts.samples.push((entry, Sample::of(ev)));
+            self.counts.samples.push((entry, cause, Sample::of(ev)));
         }
         let c = &ev.context;
         if let Some(v) = &c.sdk_version {
@@ -263,13 +263,15 @@ impl Emitter {
                 if let Some(r) = recent {
                     let (catalog, key) = names(entry);
                     r.count(catalog, key, n);
+                    r.count_group(crate::catalog::group_of(set, entry, cause), n);
                 }
             }
             self.metrics.affected(set, &mut self.counts.hits);
             self.counts.hits.clear();
-            for (id, s) in self.counts.samples.drain(..) {
+            for (id, cause, s) in self.counts.samples.drain(..) {
                 if let Some(r) = recent {
                     let (catalog, key) = names(id);
+                    r.sample_group(crate::catalog::group_of(set, id, cause), s.clone());
                     r.sample(catalog, key, s);
                 }
             }

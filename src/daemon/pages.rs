@@ -16,12 +16,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
-use super::affected::{Affected, Reach};
+use super::affected::{Affected, Figure, Reach, Subject};
 use super::board::Board;
 use super::generation::Generation;
 use super::health::Health;
 use super::recent::KeyFigures;
-use crate::catalog::{Entry, Text};
+use crate::catalog::{CatalogSet, Entry, GROUPS, Text};
 
 /// What the pages read.
 #[derive(Debug, Clone)]
@@ -41,6 +41,7 @@ pub fn router(state: PagesState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/errors/{key}", get(error_page))
+        .route("/groups/{group}", get(group_page))
         .with_state(state)
 }
 
@@ -206,6 +207,7 @@ async fn index(
     let recent = s.board.recent.figures();
     let affected = s.affected.now();
     let set = g.matcher.catalog();
+    body += &groups_table(lang, &s, &affected);
     body += &format!(
         "<h2>{}</h2><table>{}",
         lang.t("Errors", "エラー"),
@@ -236,19 +238,199 @@ async fn index(
             .map_or("unknown", |&id| set.entry(id).category.group());
         let u = Affected::reach_of(&affected, &f.catalog, &f.key);
         body += &format!(
-            "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td><a href=\"/groups/{g}?lang={l}\">{g}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&f.catalog),
-            esc(group),
             f.last_5m,
             f.total,
             u.users_5m,
             u.users_1h,
             k = esc(&f.key),
+            g = esc(group),
             l = lang.code()
         );
     }
     body += "</table>";
     page(lang, "trtc-logwatch", &body)
+}
+
+/// A group's reach among the affected figures.
+fn group_reach(figures: &[Figure], group: &str) -> Reach {
+    figures
+        .iter()
+        .find(|f| matches!(&f.subject, Subject::Group(g) if g == group))
+        .map_or_else(Reach::default, |f| f.reach)
+}
+
+/// The groups with errors since start: what the alerts count, one failure
+/// whatever the SDK version.
+fn groups_table(lang: Lang, s: &PagesState, affected: &[Figure]) -> String {
+    let mut out = format!(
+        "<h2>{}</h2><table>{}",
+        lang.t("Failures by group", "グループ別の障害"),
+        head_row(
+            lang,
+            &[
+                ("group", "グループ"),
+                COUNTS[0],
+                COUNTS[1],
+                USERS[0],
+                USERS[1]
+            ]
+        )
+    );
+    let mut any = false;
+    for (group, _) in GROUPS {
+        let Some(f) = s.board.recent.group_figures(group) else {
+            continue;
+        };
+        any = true;
+        let u = group_reach(affected, group);
+        out += &format!(
+            "<tr><td><a href=\"/groups/{g}?lang={l}\">{g}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            f.last_5m,
+            f.total,
+            u.users_5m,
+            u.users_1h,
+            g = esc(group),
+            l = lang.code()
+        );
+    }
+    if !any {
+        out += &format!(
+            "<tr><td colspan=\"5\">{}</td></tr>",
+            lang.t("No error since start.", "起動以降エラーはありません。")
+        );
+    }
+    out + "</table>"
+}
+
+/// The entries of `group`: those whose category is in it (a v5 extraCode
+/// is its cause's), in every catalog and SDK version.
+fn group_entries<'s>(set: &'s CatalogSet, group: &str) -> Vec<&'s Entry> {
+    set.entries()
+        .iter()
+        .filter(|e| e.category.group() == group)
+        .collect()
+}
+
+/// `/groups/{group}`: one failure whatever the SDK version: its figures and
+/// the users it hit, its last events whole, and every key of it (v4 key,
+/// v5 name and extraCode) with what to do.
+async fn group_page(
+    State(s): State<PagesState>,
+    Path(group): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::of(&q, &headers);
+    let here = format!("/groups/{}", group.chars().take(40).collect::<String>());
+    let Some(&(group, categories)) = GROUPS.iter().find(|(g, _)| *g == group) else {
+        let body = format!(
+            "{}<h1>{}</h1><p>{}</p>",
+            nav(lang, &here),
+            esc(&here),
+            lang.t("No such group.", "そのようなグループはありません。")
+        );
+        let mut r = page(lang, "trtc-logwatch", &body);
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    };
+    let g = s.current.borrow().clone();
+    let set = g.matcher.catalog();
+    let affected = s.affected.now();
+    let u = group_reach(&affected, group);
+    let f = s.board.recent.group_figures(group).unwrap_or_default();
+    let mut body = format!(
+        "{}<h1>{}</h1><p>{} {}</p>",
+        nav(lang, &here),
+        esc(group),
+        lang.t("Categories:", "カテゴリ:"),
+        esc(&categories.join(", "))
+    );
+    body += &format!(
+        "<table>{}<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        head_row(
+            lang,
+            &[
+                COUNTS[0],
+                COUNTS[1],
+                USERS[0],
+                USERS[1],
+                ("rooms, 5 min", "ルーム数(5分)"),
+                ("rooms, 1 hour", "ルーム数(1時間)"),
+            ]
+        ),
+        f.last_5m,
+        f.total,
+        u.users_5m,
+        u.users_1h,
+        u.rooms_5m,
+        u.rooms_1h,
+    );
+    if !f.samples.is_empty() {
+        body += &format!("<h2>{}</h2>", lang.t("Last events", "最近のイベント"));
+        for smp in &f.samples {
+            let who = [
+                ("user", &smp.user),
+                ("room", &smp.room),
+                ("sdk", &smp.version),
+                ("browser", &smp.browser),
+            ]
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_deref().map_or_else(
+                        || lang
+                            .t("not named in the logs", "ログに記載なし")
+                            .to_string(),
+                        esc
+                    )
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+            body += &format!("<p>{} {who}</p><pre>{}</pre>", esc(&smp.ts), esc(&smp.line));
+        }
+    }
+    let recent = s.board.recent.figures();
+    body += &format!(
+        "<h2>{}</h2><table>{}",
+        lang.t("Its keys, every SDK version", "すべてのSDKバージョンのキー"),
+        head_row(
+            lang,
+            &[
+                ("key", "キー"),
+                ("catalog", "カタログ"),
+                ("code", "コード"),
+                COUNTS[0],
+                COUNTS[1],
+                ("what to do", "対処方法"),
+            ]
+        )
+    );
+    for e in group_entries(set, group) {
+        let kf = recent
+            .iter()
+            .find(|r| r.catalog == e.catalog && r.key == e.key);
+        let code = match (e.code, &e.hex) {
+            (Some(c), Some(h)) => format!("{c} ({})", h.as_str()),
+            (Some(c), None) => c.to_string(),
+            _ => String::new(),
+        };
+        body += &format!(
+            "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            esc(&e.catalog),
+            esc(&code),
+            kf.map_or(0, |f| f.last_5m),
+            kf.map_or(0, |f| f.total),
+            esc(e.action.as_ref().map_or("", |a| lang.text(a))),
+            k = esc(&e.key),
+            l = lang.code()
+        );
+    }
+    body += "</table>";
+    page(lang, group, &body)
 }
 
 /// One entry's section of an error page.

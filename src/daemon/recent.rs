@@ -3,8 +3,9 @@
 //! browsers they came from (at most [`MAX_VALUES`] each, the rest
 //! `other`), and a few recent events (at most [`MAX_SAMPLES`]: the first
 //! of each key in each batch a source queues, their lines already redacted
-//! and cut to [`MAX_LINE`] bytes). Bounded by the catalog's keys; fed per emitter
-//! batch, never per event.
+//! and cut to [`MAX_LINE`] bytes). The same for each failure group (its
+//! errors whatever the key and SDK version). Bounded by the catalog's keys
+//! and groups; fed per emitter batch, never per event.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -60,6 +61,44 @@ struct KeyNow {
     browsers: Vec<(String, u64)>,
 }
 
+impl KeyNow {
+    /// `n` errors in `minute`.
+    fn add(&mut self, minute: u64, n: u64) {
+        self.total += n;
+        let slot = &mut self.minutes[(minute % 5) as usize];
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        slot.1 += n;
+    }
+
+    /// Keeps `s`, the oldest going past [`MAX_SAMPLES`].
+    fn keep(&mut self, s: Sample) {
+        if self.samples.len() == MAX_SAMPLES {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(s);
+    }
+
+    /// Its figures at `minute`.
+    fn figures(&self, catalog: &str, key: &str, minute: u64) -> KeyFigures {
+        KeyFigures {
+            catalog: catalog.to_string(),
+            key: key.to_string(),
+            total: self.total,
+            last_5m: self
+                .minutes
+                .iter()
+                .filter(|(m, _)| *m + 5 > minute && *m <= minute)
+                .map(|(_, n)| n)
+                .sum(),
+            samples: self.samples.iter().rev().cloned().collect(),
+            versions: self.versions.clone(),
+            browsers: self.browsers.clone(),
+        }
+    }
+}
+
 fn bump(list: &mut Vec<(String, u64)>, value: &str, n: u64) {
     if let Some((_, c)) = list.iter_mut().find(|(v, _)| v == value) {
         *c += n;
@@ -86,10 +125,12 @@ pub struct KeyFigures {
     pub browsers: Vec<(String, u64)>,
 }
 
-/// Every key's recent figures (see the module docs).
+/// Every key's recent figures (see the module docs), and every group's
+/// (its errors whatever their key and SDK version, by the cause's group).
 #[derive(Debug)]
 pub struct Recent {
     keys: Mutex<HashMap<(String, String), KeyNow>>,
+    groups: Mutex<HashMap<&'static str, KeyNow>>,
     clock: SharedClock,
 }
 
@@ -104,8 +145,32 @@ impl Recent {
     pub fn with_clock(clock: SharedClock) -> Self {
         Self {
             keys: Mutex::default(),
+            groups: Mutex::default(),
             clock,
         }
+    }
+
+    fn with_group<R>(&self, group: &'static str, f: impl FnOnce(&mut KeyNow) -> R) -> R {
+        let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
+        f(groups.entry(group).or_default())
+    }
+
+    /// `n` errors of `group` (one of [`crate::catalog::GROUPS`]).
+    pub(crate) fn count_group(&self, group: &'static str, n: u64) {
+        let minute = self.clock.minute();
+        self.with_group(group, |k| k.add(minute, n));
+    }
+
+    /// A recent event of `group`.
+    pub(crate) fn sample_group(&self, group: &'static str, s: Sample) {
+        self.with_group(group, |k| k.keep(s));
+    }
+
+    /// `group`'s figures (its key is the group), if it had an error.
+    pub fn group_figures(&self, group: &str) -> Option<KeyFigures> {
+        let minute = self.clock.minute();
+        let groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
+        groups.get(group).map(|k| k.figures("", group, minute))
     }
 
     fn with<R>(&self, catalog: &str, key: &str, f: impl FnOnce(&mut KeyNow) -> R) -> R {
@@ -119,14 +184,7 @@ impl Recent {
     /// `n` errors of the key.
     pub(crate) fn count(&self, catalog: &str, key: &str, n: u64) {
         let minute = self.clock.minute();
-        self.with(catalog, key, |k| {
-            k.total += n;
-            let slot = &mut k.minutes[(minute % 5) as usize];
-            if slot.0 != minute {
-                *slot = (minute, 0);
-            }
-            slot.1 += n;
-        });
+        self.with(catalog, key, |k| k.add(minute, n));
     }
 
     /// `n` errors of the key from SDK `version`.
@@ -141,12 +199,7 @@ impl Recent {
 
     /// A recent event of the key.
     pub(crate) fn sample(&self, catalog: &str, key: &str, s: Sample) {
-        self.with(catalog, key, |k| {
-            if k.samples.len() == MAX_SAMPLES {
-                k.samples.pop_front();
-            }
-            k.samples.push_back(s);
-        });
+        self.with(catalog, key, |k| k.keep(s));
     }
 
     /// Every key seen, most errors in the last 5 minutes first.
@@ -155,20 +208,7 @@ impl Recent {
         let keys = self.keys.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<KeyFigures> = keys
             .iter()
-            .map(|((catalog, key), k)| KeyFigures {
-                catalog: catalog.clone(),
-                key: key.clone(),
-                total: k.total,
-                last_5m: k
-                    .minutes
-                    .iter()
-                    .filter(|(m, _)| *m + 5 > minute && *m <= minute)
-                    .map(|(_, n)| n)
-                    .sum(),
-                samples: k.samples.iter().rev().cloned().collect(),
-                versions: k.versions.clone(),
-                browsers: k.browsers.clone(),
-            })
+            .map(|((catalog, key), k)| k.figures(catalog, key, minute))
             .collect();
         out.sort_by(|a, b| {
             b.last_5m

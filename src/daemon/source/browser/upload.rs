@@ -151,13 +151,14 @@ pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
         .transpose()?;
     let version = raw
         .version
-        .map(|v| string("version", v, MAX_VERSION))
+        .map(|v| string("version", v, usize::MAX))
         .transpose()?;
-    // A version that is no version number (`5.17.1`, `v4.10.2-beta.1`) is
-    // left out; the upload's records are kept.
+    // A version that is no version number (`5.17.1`, `v4.10.2-beta.1`, at
+    // most 32 bytes) is left out; the upload's records are kept.
     let version = version.filter(|v| {
         let v = v.strip_prefix('v').unwrap_or(v);
-        v.starts_with(|c: char| c.is_ascii_digit())
+        v.len() <= MAX_VERSION
+            && v.starts_with(|c: char| c.is_ascii_digit())
             && v.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
     });
@@ -268,7 +269,8 @@ mod tests {
     /// surrogate in a key mended; the records are kept.
     #[test]
     fn a_clients_odd_fields_cost_nothing() {
-        for v in ["notver", "", "1.0 SECRET", "\\ud83d"] {
+        let long = "1.2.".repeat(20);
+        for v in ["notver", "", "1.0 SECRET", "\\ud83d", long.as_str()] {
             let b = format!(r#"{{"sdkAppId":"1","version":"{v}","log":"x"}}"#);
             let up = log_upload(b.as_bytes()).unwrap();
             assert_eq!(up.version, None, "{v}");
