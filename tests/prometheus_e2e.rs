@@ -48,7 +48,7 @@ fn promtool_checks_and_tests_the_shipped_rules() {
             .args(["check", "rules"])
             .arg(dir.join("rules.yml")),
     );
-    assert!(out.contains("SUCCESS: 15 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 17 rules found"), "{out}");
     let out = run_ok(
         Command::new(&promtool)
             .args(["test", "rules"])

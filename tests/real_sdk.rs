@@ -257,7 +257,17 @@ fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
     assert_eq!(
         metric(
             &up.metrics,
-            "trtc_browser_sessions_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
+            "trtc_browser_join_attempts_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
+        ),
+        Some(2.0),
+        "{}",
+        up.metrics
+    );
+    // How long each join attempt took, from its end report.
+    assert_eq!(
+        metric(
+            &up.metrics,
+            "trtc_browser_join_duration_seconds_count{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\"}"
         ),
         Some(2.0),
         "{}",
@@ -301,7 +311,7 @@ fn older_sdks_uploads_reach_the_browser_endpoint() {
     assert_eq!(
         metric(
             &up.metrics,
-            "trtc_browser_sessions_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
+            "trtc_browser_join_attempts_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
         ),
         Some(2.0),
         "{}",

@@ -1,5 +1,5 @@
 //! The browser endpoint's own metrics: uploads taken by cmdtype, refusals
-//! by reason, sessions from the SDK's end reports, the relay's results and
+//! by reason, join attempts and their durations from the SDK's end reports, the relay's results and
 //! the clients whose rates it keeps. Registered once at start, counted
 //! here.
 
@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::daemon::metrics::{Fam, SourceLabel};
@@ -26,9 +28,10 @@ struct CmdLabels {
     cmdtype: String,
 }
 
-/// Labels of the sessions the SDK's end reports describe: the sdkAppId
-/// (one of those allowed), how entering went, and for a failure the
-/// catalog key of its result.
+/// Labels of the join attempts the SDK's end reports describe (one report
+/// per `enterRoom` attempt: the SDK's own retries each send one): the
+/// sdkAppId (one of those allowed), how entering went, and for a failure
+/// the catalog key of its result.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SessionLabels {
     source: String,
@@ -36,6 +39,19 @@ struct SessionLabels {
     result: String,
     key: String,
 }
+
+/// Labels of the join durations: the sdkAppId and how entering went.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JoinLabels {
+    source: String,
+    sdk_app_id: String,
+    result: String,
+}
+
+/// Seconds a join took, the buckets of `trtc_browser_join_duration_seconds`.
+pub(crate) const JOIN_BUCKETS: [f64; 12] = [
+    0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0,
+];
 
 /// Labels of the relay to the SDK's log service.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,11 +61,12 @@ struct ResultLabels {
 }
 
 /// The browser endpoint.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct BrowserMetrics {
     uploads: Fam<CmdLabels>,
     refused: Fam<ReasonLabels>,
-    sessions: Fam<SessionLabels>,
+    joins: Fam<SessionLabels>,
+    join_seconds: Family<JoinLabels, Histogram, fn() -> Histogram>,
     forwarded: Fam<ResultLabels>,
     clients: Gauge<i64, AtomicI64>,
     capped: Fam<SourceLabel>,
@@ -58,7 +75,16 @@ pub(crate) struct BrowserMetrics {
 
 impl BrowserMetrics {
     pub(crate) fn register(r: &mut Registry) -> Arc<Self> {
-        let m = Self::default();
+        let m = Self {
+            uploads: Fam::default(),
+            refused: Fam::default(),
+            joins: Fam::default(),
+            join_seconds: Family::new_with_constructor(|| Histogram::new(JOIN_BUCKETS)),
+            forwarded: Fam::default(),
+            clients: Gauge::default(),
+            capped: Fam::default(),
+            pushed_out: Fam::default(),
+        };
         r.register(
             "trtc_logwatch_browser_uploads",
             "Uploads the browser endpoint took, by the SDK's cmdtype",
@@ -70,9 +96,15 @@ impl BrowserMetrics {
             m.refused.clone(),
         );
         r.register(
-            "trtc_browser_sessions",
-            "Sessions by how entering the room went (entered, failed, not_entered), from the SDK's end reports; key: the catalog key of a failure",
-            m.sessions.clone(),
+            "trtc_browser_join_attempts",
+            "Join attempts (enterRoom, each SDK retry its own) by how entering the room went (entered, failed, not_entered), from the SDK's end reports; key: the catalog key of a failure",
+            m.joins.clone(),
+        );
+        r.register_with_unit(
+            "trtc_browser_join_duration",
+            "Seconds from a join attempt's start to its end (entered or failed), from the SDK's end reports",
+            prometheus_client::registry::Unit::Seconds,
+            m.join_seconds.clone(),
         );
         r.register(
             "trtc_logwatch_browser_forwarded",
@@ -118,9 +150,9 @@ impl BrowserMetrics {
             .inc();
     }
 
-    /// A session an end report describes.
-    pub(crate) fn session(&self, source: &str, sdk_app_id: &str, result: &str, key: Option<&str>) {
-        self.sessions
+    /// A join attempt an end report describes.
+    pub(crate) fn join(&self, source: &str, sdk_app_id: &str, result: &str, key: Option<&str>) {
+        self.joins
             .get_or_create(&SessionLabels {
                 source: source.into(),
                 sdk_app_id: sdk_app_id.into(),
@@ -128,6 +160,17 @@ impl BrowserMetrics {
                 key: key.unwrap_or("").into(),
             })
             .inc();
+    }
+
+    /// A join attempt that took `seconds`.
+    pub(crate) fn join_took(&self, source: &str, sdk_app_id: &str, result: &str, seconds: f64) {
+        self.join_seconds
+            .get_or_create(&JoinLabels {
+                source: source.into(),
+                sdk_app_id: sdk_app_id.into(),
+                result: result.into(),
+            })
+            .observe(seconds);
     }
 
     /// An upload relayed (or not) to the SDK's log service.

@@ -544,14 +544,24 @@ fn take_log(
 fn take_end_report(s: &BrowserState, r: upload::EndReport, app_id: u64) -> Result<(), Refusal> {
     let app = app_id.to_string();
     let source = &s.config.source;
-    match r.session {
-        Session::Entered => s.m.session(source, &app, "entered", None),
-        Session::NoEnter => s.m.session(source, &app, "not_entered", None),
+    let result = match r.session {
+        Session::Entered => {
+            s.m.join(source, &app, "entered", None);
+            "entered"
+        }
+        Session::NoEnter => {
+            s.m.join(source, &app, "not_entered", None);
+            return Ok(());
+        }
         Session::Failed(code) => {
             let g = s.path.current().borrow();
             let key = failure_key(g.matcher.catalog(), r.sdk_major, code);
-            s.m.session(source, &app, "failed", Some(key));
+            s.m.join(source, &app, "failed", Some(key));
+            "failed"
         }
+    };
+    if let Some(secs) = r.join_seconds {
+        s.m.join_took(source, &app, result, secs);
     }
     Ok(())
 }

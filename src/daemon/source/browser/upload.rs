@@ -189,11 +189,14 @@ pub(crate) enum Session {
 }
 
 /// One `jssdk_new_endreport`: its sdkAppId, SDK major version and session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EndReport {
     pub sdk_app_id: Option<u64>,
     pub sdk_major: Option<u32>,
     pub session: Session,
+    /// Seconds from the join's start to its end, where it ended (both
+    /// times are the browser's `Date.now()`: at most an hour is believed).
+    pub join_seconds: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -230,6 +233,11 @@ pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
         .msg_basic_info
         .and_then(|b| b.string_sdk_version)
         .and_then(|v| v.split('.').next()?.parse().ok());
+    let join_seconds = raw.msg_path_enter_room.as_ref().and_then(|e| {
+        let ms = e.uint64_end_time.checked_sub(e.uint64_start_time)?;
+        (e.uint64_start_time != 0 && e.uint64_end_time != 0 && ms <= 3_600_000)
+            .then(|| ms as f64 / 1000.0)
+    });
     let session = match raw.msg_path_enter_room {
         None => Session::NoEnter,
         Some(e) if e.uint64_start_time == 0 => Session::NoEnter,
@@ -242,6 +250,7 @@ pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
         sdk_app_id: raw.uint32_sdk_app_id.and_then(app_id),
         sdk_major,
         session,
+        join_seconds,
     })
 }
 
@@ -330,11 +339,20 @@ mod tests {
             EndReport {
                 sdk_app_id: Some(1_400_000_001),
                 sdk_major: Some(5),
-                session: Session::Failed(16460)
+                session: Session::Failed(16460),
+                join_seconds: Some(0.001),
             }
         );
-        let entered = br#"{"msg_path_enter_room":{"uint64_start_time":1,"uint64_end_time":2,"int32_end_ret":0}}"#;
-        assert_eq!(end_report(entered).unwrap().session, Session::Entered);
+        let entered = br#"{"msg_path_enter_room":{"uint64_start_time":1765000000000,"uint64_end_time":1765000001250,"int32_end_ret":0}}"#;
+        let r = end_report(entered).unwrap();
+        assert_eq!((r.session, r.join_seconds), (Session::Entered, Some(1.25)));
+        // Times the browser made up: no duration.
+        for (start, end) in [(5u64, 2u64), (1, 3_600_002), (1_765_000_000_000, 0)] {
+            let b = format!(
+                r#"{{"msg_path_enter_room":{{"uint64_start_time":{start},"uint64_end_time":{end}}}}}"#
+            );
+            assert_eq!(end_report(b.as_bytes()).unwrap().join_seconds, None, "{b}");
+        }
         let none = br#"{"msg_path_enter_room":{"uint64_start_time":0}}"#;
         assert_eq!(end_report(none).unwrap().session, Session::NoEnter);
         let e = end_report(br#"{"msg_path_enter_room":{"int32_end_ret":"SECRET"}}"#).unwrap_err();
