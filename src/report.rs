@@ -164,21 +164,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// Counts per category and per key, for `scan --summary`.
+/// Counts per failure group and per key, for `scan --summary`: a group is
+/// what an event means whatever the SDK version (a v5 firewall failure is
+/// `media_connection`, as v4's `ICE_TRANSPORT_ERROR`).
 #[derive(Debug, Default)]
 pub struct Summary {
-    by_category: BTreeMap<String, u64>,
-    by_key: BTreeMap<(String, String), u64>,
+    by_group: BTreeMap<&'static str, u64>,
+    by_key: BTreeMap<(&'static str, String), u64>,
 }
 
 impl Summary {
-    /// Counts one event.
-    pub fn add(&mut self, category: &str, key: &str) {
-        *self.by_category.entry(category.to_string()).or_default() += 1;
-        *self
-            .by_key
-            .entry((category.to_string(), key.to_string()))
-            .or_default() += 1;
+    /// Counts one event of `key` in `group`.
+    pub fn add(&mut self, group: &'static str, key: &str) {
+        *self.by_group.entry(group).or_default() += 1;
+        *self.by_key.entry((group, key.to_string())).or_default() += 1;
     }
 
     /// The table printed on stderr.
@@ -196,9 +195,9 @@ impl Summary {
             stats.bad_json,
             stats.own_output
         );
-        for (cat, n) in &self.by_category {
-            let _ = writeln!(s, "{cat:<14} {n:>10}");
-            for ((_, key), n) in self.by_key.iter().filter(|((c, _), _)| c == cat) {
+        for (group, n) in &self.by_group {
+            let _ = writeln!(s, "{group:<18} {n:>10}");
+            for ((_, key), n) in self.by_key.iter().filter(|((g, _), _)| g == group) {
                 let _ = writeln!(s, "  {key:<38} {n:>8}");
             }
         }

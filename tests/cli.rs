@@ -59,18 +59,26 @@ fn scan_without_errors_exits_zero_and_prints_nothing() {
 }
 
 #[test]
-fn scan_summary_counts_per_category_and_key_on_stderr() {
-    let input = format!("{ICE}{ICE}code: 70001\n");
+fn scan_summary_counts_per_group_and_key_on_stderr() {
+    let input = format!(
+        "{ICE}{ICE}code: 70001\n[08:40:56:001] <ERROR> enterRoom() failed 3   OPERATION_FAILED: 'enterRoom' failed, reason: ice\n code:5501\n"
+    );
     let out = bin()
         .args(["scan", "--summary"])
         .write_stdin(input)
         .output()
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("lines 3 "), "{err}");
-    assert!(err.contains("events 3"), "{err}");
-    let transport = err.lines().find(|l| l.starts_with("transport")).unwrap();
-    assert!(transport.ends_with(" 2"), "{err}");
+    assert!(err.contains("lines 5 "), "{err}");
+    assert!(err.contains("events 4"), "{err}");
+    // The v5 firewall failure is in the v4 ICE error's group.
+    let media = err
+        .lines()
+        .find(|l| l.starts_with("media_connection"))
+        .unwrap();
+    assert!(media.ends_with(" 3"), "{err}");
+    let auth = err.lines().find(|l| l.starts_with("auth")).unwrap();
+    assert!(auth.ends_with(" 1"), "{err}");
     assert!(
         err.lines()
             .any(|l| l.trim_start().starts_with("ACCOUNT_70001") && l.ends_with(" 1")),

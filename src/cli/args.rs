@@ -44,7 +44,7 @@ pub(crate) struct CatalogArgs {
 pub(crate) struct ScanArgs {
     #[command(flatten)]
     pub(crate) catalogs: CatalogArgs,
-    /// Print counts per category and key on stderr at the end.
+    /// Print counts per failure group and key on stderr at the end.
     #[arg(long)]
     pub(crate) summary: bool,
     /// Longest line kept whole, in bytes (256 to 67108864); longer lines are cut and counted.

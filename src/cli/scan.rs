@@ -82,7 +82,7 @@ impl<W: Write> ScanOutput<W> {
     #[inline]
     fn event(&mut self, r: &Renderer, ev: &trtc_logwatch::event::Event<'_>) -> io::Result<()> {
         if let Some(s) = &mut self.summary {
-            s.add(ev.category, ev.key);
+            s.add(ev.group, ev.key);
         }
         r.write(ev, &mut self.buf);
         self.buf.push(b'\n');
