@@ -1233,6 +1233,13 @@ fn refusals_are_logged_once_a_minute_per_reason() {
         &log_body("alice", "5.17.1", &v5_failure(1)),
     );
     assert_eq!(code, 403);
+    assert_eq!(good(port, "192.0.2.10", 1), 200);
+    // And on the daemon's own page.
+    let (_, index) = common::daemon::http_get(d.port, "/").unwrap();
+    assert!(
+        index.contains("Browser uploads") && index.contains("origin: 20, sdk_app_id: 1"),
+        "{index}"
+    );
     let (_, _, log) = d.stop();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("refused")).collect();
     assert_eq!(lines.len(), 2, "{log}");

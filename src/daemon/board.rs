@@ -1,7 +1,8 @@
 //! What the daemon's pages show that the workers keep as they go: each
 //! key's recent figures and events ([`Recent`], fed by the emitter once a
-//! batch) and each file source's unread bytes ([`Lags`], set by the file
-//! source once a pass). The pages read it; nothing else does.
+//! batch), each file source's unread bytes ([`Lags`], set by the file
+//! source once a pass) and the browser endpoint's uploads taken and refused
+//! by reason ([`Uploads`]). The pages read it; nothing else does.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
@@ -16,6 +17,8 @@ pub struct Board {
     pub recent: Recent,
     /// Each file source's unread bytes.
     pub lags: Lags,
+    /// The browser endpoints' uploads taken and refused.
+    pub uploads: Uploads,
 }
 
 impl Board {
@@ -24,6 +27,7 @@ impl Board {
         Self {
             recent: Recent::with_clock(clock),
             lags: Lags::default(),
+            uploads: Uploads::default(),
         }
     }
 }
@@ -52,5 +56,49 @@ impl Lags {
             .iter()
             .map(|(k, v)| (k.clone(), *v))
             .collect()
+    }
+}
+
+/// Uploads each browser endpoint took, and refused by reason (a fixed set
+/// of reasons: bounded).
+#[derive(Debug, Default)]
+pub struct Uploads(Mutex<BTreeMap<(String, &'static str), u64>>);
+
+/// What [`Uploads::taken`] counts under.
+const TAKEN: &str = "";
+
+impl Uploads {
+    fn add(&self, source: &str, reason: &'static str) {
+        let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *m.entry((source.to_string(), reason)).or_default() += 1;
+    }
+
+    /// An upload `source` took.
+    pub fn taken(&self, source: &str) {
+        self.add(source, TAKEN);
+    }
+
+    /// An upload `source` refused for `reason`.
+    pub fn refused(&self, source: &str, reason: &'static str) {
+        self.add(source, reason);
+    }
+
+    /// Each source's uploads taken and refusals by reason.
+    pub fn all(&self) -> Vec<(String, u64, Vec<(&'static str, u64)>)> {
+        let m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<(String, u64, Vec<(&'static str, u64)>)> = Vec::new();
+        for ((source, reason), n) in m.iter() {
+            if out.last().is_none_or(|(s, _, _)| s != source) {
+                out.push((source.clone(), 0, Vec::new()));
+            }
+            if let Some(last) = out.last_mut() {
+                if *reason == TAKEN {
+                    last.1 = *n;
+                } else {
+                    last.2.push((reason, *n));
+                }
+            }
+        }
+        out
     }
 }

@@ -204,6 +204,7 @@ async fn index(
         );
     }
     body += "</table>";
+    body += &uploads_table(lang, &s);
     let recent = s.board.recent.figures();
     let affected = s.affected.now();
     let set = g.matcher.catalog();
@@ -251,6 +252,45 @@ async fn index(
     }
     body += "</table>";
     page(lang, "trtc-logwatch", &body)
+}
+
+/// The browser endpoints' uploads taken and refused by reason: a wrong
+/// origin or sdkAppId shows here, not only in a counter.
+fn uploads_table(lang: Lang, s: &PagesState) -> String {
+    let all = s.board.uploads.all();
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<h2>{}</h2><table>{}",
+        lang.t("Browser uploads", "ブラウザからのアップロード"),
+        head_row(
+            lang,
+            &[
+                ("source", "ソース"),
+                ("taken", "受理"),
+                ("refused, by reason", "拒否(理由別)")
+            ]
+        )
+    );
+    for (source, taken, refused) in all {
+        let why = refused
+            .iter()
+            .map(|(r, n)| format!("{}: {n}", esc(r)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out += &format!(
+            "<tr><td>{}</td><td class=\"n\">{taken}</td><td{}>{}</td></tr>",
+            esc(&source),
+            if refused.is_empty() {
+                ""
+            } else {
+                " class=\"bad\""
+            },
+            if why.is_empty() { "0".to_string() } else { why }
+        );
+    }
+    out + "</table>"
 }
 
 /// A group's reach among the affected figures.

@@ -40,6 +40,7 @@ use super::request::{Halt, PathLimits, RequestPath, Terms};
 use super::{Checkpoints, Kind, Source, SourceContext, StartError, Started, bind, from_section};
 use crate::catalog::CatalogSet;
 use crate::context::Context;
+use crate::daemon::board::Board;
 use crate::daemon::config::{BrowserConfig, Config};
 use crate::daemon::metrics::{Metrics, Witness};
 use crate::pipeline::Pipeline;
@@ -121,6 +122,8 @@ struct BrowserState {
     clients: Clients,
     in_flight: InFlight,
     refusals: RefusalLog,
+    /// Uploads taken and refused, for the pages.
+    board: Arc<Board>,
     forward: Option<Forwarder>,
 }
 
@@ -157,6 +160,7 @@ impl BrowserState {
             ),
             in_flight: InFlight::new(config.uploads_in_flight),
             refusals: RefusalLog::default(),
+            board: Arc::clone(&ctx.board),
             m,
             config,
             max_line_bytes: ctx.max_line_bytes,
@@ -231,6 +235,7 @@ async fn handle(State(s): State<Arc<BrowserState>>, req: Request) -> Response {
         Ok(resp) => return resp,
         Err((refusal, allowed)) => {
             s.m.refused(&s.config.source, refusal.reason());
+            s.board.uploads.refused(&s.config.source, refusal.reason());
             let what = format!(
                 "origin {}, sdkappid {}",
                 origin.as_deref().unwrap_or("(none)"),
@@ -449,6 +454,7 @@ async fn upload(
         .await
         .map_err(no)?;
     s.m.upload(&s.config.source, cmd.label());
+    s.board.uploads.taken(&s.config.source);
     if let (Some(f), Some((body, charge))) = (&s.forward, relay) {
         f.send(Relay {
             query,
