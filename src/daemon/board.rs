@@ -64,6 +64,15 @@ impl Lags {
 #[derive(Debug, Default)]
 pub struct Uploads(Mutex<BTreeMap<(String, &'static str), u64>>);
 
+/// One source's uploads: its name, how many it took, its refusals by
+/// reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceUploads {
+    pub source: String,
+    pub taken: u64,
+    pub refused: Vec<(&'static str, u64)>,
+}
+
 /// What [`Uploads::taken`] counts under.
 const TAKEN: &str = "";
 
@@ -84,18 +93,22 @@ impl Uploads {
     }
 
     /// Each source's uploads taken and refusals by reason.
-    pub fn all(&self) -> Vec<(String, u64, Vec<(&'static str, u64)>)> {
+    pub fn all(&self) -> Vec<SourceUploads> {
         let m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<(String, u64, Vec<(&'static str, u64)>)> = Vec::new();
+        let mut out: Vec<SourceUploads> = Vec::new();
         for ((source, reason), n) in m.iter() {
-            if out.last().is_none_or(|(s, _, _)| s != source) {
-                out.push((source.clone(), 0, Vec::new()));
+            if out.last().is_none_or(|s| s.source != *source) {
+                out.push(SourceUploads {
+                    source: source.clone(),
+                    taken: 0,
+                    refused: Vec::new(),
+                });
             }
             if let Some(last) = out.last_mut() {
                 if *reason == TAKEN {
-                    last.1 = *n;
+                    last.taken = *n;
                 } else {
-                    last.2.push((reason, *n));
+                    last.refused.push((reason, *n));
                 }
             }
         }

@@ -273,16 +273,18 @@ fn uploads_table(lang: Lang, s: &PagesState) -> String {
             ]
         )
     );
-    for (source, taken, refused) in all {
-        let why = refused
+    for u in all {
+        let why = u
+            .refused
             .iter()
             .map(|(r, n)| format!("{}: {n}", esc(r)))
             .collect::<Vec<_>>()
             .join(", ");
         out += &format!(
-            "<tr><td>{}</td><td class=\"n\">{taken}</td><td{}>{}</td></tr>",
-            esc(&source),
-            if refused.is_empty() {
+            "<tr><td>{}</td><td class=\"n\">{}</td><td{}>{}</td></tr>",
+            esc(&u.source),
+            u.taken,
+            if u.refused.is_empty() {
                 ""
             } else {
                 " class=\"bad\""
