@@ -117,11 +117,26 @@ fn the_pages_show_what_metrics_shows_in_both_languages() {
     for want in [
         "ICE_TRANSPORT_ERROR",
         "FIREWALL_RESTRICTION",
-        "user=carol",
+        "user=<a href=\"/users/carol?lang=en\">carol</a>",
         "&lt;script&gt;",
     ] {
         assert!(html.contains(want), "{want}: {html}");
     }
+    // Who: carol's page has her failure, in its group; user ids are
+    // escaped and encoded.
+    let (code, html) = http_get(d.port, "/users/carol").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("OPERATION_FAILED") && html.contains("/groups/media_connection"),
+        "{html}"
+    );
+    assert_eq!(http_get(d.port, "/users/nobody").unwrap().0, 404);
+    let (code, html) = http_get(d.port, "/users/user1").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        html.contains("ICE_TRANSPORT_ERROR") && !html.contains("SECRETSIG"),
+        "{html}"
+    );
     assert!(!html.contains("SECRETSIG") && !html.contains("<script>alert"));
     assert_eq!(http_get(d.port, "/groups/nope").unwrap().0, 404);
     let (_, index_html) = http_get(d.port, "/").unwrap();

@@ -18,7 +18,7 @@ use super::config::Overflow;
 use super::generation::Generation;
 use super::metrics::{Metrics, Witness};
 use super::queue::{BATCH_BYTES, Batch, Closed, Held, Sender, SinkMsg};
-use super::recent::Sample;
+use super::recent::{Sample, UserEvent};
 use super::sampling::{Rate, Sampler, Verdict};
 
 /// What each source holds: counts each event in the metrics, serialises
@@ -70,7 +70,13 @@ struct Counts {
     /// A few events for the daemon's pages: the first of each key in the
     /// batch.
     samples: Vec<(EntryId, Option<EntryId>, Sample)>,
+    /// Errors of named users for their pages: the first of each user and
+    /// key in a batch, at most [`USER_SAMPLES`] a batch.
+    user_samples: Vec<(String, EntryId, Option<EntryId>, Sample)>,
 }
+
+/// Users' errors kept a batch, at most.
+const USER_SAMPLES: usize = 32;
 
 /// Events per entry, cause and a label value.
 type Tally = Vec<((EntryId, Option<EntryId>, String), u64)>;
@@ -166,6 +172,19 @@ impl Emitter {
             self.counts.samples.push((entry, cause, Sample::of(ev)));
         }
         let c = &ev.context;
+        if self.board.is_some()
+            && self.counts.user_samples.len() < USER_SAMPLES
+            && let Some(u) = &c.user_id
+            && !self
+                .counts
+                .user_samples
+                .iter()
+                .any(|(su, se, _, _)| *se == entry && su == u)
+        {
+            self.counts
+                .user_samples
+                .push((u.clone(), entry, cause, Sample::of(ev)));
+        }
         if let Some(v) = &c.sdk_version {
             tally(&mut self.counts.versions, entry, cause, v);
         }
@@ -244,6 +263,7 @@ impl Emitter {
                 self.counts.versions.clear();
                 self.counts.browsers.clear();
                 self.counts.samples.clear();
+                self.counts.user_samples.clear();
                 Err(CommitError::Full)
             }
             Err(Err(Closed)) => Err(CommitError::Closed),
@@ -268,6 +288,18 @@ impl Emitter {
             }
             self.metrics.affected(set, &mut self.counts.hits);
             self.counts.hits.clear();
+            for (user, id, cause, sample) in self.counts.user_samples.drain(..) {
+                if let Some(r) = recent {
+                    r.user_event(
+                        &user,
+                        UserEvent {
+                            key: names(id).1.to_string(),
+                            group: crate::catalog::group_of(set, id, cause),
+                            sample,
+                        },
+                    );
+                }
+            }
             for (id, cause, s) in self.counts.samples.drain(..) {
                 if let Some(r) = recent {
                     let (catalog, key) = names(id);

@@ -1,7 +1,10 @@
 //! The daemon's own pages, for a person without Grafana: `/` (what it
-//! reads, its health, the errors now by key with the users they hit) and
-//! `/errors/{KEY}` (what the error means and what to do, its figures, the
-//! SDK versions and browsers it came from, its last few events). Rendered
+//! reads, its health, the browser uploads refused, the failures by group
+//! and the errors by key with the users they hit), `/groups/{group}` (one
+//! failure whatever the SDK version), `/errors/{KEY}` (what the error means
+//! and what to do, its figures, the SDK versions and browsers it came
+//! from, its last few events) and `/users/{userId}` (a recent user's last
+//! errors). Rendered
 //! on the server as HTML with no external asset, in English or Japanese
 //! (`?lang=ja`, or a browser that prefers Japanese), every text escaped,
 //! nothing secret (lines are redacted before they are kept), and the work
@@ -42,6 +45,7 @@ pub fn router(state: PagesState) -> Router {
         .route("/", get(index))
         .route("/errors/{key}", get(error_page))
         .route("/groups/{group}", get(group_page))
+        .route("/users/{user}", get(user_page))
         .with_state(state)
 }
 
@@ -295,6 +299,86 @@ fn uploads_table(lang: Lang, s: &PagesState) -> String {
     out + "</table>"
 }
 
+/// `s` as one path segment: every byte but the unreserved ones
+/// percent-encoded.
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Who an event names, each linked where it has a page (the user), or
+/// "not named in the logs".
+fn who(lang: Lang, s: &super::recent::Sample) -> String {
+    let user = s.user.as_deref().map_or_else(
+        || format!("user={}", lang.t("not named in the logs", "ログに記載なし")),
+        |u| {
+            format!(
+                "user=<a href=\"/users/{}?lang={}\">{}</a>",
+                esc(&path_segment(u)),
+                lang.code(),
+                esc(u)
+            )
+        },
+    );
+    let rest = [
+        ("room", &s.room),
+        ("sdk", &s.version),
+        ("browser", &s.browser),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", esc(v))))
+    .collect::<Vec<_>>();
+    std::iter::once(user)
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `/users/{userId}`: a user's last errors (users seen lately only, kept in
+/// memory like the recent events), each with its key, group and line.
+async fn user_page(
+    State(s): State<PagesState>,
+    Path(user): Path<String>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::of(&q, &headers);
+    let user: String = user.chars().take(256).collect();
+    let here = format!("/users/{}", path_segment(&user));
+    let mut body = format!("{}<h1>{}</h1>", nav(lang, &here), esc(&user));
+    let Some(events) = s.board.recent.user_events(&user) else {
+        body += &format!(
+            "<p>{}</p>",
+            lang.t(
+                "No recent error of this user (the daemon keeps the last 1,000 users seen).",
+                "このユーザーの最近のエラーはありません(最近の1,000ユーザーのみ保持)。"
+            )
+        );
+        let mut r = page(lang, &user, &body);
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    };
+    body += &format!("<h2>{}</h2>", lang.t("Last errors", "最近のエラー"));
+    for e in &events {
+        body += &format!(
+            "<p>{} <a href=\"/errors/{k}?lang={l}\">{k}</a> <a href=\"/groups/{g}?lang={l}\">{g}</a> {}</p><pre>{}</pre>",
+            esc(&e.sample.ts),
+            who(lang, &e.sample),
+            esc(&e.sample.line),
+            k = esc(&e.key),
+            g = esc(e.group),
+            l = lang.code()
+        );
+    }
+    page(lang, &user, &body)
+}
+
 /// A group's reach among the affected figures.
 fn group_reach(figures: &[Figure], group: &str) -> Reach {
     figures
@@ -412,26 +496,7 @@ async fn group_page(
     if !f.samples.is_empty() {
         body += &format!("<h2>{}</h2>", lang.t("Last events", "最近のイベント"));
         for smp in &f.samples {
-            let who = [
-                ("user", &smp.user),
-                ("room", &smp.room),
-                ("sdk", &smp.version),
-                ("browser", &smp.browser),
-            ]
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    v.as_deref().map_or_else(
-                        || lang
-                            .t("not named in the logs", "ログに記載なし")
-                            .to_string(),
-                        esc
-                    )
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
+            let who = who(lang, smp);
             body += &format!("<p>{} {who}</p><pre>{}</pre>", esc(&smp.ts), esc(&smp.line));
         }
     }
@@ -543,16 +608,7 @@ fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: Reach) ->
     if !f.samples.is_empty() {
         out += &format!("<h3>{}</h3>", lang.t("Last events", "最近のイベント"));
         for s in &f.samples {
-            let who = [
-                ("user", &s.user),
-                ("room", &s.room),
-                ("sdk", &s.version),
-                ("browser", &s.browser),
-            ]
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", esc(v))))
-            .collect::<Vec<_>>()
-            .join(" ");
+            let who = who(lang, s);
             out += &format!("<p>{} {who}</p><pre>{}</pre>", esc(&s.ts), esc(&s.line));
         }
     }
@@ -614,6 +670,12 @@ async fn error_page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_id_is_one_encoded_path_segment() {
+        assert_eq!(path_segment("a b/<\"é"), "a%20b%2F%3C%22%C3%A9");
+        assert_eq!(path_segment("alice_1.x-y~"), "alice_1.x-y~");
+    }
 
     #[test]
     fn text_is_escaped() {

@@ -18,6 +18,10 @@ pub const MAX_SAMPLES: usize = 5;
 pub const MAX_LINE: usize = 400;
 /// Versions and browsers kept per key.
 pub const MAX_VALUES: usize = 10;
+/// Users whose recent errors are kept (the least recently seen go first).
+pub const MAX_USERS: usize = 1000;
+/// Recent errors kept per user.
+pub const MAX_USER_EVENTS: usize = 10;
 
 /// One recent event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,12 +129,31 @@ pub struct KeyFigures {
     pub browsers: Vec<(String, u64)>,
 }
 
-/// Every key's recent figures (see the module docs), and every group's
-/// (its errors whatever their key and SDK version, by the cause's group).
+/// One recent error of a user: its key, group and event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEvent {
+    pub key: String,
+    pub group: &'static str,
+    pub sample: Sample,
+}
+
+/// The users seen lately, each with its last errors.
+#[derive(Debug, Default)]
+struct Users {
+    by_id: HashMap<String, (u64, VecDeque<UserEvent>)>,
+    /// Arrivals, to find the least recently seen.
+    seen: u64,
+}
+
+/// Every key's recent figures (see the module docs), every group's (its
+/// errors whatever their key and SDK version, by the cause's group), and
+/// the last errors of the users seen lately ([`MAX_USERS`], each
+/// [`MAX_USER_EVENTS`]).
 #[derive(Debug)]
 pub struct Recent {
     keys: Mutex<HashMap<(String, String), KeyNow>>,
     groups: Mutex<HashMap<&'static str, KeyNow>>,
+    users: Mutex<Users>,
     clock: SharedClock,
 }
 
@@ -146,8 +169,42 @@ impl Recent {
         Self {
             keys: Mutex::default(),
             groups: Mutex::default(),
+            users: Mutex::default(),
             clock,
         }
+    }
+
+    /// A recent error of `user`.
+    pub(crate) fn user_event(&self, user: &str, e: UserEvent) {
+        let mut u = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        u.seen += 1;
+        let seen = u.seen;
+        if !u.by_id.contains_key(user) && u.by_id.len() >= MAX_USERS {
+            // The least recently seen makes room (a scan, once per new user
+            // beyond the bound).
+            if let Some(old) = u
+                .by_id
+                .iter()
+                .min_by_key(|(_, (at, _))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                u.by_id.remove(&old);
+            }
+        }
+        let (at, events) = u.by_id.entry(user.to_string()).or_default();
+        *at = seen;
+        if events.len() == MAX_USER_EVENTS {
+            events.pop_front();
+        }
+        events.push_back(e);
+    }
+
+    /// `user`'s last errors, newest first, if the user was seen lately.
+    pub fn user_events(&self, user: &str) -> Option<Vec<UserEvent>> {
+        let u = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        u.by_id
+            .get(user)
+            .map(|(_, e)| e.iter().rev().cloned().collect())
     }
 
     fn with_group<R>(&self, group: &'static str, f: impl FnOnce(&mut KeyNow) -> R) -> R {
@@ -253,6 +310,36 @@ mod tests {
         assert!(f[0].versions.iter().any(|(v, _)| v == "other"));
         assert_eq!(f[0].samples.len(), MAX_SAMPLES);
         assert_eq!(f[0].samples[0].ts, "7", "newest first");
+    }
+
+    #[test]
+    fn users_and_their_events_stay_bounded() {
+        let r = Recent::default();
+        let ev = |n: usize| UserEvent {
+            key: format!("K{n}"),
+            group: "media_connection",
+            sample: Sample {
+                ts: n.to_string(),
+                user: None,
+                room: None,
+                version: None,
+                browser: None,
+                line: String::new(),
+            },
+        };
+        for n in 0..15 {
+            r.user_event("carol", ev(n));
+        }
+        let carol = r.user_events("carol").unwrap();
+        assert_eq!(carol.len(), MAX_USER_EVENTS);
+        assert_eq!(carol[0].key, "K14", "newest first");
+        for n in 0..MAX_USERS {
+            r.user_event(&format!("u{n}"), ev(n));
+        }
+        // carol was the least recently seen: she made room for the last.
+        assert!(r.user_events("carol").is_none());
+        assert!(r.user_events("u0").is_some());
+        assert_eq!(r.users.lock().unwrap().by_id.len(), MAX_USERS);
     }
 
     #[test]
