@@ -112,9 +112,11 @@ fn may_escape(text: &[u8]) -> bool {
     })
 }
 
-/// Rule 1 (a name, a separator, a value) and the names alone (rule 2).
+/// The names (found in one pass), and what follows a name in rule 1 (a
+/// separator and a value, matched at the name's end only: the captures
+/// run on that short stretch, not the whole text).
 struct Patterns {
-    value: regex::bytes::Regex,
+    after: regex::bytes::Regex,
     names: regex::bytes::Regex,
 }
 
@@ -146,14 +148,14 @@ impl Patterns {
         // The value: no quote, separator or space; URL-encoded bytes other
         // than a quote, `&` or `,` belong to it.
         let value = r#"(?:[^"'\\&,;\s})\]%<>]|%[013-9A-Fa-f][0-9A-Fa-f]|%2[013-589ABDEFabdef])+"#;
-        let p = format!(
-            r#"(?i)({name})(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
+        let after = format!(
+            r#"(?i)^(?:({quote}?[ \t]*(?:[:=]|：|＝|%3[AD])[ \t]*{quote}?)({value})|({quote}?[ \t]+{quote}?)([A-Za-z0-9*_+/=.\-]{{16,}}))"#,
         );
         let build = |p: &str| {
             regex::bytes::Regex::new(p).unwrap_or_else(|e| panic!("the credentials pattern: {e}"))
         };
         Self {
-            value: build(&p),
+            after: build(&after),
             names: build(&format!("(?i){name}")),
         }
     }
@@ -225,18 +227,21 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
         return (Cow::Borrowed(text), Shift::default());
     }
     let p = patterns_for(text);
-    // Rule 1: the values after a separator.
-    let mut spans: Vec<(usize, usize)> = p
-        .value
-        .captures_iter(text)
-        .filter_map(|c| c.get(3).or_else(|| c.get(5)))
-        .map(|v| (v.start(), v.end()))
-        .collect();
-    // Rule 2: after each name, every credential-looking token.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
     for n in p.names.find_iter(text) {
-        let end = text.len().min(n.end() + WINDOW);
-        for (a, b) in tokens(&text[n.end()..end]) {
-            if credential_like(&text[n.end() + a..n.end() + b]) {
+        let rest = &text[n.end()..];
+        // Rule 1: a separator and a value right after the name.
+        if let Some(v) = p
+            .after
+            .captures(rest)
+            .and_then(|c| c.get(2).or_else(|| c.get(4)))
+        {
+            spans.push((n.end() + v.start(), n.end() + v.end()));
+        }
+        // Rule 2: every credential-looking token after the name.
+        let end = rest.len().min(WINDOW);
+        for (a, b) in tokens(&rest[..end]) {
+            if credential_like(&rest[a..b]) {
                 spans.push((n.end() + a, n.end() + b));
             }
         }
