@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::matcher::Detection;
 
 /// A code that explains the event (account, room-entry or v5 extraCode).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Cause<'a> {
     /// Decimal code.
     pub code: Option<i64>,
@@ -22,7 +22,7 @@ pub struct Cause<'a> {
 }
 
 /// A common-message entry seen on the line.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MessageRef<'a> {
     /// Catalog key (`MSG_...`).
     pub key: &'a str,
@@ -31,7 +31,7 @@ pub struct MessageRef<'a> {
 }
 
 /// One error event.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Event<'a> {
     /// The line's own timestamp when recognised, else the collector's time
     /// of the record (ingest, NATS), else the time it was read (RFC 3339).
@@ -88,6 +88,12 @@ pub struct Event<'a> {
     pub line: Cow<'a, str>,
     /// True when `line` was cut at the length limit.
     pub line_truncated: bool,
+    /// The records before it in the same body (a browser's upload): the
+    /// first line of each, redacted, oldest first (at most
+    /// [`crate::breadcrumbs::MAX`]); what the SDK logged on the way to the
+    /// error (`ice connection state: failed`, `cameras: []`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breadcrumbs: Vec<String>,
     /// The entries of the event, its cause and its message (for [`crate::render`]).
     #[serde(skip)]
     pub ids: (EntryId, Option<EntryId>, Option<EntryId>),
@@ -175,6 +181,7 @@ impl<'a> Event<'a> {
             context,
             line: Cow::Borrowed(line),
             line_truncated: info.truncated,
+            breadcrumbs: Vec::new(),
             recovered: false,
             ids: (det.entry, det.cause, det.message),
         }

@@ -37,6 +37,7 @@
 #![deny(missing_docs)]
 
 pub(crate) mod bodies;
+pub mod breadcrumbs;
 pub mod bytes;
 pub mod catalog;
 pub mod context;

@@ -272,6 +272,16 @@ impl Renderer {
         } else if !self.compact {
             out.extend_from_slice(b",\"line_truncated\":false");
         }
+        if !ev.breadcrumbs.is_empty() {
+            out.extend_from_slice(b",\"breadcrumbs\":");
+            let mut sep = b'[';
+            for b in &ev.breadcrumbs {
+                out.push(sep);
+                sep = b',';
+                string(out, b);
+            }
+            out.push(b']');
+        }
         if let Some(r) = &ev.received {
             out.extend_from_slice(b",\"received\":");
             string(out, r);

@@ -1256,3 +1256,42 @@ fn refusals_are_logged_once_a_minute_per_reason() {
         "{log}"
     );
 }
+
+/// An upload's error carries the records before it (first lines,
+/// redacted): what the SDK logged on the way to the error.
+#[test]
+fn an_uploaded_error_carries_the_records_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let log = "[08:40:55:001] <INFO> [\u{2191}t1|alice] enterRoom() [{\"sdkAppId\":1400000001,\"userSig\":\"eJwtjcEKgjAQRH9l2XMgMUjxWAj9gIfoIrJt1pJuYhNb\"}]\n[08:40:56:100] <WARN> [\u{2193}c1|alice] ice connection state: failed\n[08:40:56:200] <ERROR> [\u{2191}t1|alice] enterRoom() failed 3   OPERATION_FAILED: 'enterRoom' failed, reason: ice\n code:5501\n";
+    let (code, text) = upload_from(port, "192.0.2.70", log);
+    assert_eq!((code, text.trim()), (200, "{\"events\":1}"));
+    // The group page shows them above the record.
+    assert!(common::wait_until(Duration::from_secs(10), || {
+        common::daemon::http_get(d.port, "/groups/media_connection")
+            .is_some_and(|(_, h)| h.contains("<pre class=\"crumbs\">"))
+    }));
+    let (_, page) = common::daemon::http_get(d.port, "/groups/media_connection").unwrap();
+    assert!(
+        page.contains("ice connection state: failed") && !page.contains("eJwt"),
+        "{page}"
+    );
+    d.stop();
+    let evs = events(dir.path());
+    let crumbs: Vec<&str> = evs[0]["breadcrumbs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", evs[0]))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(crumbs.len(), 2, "{crumbs:?}");
+    assert!(
+        crumbs[0].contains("[redacted]") && !crumbs[0].contains("eJwt"),
+        "{crumbs:?}"
+    );
+    assert!(
+        crumbs[1].ends_with("ice connection state: failed"),
+        "{crumbs:?}"
+    );
+    assert_eq!(evs[0]["group"], "media_connection");
+}

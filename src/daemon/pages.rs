@@ -133,7 +133,7 @@ fn esc(s: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
 th{background:#f4f4f4}td.n{text-align:right}pre{background:#f7f7f7;padding:.5rem;white-space:pre-wrap;word-break:break-all}\
-.bad{color:#a00}.ok{color:#070}nav a{margin-right:1rem}";
+pre.crumbs{color:#666;margin-bottom:0}.bad{color:#a00}.ok{color:#070}nav a{margin-right:1rem}";
 
 fn page(lang: Lang, title: &str, body: &str) -> Response {
     let html = format!(
@@ -340,6 +340,19 @@ fn who(lang: Lang, s: &super::recent::Sample) -> String {
         .join(" ")
 }
 
+/// A sample's record, with the records before it (its breadcrumbs) above.
+fn record(s: &super::recent::Sample) -> String {
+    let crumbs = if s.breadcrumbs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<pre class=\"crumbs\">{}</pre>",
+            esc(&s.breadcrumbs.join("\n"))
+        )
+    };
+    format!("{crumbs}<pre>{}</pre>", esc(&s.line))
+}
+
 /// `/users/{userId}`: a user's last errors (users seen lately only, kept in
 /// memory like the recent events), each with its key, group and line.
 async fn user_page(
@@ -367,10 +380,10 @@ async fn user_page(
     body += &format!("<h2>{}</h2>", lang.t("Last errors", "最近のエラー"));
     for e in &events {
         body += &format!(
-            "<p>{} <a href=\"/errors/{k}?lang={l}\">{k}</a> <a href=\"/groups/{g}?lang={l}\">{g}</a> {}</p><pre>{}</pre>",
+            "<p>{} <a href=\"/errors/{k}?lang={l}\">{k}</a> <a href=\"/groups/{g}?lang={l}\">{g}</a> {}</p>{}",
             esc(&e.sample.ts),
             who(lang, &e.sample),
-            esc(&e.sample.line),
+            record(&e.sample),
             k = esc(&e.key),
             g = esc(e.group),
             l = lang.code()
@@ -497,7 +510,7 @@ async fn group_page(
         body += &format!("<h2>{}</h2>", lang.t("Last events", "最近のイベント"));
         for smp in &f.samples {
             let who = who(lang, smp);
-            body += &format!("<p>{} {who}</p><pre>{}</pre>", esc(&smp.ts), esc(&smp.line));
+            body += &format!("<p>{} {who}</p>{}", esc(&smp.ts), record(smp));
         }
     }
     let recent = s.board.recent.figures();
@@ -609,7 +622,7 @@ fn entry_section(lang: Lang, e: &Entry, f: Option<&KeyFigures>, users: Reach) ->
         out += &format!("<h3>{}</h3>", lang.t("Last events", "最近のイベント"));
         for s in &f.samples {
             let who = who(lang, s);
-            out += &format!("<p>{} {who}</p><pre>{}</pre>", esc(&s.ts), esc(&s.line));
+            out += &format!("<p>{} {who}</p>{}", esc(&s.ts), record(s));
         }
     }
     out

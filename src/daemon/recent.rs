@@ -34,6 +34,8 @@ pub struct Sample {
     pub browser: Option<String>,
     /// The record's text, redacted, at most [`MAX_LINE`] bytes.
     pub line: String,
+    /// The records before it in its upload (redacted, bounded).
+    pub breadcrumbs: Vec<String>,
 }
 
 impl Sample {
@@ -51,6 +53,7 @@ impl Sample {
             version: c.sdk_version.clone(),
             browser: c.browser.clone(),
             line: ev.line[..end].to_string(),
+            breadcrumbs: ev.breadcrumbs.clone(),
         }
     }
 }
@@ -300,6 +303,8 @@ mod tests {
                     version: None,
                     browser: None,
                     line: String::new(),
+                    breadcrumbs: Vec::new(),
+                    breadcrumbs: Vec::new(),
                 },
             );
         }
@@ -325,6 +330,7 @@ mod tests {
                 version: None,
                 browser: None,
                 line: String::new(),
+                breadcrumbs: Vec::new(),
             },
         };
         for n in 0..15 {

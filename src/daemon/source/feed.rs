@@ -55,6 +55,9 @@ pub(crate) struct Feed<'a> {
     cap: Option<Cap>,
     /// New unknown names this read logged (at most [`DRIFT_PER_READ`]).
     drift_logged: u8,
+    /// The whole body read (a browser's upload): its events carry the
+    /// records before them as breadcrumbs.
+    body: Option<&'a [u8]>,
 }
 
 /// New unknown names one read (a block, an upload) logs at most: one
@@ -89,7 +92,15 @@ impl<'a> Feed<'a> {
             charge: None,
             cap: None,
             drift_logged: 0,
+            body: None,
         }
+    }
+
+    /// Its events carry the records before them in `body` (the whole text
+    /// read, one user's) as breadcrumbs.
+    pub(crate) fn with_breadcrumbs(mut self, body: &'a [u8]) -> Self {
+        self.body = Some(body);
+        self
     }
 
     /// Holds the read whole: its emitter keeps every event until the
@@ -172,7 +183,17 @@ impl EventSink for Feed<'_> {
         } else if let Some(x) = ev.extra_code {
             self.drift("v5_extra_code", &x.to_string(), &ev.line);
         }
-        self.emitter.event(&self.g, ev)?;
+        match self.body {
+            Some(body) if ev.offset > 0 => {
+                let mut with = ev.clone();
+                with.breadcrumbs = crate::breadcrumbs::before(
+                    body,
+                    usize::try_from(ev.offset).unwrap_or(usize::MAX),
+                );
+                self.emitter.event(&self.g, &with)?;
+            }
+            _ => self.emitter.event(&self.g, ev)?,
+        }
         if let Some((charge, base)) = &mut self.charge {
             let held = self.emitter.held_bytes();
             charge.grow_to(*base + held).map_err(Stop::OverBudget)?;

@@ -351,6 +351,7 @@ async fn ingest(s: &Arc<IngestState>, source: String, headers: HeaderMap, body: 
                         ack: Some(tx),
                         limit: None,
                         by: Witness::Trusted,
+                        body: None,
                     },
                     |feed| records.scan(&mut pipeline, feed),
                 )?

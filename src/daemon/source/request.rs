@@ -55,7 +55,7 @@ impl From<BodyError> for Halt {
 
 /// How a request's events are committed.
 #[derive(Debug)]
-pub(crate) struct Terms {
+pub(crate) struct Terms<'b> {
     /// Sent once the events are written, for a caller that waits for the
     /// write (ingest); `None`: the charge goes with the events.
     pub(crate) ack: Option<oneshot::Sender<()>>,
@@ -63,6 +63,9 @@ pub(crate) struct Terms {
     pub(crate) limit: Option<u64>,
     /// Who sent them.
     pub(crate) by: Witness,
+    /// The body as text, when it is one user's records in order (a
+    /// browser's upload): its events carry breadcrumbs.
+    pub(crate) body: Option<&'b [u8]>,
 }
 
 /// What a committed request read and queued.
@@ -226,16 +229,24 @@ impl RequestPath {
         &self,
         source: &str,
         charge: &mut Charge,
-        terms: Terms,
+        terms: Terms<'_>,
         scan: impl FnOnce(&mut Feed<'_>) -> Result<(), feed::Stop>,
     ) -> Result<Committed, Halt> {
-        let Terms { ack, limit, by } = terms;
+        let Terms {
+            ack,
+            limit,
+            by,
+            body,
+        } = terms;
         let mut emitter = self.emitter.clone().sent_by(by);
         let mut feed = Feed::new(&self.current, &mut emitter, &self.metrics, source)
             .holding()
             .charged(charge);
         if let Some(l) = limit {
             feed = feed.capped_at(l);
+        }
+        if let Some(b) = body {
+            feed = feed.with_breadcrumbs(b);
         }
         match scan(&mut feed) {
             Ok(()) => {}

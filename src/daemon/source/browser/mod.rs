@@ -526,6 +526,7 @@ fn take_log(
         ack: None,
         limit: Some(limit),
         by: Witness::from(ClientId::of(client)),
+        body: Some(up.log.as_bytes()),
     };
     match s.path.commit(source, charge, terms, |feed| {
         pipeline.text(up.log.as_bytes(), feed)
