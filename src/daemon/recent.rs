@@ -304,7 +304,6 @@ mod tests {
                     browser: None,
                     line: String::new(),
                     breadcrumbs: Vec::new(),
-                    breadcrumbs: Vec::new(),
                 },
             );
         }
