@@ -284,6 +284,19 @@ impl Recent {
 mod tests {
     use super::*;
 
+    /// A sample at `ts`, nothing else known.
+    fn sample(ts: String) -> Sample {
+        Sample {
+            ts,
+            user: None,
+            room: None,
+            version: None,
+            browser: None,
+            line: String::new(),
+            breadcrumbs: Vec::new(),
+        }
+    }
+
     #[test]
     fn counts_values_and_samples_stay_bounded() {
         let r = Recent::default();
@@ -293,19 +306,7 @@ mod tests {
             r.version("c", "ICE", &format!("5.{i}.0"), 1);
         }
         for i in 0..8 {
-            r.sample(
-                "c",
-                "ICE",
-                Sample {
-                    ts: i.to_string(),
-                    user: None,
-                    room: None,
-                    version: None,
-                    browser: None,
-                    line: String::new(),
-                    breadcrumbs: Vec::new(),
-                },
-            );
+            r.sample("c", "ICE", sample(i.to_string()));
         }
         let f = r.figures();
         assert_eq!((f[0].total, f[0].last_5m), (5, 5));
@@ -322,15 +323,7 @@ mod tests {
         let ev = |n: usize| UserEvent {
             key: format!("K{n}"),
             group: "media_connection",
-            sample: Sample {
-                ts: n.to_string(),
-                user: None,
-                room: None,
-                version: None,
-                browser: None,
-                line: String::new(),
-                breadcrumbs: Vec::new(),
-            },
+            sample: sample(n.to_string()),
         };
         for n in 0..15 {
             r.user_event("carol", ev(n));
