@@ -84,10 +84,10 @@ fn word_pattern(word: &str, escapes: bool) -> String {
 
 /// The two patterns for `text`: names with escaped letters only where the
 /// text may hold an escape (the smaller patterns are much faster).
-fn patterns_for(text: &[u8]) -> &'static Patterns {
+fn patterns_for(escaped: bool) -> &'static Patterns {
     static PLAIN: OnceLock<Patterns> = OnceLock::new();
     static ESCAPED: OnceLock<Patterns> = OnceLock::new();
-    if may_escape(text) {
+    if escaped {
         ESCAPED.get_or_init(|| Patterns::build(true))
     } else {
         PLAIN.get_or_init(|| Patterns::build(false))
@@ -161,22 +161,43 @@ impl Patterns {
     }
 }
 
-/// True when `text` may hold a credential (a cheap test before [`redact`]):
-/// `sig` or `key` (every name holds one) in any case, or a name's letter
-/// that may be escaped. A few vectorised byte searches: the last letter of
-/// each word, then the two before it.
-pub fn may_hold(text: &[u8]) -> bool {
-    fn ends_word(text: &[u8], last: (u8, u8), word: &[u8; 2]) -> bool {
-        memchr::memchr2_iter(last.0, last.1, text).any(|i| {
-            i >= 2
-                && text[i - 2].eq_ignore_ascii_case(&word[0])
-                && text[i - 1].eq_ignore_ascii_case(&word[1])
-        })
+/// What the cheap test before [`redact`] saw in a text: `sig` or `key`
+/// (every name holds one) in any case, a name's letter that may be
+/// escaped, an `eJ` that may begin a signature. A few vectorised byte
+/// searches, each run once; the patterns and rule 3 go by what they saw.
+struct Look {
+    named: bool,
+    escaped: bool,
+    zlib: bool,
+}
+
+impl Look {
+    fn of(text: &[u8]) -> Self {
+        /// The last letter of the word, then the two before it.
+        fn ends_word(text: &[u8], last: (u8, u8), word: &[u8; 2]) -> bool {
+            memchr::memchr2_iter(last.0, last.1, text).any(|i| {
+                i >= 2
+                    && text[i - 2].eq_ignore_ascii_case(&word[0])
+                    && text[i - 1].eq_ignore_ascii_case(&word[1])
+            })
+        }
+        Self {
+            named: ends_word(text, (b'g', b'G'), b"si") || ends_word(text, (b'y', b'Y'), b"ke"),
+            escaped: may_escape(text),
+            zlib: memchr::memmem::find(text, b"eJ").is_some(),
+        }
     }
-    ends_word(text, (b'g', b'G'), b"si")
-        || ends_word(text, (b'y', b'Y'), b"ke")
-        || may_escape(text)
-        || memchr::memmem::find(text, b"eJ").is_some()
+
+    /// Whether the text may hold a credential at all.
+    fn any(&self) -> bool {
+        self.named || self.escaped || self.zlib
+    }
+}
+
+/// True when `text` may hold a credential (the cheap test before
+/// [`redact`]).
+pub fn may_hold(text: &[u8]) -> bool {
+    Look::of(text).any()
 }
 
 /// A byte of a credential-looking token (rules 2 and 3): the base64 and
@@ -223,10 +244,11 @@ fn credential_like(t: &[u8]) -> bool {
 /// map from offsets in `text` to offsets in the result (for offsets at or
 /// after a replaced value, shifted by what the replacements changed).
 pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
-    if !may_hold(text) {
+    let look = Look::of(text);
+    if !look.any() {
         return (Cow::Borrowed(text), Shift::default());
     }
-    let p = patterns_for(text);
+    let p = patterns_for(look.escaped);
     let mut spans: Vec<(usize, usize)> = Vec::new();
     for n in p.names.find_iter(text) {
         let rest = &text[n.end()..];
@@ -247,7 +269,7 @@ pub fn redact(text: &[u8]) -> (Cow<'_, [u8]>, Shift) {
         }
     }
     // Rule 3: a signature by its shape, anywhere.
-    if memchr::memmem::find(text, b"eJ").is_some() {
+    if look.zlib {
         spans.extend(tokens(text).filter(|&(a, b)| zlib_like(&text[a..b], ZLIB)));
     }
     if spans.is_empty() {
