@@ -427,27 +427,7 @@ impl Metrics {
             seen.1 = now;
         }
         if seen.0.len() < DRIFT_NAMES && seen.0.insert(key) {
-            // Control characters, line separators and bidi controls
-            // escaped: a record's CR must not forge a line of the daemon's
-            // log, nor an override reorder what an operator reads.
-            let unsafe_char = |c: char| {
-                c.is_control()
-                    || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-            };
-            let first: String = record
-                .lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .flat_map(|c| {
-                    let escaped = unsafe_char(c).then(|| c.escape_default());
-                    escaped
-                        .into_iter()
-                        .flatten()
-                        .chain((!unsafe_char(c)).then_some(c))
-                })
-                .collect();
+            let first = log_text(record.lines().next().unwrap_or(""), 200);
             tracing::warn!(
                 "catalog drift: {name} ({form}) is not in the catalog: the SDK is newer than it; first seen: {first}"
             );
@@ -609,6 +589,24 @@ impl Metrics {
     }
 }
 
+/// Text from outside (a record, a header) made safe for the daemon's own
+/// log, at most `max_chars` characters: every character Rust would not
+/// print as itself (control characters, line and paragraph separators,
+/// bidi and other format controls) escaped, so a CR cannot forge a log
+/// line nor an override reorder what an operator reads; quotes and
+/// backslashes stay as they are.
+pub(crate) fn log_text(text: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    for c in text.chars().take(max_chars) {
+        if matches!(c, '"' | '\'' | '\\') {
+            out.push(c);
+        } else {
+            out.extend(c.escape_debug());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,6 +633,15 @@ mod tests {
             m.openmetrics()
                 .contains("trtc_logwatch_catalog_drift_total{form=\"v4_key\"} 1028")
         );
+    }
+
+    #[test]
+    fn outside_text_is_made_safe_for_the_log() {
+        assert_eq!(
+            log_text("a\r\n\u{1b}[31m \u{2028}\u{202e}\u{200b}\"q\" é", 100),
+            "a\\r\\n\\u{1b}[31m \\u{2028}\\u{202e}\\u{200b}\"q\" é"
+        );
+        assert_eq!(log_text("abcdef", 3), "abc");
     }
 
     #[test]

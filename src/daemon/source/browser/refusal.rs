@@ -149,11 +149,7 @@ impl RefusalLog {
         };
         drop(m);
         if let Some(n) = line {
-            let what: String = what
-                .chars()
-                .take(100)
-                .flat_map(char::escape_debug)
-                .collect();
+            let what = crate::daemon::metrics::log_text(what, 100);
             tracing::warn!(
                 "{source}: refused {n} upload(s) for {reason} since the last such line (at most one a minute); the last: {what}"
             );
