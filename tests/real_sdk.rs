@@ -227,6 +227,16 @@ fn upload_to_the_endpoint(sdks: &[&str]) -> Option<Uploaded> {
     })
 }
 
+impl Uploaded {
+    /// Join attempts that failed for the schedule, as the end reports say.
+    fn failed_joins(&self) -> Option<f64> {
+        metric(
+            &self.metrics,
+            "trtc_browser_join_attempts_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}",
+        )
+    }
+}
+
 fn want(pairs: &[((&str, &str), i32)]) -> std::collections::BTreeMap<(String, String), i32> {
     pairs
         .iter()
@@ -254,15 +264,7 @@ fn the_sdks_own_log_upload_reaches_the_browser_endpoint() {
         (("5.17.1", "OPERATION_FAILED"), 1),
     ]);
     assert_eq!(up.counts, want, "{}", up.text);
-    assert_eq!(
-        metric(
-            &up.metrics,
-            "trtc_browser_join_attempts_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
-        ),
-        Some(2.0),
-        "{}",
-        up.metrics
-    );
+    assert_eq!(up.failed_joins(), Some(2.0), "{}", up.metrics);
     // How long each join attempt took, from its end report.
     assert_eq!(
         metric(
@@ -308,13 +310,5 @@ fn older_sdks_uploads_reach_the_browser_endpoint() {
     )
     .unwrap_or(0.0);
     assert!(logs >= 6.0, "{}", up.metrics);
-    assert_eq!(
-        metric(
-            &up.metrics,
-            "trtc_browser_join_attempts_total{source=\"browser\",sdk_app_id=\"1400000001\",result=\"failed\",key=\"SCHEDULE_FAILED\"}"
-        ),
-        Some(2.0),
-        "{}",
-        up.metrics
-    );
+    assert_eq!(up.failed_joins(), Some(2.0), "{}", up.metrics);
 }
