@@ -116,49 +116,44 @@ pub(crate) struct Admission {
 }
 
 impl Admitted {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Admission> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// `value` as its label: itself once admitted, else `other`.
     pub(crate) fn admit(&self, value: &str, by: Witness) -> String {
-        let mut a = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut a = self.lock();
         if a.labels.contains(value) {
             return value.to_string();
         }
-        if a.labels.len() >= BOUNDED_VALUES {
+        if a.labels.len() >= BOUNDED_VALUES || !a.witnessed(value, by) {
             return "other".into();
         }
-        let witnessed = match by {
-            Witness::Trusted => true,
-            Witness::Client(c) => a.witness(value, c),
-        };
-        if !witnessed {
-            return "other".into();
-        }
-        a.candidates.remove(value);
         a.labels.insert(value.to_string());
         value.to_string()
     }
-}
 
-impl Admitted {
     /// Whether `value` has its witnesses (always, from a trusted source):
     /// for what is not a label (a new catalog name to log).
     pub(crate) fn witnessed(&self, value: &str, by: Witness) -> bool {
-        match by {
+        self.lock().witnessed(value, by)
+    }
+}
+
+impl Admission {
+    /// Counts `by` for `value`; true (and no longer a candidate) once it
+    /// has its witnesses, at once from a trusted source.
+    fn witnessed(&mut self, value: &str, by: Witness) -> bool {
+        let done = match by {
             Witness::Trusted => true,
-            Witness::Client(c) => {
-                let mut a = self
-                    .0
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let done = a.witness(value, c);
-                if done {
-                    a.candidates.remove(value);
-                }
-                done
-            }
+            Witness::Client(c) => self.witness(value, c),
+        };
+        if done {
+            self.candidates.remove(value);
         }
+        done
     }
 }
 
