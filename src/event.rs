@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::catalog::{CatalogSet, Entry, EntryId, Text};
+use crate::catalog::{CatalogSet, Entry, EntryId, EntryKind, Text};
 use crate::context::Context;
 use crate::matcher::Detection;
 
@@ -76,6 +76,11 @@ pub struct Event<'a> {
     pub message: Option<MessageRef<'a>>,
     /// The code that explains this error, if any.
     pub cause: Option<Cause<'a>>,
+    /// The SDK 4 error an SDK 5 error wraps (its `<KEY 0xhex>` or SDK 5's
+    /// wording of it after `reason:`), where no code explains it: it gives
+    /// the event its group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wraps: Option<Cause<'a>>,
     /// What went wrong.
     pub description: &'a Text,
     /// What to do.
@@ -140,15 +145,23 @@ impl<'a> Event<'a> {
                 .get(det.matched.clone())
                 .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
         };
-        let cause = det.cause.map(|c| {
-            let c = set.entry(c);
-            Cause {
-                code: c.code,
-                key: &c.key,
-                category: c.category.as_str(),
-                description: &c.description,
+        // A cause that is an SDK error itself is what the error wraps.
+        let (cause, wraps) = match det.cause.map(|c| set.entry(c)) {
+            None => (None, None),
+            Some(c) => {
+                let explains = Some(Cause {
+                    code: c.code,
+                    key: &c.key,
+                    category: c.category.as_str(),
+                    description: &c.description,
+                });
+                if c.kind == EntryKind::Sdk {
+                    (None, explains)
+                } else {
+                    (explains, None)
+                }
             }
-        });
+        };
         let message = det.message.map(|m| {
             let m = set.entry(m);
             MessageRef {
@@ -175,6 +188,7 @@ impl<'a> Event<'a> {
             extra_code: det.unknown_extra,
             message,
             cause,
+            wraps,
             description: &e.description,
             action: e.action.as_ref(),
             doc_url: e.doc_url.as_deref(),

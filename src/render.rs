@@ -258,7 +258,14 @@ impl Renderer {
             let _ = write!(out, ",\"extra_code\":{x}");
         }
         self.optional(out, b",\"message\":", message, |p| &p.message);
+        // What an SDK 5 error wraps is written as `wraps`, beside no cause.
+        let wraps = cause.filter(|_| ev.wraps.is_some());
+        let cause = cause.filter(|_| ev.wraps.is_none());
         self.optional(out, b",\"cause\":", cause, |p| &p.cause);
+        if let Some(w) = wraps {
+            out.extend_from_slice(b",\"wraps\":");
+            out.extend_from_slice(&self.parts[w.index()].cause);
+        }
         if !p.tail.is_empty() {
             out.push(b',');
             out.extend_from_slice(&p.tail);

@@ -304,7 +304,15 @@ pub fn why(m: &Matcher, record: &str) -> String {
         let code = e.code.map_or("-".to_string(), |c| c.to_string());
         let cause = d
             .cause
-            .map(|c| format!(", cause {}", set.entry(c).key))
+            .map(|c| {
+                let c = set.entry(c);
+                let how = if c.kind == crate::catalog::EntryKind::Sdk {
+                    "wraps"
+                } else {
+                    "cause"
+                };
+                format!(", {how} {} (group {})", c.key, crate::catalog::group_of(set, d.entry, d.cause))
+            })
             .unwrap_or_default();
         let _ = writeln!(
             s,

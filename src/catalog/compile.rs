@@ -61,6 +61,8 @@ struct RawEntry {
     bare: bool,
     #[serde(default)]
     messages: Vec<String>,
+    #[serde(default)]
+    v5_reasons: Vec<String>,
     description: Text,
     #[serde(default)]
     action: Option<Text>,
@@ -217,6 +219,7 @@ fn add_drift_entries(set: &mut CatalogSet) {
             severity: Severity::Error,
             bare: false,
             messages: Vec::new(),
+            v5_reasons: Vec::new(),
             description: Text {
                 en: format!(
                     "An error in SDK {major}'s own form that the catalog does not know: the SDK is newer than the catalog (the unknown key or code is in `matched`)."
@@ -265,7 +268,7 @@ fn compile_file(set: &mut CatalogSet, path: &Path, file: RawFile) -> Result<(), 
     }
     let mut seen: HashSet<String> = HashSet::new();
     for raw in file.entries {
-        set.patterns += 1 + raw.aliases.len() + raw.messages.len();
+        set.patterns += 1 + raw.aliases.len() + raw.messages.len() + raw.v5_reasons.len();
         if set.patterns > MAX_PATTERNS {
             return Err(invalid(
                 path,
@@ -320,7 +323,7 @@ fn compile_entry(
             ),
         ));
     };
-    check_kind(&raw).map_err(|m| invalid(path, &raw.key, m.into()))?;
+    check_kind(&raw, sdk_major).map_err(|m| invalid(path, &raw.key, m.into()))?;
     let hex = match &raw.hex {
         None => None,
         Some(h) => Some(parse_hex(h, raw.code).map_err(|m| invalid(path, h, m))?),
@@ -339,6 +342,7 @@ fn compile_entry(
         severity: raw.severity,
         bare: raw.bare,
         messages: raw.messages,
+        v5_reasons: raw.v5_reasons,
         description: raw.description,
         action: raw.action,
         action_by: raw.action_by,
@@ -394,7 +398,7 @@ fn check_names(
 
 /// What each kind of entry needs: a code (messages: wordings instead), a
 /// parent for extraCodes, and wordings of at least 4 characters.
-fn check_kind(raw: &RawEntry) -> Result<(), &'static str> {
+fn check_kind(raw: &RawEntry, sdk_major: Option<u32>) -> Result<(), &'static str> {
     match (raw.kind, raw.code) {
         (EntryKind::Message, _) if raw.messages.is_empty() => {
             return Err("a message entry needs `messages`");
@@ -407,11 +411,15 @@ fn check_kind(raw: &RawEntry) -> Result<(), &'static str> {
         }
         _ => {}
     }
-    if raw.messages.iter().any(|m| m.trim().len() < 4) {
-        return Err("a message must have at least 4 characters");
+    if !raw.v5_reasons.is_empty() && (raw.kind != EntryKind::Sdk || sdk_major == Some(5)) {
+        return Err("`v5_reasons` are for an SDK 4 error (kind: sdk) that SDK 5 wraps");
     }
-    if raw.messages.iter().any(|m| m.len() > MAX_MESSAGE_LEN) {
-        return Err("a message must have at most 256 bytes");
+    let wordings = || raw.messages.iter().chain(&raw.v5_reasons);
+    if wordings().any(|m| m.trim().len() < 4) {
+        return Err("a message or reason must have at least 4 characters");
+    }
+    if wordings().any(|m| m.len() > MAX_MESSAGE_LEN) {
+        return Err("a message or reason must have at most 256 bytes");
     }
     Ok(())
 }

@@ -255,6 +255,12 @@ pub struct Entry {
     pub bare: bool,
     /// Message wordings that identify this entry.
     pub messages: Vec<String>,
+    /// How SDK 5 words this SDK 4 error when it wraps it (its `convertFrom`
+    /// turns every inner error without a v5 code of its own into
+    /// `OPERATION_FAILED`, the inner message after `reason:`): never an
+    /// event alone, they make it what the v5 error wraps, so the failure
+    /// keeps its group whatever the version.
+    pub v5_reasons: Vec<String>,
     /// What went wrong.
     pub description: Text,
     /// What to do about it.

@@ -89,6 +89,7 @@ impl Matcher {
                     }
                     Err(r) => note(s..e, Err(r)),
                 },
+                Pat::Reason(id) => hits.reasons.push(*id),
                 Pat::Message(id) => match self.judge_message(line, s, e) {
                     Ok(()) => {
                         note(s..e, Ok(Rule::Message));

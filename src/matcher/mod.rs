@@ -43,6 +43,8 @@ enum Pat {
     Key(Vec<EntryId>),
     /// A message wording of this entry.
     Message(EntryId),
+    /// SDK 5's wording of this SDK 4 error when it wraps it.
+    Reason(EntryId),
     /// A token after which a number may be an error code.
     Ctx(Ctx),
     /// A token of SDK 5's failure form (`) failed `): where nothing on the
@@ -172,6 +174,9 @@ pub struct Hits {
     keys: SmallVec<[KeyHit; 2]>,
     nums: SmallVec<[NumHit; 2]>,
     msgs: SmallVec<[(EntryId, Range<usize>); 2]>,
+    /// SDK 4 errors in SDK 5's wording of an error it wraps (never an
+    /// event alone).
+    reasons: SmallVec<[EntryId; 1]>,
     /// A v5 extraCode (5001-5999) in code context that the catalog does not know.
     unknown_v5: Option<i64>,
     /// Nothing else on the line, and an SDK error form whose key the
@@ -221,6 +226,13 @@ impl Matcher {
                     index.insert(m, words.len());
                     words.push(m.clone());
                     pats.push(Pat::Message(id));
+                }
+            }
+            for r in &e.v5_reasons {
+                if !index.contains_key(r.as_str()) {
+                    index.insert(r, words.len());
+                    words.push(r.clone());
+                    pats.push(Pat::Reason(id));
                 }
             }
         }
@@ -513,6 +525,45 @@ mod tests {
             ),
             vec![(Some(5000), Some(5021))]
         );
+    }
+
+    #[test]
+    fn an_sdk5_error_keeps_the_group_of_the_sdk4_error_it_wraps() {
+        let m = m();
+        let set = m.catalog();
+        let group = |line: &str| -> Vec<&str> {
+            m.analyze(line.as_bytes(), Hints::default())
+                .iter()
+                .map(|d| crate::catalog::group_of(set, d.entry, d.cause))
+                .collect()
+        };
+        // SDK 5 words the inner error (its convertFrom gives no v5 code):
+        // the schedule, the signaling channel, a timeout.
+        for (line, want) in [
+            ("[06:28:37:316] <ERROR> enterRoom() failed 4   OPERATION_FAILED: 'enterRoom' failed, reason: Failed to join room - schedule failed: Failed to fetch code: 0 code:5500 params: []", (5500, 16460, "signaling")),
+            ("OPERATION_FAILED: 'enterRoom' failed, reason: SignalChannel setup failure: (errorCode: 1006, errorMsg: x }). code:5500", (5500, 16385, "signaling")),
+            ("OPERATION_FAILED: 'switchRole' failed, reason: websocket onerror", (5500, 16385, "signaling")),
+            ("OPERATION_FAILED: 'enterRoom' failed, reason: join timeout observed.", (5500, 16459, "usage")),
+            // Its `<KEY 0xhex>` where the inner error's text is printed.
+            ("OPERATION_FAILED: 'enterRoom' failed, reason: x <SCHEDULE_FAILED 0x404c>", (5500, 16460, "signaling")),
+        ] {
+            assert_eq!(codes(&m, line), vec![(Some(want.0), Some(want.1))], "{line}");
+            assert_eq!(group(line), vec![want.2], "{line}");
+        }
+        // A code on the line explains it better than what it wraps.
+        assert_eq!(
+            codes(&m, "SERVER_ERROR: 'enterRoom' got server error: RtcError: x code: 70001 <JOIN_ROOM_FAILED 0x4004>"),
+            vec![(Some(5400), Some(70001))]
+        );
+        // The wording alone is no event: the SDK logs the error itself after it.
+        for line in [
+            "[06:28:37:284] <ERROR> Failed to join room - schedule failed: Failed to fetch 0",
+            "[06:28:37:284] <WARN> websocket onclose, reconnecting",
+        ] {
+            assert_eq!(codes(&m, line), vec![], "{line}");
+        }
+        // An SDK 4 error stays itself.
+        assert_eq!(group("RtcError: Failed to join room - schedule failed <SCHEDULE_FAILED 0x404c>"), vec!["signaling"]);
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl Matcher {
         {
             push_primary(&mut out, id, span.clone(), Rule::CatalogDrift);
         }
-        self.drop_v4_inside_v5(&mut out);
+        let wrapped = self.take_v4_inside_v5(&mut out);
         for (cid, span, rule) in causes {
             if out.iter().any(|d| d.cause == Some(cid) || d.entry == cid) {
                 continue;
@@ -49,6 +49,16 @@ impl Matcher {
         }
         if let Some((mid, span)) = hits.msgs.first() {
             self.attach_message(&mut out, *mid, span.clone(), &facts);
+        }
+        // What a v5 error without a cause wraps explains it (after the
+        // codes: a server's code on the line explains it better).
+        let wrapped = wrapped.or_else(|| hits.reasons.first().copied());
+        if let Some(w) = wrapped
+            && let Some(d) = out
+                .iter_mut()
+                .find(|d| self.major(d.entry) == Some(5) && d.cause.is_none())
+        {
+            d.cause = Some(w);
         }
         if let Some(x) = hits.unknown_v5 {
             // An extraCode the catalog does not know, under a v5 parent: kept.
@@ -93,11 +103,18 @@ impl Matcher {
     }
 
     /// A v5 error whose text carries a v4 `<KEY 0xhex>` (the SDK wraps an
-    /// inner error) is one v5 event: the v4 SDK errors on its line go.
-    fn drop_v4_inside_v5(&self, out: &mut Vec<Detection>) {
-        if out.iter().any(|d| self.major(d.entry) == Some(5)) {
-            out.retain(|d| self.major(d.entry) != Some(4));
+    /// inner error) is one v5 event: the v4 SDK errors on its line go, the
+    /// first is returned as what it wraps.
+    fn take_v4_inside_v5(&self, out: &mut Vec<Detection>) -> Option<EntryId> {
+        if !out.iter().any(|d| self.major(d.entry) == Some(5)) {
+            return None;
         }
+        let first = out
+            .iter()
+            .find(|d| self.major(d.entry) == Some(4) && self.set.entry(d.entry).kind == EntryKind::Sdk)
+            .map(|d| d.entry);
+        out.retain(|d| self.major(d.entry) != Some(4));
+        first
     }
 
     /// A v5 extraCode refines its parent, which may stand on the line or

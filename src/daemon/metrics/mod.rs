@@ -452,8 +452,9 @@ impl Metrics {
                 group: crate::catalog::group_of(set, entry, cause).into(),
             })
             .inc_by(n);
-        if let Some(c) = cause {
-            let c = set.entry(c);
+        if let Some(c) = cause.map(|c| set.entry(c))
+            && c.kind != crate::catalog::EntryKind::Sdk
+        {
             self.causes
                 .get_or_create(&CauseLabels {
                     category: c.category.to_string(),
