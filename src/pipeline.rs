@@ -290,6 +290,26 @@ impl Pipeline {
         block(&mut self.scanner, Chunk::Lines(text), sink)
     }
 
+    /// [`text`](Self::text) whose records starting at `starts` (offsets
+    /// in `text`, ascending) have a time beside them (`times`; `None`:
+    /// none): an event of such a record without a time of its own carries
+    /// it, and when it arrived as `received`.
+    pub fn text_at<S: EventSink>(
+        &mut self,
+        text: &[u8],
+        starts: &[usize],
+        times: &[Option<jiff::Timestamp>],
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        if times.iter().all(Option::is_none) {
+            return self.text(text, sink);
+        }
+        self.scanner.record_times(starts, times);
+        let r = self.text(text, sink);
+        self.scanner.record_times(&[], &[]);
+        r
+    }
+
     /// A body of records held in memory whose decoder knows where each
     /// record starts (offsets in `text`, ascending): each is matched as one
     /// record, whatever its lines look like.

@@ -311,7 +311,11 @@ pub fn why(m: &Matcher, record: &str) -> String {
                 } else {
                     "cause"
                 };
-                format!(", {how} {} (group {})", c.key, crate::catalog::group_of(set, d.entry, d.cause))
+                format!(
+                    ", {how} {} (group {})",
+                    c.key,
+                    crate::catalog::group_of(set, d.entry, d.cause)
+                )
             })
             .unwrap_or_default();
         let _ = writeln!(

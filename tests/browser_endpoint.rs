@@ -1289,3 +1289,51 @@ fn an_uploaded_error_carries_the_records_before_it() {
     );
     assert_eq!(evs[0]["group"], "media_connection");
 }
+
+/// An uploaded error's time is its record's: the upload's local time
+/// (a browser in Tokyo, `toLocaleString` in en-US) less the arrival gives
+/// the zone, the record's time of day its moment; the arrival is beside.
+#[test]
+fn an_uploaded_error_is_at_its_records_own_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let tokyo = jiff::tz::TimeZone::fixed(jiff::tz::offset(9));
+    let now = jiff::Timestamp::now();
+    let sent = tokyo.to_datetime(now);
+    let at = now - jiff::SignedDuration::from_secs(40);
+    let happened = tokyo.to_datetime(at);
+    let body = serde_json::json!({
+        "timestamp": sent.strftime("%-m/%-d/%Y, %-I:%M:%S %p").to_string(),
+        "sdkAppId": APP.to_string(),
+        "userId": "carol",
+        "version": "5.17.1",
+        "log": format!(
+            "{} <ERROR> [\u{2191}t1|carol] enterRoom() failed 3   OPERATION_FAILED: 'enterRoom' failed, reason: ice\n code:5501",
+            happened.strftime("[%H:%M:%S:%3f]")
+        ),
+    })
+    .to_string();
+    let (code, _, _) = request(
+        port,
+        "POST",
+        &path("jssdk_log", APP),
+        &[
+            ("Origin", ORIGIN),
+            ("Content-Type", "text/plain;charset=UTF-8"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(code, 200);
+    d.stop();
+    let evs = events(dir.path());
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    let ts: jiff::Timestamp = evs[0]["ts"].as_str().unwrap().parse().unwrap();
+    let received: jiff::Timestamp = evs[0]["received"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", evs[0]))
+        .parse()
+        .unwrap();
+    let early = received.duration_since(ts).as_secs_f64();
+    assert!((39.0..=42.0).contains(&early), "{} {early}", evs[0]);
+    assert_eq!(ts.as_millisecond(), at.as_millisecond());
+}

@@ -163,12 +163,15 @@ fn upload_to_the_endpoint(sdks: &[&str]) -> Option<Uploaded> {
     let port = d.bound_port("accepting the SDK's log upload (loggerProxy) on http://");
     let proxy = format!("http://127.0.0.1:{port}/trtc");
     let page_port = page_port.to_string();
+    // The browser in Tokyo: its upload and records say local times only.
+    let began = jiff::Timestamp::now();
     let Some(records) = sdk::capture_with(
         sdks,
         &[
             ("LOGGER_PROXY", proxy.as_str()),
             ("PAGE_PORT", page_port.as_str()),
             ("PAGE_HOSTS", "127.0.0.1,localhost"),
+            ("TZ", "Asia/Tokyo"),
         ],
     ) else {
         d.stop();
@@ -199,6 +202,17 @@ fn upload_to_the_endpoint(sdks: &[&str]) -> Option<Uploaded> {
         );
         assert_eq!(c["os"], "Linux", "{e}");
         assert_eq!(e["source"], "browser");
+        // At its record's own time (in UTC), within the run, arrival beside.
+        let at = |f: &str| -> jiff::Timestamp {
+            e[f].as_str()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("{f}: {e}"))
+        };
+        let (ts, received) = (at("ts"), at("received"));
+        assert!(
+            began - jiff::SignedDuration::from_secs(2) <= ts && ts <= received,
+            "{e}"
+        );
         *counts
             .entry((
                 c["sdkVersion"].as_str().unwrap_or("").to_string(),

@@ -540,19 +540,41 @@ mod tests {
         // SDK 5 words the inner error (its convertFrom gives no v5 code):
         // the schedule, the signaling channel, a timeout.
         for (line, want) in [
-            ("[06:28:37:316] <ERROR> enterRoom() failed 4   OPERATION_FAILED: 'enterRoom' failed, reason: Failed to join room - schedule failed: Failed to fetch code: 0 code:5500 params: []", (5500, 16460, "signaling")),
-            ("OPERATION_FAILED: 'enterRoom' failed, reason: SignalChannel setup failure: (errorCode: 1006, errorMsg: x }). code:5500", (5500, 16385, "signaling")),
-            ("OPERATION_FAILED: 'switchRole' failed, reason: websocket onerror", (5500, 16385, "signaling")),
-            ("OPERATION_FAILED: 'enterRoom' failed, reason: join timeout observed.", (5500, 16459, "usage")),
+            (
+                "[06:28:37:316] <ERROR> enterRoom() failed 4   OPERATION_FAILED: 'enterRoom' failed, reason: Failed to join room - schedule failed: Failed to fetch code: 0 code:5500 params: []",
+                (5500, 16460, "signaling"),
+            ),
+            (
+                "OPERATION_FAILED: 'enterRoom' failed, reason: SignalChannel setup failure: (errorCode: 1006, errorMsg: x }). code:5500",
+                (5500, 16385, "signaling"),
+            ),
+            (
+                "OPERATION_FAILED: 'switchRole' failed, reason: websocket onerror",
+                (5500, 16385, "signaling"),
+            ),
+            (
+                "OPERATION_FAILED: 'enterRoom' failed, reason: join timeout observed.",
+                (5500, 16459, "usage"),
+            ),
             // Its `<KEY 0xhex>` where the inner error's text is printed.
-            ("OPERATION_FAILED: 'enterRoom' failed, reason: x <SCHEDULE_FAILED 0x404c>", (5500, 16460, "signaling")),
+            (
+                "OPERATION_FAILED: 'enterRoom' failed, reason: x <SCHEDULE_FAILED 0x404c>",
+                (5500, 16460, "signaling"),
+            ),
         ] {
-            assert_eq!(codes(&m, line), vec![(Some(want.0), Some(want.1))], "{line}");
+            assert_eq!(
+                codes(&m, line),
+                vec![(Some(want.0), Some(want.1))],
+                "{line}"
+            );
             assert_eq!(group(line), vec![want.2], "{line}");
         }
         // A code on the line explains it better than what it wraps.
         assert_eq!(
-            codes(&m, "SERVER_ERROR: 'enterRoom' got server error: RtcError: x code: 70001 <JOIN_ROOM_FAILED 0x4004>"),
+            codes(
+                &m,
+                "SERVER_ERROR: 'enterRoom' got server error: RtcError: x code: 70001 <JOIN_ROOM_FAILED 0x4004>"
+            ),
             vec![(Some(5400), Some(70001))]
         );
         // The wording alone is no event: the SDK logs the error itself after it.
@@ -563,7 +585,10 @@ mod tests {
             assert_eq!(codes(&m, line), vec![], "{line}");
         }
         // An SDK 4 error stays itself.
-        assert_eq!(group("RtcError: Failed to join room - schedule failed <SCHEDULE_FAILED 0x404c>"), vec!["signaling"]);
+        assert_eq!(
+            group("RtcError: Failed to join room - schedule failed <SCHEDULE_FAILED 0x404c>"),
+            vec!["signaling"]
+        );
     }
 
     #[test]

@@ -111,7 +111,9 @@ impl Matcher {
         }
         let first = out
             .iter()
-            .find(|d| self.major(d.entry) == Some(4) && self.set.entry(d.entry).kind == EntryKind::Sdk)
+            .find(|d| {
+                self.major(d.entry) == Some(4) && self.set.entry(d.entry).kind == EntryKind::Sdk
+            })
             .map(|d| d.entry);
         out.retain(|d| self.major(d.entry) != Some(4));
         first

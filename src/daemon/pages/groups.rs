@@ -134,11 +134,18 @@ pub(super) async fn group_page(
         let kf = recent
             .iter()
             .find(|r| r.catalog == e.catalog && r.key == e.key);
-        let code = match (e.code, &e.hex) {
+        let mut code = match (e.code, &e.hex) {
             (Some(c), Some(h)) => format!("{c} ({})", h.as_str()),
             (Some(c), None) => c.to_string(),
             _ => String::new(),
         };
+        if !e.v5_reasons.is_empty() {
+            // SDK 5 reports it as an OPERATION_FAILED that wraps it.
+            code += lang.t(
+                "; SDK 5: OPERATION_FAILED (5500) wrapping it",
+                "; SDK 5: これを包む OPERATION_FAILED (5500)",
+            );
+        }
         body += &format!(
             "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             esc(&e.catalog),

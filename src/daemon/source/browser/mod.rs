@@ -19,6 +19,7 @@
 //! the catalog's keys; a userSig is never written.
 
 mod clients;
+mod clock;
 mod forward;
 mod metrics;
 mod refusal;
@@ -500,6 +501,8 @@ fn take_log(
     client: IpAddr,
     charge: &mut Charge,
 ) -> Result<u64, Refusal> {
+    // Each record at its own time, where the upload's says its zone.
+    let (starts, times) = record_times(&up, jiff::Timestamp::now());
     let known = Context {
         user_id: up.user_id,
         sdk_app_id: Some(up.sdk_app_id.to_string()),
@@ -529,7 +532,7 @@ fn take_log(
         body: Some(up.log.as_bytes()),
     };
     match s.path.commit(source, charge, terms, |feed| {
-        pipeline.text(up.log.as_bytes(), feed)
+        pipeline.text_at(up.log.as_bytes(), &starts, &times, feed)
     }) {
         Ok(c) => {
             s.clients.spend_events(client, c.written);
@@ -544,6 +547,33 @@ fn take_log(
         }
         Err(stop) => Err(stop.into()),
     }
+}
+
+/// Where each record of `up` with a time prefix starts in its log, and
+/// when it happened (see [`clock`]); empty when the upload's own time
+/// cannot be read.
+fn record_times(
+    up: &upload::LogUpload,
+    arrival: jiff::Timestamp,
+) -> (Vec<usize>, Vec<Option<jiff::Timestamp>>) {
+    let Some(clock) = up
+        .timestamp
+        .as_deref()
+        .and_then(|t| clock::UploadClock::of(t, arrival))
+    else {
+        return (Vec::new(), Vec::new());
+    };
+    let log = up.log.as_bytes();
+    let mut at = 0;
+    let (mut starts, mut times) = (Vec::new(), Vec::new());
+    for line in log.split(|&b| b == b'\n') {
+        if let Some(t) = clock.record_time(line) {
+            starts.push(at);
+            times.push(Some(t));
+        }
+        at += line.len() + 1;
+    }
+    (starts, times)
 }
 
 /// A `jssdk_new_endreport`: how its session went, counted per sdkAppId

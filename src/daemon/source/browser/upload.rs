@@ -23,6 +23,8 @@ use serde_json::value::RawValue;
 const MAX_USER_ID: usize = 256;
 /// Longest `version` taken.
 const MAX_VERSION: usize = 32;
+/// Longest `timestamp` read.
+const MAX_TIMESTAMP: usize = 64;
 
 /// One `jssdk_log` upload.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub(crate) struct LogUpload {
     pub sdk_app_id: u64,
     pub user_id: Option<String>,
     pub version: Option<String>,
+    /// When the browser sent it, in its local time (see [`super::clock`]).
+    pub timestamp: Option<String>,
     pub log: String,
 }
 
@@ -41,6 +45,8 @@ struct RawLog<'a> {
     user_id: Option<&'a RawValue>,
     #[serde(borrow)]
     version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    timestamp: Option<&'a RawValue>,
     #[serde(borrow)]
     log: Option<&'a RawValue>,
 }
@@ -167,12 +173,18 @@ pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
         std::borrow::Cow::Borrowed(_) => u,
         std::borrow::Cow::Owned(clean) => String::from_utf8_lossy(&clean).into_owned(),
     });
+    // A time that is no short string is left out: the records keep their
+    // arrival as their time.
+    let timestamp = raw
+        .timestamp
+        .and_then(|v| string("timestamp", v, MAX_TIMESTAMP).ok());
     let log = raw.log.ok_or("jssdk_log: no log")?;
     let log = string("log", log, usize::MAX)?;
     Ok(LogUpload {
         sdk_app_id,
         user_id: user_id.filter(|u| !u.is_empty()),
         version: version.filter(|v| !v.is_empty()),
+        timestamp,
         log,
     })
 }
@@ -299,6 +311,7 @@ mod tests {
                 sdk_app_id: 1_400_000_001,
                 user_id: Some("alice".into()),
                 version: Some("5.17.1".into()),
+                timestamp: Some("11/30/2026, 8:40:56 AM".into()),
                 log: "[08:40:56:462] <INFO> x\n[08:40:56:463] <ERROR> y".into(),
             }
         );
