@@ -1337,3 +1337,66 @@ fn an_uploaded_error_is_at_its_records_own_time() {
     assert!((39.0..=42.0).contains(&early), "{} {early}", evs[0]);
     assert_eq!(ts.as_millisecond(), at.as_millisecond());
 }
+
+/// Each end report is a join attempt on the pages (the share that entered,
+/// the user's own attempts) and, where the SDK measured them, the
+/// session's first frames, round trip and uplink loss as histograms.
+#[test]
+fn end_reports_show_joins_per_user_and_the_sessions_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, port) = start(dir.path(), "");
+    let report = |user: &str, ret: i64, rtt: u32| {
+        serde_json::json!({
+            "uint32_sdk_app_id": APP,
+            "msg_basic_info": {"string_sdk_version": "5.17.1", "uint32_avg_rtt": rtt, "uint32_avg_up_loss": 2},
+            "msg_user_info": {"str_identifier": user, "uint64_tinyid": 1},
+            "msg_path_enter_room": {"uint64_start_time": 1_765_000_000_000u64, "uint64_end_time": 1_765_000_001_500u64, "int32_end_ret": ret},
+            "msg_path_recv_video": [{"uint64_start_enter_time": 1_765_000_000_000u64, "uint64_render_first_frame_time": 1_765_000_002_000u64}],
+            "str_user_sig": "eJwSECRETSIGNATUREFORTHETESTeJwSECRETSIGNATURE",
+        })
+        .to_string()
+        .into_bytes()
+    };
+    for (user, ret, rtt) in [("carol", 16460, 0), ("dave", 0, 120)] {
+        let (code, _, _) = request(
+            port,
+            "POST",
+            &path("jssdk_new_endreport", APP),
+            &[
+                ("Origin", ORIGIN),
+                ("Content-Type", "text/plain;charset=UTF-8"),
+            ],
+            &report(user, ret, rtt),
+        );
+        assert_eq!(code, 200);
+    }
+    let m = d.metrics();
+    let at = |name: &str| {
+        metric(
+            &m,
+            &format!("{name}{{source=\"browser\",sdk_app_id=\"{APP}\"}}"),
+        )
+    };
+    assert_eq!(
+        at("trtc_browser_first_frame_seconds_count"),
+        Some(2.0),
+        "{m}"
+    );
+    assert_eq!(at("trtc_browser_first_frame_seconds_sum"), Some(4.0), "{m}");
+    // carol's session measured no round trip: only dave's counts.
+    assert_eq!(at("trtc_browser_rtt_seconds_count"), Some(1.0), "{m}");
+    assert_eq!(at("trtc_browser_uplink_loss_ratio_sum"), Some(0.02), "{m}");
+    let (_, index) = common::daemon::http_get(d.port, "/").unwrap();
+    assert!(
+        index.contains("Join attempts") && index.contains("50 %"),
+        "{index}"
+    );
+    let (code, carol) = common::daemon::http_get(d.port, "/users/carol").unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        carol.contains("SCHEDULE_FAILED") && carol.contains("1.50"),
+        "{carol}"
+    );
+    assert!(!carol.contains("eJwSECRET"), "{carol}");
+    d.stop();
+}

@@ -179,16 +179,58 @@ fn the_pages_show_what_metrics_shows_in_both_languages() {
         "{text}"
     );
     assert!(text.contains("JOIN_ROOM_FAILED"), "{text}");
+    // A v5 key is in the group of its errors (by their cause), as counted.
+    let v5 = text
+        .lines()
+        .find(|l| l.starts_with("OPERATION_FAILED"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        v5.split('\t').nth(2).map(str::trim),
+        Some("media_connection"),
+        "{text}"
+    );
     let group = text
         .lines()
         .find(|l| l.starts_with("media_connection"))
         .unwrap_or_else(|| panic!("{text}"));
     let cells: Vec<&str> = group.split('\t').map(str::trim).collect();
-    assert_eq!(cells, ["media_connection", "13", "13", "6", "6"], "{text}");
+    assert_eq!(
+        cells,
+        ["media_connection", "13", "13", "6", "6", ""],
+        "{text}"
+    );
+    // Each group's errors per minute over the hour, drawn: all in this
+    // minute (or, at a minute's turn, the one before), the busiest full height.
+    let charts = index["charts"].as_array().unwrap();
+    assert!(!charts.is_empty(), "{index}");
+    for c in charts {
+        assert_eq!(
+            (c["width"].as_f64(), c["height"].as_f64()),
+            (Some(180.0), Some(24.0)),
+            "{c}"
+        );
+        let bars = c["bars"].as_array().unwrap();
+        assert!((1..=2).contains(&bars.len()), "{c}");
+        assert!(
+            bars.iter().all(|b| b["x"].as_f64().unwrap() >= 170.0),
+            "{c}"
+        );
+        let tallest = bars
+            .iter()
+            .map(|b| b["height"].as_f64().unwrap())
+            .fold(0.0, f64::max);
+        assert!((22.0..=23.5).contains(&tallest), "{c}");
+    }
     let gp = render(&format!("{base}/groups/media_connection?lang=en"), None).unwrap();
     assert_eq!(gp["status"], 200);
     assert_eq!(gp["external"], serde_json::json!([]));
     let gtext = gp["text"].as_str().unwrap();
+    let big = &gp["charts"][0];
+    assert_eq!(
+        (big["width"].as_f64(), big["height"].as_f64()),
+        (Some(480.0), Some(80.0)),
+        "{gp}"
+    );
     assert!(
         gtext.contains("carol") && gtext.contains("FIREWALL_RESTRICTION"),
         "{gtext}"

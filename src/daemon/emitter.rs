@@ -282,8 +282,10 @@ impl Emitter {
                 self.metrics.error_events(set, entry, cause, n);
                 if let Some(r) = recent {
                     let (catalog, key) = names(entry);
+                    let group = crate::catalog::group_of(set, entry, cause);
                     r.count(catalog, key, n);
-                    r.count_group(crate::catalog::group_of(set, entry, cause), n);
+                    r.key_group(catalog, key, group, n);
+                    r.count_group(group, n);
                 }
             }
             self.metrics.affected(set, &mut self.counts.hits);

@@ -1,11 +1,13 @@
-//! What the daemon's own pages show of each catalog key: its errors in
-//! the last 5 minutes (per minute) and since start, the SDK versions and
+//! What the daemon's own pages show of each catalog key: its errors per
+//! minute over the last hour (the last 5 minutes summed) and since start, the SDK versions and
 //! browsers they came from (at most [`MAX_VALUES`] each, the rest
 //! `other`), and a few recent events (at most [`MAX_SAMPLES`]: the first
 //! of each key in each batch a source queues, their lines already redacted
 //! and cut to [`MAX_LINE`] bytes). The same for each failure group (its
-//! errors whatever the key and SDK version). Bounded by the catalog's keys
-//! and groups; fed per emitter batch, never per event.
+//! errors whatever the key and SDK version), and for join attempts by
+//! result. Bounded by the catalog's keys and groups; fed per emitter
+//! batch, never per event. The last errors and join attempts of the users
+//! seen lately ([`MAX_USERS`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -20,8 +22,10 @@ pub const MAX_LINE: usize = 400;
 pub const MAX_VALUES: usize = 10;
 /// Users whose recent errors are kept (the least recently seen go first).
 pub const MAX_USERS: usize = 1000;
-/// Recent errors kept per user.
+/// Recent errors kept per user, and join attempts.
 pub const MAX_USER_EVENTS: usize = 10;
+/// Minutes kept per key, group and join result (the charts' hour).
+pub const MINUTES: usize = 60;
 
 /// One recent event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,21 +62,36 @@ impl Sample {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct KeyNow {
     total: u64,
-    /// (minute, errors), at `minute % 5`.
-    minutes: [(u64, u64); 5],
+    /// (minute, errors), at `minute % MINUTES`.
+    minutes: [(u64, u64); MINUTES],
     samples: VecDeque<Sample>,
     versions: Vec<(String, u64)>,
     browsers: Vec<(String, u64)>,
+    /// The groups its errors fell in (a v5 key's by its cause).
+    groups: Vec<(String, u64)>,
+}
+
+impl Default for KeyNow {
+    fn default() -> Self {
+        Self {
+            total: 0,
+            minutes: [(u64::MAX, 0); MINUTES],
+            samples: VecDeque::new(),
+            versions: Vec::new(),
+            browsers: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
 }
 
 impl KeyNow {
     /// `n` errors in `minute`.
     fn add(&mut self, minute: u64, n: u64) {
         self.total += n;
-        let slot = &mut self.minutes[(minute % 5) as usize];
+        let slot = &mut self.minutes[(minute % MINUTES as u64) as usize];
         if slot.0 != minute {
             *slot = (minute, 0);
         }
@@ -87,23 +106,41 @@ impl KeyNow {
         self.samples.push_back(s);
     }
 
+    /// Its count in each of the [`MINUTES`] minutes to `minute`, oldest first.
+    fn per_minute(&self, minute: u64) -> Vec<u64> {
+        (0..MINUTES as u64)
+            .rev()
+            .map(|ago| {
+                let m = minute.saturating_sub(ago);
+                let (at, n) = self.minutes[(m % MINUTES as u64) as usize];
+                if at == m && ago <= minute { n } else { 0 }
+            })
+            .collect()
+    }
+
     /// Its figures at `minute`.
     fn figures(&self, catalog: &str, key: &str, minute: u64) -> KeyFigures {
+        let per_minute = self.per_minute(minute);
         KeyFigures {
             catalog: catalog.to_string(),
             key: key.to_string(),
             total: self.total,
-            last_5m: self
-                .minutes
-                .iter()
-                .filter(|(m, _)| *m + 5 > minute && *m <= minute)
-                .map(|(_, n)| n)
-                .sum(),
+            last_5m: per_minute[MINUTES - 5..].iter().sum(),
+            per_minute,
             samples: self.samples.iter().rev().cloned().collect(),
             versions: self.versions.clone(),
             browsers: self.browsers.clone(),
+            groups: self.groups.clone(),
         }
     }
+}
+
+/// Pushes `v`, the oldest going past [`MAX_USER_EVENTS`].
+fn keep_last<T>(list: &mut VecDeque<T>, v: T) {
+    if list.len() == MAX_USER_EVENTS {
+        list.pop_front();
+    }
+    list.push_back(v);
 }
 
 fn bump(list: &mut Vec<(String, u64)>, value: &str, n: u64) {
@@ -127,9 +164,13 @@ pub struct KeyFigures {
     pub key: String,
     pub total: u64,
     pub last_5m: u64,
+    /// Its count in each of the last [`MINUTES`] minutes, oldest first.
+    pub per_minute: Vec<u64>,
     pub samples: Vec<Sample>,
     pub versions: Vec<(String, u64)>,
     pub browsers: Vec<(String, u64)>,
+    /// The groups its errors fell in, with their counts.
+    pub groups: Vec<(String, u64)>,
 }
 
 /// One recent error of a user: its key, group and event.
@@ -140,10 +181,30 @@ pub struct UserEvent {
     pub sample: Sample,
 }
 
-/// The users seen lately, each with its last errors.
+/// One join attempt of a user, as its end report told it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserJoin {
+    /// When the report arrived (RFC 3339).
+    pub ts: String,
+    /// `entered` or `failed`.
+    pub result: &'static str,
+    /// The catalog key of the failure, if known.
+    pub key: Option<String>,
+    /// How long the attempt took, where it ended.
+    pub seconds: Option<f64>,
+}
+
+/// A user's last errors and join attempts.
+#[derive(Debug, Default)]
+struct UserNow {
+    events: VecDeque<UserEvent>,
+    joins: VecDeque<UserJoin>,
+}
+
+/// The users seen lately, each with its last errors and joins.
 #[derive(Debug, Default)]
 struct Users {
-    by_id: HashMap<String, (u64, VecDeque<UserEvent>)>,
+    by_id: HashMap<String, (u64, UserNow)>,
     /// Arrivals, to find the least recently seen.
     seen: u64,
 }
@@ -156,6 +217,7 @@ struct Users {
 pub struct Recent {
     keys: Mutex<HashMap<(String, String), KeyNow>>,
     groups: Mutex<HashMap<&'static str, KeyNow>>,
+    joins: Mutex<HashMap<&'static str, KeyNow>>,
     users: Mutex<Users>,
     clock: SharedClock,
 }
@@ -172,13 +234,14 @@ impl Recent {
         Self {
             keys: Mutex::default(),
             groups: Mutex::default(),
+            joins: Mutex::default(),
             users: Mutex::default(),
             clock,
         }
     }
 
-    /// A recent error of `user`.
-    pub(crate) fn user_event(&self, user: &str, e: UserEvent) {
+    /// `user`'s entry, made room for (the least recently seen goes).
+    fn with_user<R>(&self, user: &str, f: impl FnOnce(&mut UserNow) -> R) -> R {
         let mut u = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         u.seen += 1;
         let seen = u.seen;
@@ -194,12 +257,14 @@ impl Recent {
                 u.by_id.remove(&old);
             }
         }
-        let (at, events) = u.by_id.entry(user.to_string()).or_default();
+        let (at, now) = u.by_id.entry(user.to_string()).or_default();
         *at = seen;
-        if events.len() == MAX_USER_EVENTS {
-            events.pop_front();
-        }
-        events.push_back(e);
+        f(now)
+    }
+
+    /// A recent error of `user`.
+    pub(crate) fn user_event(&self, user: &str, e: UserEvent) {
+        self.with_user(user, |u| keep_last(&mut u.events, e));
     }
 
     /// `user`'s last errors, newest first, if the user was seen lately.
@@ -207,7 +272,46 @@ impl Recent {
         let u = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         u.by_id
             .get(user)
-            .map(|(_, e)| e.iter().rev().cloned().collect())
+            .map(|(_, u)| u.events.iter().rev().cloned().collect())
+    }
+
+    /// A join attempt, counted by result, and kept for its user if named.
+    pub(crate) fn join(&self, user: Option<&str>, j: UserJoin) {
+        let minute = self.clock.minute();
+        self.joins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(j.result)
+            .or_default()
+            .add(minute, 1);
+        if let Some(user) = user {
+            self.with_user(user, |u| keep_last(&mut u.joins, j));
+        }
+    }
+
+    /// `user`'s last join attempts, newest first (empty when none).
+    pub fn user_joins(&self, user: &str) -> Vec<UserJoin> {
+        let u = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        u.by_id
+            .get(user)
+            .map(|(_, u)| u.joins.iter().rev().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Join attempts by result (`entered`, `failed`): in the last 5
+    /// minutes and since start.
+    pub fn join_figures(&self) -> Vec<(&'static str, u64, u64)> {
+        let minute = self.clock.minute();
+        let joins = self.joins.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out: Vec<_> = joins
+            .iter()
+            .map(|(r, k)| {
+                let f = k.figures("", r, minute);
+                (*r, f.last_5m, f.total)
+            })
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     fn with_group<R>(&self, group: &'static str, f: impl FnOnce(&mut KeyNow) -> R) -> R {
@@ -245,6 +349,11 @@ impl Recent {
     pub(crate) fn count(&self, catalog: &str, key: &str, n: u64) {
         let minute = self.clock.minute();
         self.with(catalog, key, |k| k.add(minute, n));
+    }
+
+    /// `n` errors of the key in `group`.
+    pub(crate) fn key_group(&self, catalog: &str, key: &str, group: &str, n: u64) {
+        self.with(catalog, key, |k| bump(&mut k.groups, group, n));
     }
 
     /// `n` errors of the key from SDK `version`.
@@ -338,6 +447,46 @@ mod tests {
         assert!(r.user_events("carol").is_none());
         assert!(r.user_events("u0").is_some());
         assert_eq!(r.users.lock().unwrap().by_id.len(), MAX_USERS);
+    }
+
+    #[test]
+    fn an_hour_of_minutes_for_the_charts_and_joins_by_result() {
+        let clock = crate::daemon::clock::ManualClock::at(6_000_000);
+        let r = Recent::with_clock(clock.clone());
+        r.count_group("signaling", 2);
+        clock.advance(std::time::Duration::from_secs(60));
+        r.count_group("signaling", 1);
+        let f = r.group_figures("signaling").unwrap();
+        assert_eq!(f.per_minute.len(), MINUTES);
+        assert_eq!(f.per_minute[MINUTES - 2..], [2, 1]);
+        clock.advance(std::time::Duration::from_secs(59 * 60));
+        let f = r.group_figures("signaling").unwrap();
+        assert_eq!(
+            (f.per_minute.iter().sum::<u64>(), f.per_minute[0], f.total),
+            (1, 1, 3)
+        );
+        clock.advance(std::time::Duration::from_secs(60));
+        assert_eq!(
+            r.group_figures("signaling")
+                .unwrap()
+                .per_minute
+                .iter()
+                .sum::<u64>(),
+            0
+        );
+        let join = |result| UserJoin {
+            ts: String::new(),
+            result,
+            key: None,
+            seconds: None,
+        };
+        for _ in 0..15 {
+            r.join(Some("carol"), join("failed"));
+        }
+        r.join(None, join("entered"));
+        assert_eq!(r.join_figures(), [("entered", 1, 1), ("failed", 15, 15)]);
+        assert_eq!(r.user_joins("carol").len(), MAX_USER_EVENTS);
+        assert!(r.user_events("carol").unwrap().is_empty());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 // Renders one of trtc-logwatch's own pages in the system chromium, headless,
 // and prints what a person sees: {"status":N,"title":"...","text":"..."}
-// (the page's visible text); with a second argument, saves a screenshot.
+// (the page's visible text), and each SVG chart as the browser laid it out
+// (its size, and each bar's x and height in pixels); with a second
+// argument, saves a screenshot.
 //
 //   node page.mjs URL [SCREENSHOT.png]
 import puppeteer from 'puppeteer-core';
@@ -37,6 +39,19 @@ try {
     title: await page.title(),
     text: await page.evaluate(() => document.body.innerText),
     external,
+    charts: await page.evaluate(() =>
+      [...document.querySelectorAll('svg.chart')].map((svg) => {
+        const box = svg.getBoundingClientRect();
+        return {
+          width: box.width,
+          height: box.height,
+          bars: [...svg.querySelectorAll('rect.bar')].map((r) => {
+            const b = r.getBoundingClientRect();
+            return { x: b.x - box.x, height: b.height };
+          }),
+        };
+      }),
+    ),
   };
   if (shot) await page.screenshot({ path: shot, fullPage: true });
   process.stdout.write(JSON.stringify(out) + '\n');

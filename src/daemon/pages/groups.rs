@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::html::{
-    COUNTS, Lang, PageQuery, USERS, esc, figures_table, head_row, nav, page, record, who,
+    COUNTS, Lang, PageQuery, USERS, chart, esc, figures_table, head_row, nav, page, record, who,
 };
 use super::state::PagesState;
 use crate::catalog::{CatalogSet, Entry, GROUPS};
@@ -33,7 +33,8 @@ pub(super) fn groups_table(lang: Lang, s: &PagesState, affected: &[Figure]) -> S
                 COUNTS[0],
                 COUNTS[1],
                 USERS[0],
-                USERS[1]
+                USERS[1],
+                ("per minute, last hour", "毎分(直近1時間)")
             ]
         )
     );
@@ -45,18 +46,19 @@ pub(super) fn groups_table(lang: Lang, s: &PagesState, affected: &[Figure]) -> S
         any = true;
         let u = group_reach(affected, group);
         out += &format!(
-            "<tr><td><a href=\"/groups/{g}?lang={l}\">{g}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td><a href=\"/groups/{g}?lang={l}\">{g}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
             f.last_5m,
             f.total,
             u.users_5m,
             u.users_1h,
+            chart(lang, &f.per_minute, 180, 24),
             g = esc(group),
             l = lang.code()
         );
     }
     if !any {
         out += &format!(
-            "<tr><td colspan=\"5\">{}</td></tr>",
+            "<tr><td colspan=\"6\">{}</td></tr>",
             lang.t("No error since start.", "起動以降エラーはありません。")
         );
     }
@@ -107,6 +109,7 @@ pub(super) async fn group_page(
         esc(&categories.join(", "))
     );
     body += &figures_table(lang, f.last_5m, f.total, u);
+    body += &chart(lang, &f.per_minute, 480, 80);
     if !f.samples.is_empty() {
         body += &format!("<h2>{}</h2>", lang.t("Last events", "最近のイベント"));
         for smp in &f.samples {

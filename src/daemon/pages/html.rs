@@ -93,7 +93,43 @@ pub(super) fn esc(s: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
 table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}\
 th{background:#f4f4f4}td.n{text-align:right}pre{background:#f7f7f7;padding:.5rem;white-space:pre-wrap;word-break:break-all}\
-pre.crumbs{color:#666;margin-bottom:0}.bad{color:#a00}.ok{color:#070}nav a{margin-right:1rem}";
+pre.crumbs{color:#666;margin-bottom:0}.bad{color:#a00}.ok{color:#070}nav a{margin-right:1rem}\
+svg.chart{display:block}svg.chart rect.bar{fill:#c0392b}svg.chart line{stroke:#999}";
+
+/// Errors per minute (oldest first, one bar each) as an inline SVG of
+/// `w` by `h` pixels, its scale the busiest minute: drawn by the server,
+/// no script, no external asset. Its title says what it shows.
+pub(super) fn chart(lang: Lang, per_minute: &[u64], w: u32, h: u32) -> String {
+    let max = per_minute.iter().copied().max().unwrap_or(0);
+    let n = per_minute.len().max(1) as f64;
+    let step = f64::from(w) / n;
+    let mut bars = String::new();
+    for (i, &c) in per_minute.iter().enumerate() {
+        if c == 0 {
+            continue;
+        }
+        // At least a pixel for a minute with an error.
+        let bh = (f64::from(h - 1) * c as f64 / max as f64).max(1.0);
+        bars += &format!(
+            "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\"/>",
+            i as f64 * step,
+            f64::from(h - 1) - bh,
+            (step - 0.5).max(0.5)
+        );
+    }
+    let title = format!(
+        "{} {max}",
+        lang.t(
+            "Errors per minute over the last hour (oldest left); the busiest minute:",
+            "直近1時間の毎分のエラー数（左が古い）。最多の分:"
+        )
+    );
+    format!(
+        "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{t}\"><title>{t}</title>{bars}<line x1=\"0\" y1=\"{b}\" x2=\"{w}\" y2=\"{b}\"/></svg>",
+        t = esc(&title),
+        b = h - 1
+    )
+}
 
 pub(super) fn page(lang: Lang, title: &str, body: &str) -> Response {
     let html = format!(

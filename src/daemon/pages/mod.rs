@@ -87,9 +87,9 @@ async fn index(
     }
     body += "</table>";
     body += &uploads_table(lang, &s);
+    body += &joins_table(lang, &s);
     let recent = s.board.recent.figures();
     let affected = s.affected.now();
-    let set = g.matcher.catalog();
     body += &groups_table(lang, &s, &affected);
     body += &format!(
         "<h2>{}</h2><table>{}",
@@ -114,26 +114,83 @@ async fn index(
         );
     }
     for f in &recent {
-        let group = set
-            .by_name(&f.key)
+        // The groups its errors fell in (a v5 key's by its cause), most first.
+        let mut groups = f.groups.clone();
+        groups.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let groups = groups
             .iter()
-            .find(|&&id| set.entry(id).catalog == f.catalog)
-            .map_or("unknown", |&id| set.entry(id).category.group());
+            .map(|(g, n)| {
+                let count = if f.groups.len() > 1 {
+                    format!(" ({n})")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "<a href=\"/groups/{g}?lang={l}\">{g}</a>{count}",
+                    g = esc(g),
+                    l = lang.code()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let u = Affected::reach_of(&affected, &f.catalog, &f.key);
         body += &format!(
-            "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td><a href=\"/groups/{g}?lang={l}\">{g}</a></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td><a href=\"/errors/{k}?lang={l}\">{k}</a></td><td>{}</td><td>{groups}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             esc(&f.catalog),
             f.last_5m,
             f.total,
             u.users_5m,
             u.users_1h,
             k = esc(&f.key),
-            g = esc(group),
             l = lang.code()
         );
     }
     body += "</table>";
     page(lang, "trtc-logwatch", &body)
+}
+
+/// Join attempts by result from the browsers' end reports, and the share
+/// that entered: in the last 5 minutes and since start.
+fn joins_table(lang: Lang, s: &PagesState) -> String {
+    let joins = s.board.recent.join_figures();
+    if joins.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<h2>{}</h2><table>{}",
+        lang.t("Join attempts", "入室の試行"),
+        head_row(lang, &[("result", "結果"), COUNTS[0], COUNTS[1]])
+    );
+    let (mut entered, mut all) = ([0u64; 2], [0u64; 2]);
+    for (result, last, total) in &joins {
+        out += &format!(
+            "<tr><td{}>{}</td><td class=\"n\">{last}</td><td class=\"n\">{total}</td></tr>",
+            if *result == "failed" {
+                " class=\"bad\""
+            } else {
+                ""
+            },
+            esc(result)
+        );
+        if *result == "entered" {
+            entered = [*last, *total];
+        }
+        all = [all[0] + last, all[1] + total];
+    }
+    let share = |i: usize| {
+        if all[i] == 0 {
+            "-".to_string()
+        } else {
+            format!("{:.0} %", 100.0 * entered[i] as f64 / all[i] as f64)
+        }
+    };
+    out += &format!(
+        "<tr><th>{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td></tr></table>",
+        lang.t("entered, share", "入室できた割合"),
+        share(0),
+        share(1)
+    );
+    out
 }
 
 /// The browser endpoints' uploads taken and refused by reason: a wrong

@@ -53,6 +53,23 @@ pub(crate) const JOIN_BUCKETS: [f64; 12] = [
     0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0,
 ];
 
+/// Seconds from a join's start to a remote video's first frame drawn.
+pub(crate) const FIRST_FRAME_BUCKETS: [f64; 11] =
+    [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0];
+/// A session's average round trip, in seconds.
+pub(crate) const RTT_BUCKETS: [f64; 10] = [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0];
+/// A session's average uplink loss, as a ratio.
+pub(crate) const LOSS_BUCKETS: [f64; 8] = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
+
+/// Labels of a session's quality: the sdkAppId (one of those allowed).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    source: String,
+    sdk_app_id: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
 /// Labels of the relay to the SDK's log service.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
@@ -66,7 +83,10 @@ pub(crate) struct BrowserMetrics {
     uploads: Fam<CmdLabels>,
     refused: Fam<ReasonLabels>,
     joins: Fam<SessionLabels>,
-    join_seconds: Family<JoinLabels, Histogram, fn() -> Histogram>,
+    join_seconds: Histograms<JoinLabels>,
+    first_frame: Histograms<AppLabels>,
+    rtt: Histograms<AppLabels>,
+    uplink_loss: Histograms<AppLabels>,
     forwarded: Fam<ResultLabels>,
     clients: Gauge<i64, AtomicI64>,
     capped: Fam<SourceLabel>,
@@ -80,6 +100,9 @@ impl BrowserMetrics {
             refused: Fam::default(),
             joins: Fam::default(),
             join_seconds: Family::new_with_constructor(|| Histogram::new(JOIN_BUCKETS)),
+            first_frame: Family::new_with_constructor(|| Histogram::new(FIRST_FRAME_BUCKETS)),
+            rtt: Family::new_with_constructor(|| Histogram::new(RTT_BUCKETS)),
+            uplink_loss: Family::new_with_constructor(|| Histogram::new(LOSS_BUCKETS)),
             forwarded: Fam::default(),
             clients: Gauge::default(),
             capped: Fam::default(),
@@ -105,6 +128,23 @@ impl BrowserMetrics {
             "Seconds from a join attempt's start to its end (entered or failed), from the SDK's end reports",
             prometheus_client::registry::Unit::Seconds,
             m.join_seconds.clone(),
+        );
+        r.register_with_unit(
+            "trtc_browser_first_frame",
+            "Seconds from a join attempt's start to each remote video's first frame drawn, from the SDK's end reports",
+            prometheus_client::registry::Unit::Seconds,
+            m.first_frame.clone(),
+        );
+        r.register_with_unit(
+            "trtc_browser_rtt",
+            "A session's average round trip to TRTC's servers, where the SDK measured one, from the SDK's end reports",
+            prometheus_client::registry::Unit::Seconds,
+            m.rtt.clone(),
+        );
+        r.register(
+            "trtc_browser_uplink_loss_ratio",
+            "A session's average uplink packet loss (0-1), where the SDK measured a round trip, from the SDK's end reports",
+            m.uplink_loss.clone(),
         );
         r.register(
             "trtc_logwatch_browser_forwarded",
@@ -171,6 +211,27 @@ impl BrowserMetrics {
                 result: result.into(),
             })
             .observe(seconds);
+    }
+
+    /// A session's quality as its end report says it: the first frames of
+    /// its remote videos, its round trip and uplink loss.
+    pub(crate) fn quality(&self, source: &str, sdk_app_id: &str, r: &super::upload::EndReport) {
+        let l = AppLabels {
+            source: source.into(),
+            sdk_app_id: sdk_app_id.into(),
+        };
+        if !r.first_frame_seconds.is_empty() {
+            let h = self.first_frame.get_or_create(&l);
+            for &s in &r.first_frame_seconds {
+                h.observe(s);
+            }
+        }
+        if let Some(s) = r.rtt_seconds {
+            self.rtt.get_or_create(&l).observe(s);
+        }
+        if let Some(x) = r.uplink_loss {
+            self.uplink_loss.get_or_create(&l).observe(x);
+        }
     }
 
     /// An upload relayed (or not) to the SDK's log service.

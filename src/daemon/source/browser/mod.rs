@@ -44,6 +44,7 @@ use crate::context::Context;
 use crate::daemon::board::Board;
 use crate::daemon::config::{BrowserConfig, Config};
 use crate::daemon::metrics::{Metrics, Witness};
+use crate::daemon::recent::UserJoin;
 use crate::pipeline::Pipeline;
 use crate::ua;
 use clients::{ClientId, Clients, InFlight, Rate, Verdict};
@@ -581,25 +582,33 @@ fn record_times(
 fn take_end_report(s: &BrowserState, r: upload::EndReport, app_id: u64) -> Result<(), Refusal> {
     let app = app_id.to_string();
     let source = &s.config.source;
-    let result = match r.session {
-        Session::Entered => {
-            s.m.join(source, &app, "entered", None);
-            "entered"
-        }
+    s.m.quality(source, &app, &r);
+    let (result, key) = match r.session {
+        Session::Entered => ("entered", None),
         Session::NoEnter => {
             s.m.join(source, &app, "not_entered", None);
             return Ok(());
         }
         Session::Failed(code) => {
             let g = s.path.current().borrow();
-            let key = failure_key(g.matcher.catalog(), r.sdk_major, code);
-            s.m.join(source, &app, "failed", Some(key));
-            "failed"
+            let key = failure_key(g.matcher.catalog(), r.sdk_major, code).to_string();
+            ("failed", Some(key))
         }
     };
+    s.m.join(source, &app, result, key.as_deref());
     if let Some(secs) = r.join_seconds {
         s.m.join_took(source, &app, result, secs);
     }
+    // On the pages: the join ratio, and the user's own attempts.
+    s.board.recent.join(
+        r.user_id.as_deref(),
+        UserJoin {
+            ts: jiff::Timestamp::now().to_string(),
+            result,
+            key,
+            seconds: r.join_seconds,
+        },
+    );
     Ok(())
 }
 

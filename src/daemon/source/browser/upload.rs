@@ -169,10 +169,7 @@ pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
     });
     // A user id is the client's to choose: a credential in it is replaced.
-    let user_id = user_id.map(|u| match crate::redact::redact(u.as_bytes()).0 {
-        std::borrow::Cow::Borrowed(_) => u,
-        std::borrow::Cow::Owned(clean) => String::from_utf8_lossy(&clean).into_owned(),
-    });
+    let user_id = user_id.map(redacted);
     // A time that is no short string is left out: the records keep their
     // arrival as their time.
     let timestamp = raw
@@ -209,22 +206,75 @@ pub(crate) struct EndReport {
     /// Seconds from the join's start to its end, where it ended (both
     /// times are the browser's `Date.now()`: at most an hour is believed).
     pub join_seconds: Option<f64>,
+    /// The user (`msg_user_info.str_identifier`), a credential in it
+    /// replaced.
+    pub user_id: Option<String>,
+    /// The session's average round trip, where the SDK measured one
+    /// (`msg_basic_info.uint32_avg_rtt`, ms; 0: none).
+    pub rtt_seconds: Option<f64>,
+    /// Its average uplink loss, as a ratio, where a round trip was measured
+    /// (`uint32_avg_up_loss`, percent).
+    pub uplink_loss: Option<f64>,
+    /// From the join's start to each remote video's first frame drawn
+    /// (`msg_path_recv_video[]`: `uint64_render_first_frame_time` less
+    /// `uint64_start_enter_time`), at most [`MAX_FIRST_FRAMES`].
+    pub first_frame_seconds: Vec<f64>,
 }
+
+/// Remote videos' first frames read from one end report.
+pub(crate) const MAX_FIRST_FRAMES: usize = 16;
+/// The longest span of a session believed (an hour), in ms.
+const MAX_SPAN_MS: u64 = 3_600_000;
 
 #[derive(Deserialize)]
 struct RawEnd<'a> {
     #[serde(borrow)]
     uint32_sdk_app_id: Option<&'a RawValue>,
-    #[serde(default)]
-    msg_basic_info: Option<Basic>,
+    #[serde(default, borrow)]
+    msg_basic_info: Option<Basic<'a>>,
     #[serde(default)]
     msg_path_enter_room: Option<Enter>,
+    #[serde(default, borrow)]
+    msg_user_info: Option<UserInfo<'a>>,
+    #[serde(default, borrow)]
+    msg_path_recv_video: Option<&'a RawValue>,
+}
+
+// The fields read for the pages and histograms only are read leniently:
+// a wrong one is left out, never the report.
+#[derive(Deserialize)]
+struct Basic<'a> {
+    #[serde(default)]
+    string_sdk_version: Option<String>,
+    #[serde(default, borrow)]
+    uint32_avg_rtt: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    uint32_avg_up_loss: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Basic {
+struct UserInfo<'a> {
+    #[serde(default, borrow)]
+    str_identifier: Option<&'a RawValue>,
+}
+
+/// A JSON number, else `None`.
+fn number(v: Option<&RawValue>) -> Option<f64> {
+    v?.get().parse().ok()
+}
+
+#[derive(Deserialize)]
+struct RecvVideo {
     #[serde(default)]
-    string_sdk_version: Option<String>,
+    uint64_start_enter_time: u64,
+    #[serde(default)]
+    uint64_render_first_frame_time: u64,
+}
+
+/// `end - start` in seconds, where both are set and it is at most an hour.
+fn span(start: u64, end: u64) -> Option<f64> {
+    let ms = end.checked_sub(start)?;
+    (start != 0 && end != 0 && ms <= MAX_SPAN_MS).then(|| ms as f64 / 1000.0)
 }
 
 #[derive(Deserialize)]
@@ -241,15 +291,38 @@ struct Enter {
 pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
     let raw: RawEnd<'_> =
         serde_json::from_slice(body).map_err(|e| json_error("jssdk_new_endreport body", &e))?;
-    let sdk_major = raw
-        .msg_basic_info
+    let basic = raw.msg_basic_info;
+    let rtt_ms = basic
+        .as_ref()
+        .and_then(|b| number(b.uint32_avg_rtt))
+        .filter(|r| (1.0..=60_000.0).contains(r));
+    let uplink_loss = basic
+        .as_ref()
+        .and_then(|b| number(b.uint32_avg_up_loss))
+        .filter(|l| rtt_ms.is_some() && (0.0..=100.0).contains(l))
+        .map(|l| l / 100.0);
+    let sdk_major = basic
         .and_then(|b| b.string_sdk_version)
         .and_then(|v| v.split('.').next()?.parse().ok());
-    let join_seconds = raw.msg_path_enter_room.as_ref().and_then(|e| {
-        let ms = e.uint64_end_time.checked_sub(e.uint64_start_time)?;
-        (e.uint64_start_time != 0 && e.uint64_end_time != 0 && ms <= 3_600_000)
-            .then(|| ms as f64 / 1000.0)
-    });
+    let join_seconds = raw
+        .msg_path_enter_room
+        .as_ref()
+        .and_then(|e| span(e.uint64_start_time, e.uint64_end_time));
+    let videos: Vec<RecvVideo> = raw
+        .msg_path_recv_video
+        .and_then(|v| serde_json::from_str(v.get()).ok())
+        .unwrap_or_default();
+    let first_frame_seconds = videos
+        .iter()
+        .filter_map(|v| span(v.uint64_start_enter_time, v.uint64_render_first_frame_time))
+        .take(MAX_FIRST_FRAMES)
+        .collect();
+    let user_id = raw
+        .msg_user_info
+        .and_then(|u| u.str_identifier)
+        .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+        .filter(|u| !u.is_empty() && u.len() <= MAX_USER_ID)
+        .map(redacted);
     let session = match raw.msg_path_enter_room {
         None => Session::NoEnter,
         Some(e) if e.uint64_start_time == 0 => Session::NoEnter,
@@ -263,7 +336,19 @@ pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
         sdk_major,
         session,
         join_seconds,
+        user_id,
+        rtt_seconds: rtt_ms.map(|ms| ms / 1000.0),
+        uplink_loss,
+        first_frame_seconds,
     })
+}
+
+/// `u`, a credential in it replaced (a user id is the client's to choose).
+fn redacted(u: String) -> String {
+    match crate::redact::redact(u.as_bytes()).0 {
+        std::borrow::Cow::Borrowed(_) => u,
+        std::borrow::Cow::Owned(clean) => String::from_utf8_lossy(&clean).into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -346,7 +431,7 @@ mod tests {
 
     #[test]
     fn end_reports_tell_how_sessions_went() {
-        let failed = br#"{"uint32_sdk_app_id":1400000001,"msg_basic_info":{"string_sdk_version":"5.17.1"},"msg_path_enter_room":{"uint64_start_time":1,"uint64_end_time":2,"int32_end_ret":16460},"str_user_sig":"SECRET"}"#;
+        let failed = br#"{"uint32_sdk_app_id":1400000001,"msg_basic_info":{"string_sdk_version":"5.17.1","uint32_avg_rtt":0,"uint32_avg_up_loss":0},"msg_user_info":{"str_identifier":"carol","uint64_tinyid":""},"msg_path_enter_room":{"uint64_start_time":1,"uint64_end_time":2,"int32_end_ret":16460},"msg_path_recv_video":[],"str_user_sig":"SECRET"}"#;
         assert_eq!(
             end_report(failed).unwrap(),
             EndReport {
@@ -354,7 +439,31 @@ mod tests {
                 sdk_major: Some(5),
                 session: Session::Failed(16460),
                 join_seconds: Some(0.001),
+                user_id: Some("carol".into()),
+                rtt_seconds: None,
+                uplink_loss: None,
+                first_frame_seconds: Vec::new(),
             }
+        );
+        // A session that went: its round trip, loss and first frames (one
+        // remote video never drawn).
+        let went = br#"{"msg_basic_info":{"uint32_avg_rtt":85,"uint32_avg_up_loss":3},"msg_path_enter_room":{"uint64_start_time":1765000000000,"uint64_end_time":1765000001000},"msg_path_recv_video":[{"uint64_start_enter_time":1765000000000,"uint64_render_first_frame_time":1765000002500},{"uint64_start_enter_time":1765000000000,"uint64_render_first_frame_time":0}]}"#;
+        let r = end_report(went).unwrap();
+        assert_eq!(
+            (r.rtt_seconds, r.uplink_loss, r.first_frame_seconds),
+            (Some(0.085), Some(0.03), vec![2.5])
+        );
+        // Odd quality fields are left out, never the report.
+        let odd = br#"{"msg_basic_info":{"uint32_avg_rtt":"x","uint32_avg_up_loss":[1]},"msg_user_info":{"str_identifier":7},"msg_path_recv_video":{"a":1},"msg_path_enter_room":{"uint64_start_time":1,"uint64_end_time":2}}"#;
+        let r = end_report(odd).unwrap();
+        assert_eq!(
+            (
+                r.rtt_seconds,
+                r.uplink_loss,
+                r.user_id,
+                r.first_frame_seconds.len()
+            ),
+            (None, None, None, 0)
         );
         let entered = br#"{"msg_path_enter_room":{"uint64_start_time":1765000000000,"uint64_end_time":1765000001250,"int32_end_ret":0}}"#;
         let r = end_report(entered).unwrap();
