@@ -1,8 +1,10 @@
 //! The shipped Prometheus rules and Grafana dashboard, proven with the real
 //! tools: promtool checks and unit tests, then a real Prometheus scraping a
-//! real `trtc-logwatch run` that follows a log file, where the
-//! ICE_TRANSPORT_ERROR spike alert goes pending then firing, and every
-//! dashboard query returns data.
+//! real `trtc-logwatch run` that follows a log file and takes browser
+//! uploads and end reports, where the ICE_TRANSPORT_ERROR spike alert goes
+//! pending then firing, then the join-failure alert fires, and every
+//! dashboard query (the browser panels too) returns data; the threshold
+//! panels draw the alerts' own expressions.
 //!
 //! Prometheus and promtool come from Debian's `prometheus` package
 //! (`scripts/install-test-deps.sh`). Without them the tests fail under CI and
@@ -153,6 +155,46 @@ fn start_prometheus(prometheus: &Path, dir: &Path, target_port: u16, port: u16) 
     g
 }
 
+const ORIGIN: &str = "https://app.example.com";
+
+/// One step of browser traffic to the endpoint at `port`: a log upload
+/// with an SDK 5 error of a name the catalog does not know (drift) and a
+/// recovery, an upload from another origin (refused), and an end report:
+/// every other one a join that failed for the schedule, with its first
+/// frame and round trip.
+fn browser_traffic(port: u16, n: u64) {
+    let path =
+        |cmd: &str| format!("/trtc/v5/AVQualityReportSvc/C2S?sdkappid=1400000001&cmdtype={cmd}");
+    let headers = [
+        ("Origin", ORIGIN),
+        ("Content-Type", "text/plain;charset=UTF-8"),
+    ];
+    let log = serde_json::json!({
+        "sdkAppId": "1400000001",
+        "userId": format!("user{}", n % 7),
+        "version": "5.17.1",
+        "log": format!("[10:00:00:001] <ERROR> [↑t1|u] startLocalVideo() failed 7   BRAND_NEW_ERROR_{}: x.\n[10:00:00:002] <WARN> [↑t1|u] ICE_TRANSPORT_ERROR, retrying with TURN over TCP", n % 3),
+    })
+    .to_string();
+    let (code, text) = common::daemon::http_post_with(port, &path("jssdk_log"), &headers, &log);
+    assert_eq!(code, 200, "{text}");
+    let other = [("Origin", "https://elsewhere.example"), headers[1]];
+    let (code, _) = common::daemon::http_post_with(port, &path("jssdk_log"), &other, &log);
+    assert_eq!(code, 403);
+    let start = 1_765_000_000_000u64;
+    let report = serde_json::json!({
+        "uint32_sdk_app_id": 1_400_000_001u64,
+        "msg_basic_info": {"string_sdk_version": "5.17.1", "uint32_avg_rtt": 80, "uint32_avg_up_loss": 1},
+        "msg_user_info": {"str_identifier": format!("user{}", n % 7)},
+        "msg_path_enter_room": {"uint64_start_time": start, "uint64_end_time": start + 1500, "int32_end_ret": if n % 2 == 0 { 16460 } else { 0 }},
+        "msg_path_recv_video": [{"uint64_start_enter_time": start, "uint64_render_first_frame_time": start + 2000}],
+    })
+    .to_string();
+    let (code, text) =
+        common::daemon::http_post_with(port, &path("jssdk_new_endreport"), &headers, &report);
+    assert_eq!(code, 200, "{text}");
+}
+
 fn alert_state(port: u16, name: &str) -> Option<String> {
     let v = api(port, "/api/v1/alerts");
     v["data"]["alerts"]
@@ -174,7 +216,17 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     let glob = format!("{}/*.log", logs.display());
     let state = dir.path().join("state");
     let events = dir.path().join("events.ndjson");
-    let daemon = Daemon::start(&[
+    // The browser endpoint too: uploads, refusals and end reports feed the
+    // dashboard's browser panels and the join alert.
+    let cfg = common::daemon::write_config(
+        dir.path(),
+        &format!(
+            "browser:\n  listen: 127.0.0.1:0\n  origins: [\"{ORIGIN}\"]\n  sdk_app_ids: [1400000001]\n  events_per_minute: 100000\n  events_burst: 100000\n  uploads_per_minute: 100000\n"
+        ),
+    );
+    let mut daemon = Daemon::start(&[
+        "--config",
+        cfg.to_str().unwrap(),
         "--follow",
         &glob,
         "--state-dir",
@@ -182,6 +234,7 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
         "--events",
         events.to_str().unwrap(),
     ]);
+    let bport = daemon.bound_port("accepting the SDK's log upload (loggerProxy) on http://");
     let pdir = dir.path().join("prom");
     std::fs::create_dir(&pdir).unwrap();
     let pport = free_port();
@@ -194,6 +247,7 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     let mut states = Vec::new();
     let mut n = 0u64;
     while t.elapsed() < Duration::from_secs(60) {
+        browser_traffic(bport, n);
         for _ in 0..5 {
             n += 1;
             let user = n % 7;
@@ -217,6 +271,43 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(states, ["pending", "firing"], "alert states seen, in order");
+    // Half the join attempts fail (the schedule is unreachable): the join
+    // alert goes pending, then fires, for the app's sdkAppId.
+    let mut join_states = Vec::new();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(60) {
+        n += 5;
+        browser_traffic(bport, n);
+        if let Some(s) = alert_state(pport, "TrtcJoinFailureRateHigh") {
+            if join_states.last() != Some(&s) {
+                join_states.push(s.clone());
+            }
+            if s == "firing" {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        join_states.last().map(String::as_str),
+        Some("firing"),
+        "{join_states:?}"
+    );
+    let joins = api(pport, "/api/v1/alerts");
+    let join = joins["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "TrtcJoinFailureRateHigh")
+        .unwrap()
+        .clone();
+    assert_eq!(join["labels"]["sdk_app_id"], "1400000001", "{join}");
+    assert!(
+        join["annotations"]["runbook_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/groups/room_entry")),
+        "{join}"
+    );
     // Who is hit: 7 users, in the gauge and in the page.
     let users = query(
         pport,
@@ -390,6 +481,48 @@ fn dashboard_is_importable_shape() {
         .unwrap();
     assert!(cp["targets"][0]["expr"].as_str().unwrap().contains("> 0)"));
     assert_eq!(cp["fieldConfig"]["defaults"]["noValue"], "checkpoints off");
+    // The threshold panels draw the alerts' own expressions, per app.
+    let rules = std::fs::read_to_string(root().join("deploy/prometheus/rules.yml")).unwrap();
+    let rules: String = rules.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (title, n) in [
+        (
+            "Media connection failures (v4 ICE, v5 5501) vs alert threshold, per app",
+            3,
+        ),
+        (
+            "Share of join attempts failed, per app (the alert's expression)",
+            1,
+        ),
+    ] {
+        let p = d["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["title"] == title)
+            .unwrap();
+        let targets = p["targets"].as_array().unwrap();
+        for t in targets
+            .iter()
+            .take(n)
+            .filter(|t| !t["expr"].as_str().unwrap().starts_with("vector"))
+        {
+            let e = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace(",app=~\"$app\"", "")
+                .replace("{app=~\"$app\"}", "");
+            let inner = e
+                .strip_prefix("3 * (")
+                .and_then(|e| e.strip_suffix(')'))
+                .unwrap_or(&e);
+            for part in inner.split(" / ").flat_map(|p| p.split(" or ")) {
+                assert!(
+                    rules.contains(part.trim()),
+                    "{title}: {part} is not the alert's"
+                );
+            }
+        }
+    }
     let titles: Vec<&str> = d["panels"]
         .as_array()
         .unwrap()
@@ -399,7 +532,13 @@ fn dashboard_is_importable_shape() {
     for want in [
         "Errors per second by category",
         "Top error keys (last 5m)",
-        "Media connection failures (v4 ICE, v5 5501) vs alert threshold",
+        "Media connection failures (v4 ICE, v5 5501) vs alert threshold, per app",
+        "Browser uploads taken and refused per second",
+        "Join attempts by result (5m)",
+        "Share of join attempts failed, per app (the alert's expression)",
+        "Join time (p50, p95)",
+        "Session quality: first remote frame and round trip (p95)",
+        "Catalog drift and recoveries per second",
         "Affected users by group (last 5m)",
         "Affected users by key (last hour, top 10)",
         "Errors per second by key",

@@ -41,11 +41,25 @@ pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
 
 /// POST a JSON `body` to http://127.0.0.1:port/path → (status, body).
 pub fn http_post(port: u16, path: &str, body: &str) -> (u16, String) {
+    http_post_with(port, path, &[("Content-Type", "application/json")], body)
+}
+
+/// POST `body` with `headers` to http://127.0.0.1:port/path → (status, body).
+pub fn http_post_with(
+    port: u16,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
