@@ -186,7 +186,7 @@ fn browser_traffic(port: u16, n: u64) {
         "uint32_sdk_app_id": 1_400_000_001u64,
         "msg_basic_info": {"string_sdk_version": "5.17.1", "uint32_avg_rtt": 80, "uint32_avg_up_loss": 1},
         "msg_user_info": {"str_identifier": format!("user{}", n % 7)},
-        "msg_path_enter_room": {"uint64_start_time": start, "uint64_end_time": start + 1500, "int32_end_ret": if n % 2 == 0 { 16460 } else { 0 }},
+        "msg_path_enter_room": {"uint64_start_time": start, "uint64_end_time": start + 1500, "int32_end_ret": if n.is_multiple_of(2) { 16460 } else { 0 }},
         "msg_path_recv_video": [{"uint64_start_enter_time": start, "uint64_render_first_frame_time": start + 2000}],
     })
     .to_string();
