@@ -94,24 +94,6 @@ fn patterns_for(escaped: bool) -> &'static Patterns {
     }
 }
 
-/// Whether `text` has a JSON `\u00` escape, a `%` before a hex byte or a
-/// full-width form (bytes `EF BC`/`EF BD`): a name's letters may be
-/// written so.
-fn may_escape(text: &[u8]) -> bool {
-    memchr::memchr3_iter(b'\\', b'%', 0xEF, text).any(|i| {
-        let t = &text[i..];
-        match t[0] {
-            b'\\' => t
-                .get(1..4)
-                .is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
-            b'%' => t
-                .get(1..3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
-            _ => t.get(1).is_some_and(|&b| b == 0xBC || b == 0xBD),
-        }
-    })
-}
-
 /// The names (found in one pass), and what follows a name in rule 1 (a
 /// separator and a value, matched at the name's end only: the captures
 /// run on that short stretch, not the whole text).
@@ -161,10 +143,61 @@ impl Patterns {
     }
 }
 
-/// What the cheap test before [`redact`] saw in a text: `sig` or `key`
-/// (every name holds one) in any case, a name's letter that may be
-/// escaped, an `eJ` that may begin a signature. A few vectorised byte
-/// searches, each run once; the patterns and rule 3 go by what they saw.
+/// Every ASCII case of `sig` and `key`, the ends of every name, in one
+/// packed (Teddy) searcher, built once; `None` where the CPU has no Teddy
+/// (every text is then looked at by the names' pattern).
+fn name_ends() -> Option<&'static aho_corasick::packed::Searcher> {
+    static ENDS: OnceLock<Option<aho_corasick::packed::Searcher>> = OnceLock::new();
+    ENDS.get_or_init(|| {
+        let mut b = aho_corasick::packed::Config::new().builder();
+        for name in [b"sig", b"key"] {
+            for case in 0..8u8 {
+                let w: Vec<u8> = name
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| {
+                        if case >> i & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                b.add(w);
+            }
+        }
+        b.build()
+    })
+    .as_ref()
+}
+
+/// Whether the `sig` or `key` at `at` ends a name as the names' pattern
+/// spells them without escapes: `sig` after `user`, `key` after `map`,
+/// with at most two joints (`_`, `.`, `-`, a space) between (an escaped
+/// spelling is looked at whole: see [`Look`]). `SIGNAL`, `keyword`
+/// or `monkey` end none.
+fn ends_a_name(text: &[u8], at: usize) -> bool {
+    let before = if text[at].eq_ignore_ascii_case(&b's') {
+        b'r'
+    } else {
+        b'p'
+    };
+    let joint = |b: &&u8| matches!(b, b'_' | b'.' | b'-' | b' ');
+    let joints = text[..at].iter().rev().take_while(joint).count();
+    joints <= 2 && at > joints && text[at - joints - 1].eq_ignore_ascii_case(&before)
+}
+
+/// The searcher for `eJ`, built once.
+fn zlib_start() -> &'static memchr::memmem::Finder<'static> {
+    static START: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    START.get_or_init(|| memchr::memmem::Finder::new(b"eJ"))
+}
+
+/// What the cheap test before [`redact`] saw in a text: the end of a name
+/// (`sig` after `user`, `key` after `map`, in any case), an escape that may spell a name's
+/// letter (a JSON `\u00` escape, `%` and two hex digits, a full-width
+/// form: bytes `EF BC`/`EF BD`), an `eJ` that may begin a signature. The
+/// patterns and rule 3 go by what it saw.
 struct Look {
     named: bool,
     escaped: bool,
@@ -172,19 +205,29 @@ struct Look {
 }
 
 impl Look {
+    /// Three vectorised searches: the names' ends (`sig`, `key`, in every
+    /// case: Teddy over three bytes, few false starts), the rare bytes that
+    /// begin an escape (`\`, `%`, `EF`, each checked), and `eJ`.
     fn of(text: &[u8]) -> Self {
-        /// The last letter of the word, then the two before it.
-        fn ends_word(text: &[u8], last: (u8, u8), word: &[u8; 2]) -> bool {
-            memchr::memchr2_iter(last.0, last.1, text).any(|i| {
-                i >= 2
-                    && text[i - 2].eq_ignore_ascii_case(&word[0])
-                    && text[i - 1].eq_ignore_ascii_case(&word[1])
-            })
-        }
+        let escaped = memchr::memchr3_iter(b'\\', b'%', 0xEF, text).any(|i| {
+            let t = &text[i..];
+            match t[0] {
+                b'\\' => t
+                    .get(1..4)
+                    .is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
+                b'%' => t
+                    .get(1..3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+                _ => t.get(1).is_some_and(|&b| b == 0xBC || b == 0xBD),
+            }
+        });
         Self {
-            named: ends_word(text, (b'g', b'G'), b"si") || ends_word(text, (b'y', b'Y'), b"ke"),
-            escaped: may_escape(text),
-            zlib: memchr::memmem::find(text, b"eJ").is_some(),
+            named: name_ends().is_none_or(|s| {
+                s.find_iter(text)
+                    .any(|m| ends_a_name(text, m.start()))
+            }),
+            escaped,
+            zlib: zlib_start().find(text).is_some(),
         }
     }
 
@@ -509,6 +552,40 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The eight-bytes-at-a-time test sees what a byte-by-byte reading
+        /// of its words sees, wherever they fall in the words of eight.
+        #[test]
+        fn the_cheap_test_is_a_byte_by_byte_reading(
+            text in proptest::collection::vec(
+                proptest::sample::select(&b"sigSIGkeyKEYrRpP_.-eJj\\u0%3aF\xEF\xBC\xBDx "[..]),
+                0..40,
+            ),
+        ) {
+            let t = &text[..];
+            // `sig` after `user`, `key` after `map`, at most two joints between.
+            let ends = |last: u8, word: &[u8; 2]| (2..t.len()).any(|i| {
+                let before = if last == b'g' { b'r' } else { b'p' };
+                let joint = |b: u8| matches!(b, b'_' | b'.' | b'-' | b' ');
+                t[i].eq_ignore_ascii_case(&last)
+                    && t[i - 2..i].eq_ignore_ascii_case(word)
+                    && (0..=2).any(|j| {
+                        i >= 3 + j
+                            && t[i - 3 - j].eq_ignore_ascii_case(&before)
+                            && t[i - 2 - j..i - 2].iter().all(|&b| joint(b))
+                    })
+            });
+            let escaped = (0..t.len()).any(|i| match t[i] {
+                b'\\' => t.get(i + 1..i + 4).is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
+                b'%' => t.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+                0xEF => matches!(t.get(i + 1), Some(0xBC | 0xBD)),
+                _ => false,
+            });
+            let look = Look::of(t);
+            proptest::prop_assert_eq!(look.named, ends(b'g', b"si") || ends(b'y', b"ke"));
+            proptest::prop_assert_eq!(look.escaped, escaped);
+            proptest::prop_assert_eq!(look.zlib, t.windows(2).any(|w| w == b"eJ"));
+        }
+
         /// Whatever the spelling of the name (case, word joints, escaped
         /// letters), the separator and the quotes, the value is gone.
         #[test]
@@ -569,18 +646,20 @@ mod tests {
             "usersIg=x",
             "USER_SIG:x",
             "PrivateMapKEY=x",
-            "kEy",
-            "Sig",
+            "map.kEy",
+            "user__Sig",
             "u\\u0073erSig",
             "user\\U0053ig",
             "a\\\\u0067",
         ] {
             assert!(may_hold(t.as_bytes()), "{t}");
         }
-        // `monkey` holds a word: the test lets it through, the pattern
-        // decides.
-        assert!(may_hold(b"monkey"));
-        for t in ["", "g", "ig", "ky", "SI G", "k-ey", "\\u01", "\\x00"] {
+        // A `sig` or `key` that ends no name: the names' pattern is not
+        // run (the SDK's `SIGNAL_CHANNEL_SETUP_FAILED`, `SignalChannel`).
+        for t in [
+            "", "g", "ig", "ky", "SI G", "k-ey", "\\u01", "\\x00", "Sig", "kEy", "monkey",
+            "<SIGNAL_CHANNEL_SETUP_FAILED 0x4001>", "SignalChannel", "user___sig", "keyword",
+        ] {
             assert!(!may_hold(t.as_bytes()), "{t}");
         }
     }

@@ -204,11 +204,10 @@ impl Category {
 
 /// The group of an event of `entry` with `cause` (see [`GROUPS`]).
 pub fn group_of(set: &CatalogSet, entry: EntryId, cause: Option<EntryId>) -> &'static str {
-    let own = set.entry(entry).category;
     let by_cause = cause
-        .map(|c| set.entry(c).category)
-        .filter(|c| c.as_str() != "unknown");
-    by_cause.unwrap_or(own).group()
+        .map(|c| set.entry(c))
+        .filter(|c| c.category.as_str() != "unknown");
+    by_cause.unwrap_or_else(|| set.entry(entry)).group
 }
 
 impl std::fmt::Display for Category {
@@ -249,6 +248,9 @@ pub struct Entry {
     pub parent: Option<i64>,
     /// One of [`CATEGORIES`].
     pub category: Category,
+    /// Its category's group ([`Category::group`]), found once.
+    #[serde(skip)]
+    pub group: &'static str,
     /// Severity.
     pub severity: Severity,
     /// Whether the key alone, without `<KEY 0x..>`, `KEY:` or quotes, is an error.

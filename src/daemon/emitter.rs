@@ -72,7 +72,8 @@ struct Counts {
     samples: Vec<(EntryId, Option<EntryId>, Sample)>,
     /// Errors of named users for their pages: the first of each user and
     /// key in a batch, at most [`USER_SAMPLES`] a batch.
-    user_samples: Vec<(String, EntryId, Option<EntryId>, Sample)>,
+    /// Each with its user's hash, the cheap test of whether it is there.
+    user_samples: Vec<(u64, String, EntryId, Option<EntryId>, Sample)>,
 }
 
 /// Users' errors kept a batch, at most.
@@ -172,18 +173,19 @@ impl Emitter {
             self.counts.samples.push((entry, cause, Sample::of(ev)));
         }
         let c = &ev.context;
+        let user = c.user_id.as_deref().map(affected::id_hash);
         if self.board.is_some()
             && self.counts.user_samples.len() < USER_SAMPLES
-            && let Some(u) = &c.user_id
+            && let (Some(u), Some(h)) = (&c.user_id, user)
             && !self
                 .counts
                 .user_samples
                 .iter()
-                .any(|(su, se, _, _)| *se == entry && su == u)
+                .any(|(sh, su, se, _, _)| *sh == h && *se == entry && su == u)
         {
             self.counts
                 .user_samples
-                .push((u.clone(), entry, cause, Sample::of(ev)));
+                .push((h, u.clone(), entry, cause, Sample::of(ev)));
         }
         if let Some(v) = &c.sdk_version {
             tally(&mut self.counts.versions, entry, cause, v);
@@ -196,7 +198,7 @@ impl Emitter {
                 entry,
                 cause,
                 Hit {
-                    user: c.user_id.as_deref().map(affected::id_hash),
+                    user,
                     room: c.room_id.as_deref().map(affected::id_hash),
                 },
             ));
@@ -290,7 +292,7 @@ impl Emitter {
             }
             self.metrics.affected(set, &mut self.counts.hits);
             self.counts.hits.clear();
-            for (user, id, cause, sample) in self.counts.user_samples.drain(..) {
+            for (_, user, id, cause, sample) in self.counts.user_samples.drain(..) {
                 if let Some(r) = recent {
                     r.user_event(
                         &user,
