@@ -222,10 +222,8 @@ impl Look {
             }
         });
         Self {
-            named: name_ends().is_none_or(|s| {
-                s.find_iter(text)
-                    .any(|m| ends_a_name(text, m.start()))
-            }),
+            named: name_ends()
+                .is_none_or(|s| s.find_iter(text).any(|m| ends_a_name(text, m.start()))),
             escaped,
             zlib: zlib_start().find(text).is_some(),
         }
@@ -657,8 +655,21 @@ mod tests {
         // A `sig` or `key` that ends no name: the names' pattern is not
         // run (the SDK's `SIGNAL_CHANNEL_SETUP_FAILED`, `SignalChannel`).
         for t in [
-            "", "g", "ig", "ky", "SI G", "k-ey", "\\u01", "\\x00", "Sig", "kEy", "monkey",
-            "<SIGNAL_CHANNEL_SETUP_FAILED 0x4001>", "SignalChannel", "user___sig", "keyword",
+            "",
+            "g",
+            "ig",
+            "ky",
+            "SI G",
+            "k-ey",
+            "\\u01",
+            "\\x00",
+            "Sig",
+            "kEy",
+            "monkey",
+            "<SIGNAL_CHANNEL_SETUP_FAILED 0x4001>",
+            "SignalChannel",
+            "user___sig",
+            "keyword",
         ] {
             assert!(!may_hold(t.as_bytes()), "{t}");
         }
