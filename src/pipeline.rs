@@ -301,11 +301,21 @@ impl Pipeline {
         times: &[Option<jiff::Timestamp>],
         sink: &mut S,
     ) -> Result<(), S::Error> {
+        self.at_times(starts, times, |p| p.text(text, sink))
+    }
+
+    /// `read` with the records at `starts` given `times` for its length.
+    fn at_times<E>(
+        &mut self,
+        starts: &[usize],
+        times: &[Option<jiff::Timestamp>],
+        read: impl FnOnce(&mut Self) -> Result<(), E>,
+    ) -> Result<(), E> {
         if times.iter().all(Option::is_none) {
-            return self.text(text, sink);
+            return read(self);
         }
         self.scanner.record_times(starts, times);
-        let r = self.text(text, sink);
+        let r = read(self);
         self.scanner.record_times(&[], &[]);
         r
     }
@@ -339,13 +349,7 @@ impl Pipeline {
         times: &[Option<jiff::Timestamp>],
         sink: &mut S,
     ) -> Result<(), S::Error> {
-        if times.iter().all(Option::is_none) {
-            return self.records(text, starts, sink);
-        }
-        self.scanner.record_times(starts, times);
-        let r = self.records(text, starts, sink);
-        self.scanner.record_times(&[], &[]);
-        r
+        self.at_times(starts, times, |p| p.records(text, starts, sink))
     }
 
     /// The buffer the next reads go into (what it holds is kept).

@@ -87,6 +87,15 @@ fn v5_failure(n: u32) -> String {
     )
 }
 
+/// `body` posted as the SDK's `cmdtype` from the allowed origin: the status.
+fn post(port: u16, cmdtype: &str, body: &[u8]) -> u16 {
+    let headers = [
+        ("Origin", ORIGIN),
+        ("Content-Type", "text/plain;charset=UTF-8"),
+    ];
+    request(port, "POST", &path(cmdtype, APP), &headers, body).0
+}
+
 /// A good upload from `client` (its address in X-Forwarded-For).
 fn good(port: u16, client: &str, n: u32) -> u16 {
     request(
@@ -1313,17 +1322,7 @@ fn an_uploaded_error_is_at_its_records_own_time() {
         ),
     })
     .to_string();
-    let (code, _, _) = request(
-        port,
-        "POST",
-        &path("jssdk_log", APP),
-        &[
-            ("Origin", ORIGIN),
-            ("Content-Type", "text/plain;charset=UTF-8"),
-        ],
-        body.as_bytes(),
-    );
-    assert_eq!(code, 200);
+    assert_eq!(post(port, "jssdk_log", body.as_bytes()), 200);
     d.stop();
     let evs = events(dir.path());
     assert_eq!(evs.len(), 1, "{evs:?}");
@@ -1358,17 +1357,10 @@ fn end_reports_show_joins_per_user_and_the_sessions_quality() {
         .into_bytes()
     };
     for (user, ret, rtt) in [("carol", 16460, 0), ("dave", 0, 120)] {
-        let (code, _, _) = request(
-            port,
-            "POST",
-            &path("jssdk_new_endreport", APP),
-            &[
-                ("Origin", ORIGIN),
-                ("Content-Type", "text/plain;charset=UTF-8"),
-            ],
-            &report(user, ret, rtt),
+        assert_eq!(
+            post(port, "jssdk_new_endreport", &report(user, ret, rtt)),
+            200
         );
-        assert_eq!(code, 200);
     }
     let m = d.metrics();
     let at = |name: &str| {

@@ -195,6 +195,26 @@ fn browser_traffic(port: u16, n: u64) {
     assert_eq!(code, 200, "{text}");
 }
 
+/// The states alert `name` went through (each once, in order) while
+/// `step` ran every 200 ms, until it fired or a minute passed.
+fn states_until_firing(port: u16, name: &str, mut step: impl FnMut()) -> Vec<String> {
+    let mut states: Vec<String> = Vec::new();
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(60) {
+        step();
+        if let Some(s) = alert_state(port, name) {
+            if states.last() != Some(&s) {
+                states.push(s.clone());
+            }
+            if s == "firing" {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    states
+}
+
 fn alert_state(port: u16, name: &str) -> Option<String> {
     let v = api(port, "/api/v1/alerts");
     v["data"]["alerts"]
@@ -243,10 +263,8 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
     // Spike: 25 ICE_TRANSPORT_ERROR lines a second from 7 users (one user
     // alone pages nobody), and a few signalling failures with an account
     // cause, until the alert fires.
-    let t = Instant::now();
-    let mut states = Vec::new();
     let mut n = 0u64;
-    while t.elapsed() < Duration::from_secs(60) {
+    let states = states_until_firing(pport, "TrtcIceTransportErrorSpike", || {
         browser_traffic(bport, n);
         for _ in 0..5 {
             n += 1;
@@ -258,36 +276,14 @@ fn ice_spike_alert_fires_in_real_prometheus_and_dashboard_queries_return_data() 
             // An app's JSON log with the SDK version and the browser.
             writeln!(log, "{{\"level\":\"error\",\"userId\":\"user1\",\"sdkVersion\":\"4.15.22\",\"userAgent\":\"Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36\",\"msg\":\"RtcError: x <ICE_TRANSPORT_ERROR 0x4003>\"}}").unwrap();
         }
-        if n.is_multiple_of(25)
-            && let Some(s) = alert_state(pport, "TrtcIceTransportErrorSpike")
-        {
-            if states.last() != Some(&s) {
-                states.push(s.clone());
-            }
-            if s == "firing" {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    });
     assert_eq!(states, ["pending", "firing"], "alert states seen, in order");
     // Half the join attempts fail (the schedule is unreachable): the join
     // alert goes pending, then fires, for the app's sdkAppId.
-    let mut join_states = Vec::new();
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(60) {
+    let join_states = states_until_firing(pport, "TrtcJoinFailureRateHigh", || {
         n += 5;
         browser_traffic(bport, n);
-        if let Some(s) = alert_state(pport, "TrtcJoinFailureRateHigh") {
-            if join_states.last() != Some(&s) {
-                join_states.push(s.clone());
-            }
-            if s == "firing" {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    });
     assert_eq!(
         join_states.last().map(String::as_str),
         Some("firing"),
