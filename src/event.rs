@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::catalog::{CatalogSet, Entry, EntryId, EntryKind, Text};
+use crate::catalog::{CatalogSet, Entry, EntryId, Text};
 use crate::context::Context;
 use crate::matcher::Detection;
 
@@ -145,7 +145,7 @@ impl<'a> Event<'a> {
                 .get(det.matched.clone())
                 .map_or(Cow::Borrowed(""), String::from_utf8_lossy),
         };
-        // A cause that is an SDK error itself is what the error wraps.
+        // A cause that is no cause code (an SDK error) is what it wraps.
         let (cause, wraps) = match det.cause.map(|c| set.entry(c)) {
             None => (None, None),
             Some(c) => {
@@ -155,10 +155,10 @@ impl<'a> Event<'a> {
                     category: c.category.as_str(),
                     description: &c.description,
                 });
-                if c.kind == EntryKind::Sdk {
-                    (None, explains)
-                } else {
+                if c.kind.is_cause() {
                     (explains, None)
+                } else {
+                    (None, explains)
                 }
             }
         };

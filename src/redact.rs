@@ -281,6 +281,15 @@ fn credential_like(t: &[u8]) -> bool {
             && t.iter().any(u8::is_ascii_digit))
 }
 
+/// [`redact`] of a text: itself when it holds no credential (replacements
+/// cut no character: values are whole characters).
+pub fn redact_text(text: &str) -> Cow<'_, str> {
+    match redact(text.as_bytes()).0 {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(clean) => Cow::Owned(String::from_utf8_lossy(&clean).into_owned()),
+    }
+}
+
 /// `text` with every credential's value replaced by [`REDACTED`], and a
 /// map from offsets in `text` to offsets in the result (for offsets at or
 /// after a replaced value, shifted by what the replacements changed).

@@ -210,8 +210,7 @@ impl Summary {
 /// events the line gives.
 pub fn why(m: &Matcher, record: &str) -> String {
     // What it shows has its credentials replaced, as the events do.
-    let clean = crate::redact::redact(record.as_bytes()).0;
-    let clean = String::from_utf8_lossy(&clean);
+    let clean = crate::redact::redact_text(record);
     let record = clean.trim_end_matches(['\n', '\r']);
     let whole = record.as_bytes();
     // As the scanner does: matched up to the first stack frame.
@@ -306,11 +305,7 @@ pub fn why(m: &Matcher, record: &str) -> String {
             .cause
             .map(|c| {
                 let c = set.entry(c);
-                let how = if c.kind == crate::catalog::EntryKind::Sdk {
-                    "wraps"
-                } else {
-                    "cause"
-                };
+                let how = if c.kind.is_cause() { "cause" } else { "wraps" };
                 format!(
                     ", {how} {} (group {})",
                     c.key,

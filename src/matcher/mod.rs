@@ -221,18 +221,14 @@ impl Matcher {
                     }
                 }
             }
-            for m in &e.messages {
-                if !index.contains_key(m.as_str()) {
-                    index.insert(m, words.len());
-                    words.push(m.clone());
-                    pats.push(Pat::Message(id));
-                }
-            }
-            for r in &e.v5_reasons {
-                if !index.contains_key(r.as_str()) {
-                    index.insert(r, words.len());
-                    words.push(r.clone());
-                    pats.push(Pat::Reason(id));
+            // A wording is a pattern once, of the first entry that has it.
+            let wordings = e.messages.iter().map(|m| (m, Pat::Message(id)));
+            let reasons = e.v5_reasons.iter().map(|r| (r, Pat::Reason(id)));
+            for (w, pat) in wordings.chain(reasons) {
+                if !index.contains_key(w.as_str()) {
+                    index.insert(w, words.len());
+                    words.push(w.clone());
+                    pats.push(pat);
                 }
             }
         }

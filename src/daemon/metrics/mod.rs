@@ -453,7 +453,7 @@ impl Metrics {
             })
             .inc_by(n);
         if let Some(c) = cause.map(|c| set.entry(c))
-            && c.kind != crate::catalog::EntryKind::Sdk
+            && c.kind.is_cause()
         {
             self.causes
                 .get_or_create(&CauseLabels {

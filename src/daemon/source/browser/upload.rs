@@ -169,7 +169,8 @@ pub(crate) fn log_upload(body: &[u8]) -> Result<LogUpload, String> {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
     });
     // A user id is the client's to choose: a credential in it is replaced.
-    let user_id = user_id.map(redacted);
+    // A user id is the client's to choose: a credential in it is replaced.
+    let user_id = user_id.map(|u| crate::redact::redact_text(&u).into_owned());
     // A time that is no short string is left out: the records keep their
     // arrival as their time.
     let timestamp = raw
@@ -322,7 +323,7 @@ pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
         .and_then(|u| u.str_identifier)
         .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
         .filter(|u| !u.is_empty() && u.len() <= MAX_USER_ID)
-        .map(redacted);
+        .map(|u| crate::redact::redact_text(&u).into_owned());
     let session = match raw.msg_path_enter_room {
         None => Session::NoEnter,
         Some(e) if e.uint64_start_time == 0 => Session::NoEnter,
@@ -341,14 +342,6 @@ pub(crate) fn end_report(body: &[u8]) -> Result<EndReport, String> {
         uplink_loss,
         first_frame_seconds,
     })
-}
-
-/// `u`, a credential in it replaced (a user id is the client's to choose).
-fn redacted(u: String) -> String {
-    match crate::redact::redact(u.as_bytes()).0 {
-        std::borrow::Cow::Borrowed(_) => u,
-        std::borrow::Cow::Owned(clean) => String::from_utf8_lossy(&clean).into_owned(),
-    }
 }
 
 #[cfg(test)]
