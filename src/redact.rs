@@ -187,6 +187,16 @@ fn ends_a_name(text: &[u8], at: usize) -> bool {
     joints <= 2 && at > joints && text[at - joints - 1].eq_ignore_ascii_case(&before)
 }
 
+/// Whether `t` begins with a full-width Latin letter (`Ａ`-`Ｚ`: `EF BC
+/// A1`-`BA`; `ａ`-`ｚ`: `EF BD 81`-`9A`), the only full-width characters
+/// the names' pattern reads (`：`, `（` and CJK text are not).
+fn fullwidth_letter(t: &[u8]) -> bool {
+    matches!(
+        t.get(..3),
+        Some([0xEF, 0xBC, 0xA1..=0xBA] | [0xEF, 0xBD, 0x81..=0x9A])
+    )
+}
+
 /// The searcher for `eJ`, built once.
 fn zlib_start() -> &'static memchr::memmem::Finder<'static> {
     static START: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
@@ -218,7 +228,7 @@ impl Look {
                 b'%' => t
                     .get(1..3)
                     .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
-                _ => t.get(1).is_some_and(|&b| b == 0xBC || b == 0xBD),
+                _ => fullwidth_letter(t),
             }
         });
         Self {
@@ -564,7 +574,7 @@ mod tests {
         #[test]
         fn the_cheap_test_is_a_byte_by_byte_reading(
             text in proptest::collection::vec(
-                proptest::sample::select(&b"sigSIGkeyKEYrRpP_.-eJj\\u0%3aF\xEF\xBC\xBDx "[..]),
+                proptest::sample::select(&b"sigSIGkeyKEYrRpP_.-eJj\\u0%3aF\xEF\xBC\xBD\xA1\xBA\x81\x9A\x9Bx "[..]),
                 0..40,
             ),
         ) {
@@ -584,7 +594,7 @@ mod tests {
             let escaped = (0..t.len()).any(|i| match t[i] {
                 b'\\' => t.get(i + 1..i + 4).is_some_and(|e| e[0].eq_ignore_ascii_case(&b'u') && &e[1..] == b"00"),
                 b'%' => t.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
-                0xEF => matches!(t.get(i + 1), Some(0xBC | 0xBD)),
+                0xEF => matches!(t.get(i + 1..i + 3), Some([0xBC, 0xA1..=0xBA] | [0xBD, 0x81..=0x9A])),
                 _ => false,
             });
             let look = Look::of(t);
@@ -658,6 +668,8 @@ mod tests {
             "u\\u0073erSig",
             "user\\U0053ig",
             "a\\\\u0067",
+            "ｕserSig",
+            "userＳig",
         ] {
             assert!(may_hold(t.as_bytes()), "{t}");
         }
@@ -679,6 +691,8 @@ mod tests {
             "SignalChannel",
             "user___sig",
             "keyword",
+            "エラー：（0x4003）",
+            "コード：０１（ｺｰﾄﾞ）",
         ] {
             assert!(!may_hold(t.as_bytes()), "{t}");
         }
