@@ -8,7 +8,9 @@
 use std::ops::Range;
 
 use super::rules::{Reject, Rule, Verdict};
-use super::{Ctx, Detection, Hints, Hits, Ids, KeyHit, Matcher, NumHit, Pat, forms, lexing};
+use super::{
+    Ctx, Detection, Hints, Hits, Ids, KeyHit, Matcher, NumHit, Pat, forms, lexing, mentions,
+};
 use crate::catalog::{EntryId, EntryKind};
 
 /// A key judged: taken as itself, with its cause beside it, or its number
@@ -109,6 +111,31 @@ impl Matcher {
                 },
             }
         }
+        // A browser's error name alone (`NotReadableError`: every web app
+        // that opens a camera meets it) is TRTC's only on a TRTC record.
+        if hits.keys.is_empty()
+            && hits.nums.is_empty()
+            && !hits.msgs.is_empty()
+            && hits
+                .msgs
+                .iter()
+                .all(|(_, r)| line[r.clone()].iter().all(u8::is_ascii_alphanumeric))
+            && !mentions::trtc_record(line)
+        {
+            note(0..line.len().min(60), Err(Reject::BrowserName));
+            return Hits::default();
+        }
+        // A line about errors rather than from one: nothing on it counts.
+        let last_end = (hits.keys.iter().map(|k| k.span.end))
+            .chain(hits.nums.iter().map(|n| n.span.end))
+            .chain(hits.msgs.iter().map(|m| m.1.end))
+            .max();
+        if let Some(end) = last_end
+            && let Some(r) = mentions::about_something_else(line, end)
+        {
+            note(0..line.len().min(60), Err(r));
+            return Hits::default();
+        }
         if form_seen && hits.keys.is_empty() && hits.nums.is_empty() && hits.msgs.is_empty() {
             let known = |name: &[u8]| {
                 std::str::from_utf8(name).is_ok_and(|n| !self.set.by_name(n).is_empty())
@@ -174,8 +201,11 @@ impl Matcher {
             return Err(Reject::ListOfNames);
         }
         let quoted = matches!(before, Some(b'"' | b'\'')) && after == before;
-        // `NAME: message`: how the SDK prints an error (v5's name, v4's `RtcError:`).
-        let named = after == Some(b':') || before == Some(b'<');
+        // `NAME: message`: how the SDK prints an error (v5's name, v4's
+        // `RtcError:`); an error whose message is empty prints its name
+        // alone (`enterRoom() failed  SERVER_ERROR params: [...]`,
+        // `enterRoom error SERVER_ERROR`, the name above a stack).
+        let named = after == Some(b':') || before == Some(b'<') || forms::name_alone(line, s, e);
         let bare = ids.iter().any(|&i| self.set.entry(i).bare);
         let rule = if named || (quoted && (bare || facts.is_error_shaped(s..e))) {
             Rule::KeyForm
@@ -301,6 +331,9 @@ impl Matcher {
                 }
                 let (name, i) = lexing::code_word(line, s, e).ok_or(not_code)?;
                 let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
+                if name == "code context: code" && mentions::other_protocol(line, s, end) {
+                    return Err((Reject::OtherProtocol, None));
+                }
                 (v, h, s..end, Rule::CodeContext(name))
             }
             Ctx::Word(name) => {
@@ -327,11 +360,24 @@ impl Matcher {
                 let i = lexing::skip_spaces(line, e);
                 let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
                 let close = lexing::skip_spaces(line, end);
-                if !(line[close..].starts_with(b")") || line[close..].starts_with("）".as_bytes()))
-                {
+                if !lexing::closes_at(line, close) {
                     return Err(not_code);
                 }
                 (v, h, s..end, Rule::WordingParen)
+            }
+            Ctx::Tally => {
+                // The hex code before `×`, then the count.
+                let before = line[..s].trim_ascii_end();
+                let start = before
+                    .iter()
+                    .rposition(|b| !b.is_ascii_alphanumeric())
+                    .map_or(0, |i| i + 1);
+                let (v, h, end) = lexing::parse_number(line, start).ok_or(not_code)?;
+                let count = lexing::skip_spaces(line, e);
+                if !h || end != before.len() || !line.get(count).is_some_and(u8::is_ascii_digit) {
+                    return Err(not_code);
+                }
+                (v, h, start..end, Rule::Tally)
             }
             Ctx::ErrorLine => {
                 let mut i = lexing::skip_spaces(line, e);
@@ -352,12 +398,40 @@ impl Matcher {
             .into_iter()
             .filter(|&id| {
                 let k = self.set.entry(id).kind;
-                ctx != Ctx::Result || matches!(k, EntryKind::Account | EntryKind::RoomEntry)
+                // A result names the server's answer: an account or
+                // room-entry code, or a server's (negative) code.
+                ctx != Ctx::Result
+                    || matches!(k, EntryKind::Account | EntryKind::RoomEntry)
+                    || value < 0
             })
             .collect();
         if entries.is_empty() {
             let v5 = (!is_hex && (5001..=5997).contains(&value)).then_some(value);
             return Err((Reject::NotACode, v5));
+        }
+        // SDK 4's codes 4096-4102 written in decimal are numbers common
+        // outside TRTC (2^12, NSError and WebSocket codes): a code word in
+        // text before one is TRTC's only on a TRTC record (a structured
+        // log's `"code":4096` field is the app's own report).
+        let json_field = crate::bytes::contains(&line[span.clone()], b"\":");
+        // The generic words (`code`, `err=`, `errno`, `error(N)`), not
+        // `errorCode` or a code word of TRTC's docs.
+        let generic = matches!(
+            rule,
+            Rule::CodeContext(
+                "code context: code"
+                    | "code context: err="
+                    | "code context: errno"
+                    | "code context: error(N)"
+            )
+        );
+        if !is_hex
+            && generic
+            && (4096..=4102).contains(&value)
+            && !json_field
+            && !mentions::trtc_record(line)
+        {
+            return Err((Reject::CommonNumber, None));
         }
         Ok(NumHit {
             entries,

@@ -109,6 +109,93 @@ pub fn is_call_counter(line: &[u8], start: usize) -> bool {
     line[..start].trim_ascii_end().ends_with(b") failed")
 }
 
+/// The record with its URL escapes decoded (`%3A` is `:`, `+` a space;
+/// twice for a text encoded twice), when it holds at least two: an error
+/// sent in a URL's query or a form body (`msg=INVALID_OPERATION%3A%20...`)
+/// reads as it was written. `None` for a record without them.
+pub fn url_decoded(t: &[u8]) -> Option<Vec<u8>> {
+    let escapes = |t: &[u8]| {
+        memchr::memchr_iter(b'%', t)
+            .filter(|&i| {
+                t.get(i + 1..i + 3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+            })
+            .count()
+    };
+    if escapes(t) < 2 {
+        return None;
+    }
+    let decode = |t: &[u8]| {
+        let mut out = Vec::with_capacity(t.len());
+        let mut i = 0;
+        while i < t.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                t[i],
+                t.get(i + 1).copied().and_then(hex),
+                t.get(i + 2).copied().and_then(hex),
+            ) {
+                (b'%', Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                (b'+', _, _) => {
+                    out.push(b' ');
+                    i += 1;
+                }
+                (b, _, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        out
+    };
+    let once = decode(t);
+    Some(if escapes(&once) >= 2 {
+        decode(&once)
+    } else {
+        once
+    })
+}
+
+/// True when the key at `s..e` is an error printed with an empty message:
+/// its name alone after the SDK's failure form or an error word
+/// (`enterRoom() failed  SERVER_ERROR params: [...]`, `enterRoom error
+/// SERVER_ERROR`), or alone on its line above a stack (`SERVER_ERROR\n
+/// at ...`).
+pub fn name_alone(line: &[u8], s: usize, e: usize) -> bool {
+    let line_start = memchr::memrchr(b'\n', &line[..s]).map_or(0, |i| i + 1);
+    let line_end = memchr::memchr(b'\n', &line[e..]).map_or(line.len(), |i| e + i);
+    let rest = line[e..line_end].trim_ascii();
+    let ends = rest.is_empty() || rest.starts_with(b"params:") || rest == b".";
+    if !ends {
+        return false;
+    }
+    let before = line[line_start..s].trim_ascii_end();
+    // The call counter of SDK 5's failure form (`failed 2   NAME`).
+    let digits = before
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let before_counter = before[..before.len() - digits].trim_ascii_end();
+    let after_error_word = [
+        &b") failed"[..],
+        b" failed",
+        b" error",
+        b" Error",
+        b"Error:",
+        b"error:",
+    ]
+    .iter()
+    .any(|w| before.ends_with(w) || (digits > 0 && before_counter.ends_with(w)));
+    // The name alone on its line: an error's `toString()` with an empty
+    // message (above its stack, which the record's matched part leaves out).
+    let alone = before.is_empty() && rest.is_empty();
+    after_error_word || alone
+}
+
 /// True when a line starts a new log record (a timestamp, a JSON object,
 /// an SDK level tag), so it cannot continue the error before it.
 pub(crate) fn starts_record(l: &[u8]) -> bool {
@@ -414,9 +501,35 @@ const RECOVERY_WORDS: &[&str] = &[
     "再接続",
 ];
 
+/// Words that say a retry, reconnect or fallback did not work: after a
+/// recovery word they undo it (`reconnect failed`, `tried 3 times, but all
+/// failed`, `gave up`).
+const FAILURE_WORDS: &[&str] = &[
+    "fail",
+    "gave up",
+    "give up",
+    "giving up",
+    "exhausted",
+    "exceeded",
+    "abort",
+    "timed out",
+    "失败",
+    "失敗",
+    "放弃",
+    "超时",
+    "できません",
+];
+
+/// Keys that are themselves a recovery that failed.
+const FAILED_RECOVERY_KEYS: &[&[u8]] = &[b"RECONNECTION_FAILED", b"RECONNECT_FAILED"];
+
 /// True when a record is a WARN record saying the SDK recovers by itself
 /// (`<WARN> ICE_TRANSPORT_ERROR, retrying with TURN over TCP`): the error it
-/// quotes is a recovery, not an error event.
+/// quotes is a recovery, not an error event. A recovery that failed is the
+/// error: a recovery word that a failure word follows (`uplink reconnect
+/// failed`, `reconnect tried 3 times, but all failed`), with no recovery
+/// word after it, or a key that names a failed recovery
+/// (`UPLINK_RECONNECTION_FAILED`), is no recovery.
 pub fn is_recovery(record: &[u8]) -> bool {
     use std::sync::LazyLock;
     // One pass for every word, whatever its case; the level is looked at
@@ -424,7 +537,8 @@ pub fn is_recovery(record: &[u8]) -> bool {
     static WORDS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build(RECOVERY_WORDS)
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(RECOVERY_WORDS.iter().chain(FAILURE_WORDS))
             .ok()
     });
     let Some(words) = WORDS.as_ref() else {
@@ -447,10 +561,21 @@ pub fn is_recovery(record: &[u8]) -> bool {
             || ((i == 0 || !(record[i - 1].is_ascii_alphanumeric() || record[i - 1] == b'_'))
                 && at.iter().any(u8::is_ascii_lowercase))
     };
-    level_at(record, 0) == Some(Level::Warn)
-        && words
-            .find_iter(record)
-            .any(|m| word(m.start(), m.end() - m.start()))
+    if level_at(record, 0) != Some(Level::Warn) {
+        return false;
+    }
+    // Whether the last recovery word is still standing: no failure word
+    // after it.
+    let mut live = false;
+    for m in words.find_iter(record) {
+        if !word(m.start(), m.end() - m.start()) {
+            continue;
+        }
+        live = m.pattern().as_usize() < RECOVERY_WORDS.len();
+    }
+    live && !FAILED_RECOVERY_KEYS
+        .iter()
+        .any(|k| crate::bytes::contains(record, k))
 }
 
 /// True for trtc-logwatch's own output read back: its NDJSON events (also
@@ -557,6 +682,53 @@ mod tests {
     }
 
     #[test]
+    fn url_encoded_records_read_as_written() {
+        assert_eq!(
+            url_decoded(b"msg=INVALID_OPERATION%3A%20cannot+x").as_deref(),
+            Some(&b"msg=INVALID_OPERATION: cannot x"[..])
+        );
+        // Encoded twice.
+        assert_eq!(
+            url_decoded(b"a%253Ab%2520c").as_deref(),
+            Some(&b"a:b c"[..])
+        );
+        // One escape, or none: not a URL-encoded text.
+        assert_eq!(url_decoded(b"100% sure, 50%"), None);
+        assert_eq!(url_decoded(b"x%2"), None);
+    }
+
+    #[test]
+    fn a_name_alone_is_an_error_with_an_empty_message() {
+        for (line, want) in [
+            ("enterRoom() failed  SERVER_ERROR params: [{}]", true),
+            ("enterRoom() failed 3   SERVER_ERROR params: []", true),
+            ("enterRoom error SERVER_ERROR", true),
+            ("SERVER_ERROR", true),
+            ("retry on SERVER_ERROR", false),
+            ("SERVER_ERROR count", false),
+        ] {
+            let s = line.find("SERVER_ERROR").unwrap_or(0);
+            assert_eq!(name_alone(line.as_bytes(), s, s + 12), want, "{line}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_and_names_take_any_bytes(
+            line in proptest::collection::vec(
+                proptest::sample::select(&b"%3A%2+ABf0 failed SERVER_ERROR\n"[..]),
+                0..50,
+            ),
+            at in 0usize..60,
+            len in 0usize..14,
+        ) {
+            let _ = url_decoded(&line);
+            let s = at.min(line.len());
+            let _ = name_alone(&line, s, (s + len).min(line.len()));
+        }
+    }
+
+    #[test]
     fn recoveries_are_warn_records_that_say_the_sdk_goes_on() {
         for (record, want) in [
             (
@@ -580,6 +752,32 @@ mod tests {
             (
                 "[10:00] <WARN> getUserMedia error: RtcError: no camera <DEVICE_NOT_FOUND 0x1003>",
                 false,
+            ),
+            // A recovery that failed is the error: its words or its key
+            // say so.
+            (
+                r#"[10:00] <WARN> onError errCode=0x4007 msg="uplink reconnect failed, tried 5 times""#,
+                false,
+            ),
+            ("[10:00] <WARN> SignalChannel reconnect failed", false),
+            (
+                "[10:00] <WARN> reconnect tried 3 times, but all failed <DOWNLINK_RECONNECTION_FAILED 0x4008>",
+                false,
+            ),
+            ("[10:00] <WARN> Retry limit exceeded, giving up", false),
+            ("[10:00] <WARN> 重连失败 SIGNAL_CHANNEL_ERROR", false),
+            (
+                "[10:00] <WARN> ICE_TRANSPORT_ERROR x <UPLINK_RECONNECTION_FAILED 0x4007>, retrying",
+                false,
+            ),
+            // A failure before the recovery word is what it recovers from.
+            (
+                "[10:00] <WARN> ICE failed (ICE_TRANSPORT_ERROR), retrying",
+                true,
+            ),
+            (
+                "[10:00] <WARN> reconnect failed (SIGNAL_CHANNEL_ERROR), retrying 2/5",
+                true,
             ),
         ] {
             assert_eq!(is_recovery(record.as_bytes()), want, "{record}");

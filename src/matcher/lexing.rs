@@ -17,8 +17,12 @@ pub fn code_identifier(line: &[u8], s: usize, e: usize) -> bool {
         a += 1;
     }
     // `42code`, and URL query parameters (`?code=70001&state=...`, an OAuth
-    // callback) are not error codes.
-    if b > 0 && (line[b - 1].is_ascii_digit() || matches!(line[b - 1], b'?' | b'&')) {
+    // callback) are not error codes, unless the query reports an error
+    // (`?event=trtc_error&code=5300&extraCode=5302`).
+    if b > 0 && line[b - 1].is_ascii_digit() {
+        return false;
+    }
+    if b > 0 && matches!(line[b - 1], b'?' | b'&') && !query_reports_error(line, b) {
         return false;
     }
     let prefix: Vec<u8> = line[b..s]
@@ -32,6 +36,24 @@ pub fn code_identifier(line: &[u8], s: usize, e: usize) -> bool {
             prefix.as_slice(),
             b"" | b"error" | b"err" | b"extra" | b"get" | b"rtcerror"
         )
+}
+
+/// Whether the URL query or form body around `at` reports an error: a
+/// parameter's name or value says `error`, `err` or `fail`, or it carries
+/// SDK 5's `extraCode`.
+fn query_reports_error(line: &[u8], at: usize) -> bool {
+    let start = line[..at]
+        .iter()
+        .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''))
+        .map_or(0, |i| i + 1);
+    let end = line[at..]
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''))
+        .map_or(line.len(), |i| at + i);
+    let q = line[start..end].to_ascii_lowercase();
+    [&b"error"[..], b"err=", b"fail", b"extracode"]
+        .iter()
+        .any(|w| crate::bytes::contains(&q, w))
 }
 
 pub fn skip_spaces(line: &[u8], mut i: usize) -> usize {
@@ -110,7 +132,21 @@ const FULL_WIDTH: &[&[u8]] = &[
     "）".as_bytes(),
     "【".as_bytes(),
     "】".as_bytes(),
+    "［".as_bytes(),
+    "］".as_bytes(),
+    "「".as_bytes(),
+    "」".as_bytes(),
+    "〔".as_bytes(),
+    "〕".as_bytes(),
 ];
+
+/// Closing brackets of any script, after a code in brackets.
+const CLOSERS: &[&str] = &[")", "]", "）", "】", "］", "」", "〕"];
+
+/// True when a closing bracket (of any script) is at `i`.
+pub fn closes_at(line: &[u8], i: usize) -> bool {
+    CLOSERS.iter().any(|c| line[i..].starts_with(c.as_bytes()))
+}
 
 /// The length of a full-width separator at `i`, if one is there.
 fn full_width_at(line: &[u8], i: usize) -> Option<usize> {
@@ -267,9 +303,21 @@ pub fn number_after(line: &[u8], e: usize) -> Option<(i64, bool, usize, bool)> {
     let mut i = e;
     let mut assigned = false;
     let mut gap = 0;
+    let mut worded = false;
     while i < line.len() && gap < 4 {
+        // `KEY code 5500`, `KEY (code: 16387)`: the word `code` once.
+        if !worded
+            && i > e
+            && line[i..].len() > 4
+            && line[i..i + 4].eq_ignore_ascii_case(b"code")
+            && !line[i + 4].is_ascii_alphanumeric()
+        {
+            worded = true;
+            i += 4;
+            continue;
+        }
         match line[i] {
-            b' ' | b'\t' | b',' | b'(' | b'[' | b'"' | b'\'' | b'#' => i += 1,
+            b' ' | b'\t' | b',' | b'(' | b'[' | b'"' | b'\'' | b'#' | b'/' | b'|' => i += 1,
             b':' | b'=' => {
                 assigned = true;
                 i += 1;

@@ -14,14 +14,16 @@
 //! the automaton never runs twice on a line.
 //!
 //! Submodules: [`anchors`] (the block-wide search), [`lexing`] (identifiers,
-//! separators, numbers), [`forms`] (the SDK's own output forms) and
-//! `resolve` (from hits to detections).
+//! separators, numbers), [`forms`] (the SDK's own output forms),
+//! [`mentions`] (lines about errors rather than from them, another vendor's
+//! errors) and `resolve` (from hits to detections).
 
 mod anchors;
 mod find;
 pub mod forms;
 mod levels;
 mod lexing;
+mod mentions;
 mod resolve;
 pub mod rules;
 
@@ -74,9 +76,12 @@ enum Ctx {
     Failed,
     /// `<ERROR> [id] 70001, ...`: an SDK error line that starts with a code.
     ErrorLine,
-    /// An error wording, in any language, with the code in parentheses
-    /// right after it: `进房失败(-10020)`, `join failed (16387)`.
+    /// An error wording, in any language, with the code in brackets of
+    /// any script right after it: `进房失败(-10020)`, `join failed (16387)`,
+    /// `进房失败【-10016】`, `ICE error (0x4003)`.
     Paren,
+    /// A tally of an SDK hex code: `0x4003 ×2` (a summary of errors seen).
+    Tally,
 }
 
 /// One error found on a line.
@@ -130,13 +135,16 @@ const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
     ("错误码", Ctx::Word("code context: 错误码")),
     ("错误代码", Ctx::Word("code context: 错误代码")),
     ("エラーコード", Ctx::Word("code context: エラーコード")),
-    ("失败(", Ctx::Paren),
-    ("失败（", Ctx::Paren),
-    ("失敗(", Ctx::Paren),
-    ("エラー(", Ctx::Paren),
-    ("failed (", Ctx::Paren),
-    ("failed(", Ctx::Paren),
+    ("×", Ctx::Tally),
 ];
+
+/// Error wordings, in any language, that a code in brackets may follow
+/// (`进房失败【-10016】`, `ICE error (0x4003)`).
+const PAREN_WORDS: &[&str] = &["失败", "失敗", "错误", "异常", "エラー", "failed"];
+
+/// Brackets of any script that open a code after a wording, with or
+/// without a space before.
+const PAREN_OPENERS: &[&str] = &["(", "（", "【", "[", "［", "「", "〔"];
 
 /// Up to this many patterns the line automaton is a DFA.
 const DFA_PATTERNS: usize = 500;
@@ -235,6 +243,14 @@ impl Matcher {
         for (w, c) in CONTEXT_TOKENS {
             words.push(w.to_string());
             pats.push(Pat::Ctx(*c));
+        }
+        for w in PAREN_WORDS {
+            for o in PAREN_OPENERS {
+                for space in ["", " "] {
+                    words.push(format!("{w}{space}{o}"));
+                    pats.push(Pat::Ctx(Ctx::Paren));
+                }
+            }
         }
         for w in FORM_TOKENS {
             words.push(w.to_string());

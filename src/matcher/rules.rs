@@ -33,6 +33,8 @@ pub enum Rule {
     StatFailed,
     /// An SDK `<ERROR>` line that starts with a code (`70001, userSig expired`).
     ErrorLineCode,
+    /// A tally of an SDK hex code (`0x4003 ×2`).
+    Tally,
     /// A catalog message wording on a line that is no mention.
     Message,
 }
@@ -51,8 +53,9 @@ impl Rule {
             Self::JoinResult => "join result code",
             Self::StatFailed => "stat upload failure code",
             Self::CatalogDrift => "SDK error form with a key the catalog does not know",
-            Self::WordingParen => "code after an error wording, in parentheses",
+            Self::WordingParen => "code after an error wording, in brackets",
             Self::ErrorLineCode => "code opening an ERROR line",
+            Self::Tally => "tally of a hex code",
             Self::Message => "message wording",
         }
     }
@@ -93,6 +96,27 @@ pub enum Reject {
     /// A key named in prose: a changelog or commit line (`fixed
     /// ICE_TRANSPORT_ERROR handling`), not an error report.
     Prose,
+    /// Another vendor's error that shares a name (`AgoraRTCError
+    /// INVALID_OPERATION:`): the line names another RTC or media SDK.
+    OtherVendor,
+    /// A test runner's line (`✓ maps KEY (0x4004) to ...`).
+    TestOutput,
+    /// Source code (`case TRTC.ERROR_CODE.SERVER_ERROR: // 5400`).
+    SourceCode,
+    /// A table row (`KEY 16387 0x4003 description`, `| KEY | 5300 |`).
+    Table,
+    /// A hint or definition about a code (`如果遇到错误码 5302，...`,
+    /// `extraCode 5302: 当...`, `5302 が出た場合は...`).
+    Explanation,
+    /// A browser's error name alone (`NotReadableError`) on a line that is
+    /// no TRTC record.
+    BrowserName,
+    /// A number common outside TRTC (SDK 4's 4096-4102 in decimal) after a
+    /// code word, on a line that is no TRTC record.
+    CommonNumber,
+    /// A generic `code` of another protocol (a WebSocket close `onclose
+    /// code:4096 reason:`, an HTTP or socket status).
+    OtherProtocol,
 }
 
 impl Reject {
@@ -110,6 +134,14 @@ impl Reject {
             Self::OwnOutput => "trtc-logwatch's own output",
             Self::Comparison => "code compared in source or docs",
             Self::Prose => "key named in prose",
+            Self::OtherVendor => "another vendor's error",
+            Self::TestOutput => "test output",
+            Self::SourceCode => "source code",
+            Self::Table => "table row",
+            Self::Explanation => "hint or definition of a code",
+            Self::OtherProtocol => "another protocol's code",
+            Self::BrowserName => "a browser's error name outside a TRTC record",
+            Self::CommonNumber => "a number common outside TRTC, outside a TRTC record",
         }
     }
 }

@@ -446,12 +446,23 @@ impl SourceScanner {
         if hits.own_output() {
             self.stats.own_output += 1;
         }
+        // A record sent URL-encoded (a query, a form body) is read as it
+        // was written, when that is where its error is.
+        let (mut raw, mut matched, mut text) = (raw, matched, text);
+        if let Some(decoded) = forms::url_decoded(&raw) {
+            let cut = forms::url_decoded(&raw[..matched]).map_or(matched, |d| d.len());
+            let cut = cut.min(decoded.len());
+            let found = matcher.find(&decoded[..cut]);
+            if !found.is_empty() {
+                (hits, matched, text) = (found, cut, None);
+                raw = Cow::Owned(decoded);
+            }
+        }
         if hits.is_empty() {
             return None;
         }
         // A credential in the record (a userSig the SDK or the app logged)
         // is replaced before anything is built from it.
-        let (mut raw, mut matched) = (raw, matched);
         if let (Cow::Owned(clean), shift) = crate::redact::redact(&raw) {
             matched = shift.map(matched).min(clean.len());
             hits = matcher.find(&clean[..matched]);
