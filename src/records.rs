@@ -65,6 +65,29 @@ enum Shape {
     Empty,
     /// Anything else.
     Plain,
+    /// A plain line that opens a statement (see [`opens_statement`]).
+    Statement,
+}
+
+/// True when a line opens a statement of its own: an error's name and a
+/// colon (`OPERATION_FAILED: ...`, `RtcError: ...`, `Error: ...`) or
+/// `Uncaught`, as an app's `console.error(e)` prints it. After a blank
+/// line it is a new record, not SDK 4's message printed again below its
+/// docs line.
+fn opens_statement(t: &[u8]) -> bool {
+    if t.starts_with(b"Uncaught ") {
+        return true;
+    }
+    let n = t
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+        .count();
+    let name = &t[..n];
+    t.get(n) == Some(&b':')
+        && n >= 3
+        && (name.iter().all(|b| !b.is_ascii_lowercase())
+            || name.ends_with(b"Error")
+            || name.ends_with(b"Exception"))
 }
 
 fn shape(line: &[u8]) -> Shape {
@@ -84,6 +107,9 @@ fn shape(line: &[u8]) -> Shape {
     }
     if is_v5_code_line(t) || forms::is_key_only(t) || is_stack_frame(t) {
         return Shape::Continuation;
+    }
+    if opens_statement(t) {
+        return Shape::Statement;
     }
     Shape::Plain
 }
@@ -106,6 +132,7 @@ fn continues(s: Shape, prev: Shape, before: Shape) -> bool {
         Shape::Start => false,
         Shape::Continuation | Shape::Doc | Shape::Empty => true,
         Shape::Plain => prev == Shape::Doc || (prev == Shape::Empty && before == Shape::Doc),
+        Shape::Statement => prev == Shape::Doc,
     }
 }
 
@@ -168,6 +195,7 @@ fn head_by_shape(block: &[u8], s: usize, floor: usize, limit: usize) -> usize {
                         && up > floor
                         && shape(&block[prev_line(block, up)..up - 1]) == Shape::Doc)
             }
+            Shape::Statement => shape(&block[up..head - 1]) == Shape::Doc,
         };
         if !continued {
             return head;
@@ -397,6 +425,27 @@ next plain line\n";
         assert_eq!(ext(t, 5), (0, 5));
         assert_eq!(ext(t, 0), (0, 5));
         assert_eq!(ext(t, 6), (6, 6));
+    }
+
+    #[test]
+    fn after_a_blank_line_a_statement_is_a_record_of_its_own() {
+        // The SDK's record with its docs line, a blank line, then the
+        // app's `console.error(e)`: two records (issue 30).
+        let t = "[15:02:11:873] <ERROR> enterRoom() failed 1   OPERATION_FAILED: 'enterRoom' failed, reason: x\nRefer to: https://x.example/doc\n\nOPERATION_FAILED: 'enterRoom' failed, reason: x\n    at e.convertFrom (https://x/trtc.js:1:2)\n";
+        assert_eq!(ext(t, 0), (0, 1));
+        assert_eq!(ext(t, 3), (3, 4));
+        assert_eq!(ext(t, 4), (3, 4));
+        for statement in [
+            "RtcError: x",
+            "Error: x",
+            "Uncaught TypeError: x",
+            "SERVER_ERROR: x",
+        ] {
+            assert!(opens_statement(statement.as_bytes()), "{statement}");
+        }
+        for plain in ["message text", "ok: done", "Refer to: x", "a: b"] {
+            assert!(!opens_statement(plain.as_bytes()), "{plain}");
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@ struct Row {
     text: String,
 }
 
-fn rows() -> Vec<Row> {
-    common::data("real-forms.tsv")
+fn rows(file: &str) -> Vec<Row> {
+    common::data(file)
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
@@ -63,10 +63,20 @@ fn exact(expected: &str, prim: &[String], causes: &[String]) -> bool {
             .all(|c| req.contains(&c.as_str()) || opt.contains(&c.as_str()))
 }
 
-#[test]
-fn real_forms_meet_the_recall_precision_and_exactness_targets() {
+/// What the matcher makes of a set: error and other lines, recall,
+/// precision, exact codes, and a line for each row it got wrong.
+struct Measured {
+    errors: usize,
+    noise: usize,
+    recall: f64,
+    precision: f64,
+    exactness: f64,
+    report: Vec<String>,
+}
+
+fn measure(file: &str) -> Measured {
     let m = common::matcher();
-    let rows = rows();
+    let rows = rows(file);
     let (mut errors, mut found, mut exact_n, mut flagged_noise, mut noise) = (0, 0, 0, 0, 0);
     let mut report = Vec::new();
     for r in &rows {
@@ -101,28 +111,54 @@ fn real_forms_meet_the_recall_precision_and_exactness_targets() {
             ));
         }
     }
-    let recall = found as f64 / errors as f64;
-    let precision = found as f64 / (found + flagged_noise) as f64;
-    let exactness = exact_n as f64 / errors as f64;
+    let m = Measured {
+        errors,
+        noise,
+        recall: found as f64 / errors as f64,
+        precision: found as f64 / (found + flagged_noise) as f64,
+        exactness: exact_n as f64 / errors as f64,
+        report,
+    };
     println!(
-        "real forms: {errors} error lines, {noise} other lines; recall {recall:.3}, precision {precision:.3}, exact codes {exactness:.3}"
+        "{file}: {} error lines, {} other lines; recall {:.3}, precision {:.3}, exact codes {:.3}",
+        m.errors, m.noise, m.recall, m.precision, m.exactness
     );
-    for r in &report {
+    for r in &m.report {
         println!("  {r}");
     }
+    m
+}
+
+/// Holds a set to its floors.
+fn holds(m: &Measured, min_lines: (usize, usize), recall: f64, precision: f64, exact: f64) {
+    let why = m.report.join("\n");
     assert!(
-        errors >= 100 && noise >= 100,
-        "{errors} error, {noise} other lines"
+        m.errors >= min_lines.0 && m.noise >= min_lines.1,
+        "{} error, {} other lines",
+        m.errors,
+        m.noise
     );
-    assert!(recall >= 0.97, "recall {recall:.3}\n{}", report.join("\n"));
+    assert!(m.recall >= recall, "recall {:.3}\n{why}", m.recall);
     assert!(
-        precision >= 0.98,
-        "precision {precision:.3}\n{}",
-        report.join("\n")
+        m.precision >= precision,
+        "precision {:.3}\n{why}",
+        m.precision
     );
-    assert!(
-        exactness >= 0.95,
-        "exact {exactness:.3}\n{}",
-        report.join("\n")
-    );
+    assert!(m.exactness >= exact, "exact {:.3}\n{why}", m.exactness);
+}
+
+#[test]
+fn real_forms_meet_the_recall_precision_and_exactness_targets() {
+    holds(&measure("real-forms.tsv"), (100, 100), 0.97, 0.98, 0.95);
+}
+
+/// The third set (issue 30): lines gathered for its principles (a failed
+/// recovery, codes in brackets, URLs and URL-encoded text, code-less SDK
+/// templates, empty messages; other vendors, docs, tables, changelogs,
+/// test output, source code, other protocols' codes), none tuned to one
+/// by one. Its floors are what the principles reach, so a change that
+/// loses one fails here.
+#[test]
+fn the_third_set_meets_its_floors() {
+    holds(&measure("real-forms-3.tsv"), (50, 40), 0.85, 0.97, 0.78);
 }

@@ -598,11 +598,16 @@ pub fn is_own_output(line: &[u8]) -> bool {
         return true;
     }
     // Events in every text mode (`--text none` has no null or false
-    // fields) carry line_number, offset and catalog; inside a collector's
-    // JSON string their quotes are escaped.
+    // fields) carry line_number, catalog and key (and offset, which a
+    // collector's copy may have dropped); inside a collector's JSON string
+    // their quotes are escaped.
     EVENT.find(line).is_some()
-        && (has(b"\"line_number\":") && has(b"\"offset\":") && has(b"\"catalog\":")
-            || has(b"line_number\\\":") && has(b"offset\\\":") && has(b"catalog\\\":"))
+        && (has(b"\"line_number\":")
+            && has(b"\"catalog\":")
+            && (has(b"\"offset\":") || has(b"\"key\":"))
+            || has(b"line_number\\\":")
+                && has(b"catalog\\\":")
+                && (has(b"offset\\\":") || has(b"key\\\":")))
 }
 
 #[cfg(test)]
