@@ -15,7 +15,6 @@ use cli::scan::scan;
 use trtc_logwatch::daemon::config::flags::Flags;
 use trtc_logwatch::daemon::config::{Config, ConfigError, StartAt};
 use trtc_logwatch::daemon::{self, Generation, Reloader};
-use trtc_logwatch::matcher::Matcher;
 use trtc_logwatch::render::TextMode;
 use trtc_logwatch::report::{self, Lang};
 
@@ -44,7 +43,11 @@ fn run(cli: Cli) -> Result<()> {
             query,
         } => explain(&catalogs, lang, &query),
         Cmd::Run(args) => run_daemon(*args),
-        Cmd::Why { catalogs, lines } => why(&catalogs, &lines),
+        Cmd::Why {
+            catalogs,
+            config,
+            lines,
+        } => why(&catalogs, config.as_deref(), &lines),
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::Healthcheck { addr, path } => healthcheck(&addr, &path),
         Cmd::Completions { shell } => {
@@ -85,9 +88,8 @@ fn explain(catalogs: &CatalogArgs, lang: Option<LangArg>, query: &str) -> Result
 
 /// `why RECORD...` (or a text on stdin, split into records): each hit, the
 /// line of the record it is on, and the rule that decided it.
-fn why(catalogs: &CatalogArgs, lines: &[String]) -> Result<()> {
-    let set = load(catalogs)?;
-    let matcher = Matcher::new(set).context("building the matcher")?;
+fn why(catalogs: &CatalogArgs, config: Option<&std::path::Path>, lines: &[String]) -> Result<()> {
+    let matcher = cli::errors::matcher(catalogs, config)?;
     let mut out = io::stdout().lock();
     if lines.is_empty() || lines == ["-"] {
         // Standard input is text: its records are told by their lines.

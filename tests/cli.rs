@@ -759,3 +759,88 @@ fn why_never_prints_a_credential() {
     assert!(text.contains("[redacted]"), "{text}");
     assert!(!text.contains("eJwtjEEL"), "{text}");
 }
+
+/// The operator's own forms (issue 30): a rule gives the event on a line
+/// nothing built in reads, with its user and room, and says so; an ignore
+/// silences a test runner's line; `why` names both; `--summary` counts them.
+#[test]
+fn recognition_rules_and_ignores_of_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("trtc.yaml");
+    std::fs::write(
+        &cfg,
+        "recognition:\n  rules:\n    - name: cn-alarm\n      pattern: '【告警】.*房间(?P<room>\\d+).*用户(?P<user>\\w+).*返回值=(?P<code>-?\\d+)'\n  ignore:\n    - name: vitest\n      pattern: '^\\[vitest\\] '\n",
+    )
+    .unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(
+        &log,
+        "【告警】进房异常 房间8801 用户alice 返回值=-10012\n[vitest] expected the error <ICE_TRANSPORT_ERROR 0x4003>\n",
+    )
+    .unwrap();
+    // Without the config: the alarm is no event (`返回值` names no code),
+    // the test runner's line is one.
+    let out = bin().arg("scan").arg(&log).output().unwrap();
+    let ev = events(&out.stdout);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["line_number"], 2);
+    // With it: the alarm on line 1, the runner's line silenced.
+    let out = bin()
+        .args(["scan", "--summary", "--config"])
+        .arg(&cfg)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let ev = events(&out.stdout);
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0]["line_number"], 1);
+    assert_eq!(ev[0]["code"], -10012);
+    assert_eq!(ev[0]["rule"], "recognition rule cn-alarm");
+    assert_eq!(ev[0]["context"]["userId"], "alice");
+    assert_eq!(ev[0]["context"]["roomId"], "8801");
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("recognition rule cn-alarm"), "{summary}");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("ignore vitest") && l.trim_end().ends_with(" 1")),
+        "{summary}"
+    );
+    let why = bin()
+        .args(["why", "--config"])
+        .arg(&cfg)
+        .arg("-")
+        .write_stdin(std::fs::read(&log).unwrap())
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&why.stdout);
+    assert!(why.contains("recognition rule cn-alarm"), "{why}");
+    assert!(why.contains("ignored by vitest"), "{why}");
+}
+
+/// A bad pattern is refused at its place, before anything runs.
+#[test]
+fn check_config_points_at_a_bad_recognition_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.yaml");
+    std::fs::write(
+        &cfg,
+        "recognition:\n  rules:\n    - name: broken\n      pattern: '错误码(?P<code>\\d+'\n",
+    )
+    .unwrap();
+    let out = bin().arg("check-config").arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:4:"), "{err}");
+    assert!(err.contains("broken"), "{err}");
+    // A rule that names no code cannot give an event: refused too.
+    std::fs::write(
+        &cfg,
+        "recognition:\n  rules:\n    - name: nocode\n      pattern: 'alarm \\d+'\n",
+    )
+    .unwrap();
+    let out = bin().arg("check-config").arg(&cfg).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:4:"));
+}

@@ -1137,3 +1137,57 @@ fn a_storm_in_many_followed_files_is_read_exactly_once() {
     assert_eq!(code, Some(0), "{err}");
     assert_exactly_once(&dir.path().join("events.ndjson"), total, &err);
 }
+
+/// The operator's `recognition:` rules in `run`: an ignore silences a line
+/// and counts it; a reload (SIGHUP) adds a rule, which gives the event on
+/// the next line; the counters carry over the reload.
+#[test]
+fn recognition_rules_apply_in_run_and_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.ndjson");
+    let ignore = "recognition:\n  ignore:\n    - name: selftest\n      pattern: '^SELFTEST '\n";
+    let cfg = write_config(dir.path(), ignore);
+    let mut d = Daemon::start_with_stdin(
+        &[
+            "--stdin",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ],
+        Stdio::piped(),
+    );
+    let mut stdin = d.child.stdin.take().unwrap();
+    stdin
+        .write_all(b"SELFTEST <ICE_TRANSPORT_ERROR 0x4003> seq=1\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    let ignored = "trtc_recognition_lines_total{kind=\"ignore\",rule=\"selftest\"}";
+    assert_eq!(d.wait_metric(ignored, 1.0, Duration::from_secs(10)), 1.0);
+    std::fs::write(
+        &cfg,
+        format!(
+            "{ignore}  rules:\n    - name: alarm\n      pattern: 'ALARM rc=(?P<code>-?\\d+) seq='\n"
+        ),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    let reloads = "trtc_logwatch_config_reloads_total";
+    assert_eq!(d.wait_metric(reloads, 1.0, Duration::from_secs(10)), 1.0);
+    stdin.write_all(b"ALARM rc=-10012 seq=2\n").unwrap();
+    stdin.flush().unwrap();
+    let rule = "trtc_recognition_lines_total{kind=\"rule\",rule=\"alarm\"}";
+    assert_eq!(d.wait_metric(rule, 1.0, Duration::from_secs(10)), 1.0);
+    // The ignore's count went over the reload.
+    assert_eq!(common::daemon::metric(&d.metrics(), ignored), Some(1.0));
+    drop(stdin);
+    assert_eq!(d.child.wait().unwrap().code(), Some(0));
+    let got = std::fs::read_to_string(&events).unwrap();
+    let ev: Vec<serde_json::Value> = got
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(ev.len(), 1, "{got}");
+    assert_eq!(ev[0]["code"], -10012);
+    assert_eq!(ev[0]["rule"], "recognition rule alarm");
+}

@@ -44,6 +44,9 @@ pub(crate) struct CatalogArgs {
 pub(crate) struct ScanArgs {
     #[command(flatten)]
     pub(crate) catalogs: CatalogArgs,
+    /// A config file whose `recognition:` rules and ignores apply.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
     /// Print counts per failure group and key on stderr at the end.
     #[arg(long)]
     pub(crate) summary: bool,
@@ -92,6 +95,9 @@ pub(crate) enum Cmd {
     Why {
         #[command(flatten)]
         catalogs: CatalogArgs,
+        /// A config file whose `recognition:` rules and ignores apply.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
         /// Records to explain (each may span lines); none or `-` reads a log
         /// from stdin and splits it into records as `scan` does.
         lines: Vec<String>,

@@ -19,6 +19,24 @@ pub(crate) fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
     Ok(Arc::new(set))
 }
 
+/// The matcher over the catalogs `c` asks for, with the rules and ignores
+/// of `config`'s `recognition:` section.
+pub(crate) fn matcher(
+    c: &CatalogArgs,
+    config: Option<&std::path::Path>,
+) -> Result<trtc_logwatch::matcher::Matcher> {
+    use anyhow::Context;
+    let set = load(c)?;
+    let m = trtc_logwatch::matcher::Matcher::new(set).context("building the matcher")?;
+    Ok(match config {
+        Some(f) => {
+            let cfg = trtc_logwatch::daemon::config::Config::load(f).map_err(UsageError::from)?;
+            m.with_recognition(cfg.recognition)
+        }
+        None => m,
+    })
+}
+
 /// True when `e` is a write to a closed pipe (`| head`): not a failure.
 pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {

@@ -27,7 +27,7 @@ pub(crate) fn scan(a: &ScanArgs) -> Result<()> {
     let workers = a.threads.map_or_else(scan::default_workers, usize::from);
     let set = load(&a.catalogs)?;
     let renderer = Renderer::new(&set, a.text.into());
-    let matcher = Arc::new(Matcher::new(set).context("building the matcher")?);
+    let matcher = Arc::new(super::errors::matcher(&a.catalogs, a.config.as_deref())?);
     let stdin_only = [PathBuf::from("-")];
     let paths = if a.paths.is_empty() {
         &stdin_only[..]
@@ -55,6 +55,13 @@ pub(crate) fn scan(a: &ScanArgs) -> Result<()> {
     out.finish()?;
     if let Some(sum) = &out.summary {
         eprint!("{}", sum.render(&total));
+        if let Some(r) = matcher.recognition() {
+            for (kind, list) in [("rule", r.rules()), ("ignore", r.ignores())] {
+                for p in list {
+                    eprintln!("recognition {kind} {:<24} {:>10}", p.name, p.taken());
+                }
+            }
+        }
     }
     if !failed.is_empty() {
         return Err(UsageError::Message(format!(

@@ -43,7 +43,8 @@ impl Generation {
             tracing::warn!("{w}");
         }
         let renderer = crate::render::Renderer::new(&set, config.events_text);
-        let matcher = Matcher::new(Arc::new(set))?;
+        let matcher =
+            Matcher::new(Arc::new(set))?.with_recognition(Arc::clone(&config.recognition));
         Ok(Self {
             config: Arc::new(config),
             matcher: Arc::new(matcher),

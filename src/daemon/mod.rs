@@ -225,6 +225,7 @@ impl Daemon {
 
         let (ended_tx, ended) = mpsc::unbounded_channel();
         let sink = spawn_guarded("sink", false, &ended_tx, move || sink.run())?;
+        metrics.set_recognition(Arc::clone(&g.config.recognition));
         let (current, current_rx) = watch::channel(Arc::new(g));
         let cancel = CancellationToken::new();
         let board = Arc::new(Board::new(Arc::clone(&clock)));
@@ -340,6 +341,8 @@ impl Daemon {
                 for k in &self.kinds {
                     k.reloaded(&g.config, &self.metrics);
                 }
+                self.metrics
+                    .set_recognition(Arc::clone(&g.config.recognition));
                 self.current.send_replace(Arc::new(g));
                 self.metrics.reload(true);
                 tracing::info!("SIGHUP: new configuration accepted");

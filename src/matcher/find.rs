@@ -64,6 +64,29 @@ impl Matcher {
             note(0..line.len().min(60), Err(Reject::OwnOutput));
             return hits;
         }
+        // The operator's ignores, then the operator's rules: a line a rule
+        // matches is decided by it.
+        if let Some(ops) = &self.ops {
+            if let Some(ig) = ops.ignored_by(line) {
+                ig.count();
+                hits.ignored = true;
+                note(0..line.len().min(60), Err(Reject::Ignored(ig.label)));
+                return hits;
+            }
+            for rule in ops.rules() {
+                let Some(c) = rule.re.captures(line) else {
+                    continue;
+                };
+                if self.operator_hits(rule, &c, &mut hits) {
+                    rule.count();
+                    let whole = c.get(0).map_or(0..0, |m| m.range());
+                    note(whole, Ok(Rule::Operator(rule.label)));
+                    return hits;
+                }
+                let whole = c.get(0).map_or(0..0, |m| m.range());
+                note(whole, Err(Reject::NotACode));
+            }
+        }
         let mut form_seen = false;
         // Found once per line, however many hits are judged on it.
         let facts = forms::LineFacts::new(line);
@@ -146,6 +169,65 @@ impl Matcher {
             }
         }
         hits
+    }
+
+    /// The hits a rule of the operator's config gives on a line it
+    /// matched: its `key` (an SDK key or alias), its `code` (decimal or
+    /// `0x` hex) and its `extra`, each found in the catalogs; `user` and
+    /// `room` kept for the event's context. False when none is in the
+    /// catalogs.
+    fn operator_hits(
+        &self,
+        rule: &super::operator::Pattern,
+        c: &regex::bytes::Captures<'_>,
+        hits: &mut Hits,
+    ) -> bool {
+        let r = Rule::Operator(rule.label);
+        let number = |name: &str| {
+            c.name(name).and_then(|m| {
+                let t = m.as_bytes();
+                lexing::parse_number(t, 0)
+                    .filter(|&(_, _, end)| end == t.len())
+                    .map(|(v, h, _)| (v, h, m.range()))
+            })
+        };
+        let mut found = false;
+        if let Some(k) = c.name("key")
+            && let Ok(name) = std::str::from_utf8(k.as_bytes())
+        {
+            let ids: Ids = self
+                .set
+                .by_name(name.trim())
+                .iter()
+                .copied()
+                .filter(|&i| self.set.entry(i).kind == EntryKind::Sdk)
+                .collect();
+            if !ids.is_empty() {
+                hits.keys.push(KeyHit {
+                    entries: ids,
+                    hex: None,
+                    span: k.range(),
+                    rule: r,
+                });
+                found = true;
+            }
+        }
+        for group in ["code", "extra"] {
+            if let Some((v, h, span)) = number(group) {
+                let entries = self.code_entries(v, h);
+                if !entries.is_empty() {
+                    hits.nums.push(NumHit {
+                        entries,
+                        span,
+                        rule: r,
+                    });
+                    found = true;
+                }
+            }
+        }
+        hits.op_user = c.name("user").map(|m| m.range());
+        hits.op_room = c.name("room").map(|m| m.range());
+        found
     }
 
     fn judge_key(

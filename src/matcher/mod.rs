@@ -24,9 +24,11 @@ pub mod forms;
 mod levels;
 mod lexing;
 mod mentions;
+pub mod operator;
 mod resolve;
 pub mod rules;
 
+pub use operator::{PatternError, Recognition};
 pub use rules::{Reject, Rule, Verdict};
 
 use std::collections::HashMap;
@@ -119,6 +121,8 @@ pub struct Matcher {
     /// Anchors for the block-wide search (see [`anchors`]).
     anchors: AhoCorasick,
     anchor_count: usize,
+    /// The operator's rules and ignores, when the config has any.
+    ops: Option<Arc<Recognition>>,
 }
 
 /// Tokens after which a number may be an error code.
@@ -192,6 +196,11 @@ pub struct Hits {
     drift: Option<(u32, Range<usize>)>,
     /// The line is trtc-logwatch's own output.
     own_output: bool,
+    /// An ignore of the operator's config silenced the line.
+    ignored: bool,
+    /// Where an operator's rule found the user and the room.
+    op_user: Option<Range<usize>>,
+    op_room: Option<Range<usize>>,
 }
 
 impl Hits {
@@ -203,6 +212,17 @@ impl Hits {
     /// True when the line is trtc-logwatch's own output read back.
     pub fn own_output(&self) -> bool {
         self.own_output
+    }
+
+    /// True when an ignore of the operator's config silenced the line.
+    pub fn ignored(&self) -> bool {
+        self.ignored
+    }
+
+    /// Where an operator's rule found the user and the room (`user`,
+    /// `room` groups), in the line.
+    pub fn operator_context(&self) -> (Option<Range<usize>>, Option<Range<usize>>) {
+        (self.op_user.clone(), self.op_room.clone())
     }
 }
 
@@ -279,7 +299,19 @@ impl Matcher {
             pats,
             anchors,
             anchor_count: anchor_words.len(),
+            ops: None,
         })
+    }
+
+    /// This matcher with the operator's rules and ignores (none: as it was).
+    pub fn with_recognition(mut self, r: Arc<Recognition>) -> Self {
+        self.ops = (!r.is_empty()).then_some(r);
+        self
+    }
+
+    /// The operator's rules and ignores, if any.
+    pub fn recognition(&self) -> Option<&Recognition> {
+        self.ops.as_deref()
     }
 
     /// The catalogs this matcher was built from.
@@ -295,16 +327,33 @@ impl Matcher {
     /// Calls `f(line_start, line_end)` for every line of `block` that holds a
     /// candidate, in order, each line once. `line_end` excludes the `\n`.
     pub fn candidate_lines(&self, block: &[u8], mut f: impl FnMut(usize, usize)) {
+        // The lines the operator's rules match, merged in order.
+        let extra = match &self.ops {
+            Some(ops) if !ops.rules().is_empty() => ops.lines(block),
+            _ => Vec::new(),
+        };
+        let mut next_extra = extra.into_iter().peekable();
         let mut at = 0;
         while at < block.len() {
             let input = aho_corasick::Input::new(block).span(at..block.len());
-            let Some(m) = self.anchors.find(input) else {
-                break;
+            let anchored = self.anchors.find(input).map(|m| {
+                let start = memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1);
+                let end =
+                    memchr::memchr(b'\n', &block[m.end()..]).map_or(block.len(), |i| m.end() + i);
+                (start, end)
+            });
+            while next_extra.peek().is_some_and(|&(s, _)| s < at) {
+                next_extra.next();
+            }
+            let line = match (anchored, next_extra.peek().copied()) {
+                (Some(a), Some(x)) => a.min(x),
+                (a, x) => match a.or(x) {
+                    Some(l) => l,
+                    None => break,
+                },
             };
-            let start = memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1);
-            let end = memchr::memchr(b'\n', &block[m.end()..]).map_or(block.len(), |i| m.end() + i);
-            f(start, end);
-            at = end + 1;
+            f(line.0, line.1);
+            at = line.1 + 1;
         }
     }
 }

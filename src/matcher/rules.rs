@@ -37,6 +37,9 @@ pub enum Rule {
     Tally,
     /// A catalog message wording on a line that is no mention.
     Message,
+    /// A rule of the operator's `recognition:` config; holds its label
+    /// (`recognition rule NAME`).
+    Operator(&'static str),
 }
 
 impl Rule {
@@ -57,6 +60,7 @@ impl Rule {
             Self::ErrorLineCode => "code opening an ERROR line",
             Self::Tally => "tally of a hex code",
             Self::Message => "message wording",
+            Self::Operator(label) => label,
         }
     }
 
@@ -114,6 +118,9 @@ pub enum Reject {
     /// A number common outside TRTC (SDK 4's 4096-4102 in decimal) after a
     /// code word, on a line that is no TRTC record.
     CommonNumber,
+    /// An ignore of the operator's `recognition:` config; holds its label
+    /// (`ignored by NAME`).
+    Ignored(&'static str),
     /// A generic `code` of another protocol (a WebSocket close `onclose
     /// code:4096 reason:`, an HTTP or socket status).
     OtherProtocol,
@@ -140,6 +147,7 @@ impl Reject {
             Self::Table => "table row",
             Self::Explanation => "hint or definition of a code",
             Self::OtherProtocol => "another protocol's code",
+            Self::Ignored(label) => label,
             Self::BrowserName => "a browser's error name outside a TRTC record",
             Self::CommonNumber => "a number common outside TRTC, outside a TRTC record",
         }

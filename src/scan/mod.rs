@@ -446,10 +446,13 @@ impl SourceScanner {
         if hits.own_output() {
             self.stats.own_output += 1;
         }
+        if hits.ignored() {
+            self.stats.ignored += 1;
+        }
         // A record sent URL-encoded (a query, a form body) is read as it
         // was written, when that is where its error is.
         let (mut raw, mut matched, mut text) = (raw, matched, text);
-        if let Some(decoded) = forms::url_decoded(&raw) {
+        if let Some(decoded) = forms::url_decoded(&raw).filter(|_| !hits.ignored()) {
             let cut = forms::url_decoded(&raw[..matched]).map_or(matched, |d| d.len());
             let cut = cut.min(decoded.len());
             let found = matcher.find(&decoded[..cut]);
@@ -476,7 +479,20 @@ impl SourceScanner {
             (Cow::Borrowed(b), None) => String::from_utf8_lossy(b),
             (Cow::Owned(v), _) => Cow::Owned(String::from_utf8_lossy(v).into_owned()),
         };
-        let lifted = context::lift(&text);
+        let mut lifted = context::lift(&text);
+        // The user and room an operator's rule found on the line.
+        let (user, room) = hits.operator_context();
+        let part = |r: std::ops::Range<usize>| {
+            raw.get(r)
+                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(u) = user.and_then(part) {
+            lifted.context.user_id = Some(u);
+        }
+        if let Some(r) = room.and_then(part) {
+            lifted.context.room_id = Some(r);
+        }
         if lifted.bad_json {
             self.stats.bad_json += 1;
         }

@@ -18,6 +18,7 @@ mod files;
 pub mod flags;
 mod ingest;
 mod nats;
+mod recognition;
 mod values;
 
 pub use browser::{BrowserConfig, DEFAULT_BROWSER_BODY, Origins};
@@ -28,6 +29,7 @@ pub use ingest::{DEFAULT_INGEST_BODY, IngestConfig, TokenError, read_token};
 use ingest::{RawIngest, compile_ingest};
 pub use nats::NatsConfig;
 use nats::{RawNats, compile_nats};
+use recognition::{RawRecognition, compile_recognition};
 pub use values::{ListenError, SourceError, parse_duration, resolve_addr, resolve_listen};
 use values::{Names, config_dir, duration_in, in_range};
 
@@ -135,6 +137,8 @@ struct RawConfig {
     nats: Option<RawNats>,
     #[serde(default)]
     sources: Vec<RawSource>,
+    #[serde(default)]
+    recognition: RawRecognition,
 }
 
 /// The compiled configuration.
@@ -186,6 +190,8 @@ pub struct Config {
     pub nats: Option<NatsConfig>,
     /// The sources.
     pub sources: Vec<SourceConfig>,
+    /// The operator's own rules and ignores (`recognition:`).
+    pub recognition: std::sync::Arc<crate::matcher::Recognition>,
 }
 
 impl Default for Config {
@@ -214,6 +220,7 @@ impl Default for Config {
             browser: None,
             nats: None,
             sources: Vec::new(),
+            recognition: std::sync::Arc::default(),
         }
     }
 }
@@ -252,6 +259,7 @@ impl Config {
         if let Some(n) = &raw.nats {
             c.nats = Some(compile_nats(path, n, &mut names)?);
         }
+        c.recognition = compile_recognition(path, &raw.recognition)?;
         c.state_dir = c.state_dir.map(|d| base.join(d));
         c.events_path = c.events_path.map(|e| base.join(e));
         c.pattern_dirs = c.pattern_dirs.iter().map(|d| base.join(d)).collect();

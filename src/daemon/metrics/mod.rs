@@ -7,6 +7,7 @@
 //! is bounded whatever the logs say.
 
 mod labels;
+mod recognition;
 mod text;
 
 use std::sync::Arc;
@@ -189,6 +190,8 @@ impl PipelineMetrics {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// The operator's recognition rules whose counters the scrape reads.
+    recognition: recognition::Current,
     errors: Fam<ErrorLabels>,
     causes: Fam<CauseLabels>,
     recoveries: Fam<ErrorLabels>,
@@ -222,6 +225,12 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Makes `r` the recognition whose rules' counters `/metrics` shows
+    /// (at start and on each reload; counts of kept rules carry over).
+    pub fn set_recognition(&self, r: Arc<crate::matcher::Recognition>) {
+        self.recognition.set(r);
+    }
+
     /// Registers the shared metrics alone (tests, benchmarks).
     pub fn new() -> Self {
         Self::build(SystemClock::shared(), |_| ()).0
@@ -287,9 +296,14 @@ impl Metrics {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             }),
         );
+        let recognition = recognition::Current::default();
+        r.register_collector(Box::new(recognition::RecognitionCollector(
+            recognition.clone(),
+        )));
         let parts = components(&mut r);
         let m = Self {
             registry: r,
+            recognition,
             errors,
             causes,
             recoveries,
