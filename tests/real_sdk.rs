@@ -69,6 +69,22 @@ fn every_sdk_record_in_a_text_log_is_one_event_with_its_code() {
     sdk::check("scan, DevTools text", &raw, &scan(&log));
 }
 
+/// The older SDKs users still run (trtc-js-sdk 4.10.2, trtc-sdk-v5 5.8.6),
+/// their console records in a text log: each with a code is one event
+/// with that code (issue 30).
+#[test]
+fn every_older_sdk_record_in_a_text_log_is_one_event_with_its_code() {
+    let Some(records) = sdk::capture_with(sdk::OLD, &[]) else {
+        return;
+    };
+    let (_dir, log, texts) = text_log(&records);
+    let coded = sdk::check("scan, text, older SDKs", &texts, &scan(&log));
+    assert!(coded >= 6, "{coded} records with a code");
+    let raw: Vec<&str> = records.iter().map(|r| r.raw.as_str()).collect();
+    sdk::write_log(&log, &raw);
+    sdk::check("scan, DevTools text, older SDKs", &raw, &scan(&log));
+}
+
 #[test]
 fn the_daemon_following_the_log_gives_the_same_events() {
     let Some(records) = sdk::captured() else {

@@ -128,7 +128,13 @@ fn run_capture(sdks: &[&str], env: &[(&str, &str)]) -> Vec<SdkRecord> {
             .iter()
             .filter(|r| r.sdk == sdk && expected(&r.text).is_some())
             .count();
-        assert!(errors >= 5, "{sdk}: only {errors} error records captured");
+        // The pinned SDKs run every scenario; the older ones fewer (4.10
+        // has no v5-style API failures to provoke).
+        let least = if OLD.contains(&sdk) { 3 } else { 5 };
+        assert!(
+            errors >= least,
+            "{sdk}: only {errors} error records captured"
+        );
     }
     records
 }
