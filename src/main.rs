@@ -89,7 +89,7 @@ fn explain(catalogs: &CatalogArgs, lang: Option<LangArg>, query: &str) -> Result
 /// `why RECORD...` (or a text on stdin, split into records): each hit, the
 /// line of the record it is on, and the rule that decided it.
 fn why(catalogs: &CatalogArgs, config: Option<&std::path::Path>, lines: &[String]) -> Result<()> {
-    let matcher = cli::errors::matcher(catalogs, config)?;
+    let matcher = cli::errors::matcher(load(catalogs)?, config)?;
     let mut out = io::stdout().lock();
     if lines.is_empty() || lines == ["-"] {
         // Standard input is text: its records are told by their lines.

@@ -211,7 +211,20 @@ impl Summary {
 pub fn why(m: &Matcher, record: &str) -> String {
     // What it shows has its credentials replaced, as the events do.
     let clean = crate::redact::redact_text(record);
-    let record = clean.trim_end_matches(['\n', '\r']);
+    // A record sent URL-encoded is explained as it was written, where that
+    // is where its error is (as the scanner does).
+    let decoded = if m.find(clean.as_bytes()).ignored() {
+        None
+    } else {
+        crate::matcher::forms::url_decoded(clean.as_bytes())
+            .map(|d| crate::redact::redact_text(&String::from_utf8_lossy(&d)).into_owned())
+            .filter(|d| !m.find(d.as_bytes()).is_empty())
+    };
+    let decoded_note = decoded.is_some();
+    let record = decoded
+        .as_deref()
+        .unwrap_or(&clean)
+        .trim_end_matches(['\n', '\r']);
     let whole = record.as_bytes();
     // As the scanner does: matched up to the first stack frame.
     let raw = &whole[..crate::records::match_end(whole, 0, whole.len())];
@@ -225,6 +238,9 @@ pub fn why(m: &Matcher, record: &str) -> String {
             .take(160)
             .collect::<String>()
     };
+    if decoded_note {
+        let _ = writeln!(s, "(URL-decoded: read as it was written)");
+    }
     if lines.len() == 1 {
         let _ = writeln!(s, "line: {}", shown(record));
     } else {

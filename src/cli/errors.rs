@@ -19,14 +19,13 @@ pub(crate) fn load(c: &CatalogArgs) -> Result<Arc<CatalogSet>> {
     Ok(Arc::new(set))
 }
 
-/// The matcher over the catalogs `c` asks for, with the rules and ignores
-/// of `config`'s `recognition:` section.
+/// The matcher over `set`, with the rules and ignores of `config`'s
+/// `recognition:` section.
 pub(crate) fn matcher(
-    c: &CatalogArgs,
+    set: Arc<CatalogSet>,
     config: Option<&std::path::Path>,
 ) -> Result<trtc_logwatch::matcher::Matcher> {
     use anyhow::Context;
-    let set = load(c)?;
     let m = trtc_logwatch::matcher::Matcher::new(set).context("building the matcher")?;
     Ok(match config {
         Some(f) => {

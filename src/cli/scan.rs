@@ -27,7 +27,7 @@ pub(crate) fn scan(a: &ScanArgs) -> Result<()> {
     let workers = a.threads.map_or_else(scan::default_workers, usize::from);
     let set = load(&a.catalogs)?;
     let renderer = Renderer::new(&set, a.text.into());
-    let matcher = Arc::new(super::errors::matcher(&a.catalogs, a.config.as_deref())?);
+    let matcher = Arc::new(super::errors::matcher(set, a.config.as_deref())?);
     let stdin_only = [PathBuf::from("-")];
     let paths = if a.paths.is_empty() {
         &stdin_only[..]

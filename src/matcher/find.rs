@@ -413,7 +413,13 @@ impl Matcher {
                 }
                 let (name, i) = lexing::code_word(line, s, e).ok_or(not_code)?;
                 let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
-                if name == "code context: code" && mentions::other_protocol(line, s, end) {
+                // Other protocols' numbers meet TRTC's only at SDK 4's
+                // 4096-4102 (WebSocket close codes are 1000-4999).
+                if name == "code context: code"
+                    && !h
+                    && (1000..5000).contains(&v)
+                    && mentions::other_protocol(line, s, end)
+                {
                     return Err((Reject::OtherProtocol, None));
                 }
                 (v, h, s..end, Rule::CodeContext(name))

@@ -270,11 +270,10 @@ pub fn other_protocol(line: &[u8], s: usize, end: usize) -> bool {
         .get(..6)
         .is_some_and(|w| w.eq_ignore_ascii_case(b"reason"));
     let before = &line[s.saturating_sub(48)..s];
-    let lower: Vec<u8> = before.to_ascii_lowercase();
     reason
         || [&b"close"[..], b"socket", b"http", b"domain"]
             .iter()
-            .any(|w| crate::bytes::contains(&lower, w))
+            .any(|w| before.windows(w.len()).any(|x| x.eq_ignore_ascii_case(w)))
 }
 
 /// A `<LEVEL>` tag of the SDK's logger in the line's first 64 bytes.

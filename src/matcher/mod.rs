@@ -139,8 +139,11 @@ const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
     ("错误码", Ctx::Word("code context: 错误码")),
     ("错误代码", Ctx::Word("code context: 错误代码")),
     ("エラーコード", Ctx::Word("code context: エラーコード")),
-    ("×", Ctx::Tally),
+    (TALLY_TOKEN, Ctx::Tally),
 ];
+
+/// The token after a tallied code (`0x4003 ×2`).
+const TALLY_TOKEN: &str = " ×";
 
 /// Error wordings, in any language, that a code in brackets may follow
 /// (`进房失败【-10016】`, `ICE error (0x4003)`).
@@ -288,7 +291,15 @@ impl Matcher {
             .kind(Some(kind))
             .prefilter(false)
             .build(&words)?;
-        let anchor_words = anchors::anchors(&words);
+        // A tally's ` ×` is no anchor: a space first would make the block
+        // search stop at every space (a tally counts on a line found by
+        // another anchor).
+        let anchored: Vec<String> = words
+            .iter()
+            .filter(|w| !TALLY_TOKEN.eq(w.as_str()))
+            .cloned()
+            .collect();
+        let anchor_words = anchors::anchors(&anchored);
 
         let anchors = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostFirst)
