@@ -131,6 +131,9 @@ const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
     ("Code", Ctx::Code),
     ("CODE", Ctx::Code),
     ("result", Ctx::Result),
+    // Japanese and Korean result words (`入室結果: -10012`, `결과 코드: 70001`).
+    ("結果", Ctx::Result),
+    ("결과 코드", Ctx::Result),
     ("-failed-", Ctx::Failed),
     ("<ERROR>", Ctx::ErrorLine),
     ("err=", Ctx::Word("code context: err=")),
@@ -689,6 +692,11 @@ mod tests {
             ("join failed (16387)", 16387),
             ("enterRoom error, errorCode 16387", 16387),
             ("errCode 70001 while entering", 70001),
+            ("入室結果: -10012（invalid roomId）", -10012),
+            ("입장 실패 결과 코드: 70001 (userSig 만료)", 70001),
+            ("进房失败【-10016】", -10016),
+            ("信令重连失败〔0x4006〕", 16390),
+            ("rtc errors: failed 0x4003 ×2", 16387),
         ] {
             let got = codes(&m, line);
             assert_eq!(
