@@ -67,18 +67,17 @@ impl Matcher {
         // The operator's ignores, then the operator's rules: a line a rule
         // matches is decided by it.
         if let Some(ops) = &self.ops {
-            if let Some(ig) = ops.ignored_by(line) {
-                ig.count();
-                hits.ignored = true;
+            if let Some((i, ig)) = ops.ignored_by(line) {
+                hits.op = Some(super::operator::Taken::Ignore(i));
                 note(0..line.len().min(60), Err(Reject::Ignored(ig.label)));
                 return hits;
             }
-            for rule in ops.rules() {
+            for (i, rule) in ops.rules().iter().enumerate() {
                 let Some(c) = rule.re.captures(line) else {
                     continue;
                 };
                 if self.operator_hits(rule, &c, &mut hits) {
-                    rule.count();
+                    hits.op = Some(super::operator::Taken::Rule(i));
                     let whole = c.get(0).map_or(0..0, |m| m.range());
                     note(whole, Ok(Rule::Operator(rule.label)));
                     return hits;
@@ -501,9 +500,8 @@ impl Matcher {
         // outside TRTC (2^12, NSError and WebSocket codes): a code word in
         // text before one is TRTC's only on a TRTC record (a structured
         // log's `"code":4096` field is the app's own report).
-        let json_field = crate::bytes::contains(&line[span.clone()], b"\":");
         // The generic words (`code`, `err=`, `errno`, `error(N)`), not
-        // `errorCode` or a code word of TRTC's docs.
+        // `errorCode` or a code word of TRTC's docs; the cheap tests first.
         let generic = matches!(
             rule,
             Rule::CodeContext(
@@ -514,9 +512,9 @@ impl Matcher {
             )
         );
         if !is_hex
-            && generic
             && (4096..=4102).contains(&value)
-            && !json_field
+            && generic
+            && !crate::bytes::contains(&line[span.clone()], b"\":")
             && !mentions::trtc_record(line)
         {
             return Err((Reject::CommonNumber, None));

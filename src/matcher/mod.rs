@@ -202,8 +202,8 @@ pub struct Hits {
     drift: Option<(u32, Range<usize>)>,
     /// The line is trtc-logwatch's own output.
     own_output: bool,
-    /// An ignore of the operator's config silenced the line.
-    ignored: bool,
+    /// The operator's rule or ignore that decided the line, if one did.
+    op: Option<operator::Taken>,
     /// Where an operator's rule found the user and the room.
     op_user: Option<Range<usize>>,
     op_room: Option<Range<usize>>,
@@ -222,7 +222,7 @@ impl Hits {
 
     /// True when an ignore of the operator's config silenced the line.
     pub fn ignored(&self) -> bool {
-        self.ignored
+        matches!(self.op, Some(operator::Taken::Ignore(_)))
     }
 
     /// Where an operator's rule found the user and the room (`user`,
@@ -326,6 +326,16 @@ impl Matcher {
     /// The operator's rules and ignores, if any.
     pub fn recognition(&self) -> Option<&Recognition> {
         self.ops.as_deref()
+    }
+
+    /// Counts the line for the rule or ignore that decided `hits`, if one
+    /// did: called once per record with its final hits (`find` runs again
+    /// on a record decoded or with a credential replaced, and `why` runs
+    /// it without counting).
+    pub fn count_taken(&self, hits: &Hits) {
+        if let (Some(ops), Some(t)) = (&self.ops, hits.op) {
+            ops.count(t);
+        }
     }
 
     /// The catalogs this matcher was built from.

@@ -63,10 +63,15 @@ impl Pattern {
     pub fn taken(&self) -> u64 {
         self.taken.load(Ordering::Relaxed)
     }
+}
 
-    pub(crate) fn count(&self) {
-        self.taken.fetch_add(1, Ordering::Relaxed);
-    }
+/// Which rule or ignore (its index in the config's list) decided a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// The rule at this index gave the line's events.
+    Rule(usize),
+    /// The ignore at this index silenced the line.
+    Ignore(usize),
 }
 
 /// The compiled `recognition:` section.
@@ -130,9 +135,23 @@ impl Recognition {
 
     /// The first ignore that matches a line of `record` (a record and the
     /// lines that continue it, indented or a stack, are silenced whole:
-    /// `^` and `$` are each line's).
-    pub(crate) fn ignored_by(&self, record: &[u8]) -> Option<&Pattern> {
-        self.ignores.iter().find(|p| p.re.is_match(record))
+    /// `^` and `$` are each line's), with its index.
+    pub(crate) fn ignored_by(&self, record: &[u8]) -> Option<(usize, &Pattern)> {
+        self.ignores
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.re.is_match(record))
+    }
+
+    /// Counts one line for the rule or ignore `t`.
+    pub(crate) fn count(&self, t: Taken) {
+        let p = match t {
+            Taken::Rule(i) => self.rules.get(i),
+            Taken::Ignore(i) => self.ignores.get(i),
+        };
+        if let Some(p) = p {
+            p.taken.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The lines of `block` a rule matches, as (start, end) without the
@@ -208,8 +227,8 @@ mod tests {
         let mut old = Recognition::default();
         old.add_ignore("jest", "^PASS").unwrap();
         old.add_ignore("gone", "^x").unwrap();
-        old.ignores()[0].count();
-        old.ignores()[1].count();
+        old.count(Taken::Ignore(0));
+        old.count(Taken::Ignore(1));
         let mut new = Recognition::default();
         new.add_ignore("jest", "^(PASS|FAIL)").unwrap();
         new.carry_from(&old);

@@ -446,9 +446,6 @@ impl SourceScanner {
         if hits.own_output() {
             self.stats.own_output += 1;
         }
-        if hits.ignored() {
-            self.stats.ignored += 1;
-        }
         // A record sent URL-encoded (a query, a form body) is read as it
         // was written, when that is where its error is.
         let (mut raw, mut matched, mut text) = (raw, matched, text);
@@ -462,6 +459,7 @@ impl SourceScanner {
             }
         }
         if hits.is_empty() {
+            matcher.count_taken(&hits);
             return None;
         }
         // A credential in the record (a userSig the SDK or the app logged)
@@ -471,9 +469,12 @@ impl SourceScanner {
             hits = matcher.find(&clean[..matched]);
             raw = Cow::Owned(clean);
             if hits.is_empty() {
+                matcher.count_taken(&hits);
                 return None;
             }
         }
+        // The record's final hits: its operator's rule (if one) counts it.
+        matcher.count_taken(&hits);
         let text = match (&raw, text) {
             (Cow::Borrowed(_), Some(t)) => Cow::Borrowed(t),
             (Cow::Borrowed(b), None) => String::from_utf8_lossy(b),

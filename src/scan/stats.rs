@@ -19,8 +19,6 @@ pub struct Stats {
     pub own_output: u64,
     /// Errors the SDK recovered from by itself (not counted in `events`).
     pub recoveries: u64,
-    /// Lines an ignore of the operator's `recognition:` config silenced.
-    pub ignored: u64,
 }
 
 impl Stats {
@@ -35,7 +33,6 @@ impl Stats {
             bad_json: self.bad_json - earlier.bad_json,
             own_output: self.own_output - earlier.own_output,
             recoveries: self.recoveries - earlier.recoveries,
-            ignored: self.ignored - earlier.ignored,
         }
     }
 
@@ -49,7 +46,6 @@ impl Stats {
         self.bad_json += o.bad_json;
         self.own_output += o.own_output;
         self.recoveries += o.recoveries;
-        self.ignored += o.ignored;
     }
 }
 
