@@ -113,6 +113,8 @@ impl Matcher {
                     }
                     Err(r) => note(s..e, Err(r)),
                 },
+                // An error word without a bracket after it: no candidate.
+                Pat::Ctx(Ctx::Paren) if lexing::opens_at(line, e).is_none() => {}
                 Pat::Reason(id) => hits.reasons.push(*id),
                 Pat::Message(id) => match self.judge_message(line, s, e) {
                     Ok(()) => {
@@ -444,7 +446,8 @@ impl Matcher {
                 (v, h, s..end, Rule::StatFailed)
             }
             Ctx::Paren => {
-                let i = lexing::skip_spaces(line, e);
+                let i = lexing::opens_at(line, e).ok_or(not_code)?;
+                let i = lexing::skip_spaces(line, i);
                 let (v, h, end) = lexing::parse_number(line, i).ok_or(not_code)?;
                 let close = lexing::skip_spaces(line, end);
                 if !lexing::closes_at(line, close) {

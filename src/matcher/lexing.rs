@@ -141,6 +141,21 @@ const FULL_WIDTH: &[&[u8]] = &[
 ];
 
 /// Closing brackets of any script, after a code in brackets.
+/// Brackets of any script that open a code after a wording (`进房失败【-10016】`,
+/// `ICE error (0x4003)`).
+const OPENERS: &[&str] = &["(", "（", "【", "[", "［", "「", "〔"];
+
+/// After the bracket that opens at `i`, or one space later: `None` when
+/// no bracket opens there.
+pub fn opens_at(line: &[u8], i: usize) -> Option<usize> {
+    let i = if line.get(i) == Some(&b' ') { i + 1 } else { i };
+    let rest = line.get(i..)?;
+    OPENERS
+        .iter()
+        .find(|o| rest.starts_with(o.as_bytes()))
+        .map(|o| i + o.len())
+}
+
 const CLOSERS: &[&str] = &[")", "]", "）", "】", "］", "」", "〕"];
 
 /// True when a closing bracket (of any script) is at `i`.

@@ -121,6 +121,9 @@ pub struct Matcher {
     /// Anchors for the block-wide search (see [`anchors`]).
     anchors: AhoCorasick,
     anchor_count: usize,
+    /// The search for patterns that start with [`anchors::QUOTED`], when
+    /// the catalogs have any.
+    quoted: Option<memchr::memmem::Finder<'static>>,
     /// The operator's rules and ignores, when the config has any.
     ops: Option<Arc<Recognition>>,
 }
@@ -149,12 +152,9 @@ const CONTEXT_TOKENS: &[(&str, Ctx)] = &[
 const TALLY_TOKEN: &str = " ×";
 
 /// Error wordings, in any language, that a code in brackets may follow
-/// (`进房失败【-10016】`, `ICE error (0x4003)`).
+/// (`进房失败【-10016】`, `ICE failed (0x4003)`): the word is the pattern,
+/// the bracket is looked for after it (see `lexing::opens_at`).
 const PAREN_WORDS: &[&str] = &["失败", "失敗", "错误", "异常", "エラー", "failed"];
-
-/// Brackets of any script that open a code after a wording, with or
-/// without a space before.
-const PAREN_OPENERS: &[&str] = &["(", "（", "【", "[", "［", "「", "〔"];
 
 /// Up to this many patterns the line automaton is a DFA.
 const DFA_PATTERNS: usize = 500;
@@ -239,8 +239,17 @@ impl Matcher {
         let mut pats: Vec<Pat> = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
         for (id, e) in set.iter() {
-            if e.kind == EntryKind::Sdk {
-                for name in std::iter::once(&e.key).chain(&e.aliases) {
+            // SDK errors and extraCodes are known by name (`JOIN_ROOM_FAILED`,
+            // `REJOIN_FAILED / 5502`): an extraCode's name is its parent's
+            // cause (see `resolve`). Older names of extraCodes (5.0's
+            // `ENV_5201`) are looked up, not searched for.
+            if matches!(e.kind, EntryKind::Sdk | EntryKind::Extra) {
+                let aliases = if e.kind == EntryKind::Sdk {
+                    &e.aliases[..]
+                } else {
+                    &[]
+                };
+                for name in std::iter::once(&e.key).chain(aliases) {
                     match index.get(name.as_str()) {
                         Some(&i) => {
                             if let Pat::Key(ids) = &mut pats[i] {
@@ -271,12 +280,8 @@ impl Matcher {
             pats.push(Pat::Ctx(*c));
         }
         for w in PAREN_WORDS {
-            for o in PAREN_OPENERS {
-                for space in ["", " "] {
-                    words.push(format!("{w}{space}{o}"));
-                    pats.push(Pat::Ctx(Ctx::Paren));
-                }
-            }
+            words.push(w.to_string());
+            pats.push(Pat::Ctx(Ctx::Paren));
         }
         for w in FORM_TOKENS {
             words.push(w.to_string());
@@ -297,11 +302,19 @@ impl Matcher {
         // A tally's ` ×` is no anchor: a space first would make the block
         // search stop at every space (a tally counts on a line found by
         // another anchor).
+        // A tally counts on a line that says what it counts (`rtc errors
+        // (last 5 min): 0x4003 ×2`): the word is searched for instead.
         let anchored: Vec<String> = words
             .iter()
             .filter(|w| !TALLY_TOKEN.eq(w.as_str()))
+            .filter(|w| !w.as_bytes().starts_with(anchors::QUOTED))
             .cloned()
+            .chain(std::iter::once("error".to_string()))
             .collect();
+        let quoted = (words
+            .iter()
+            .any(|w| w.as_bytes().starts_with(anchors::QUOTED)))
+        .then(|| memchr::memmem::Finder::new(anchors::QUOTED).into_owned());
         let anchor_words = anchors::anchors(&anchored);
 
         let anchors = AhoCorasickBuilder::new()
@@ -313,6 +326,7 @@ impl Matcher {
             pats,
             anchors,
             anchor_count: anchor_words.len(),
+            quoted,
             ops: None,
         })
     }
@@ -352,10 +366,14 @@ impl Matcher {
     /// candidate, in order, each line once. `line_end` excludes the `\n`.
     pub fn candidate_lines(&self, block: &[u8], mut f: impl FnMut(usize, usize)) {
         // The lines the operator's rules match, merged in order.
-        let extra = match &self.ops {
+        let mut extra = match &self.ops {
             Some(ops) if !ops.rules().is_empty() => ops.lines(block),
             _ => Vec::new(),
         };
+        // The lines with a pattern that starts with `' ` (no anchor).
+        if let Some(f) = &self.quoted {
+            extra = anchors::merge_lines(extra, anchors::lines_holding(block, f));
+        }
         let mut next_extra = extra.into_iter().peekable();
         let mut at = 0;
         while at < block.len() {

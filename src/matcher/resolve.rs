@@ -85,10 +85,16 @@ impl Matcher {
                 .or_else(|| hits.msgs.iter().find_map(|(m, _)| self.major(*m))),
         };
         let mut primaries = Judgeds::new();
-        for k in &hits.keys {
-            primaries.push((self.pick(k, &hits.nums, hints), k.span.clone(), k.rule));
-        }
         let mut causes = Judgeds::new();
+        for k in &hits.keys {
+            let id = self.pick(k, &hits.nums, hints);
+            let judged = (id, k.span.clone(), k.rule);
+            if self.set.entry(id).kind == EntryKind::Sdk {
+                primaries.push(judged);
+            } else {
+                causes.push(judged);
+            }
+        }
         for n in &hits.nums {
             for &id in &n.entries {
                 if self.set.entry(id).kind == EntryKind::Sdk {
