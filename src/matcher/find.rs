@@ -307,6 +307,23 @@ impl Matcher {
         }))
     }
 
+    /// True when an error name in the SDKs' form (`NAME_OF_IT:`, capitals
+    /// joined by `_`) stands before `at` and no catalog knows it.
+    fn named_elsewhere(&self, line: &[u8], at: usize) -> bool {
+        let before = &line[..at];
+        memchr::memchr_iter(b':', before).any(|colon| {
+            let start = before[..colon]
+                .iter()
+                .rposition(|b| !(b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_'))
+                .map_or(0, |i| i + 1);
+            let name = &before[start..colon];
+            name.len() > 3
+                && name.first().is_some_and(u8::is_ascii_uppercase)
+                && name.contains(&b'_')
+                && std::str::from_utf8(name).is_ok_and(|n| self.set.by_name(n).is_empty())
+        })
+    }
+
     /// Where the keys on `line` are (looked up only for a weak key, to tell
     /// a list of names: the automaton runs on the line once more).
     fn key_spans(&self, line: &[u8]) -> Vec<(usize, usize)> {
@@ -514,9 +531,11 @@ impl Matcher {
                     | "code context: error(N)"
             )
         );
+        // So is any code word on a line whose error is named, and not by
+        // TRTC (`SYSCOIN_ESCROW_RPC_ERROR: ERRCODE: 4096`).
         if !is_hex
             && (4096..=4102).contains(&value)
-            && generic
+            && (generic || self.named_elsewhere(line, span.start))
             && !crate::bytes::contains(&line[span.clone()], b"\":")
             && !mentions::trtc_record(line)
         {

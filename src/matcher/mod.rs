@@ -427,6 +427,25 @@ mod tests {
     }
 
     #[test]
+    fn common_numbers_are_trtc_codes_only_where_trtc_is_named() {
+        let m = m();
+        for other in [
+            "socket closed, code 4096",
+            "SYSCOIN_ESCROW_RPC_ERROR: ERRCODE: 4096 - Could not sign escrow transaction",
+            "PAYMENT_GATEWAY_FAILED: errCode: 4100",
+        ] {
+            assert!(codes(&m, other).is_empty(), "{other}");
+        }
+        for trtc in [
+            "[10:00:00] <ERROR> FOO_BAR_ERROR: errCode: 4097",
+            "INVALID_PARAMETER: errCode: 4096",
+            "RtcError: x ERRCODE: 4096",
+        ] {
+            assert!(!codes(&m, trtc).is_empty(), "{trtc}");
+        }
+    }
+
+    #[test]
     fn numbers_only_in_code_context() {
         let m = m();
         for noise in [
