@@ -279,11 +279,22 @@ pub fn other_protocol(line: &[u8], s: usize, end: usize) -> bool {
 /// A `<LEVEL>` tag of the SDK's logger in the line's first 64 bytes.
 fn has_sdk_tag(line: &[u8]) -> bool {
     let head = &line[..line.len().min(64)];
-    memchr::memchr_iter(b'<', head).any(|i| {
+    // A plain loop: the tag is within a few bytes of the start, where a
+    // SIMD search costs more to set up than it saves.
+    head.iter().enumerate().any(|(i, &b)| {
+        if b != b'<' {
+            return false;
+        }
         let t = &head[i + 1..];
-        [&b"ERROR>"[..], b"WARN>", b"INFO>", b"DEBUG>", b"TRACE>"]
-            .iter()
-            .any(|tag| t.starts_with(tag))
+        let tag: &[u8] = match t.first() {
+            Some(b'E') => b"ERROR>",
+            Some(b'W') => b"WARN>",
+            Some(b'I') => b"INFO>",
+            Some(b'D') => b"DEBUG>",
+            Some(b'T') => b"TRACE>",
+            _ => return false,
+        };
+        t.starts_with(tag)
     })
 }
 

@@ -66,6 +66,9 @@ pub struct SourceScanner {
     /// The share of a split block this thread keeps, in thousandths: set
     /// from the last blocks' times so that both threads finish together.
     head_share: u32,
+    /// False while a block without a `%` is scanned: none of its records
+    /// is URL-encoded (one search per block, not one per record).
+    escapes: bool,
     /// Where the next chunk starts.
     pos: Position,
     /// Counters so far.
@@ -99,6 +102,7 @@ impl SourceScanner {
             workers: o.workers.clamp(1, 8),
             recent_events: 0,
             head_share: HEAD_SHARE,
+            escapes: true,
             pos: o.start,
             stats: Stats::default(),
             reported: Stats::default(),
@@ -368,6 +372,7 @@ impl SourceScanner {
         let mut result = Ok(());
         // The first byte after the last record matched.
         let mut next = 0;
+        self.escapes = memchr::memchr(b'%', block).is_some();
         matcher.candidate_lines(block, |s, e| {
             if result.is_err() || s < next {
                 return;
@@ -392,6 +397,7 @@ impl SourceScanner {
                 result = found(self, f);
             }
         });
+        self.escapes = true;
         result?;
         // Lines up to the last candidate are counted; count the rest.
         let nl = line_number - base.line_number
@@ -449,7 +455,10 @@ impl SourceScanner {
         // A record sent URL-encoded (a query, a form body) is read as it
         // was written, when that is where its error is.
         let (mut raw, mut matched, mut text) = (raw, matched, text);
-        if let Some(decoded) = forms::url_decoded(&raw).filter(|_| !hits.ignored()) {
+        if let Some(decoded) = (self.escapes && !hits.ignored())
+            .then(|| forms::url_decoded(&raw))
+            .flatten()
+        {
             let cut = forms::url_decoded(&raw[..matched]).map_or(matched, |d| d.len());
             let cut = cut.min(decoded.len());
             let found = matcher.find(&decoded[..cut]);
