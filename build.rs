@@ -1,5 +1,12 @@
 //! Records the git commit the binary is built from, for `--version`.
+//!
+//! Its inputs are what names the commit: `.git/HEAD`, the branch file it
+//! points to and `packed-refs`. Not `.git/index`: git rewrites it on a
+//! plain `git status` (a refreshed stat cache), which would rebuild the
+//! crate for nothing. So there is no "modified" mark either: a build from a
+//! tree with changes says the commit it started from.
 
+use std::path::Path;
 use std::process::Command;
 
 fn main() {
@@ -12,26 +19,17 @@ fn main() {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown commit".to_string());
-    // --no-optional-locks: git status must not refresh (rewrite) .git/index,
-    // which would make the next build run this script, and rebuild, again.
-    let dirty = Command::new("git")
-        .args([
-            "--no-optional-locks",
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .is_some_and(|o| !o.stdout.is_empty());
-    let suffix = if dirty { "-modified" } else { "" };
-    println!("cargo:rustc-env=TRTC_LOGWATCH_COMMIT={commit}{suffix}");
-    // Rebuilt when HEAD moves (a commit, a checkout).
-    for p in [".git/HEAD", ".git/index"] {
-        if std::path::Path::new(p).exists() {
-            println!("cargo:rerun-if-changed={p}");
-        }
+    println!("cargo:rustc-env=TRTC_LOGWATCH_COMMIT={commit}");
+    let git = Path::new(".git");
+    let mut inputs = vec![git.join("HEAD"), git.join("packed-refs")];
+    // The branch HEAD points to (`ref: refs/heads/main`).
+    if let Ok(head) = std::fs::read_to_string(git.join("HEAD"))
+        && let Some(r) = head.trim().strip_prefix("ref: ")
+    {
+        inputs.push(git.join(r));
+    }
+    for p in inputs.iter().filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", p.display());
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

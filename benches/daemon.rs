@@ -3,7 +3,7 @@
 //! 1. Latency: a line appended to a followed file → its counter on
 //!    `/metrics`, 300 samples, p50 / p99 / max.
 //! 2. Catch-up: a backlog file (bench-data/corpus-MB.log, from
-//!    ../shared/tools/gen_perf_corpus.py; TRTC_BENCH_MB, default 1024) read
+//!    scripts/gen-corpus.py; TRTC_BENCH_MB, default 1024) read
 //!    from the beginning by `run`, against `scan` on the same file.
 //!
 //! 3. HTTP ingest: lines/s and events/s with 1 and 2 client connections
@@ -126,11 +126,11 @@ fn latency() {
 
 fn corpus(mb: u64) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let p = root.join(format!("bench-data/corpus-{mb}.log"));
+    let p = root.join(format!("bench-data/gen-{mb}.log"));
     if !p.exists() {
         std::fs::create_dir_all(root.join("bench-data")).unwrap();
         let out = Command::new("python3")
-            .arg(root.join("../shared/tools/gen_perf_corpus.py"))
+            .arg(root.join("scripts/gen-corpus.py"))
             .arg(mb.to_string())
             .output()
             .unwrap();

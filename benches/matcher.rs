@@ -1,5 +1,5 @@
 //! Matcher throughput on the deterministic corpus of
-//! ../shared/tools/gen_perf_corpus.py (16 MiB, generated once into
+//! scripts/gen-corpus.py (16 MiB, generated once into
 //! bench-data/), stage by stage: candidate search, full block scan, and the
 //! per-block passes (UTF-8 check, newline count, long-line check).
 
@@ -15,14 +15,14 @@ use trtc_logwatch::scan::{ScanOptions, SourceScanner, count_long_lines};
 
 fn corpus() -> Vec<u8> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let path = root.join("bench-data/corpus-16.log");
+    let path = root.join("bench-data/gen-16.log");
     if !path.exists() {
         std::fs::create_dir_all(root.join("bench-data")).unwrap();
         let out = Command::new("python3")
-            .arg(root.join("../shared/tools/gen_perf_corpus.py"))
+            .arg(root.join("scripts/gen-corpus.py"))
             .arg("16")
             .output()
-            .expect("python3 and ../shared/tools/gen_perf_corpus.py are needed for the benches");
+            .expect("python3 is needed for the benches (scripts/gen-corpus.py)");
         std::fs::write(&path, out.stdout).unwrap();
     }
     std::fs::read(path).unwrap()

@@ -9,12 +9,12 @@
 #
 # `scan` and `run` write every event with `--text none` (the prose of the
 # catalog entries is the same in every event; /dev/null takes them).
-# Corpora from ../shared/tools/gen_perf_corpus.py, kept in bench-data/.
+# Corpora from scripts/gen-corpus.py (this repository), kept in bench-data/.
 # Best wall time of 3 runs after a warm-up; peak RSS from /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIENTS="${1:-300}"
-GEN=../shared/tools/gen_perf_corpus.py
+GEN=scripts/gen-corpus.py
 mkdir -p bench-data
 command -v rg >/dev/null || { apt-get update -qq && apt-get install -y -qq ripgrep >/dev/null; }
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
@@ -37,8 +37,7 @@ rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 printf "%-6s %-8s %-22s %9s %9s %12s %9s\n" rate size command seconds MB/s events/s "RSS MiB"
 for spec in "0.01 1024" "0.1 256" "0.5 64"; do
   set -- $spec; rate=$1; mb=$2
-  data=bench-data/corpus-$mb-$rate.log
-  [ "$rate" = 0.01 ] && [ -s bench-data/corpus-$mb.log ] && data=bench-data/corpus-$mb.log
+  data=bench-data/gen-$mb-$rate.log
   [ -s "$data" ] || python3 "$GEN" "$mb" "$rate" > "$data"
   bytes=$(stat -c %s "$data")
   events=$("$BIN" scan "$data" | wc -l)

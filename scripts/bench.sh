@@ -4,15 +4,15 @@
 #
 #   scripts/bench.sh [MEGABYTES]      (default 1024: a 1 GiB corpus)
 #
-# The corpus comes from ../shared/tools/gen_perf_corpus.py and is kept in
+# The corpus comes from scripts/gen-corpus.py (this repository) and is kept in
 # bench-data/ (ignored by git). Each command runs once to warm the page
 # cache, then 3 times; the best wall time counts. Installs ripgrep from
 # Debian's packages when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB=${1:-1024}
-GEN=${GEN:-../shared/tools/gen_perf_corpus.py}
-DATA=bench-data/corpus-${MB}.log
+GEN=scripts/gen-corpus.py
+DATA=bench-data/gen-${MB}.log
 WORDS=bench-data/words.txt
 mkdir -p bench-data
 
@@ -20,10 +20,6 @@ if ! command -v rg >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq ripgrep) >/dev/null 2>&1 || { echo "cannot install ripgrep" >&2; exit 1; }
 fi
 [ -x /usr/bin/time ] || { (apt-get update -qq && apt-get install -y -qq time) >/dev/null 2>&1; }
-if [ ! -s "$DATA" ] && [ ! -f "$GEN" ]; then
-  echo "no $DATA and no corpus generator at $GEN (it comes with the project's shared workspace; GEN=path to point elsewhere)" >&2
-  exit 1
-fi
 if [ ! -s "$DATA" ]; then
   echo "generating $DATA ..." >&2
   python3 "$GEN" "$MB" > "$DATA.tmp" && mv "$DATA.tmp" "$DATA"

@@ -21,12 +21,25 @@ command -v syslog-ng >/dev/null || need+=(syslog-ng-core syslog-ng-mod-http)
 [ -e /usr/share/fonts/opentype/ipafont-gothic ] || need+=(fonts-ipafont-gothic)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]} from Debian's packages" >&2
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then
+      as_root=(sudo)
+    else
+      echo "cannot install ${need[*]}: apt-get needs root (run this as root, or install them)" >&2
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null; then
+    echo "cannot install ${need[*]}: no apt-get (these are Debian's package names; install them, or their equivalents)" >&2
+    exit 1
+  fi
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start its own service where an init system runs; the tests start their own.
   for svc in prometheus nats-server syslog-ng; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-      systemctl stop "$svc" || true
+      "${as_root[@]}" systemctl stop "$svc" || true
     fi
   done
 fi

@@ -679,11 +679,13 @@ fn the_readmes_example_commands_run() {
         "trtc-logwatch man",
         "cargo run --release -- scan examples/logs/app.log",
         "cargo run --release -- scan --summary",
-        "sudo trtc-logwatch check-config /etc/trtc-logwatch/config.yaml",
         "cargo run --release -- run --config config.example.yaml",
+        "scripts/test.sh",
     ] {
         assert!(readme.contains(cmd), "the README no longer shows {cmd:?}");
     }
+    let alerting = std::fs::read_to_string(format!("{root}/docs/alerting.md")).unwrap();
+    assert!(alerting.contains("sudo trtc-logwatch check-config /etc/trtc-logwatch/config.yaml"));
     let ok = |args: &[&str], stdin: &str| {
         let out = bin()
             .current_dir(root)
