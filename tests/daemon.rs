@@ -502,7 +502,11 @@ fn overflow_drop_counts_every_dropped_event() {
 #[test]
 fn shipped_configs_validate() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for f in ["config.example.yaml", "deploy/systemd/config.yaml"] {
+    for f in [
+        "config.example.yaml",
+        "deploy/systemd/config.yaml",
+        "deploy/container/config.yaml",
+    ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_trtc-logwatch"))
             .arg("check-config")
             .arg(root.join(f))
@@ -522,6 +526,7 @@ fn shipped_configs_validate() {
     for f in [
         "deploy/kubernetes/sidecar.yaml",
         "deploy/kubernetes/ingest.yaml",
+        "deploy/kubernetes/browser.yaml",
     ] {
         let k8s = std::fs::read_to_string(root.join(f)).unwrap();
         let start = k8s.find("  config.yaml: |\n").unwrap() + "  config.yaml: |\n".len();

@@ -417,6 +417,31 @@ fn the_pod_monitor_and_the_sidecar_agree_with_the_rules() {
     assert!(sidecar.contains("trtc-logwatch-job: trtc-logwatch"));
     assert!(rules.contains(r#"up{job=~"(.*/)?trtc-logwatch"}"#));
     let _: serde_json::Value = serde_saphyr::from_str(&pm).expect("valid YAML");
+    // Every workload in deploy/kubernetes/ is selected by the monitor, and
+    // names its alerts' app by the label the monitor copies (not its own
+    // `app`, which names an ingest or browser tier).
+    assert!(pm.contains("__meta_kubernetes_pod_label_trtc_logwatch_app"));
+    let mut workloads = 0;
+    for entry in std::fs::read_dir(root().join("deploy/kubernetes")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for doc in text.split("\n---\n") {
+            let v: serde_json::Value = serde_saphyr::from_str(doc).expect("valid YAML");
+            if !matches!(v["kind"].as_str(), Some("Deployment" | "DaemonSet" | "StatefulSet")) {
+                continue;
+            }
+            workloads += 1;
+            let labels = &v["spec"]["template"]["metadata"]["labels"];
+            assert_eq!(labels["trtc-logwatch-job"], "trtc-logwatch", "{}", path.display());
+            assert!(labels["trtc-logwatch-app"].is_string(), "{}", path.display());
+        }
+    }
+    assert!(workloads >= 3, "{workloads}");
+    // The browser endpoint runs behind a Service that keeps a client on one
+    // replica.
+    let browser = read("deploy/kubernetes/browser.yaml");
+    assert!(browser.contains("kind: Service") && browser.contains("sessionAffinity: ClientIP"));
+    assert!(browser.contains("targetPort: browser") && browser.contains("trusted_proxies"));
 }
 
 #[test]
