@@ -50,14 +50,28 @@ fn run(cli: Cli) -> Result<()> {
         } => why(&catalogs, config.as_deref(), &lines),
         Cmd::CheckConfig { file } => check_config(&file),
         Cmd::Healthcheck { addr, path } => healthcheck(&addr, &path),
-        Cmd::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut cmd, "trtc-logwatch", &mut io::stdout());
-            Ok(())
-        }
+        Cmd::Completions { shell } => completions(shell),
         Cmd::Man => man(),
         Cmd::Catalog { catalogs, json } => catalog(&catalogs, json),
     }
+}
+
+/// `completions SHELL`: the completion script of clap_complete. Its bash
+/// script names the states of a hyphenated binary two ways (`trtc__logwatch`
+/// where it walks the words, `trtc__subcmd__logwatch` in the arms that
+/// complete), so no subcommand's options complete (`run --fol<TAB>`): the
+/// arms are renamed to match (clap-rs/clap, the bash generator's name
+/// escaping). Tested in bash (`tests/cli.rs`).
+fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "trtc-logwatch", &mut script);
+    let mut script = String::from_utf8(script)?;
+    if shell == clap_complete::Shell::Bash {
+        script = script.replace("trtc__subcmd__logwatch", "trtc__logwatch");
+    }
+    io::stdout().write_all(script.as_bytes())?;
+    Ok(())
 }
 
 /// `explain QUERY`: the entries a key, code or hex names, or a did-you-mean.
@@ -187,6 +201,18 @@ fn man() -> Result<()> {
     writeln!(
         out,
         ".SH \"EXIT STATUS\"\n.TP\n0\nSuccess (scan: whether or not errors were found; run: stopped by a signal after writing everything, or every finite source ended).\n.TP\n1\nscan \\-\\-fail\\-on\\-error found an error; run stopped with events not written or a worker thread died; healthcheck got no 200.\n.TP\n2\nA usage error: a bad flag, config, catalog, address or path (named on stderr), a state directory in use by another daemon, or a path scan could not read."
+    )?;
+    writeln!(
+        out,
+        ".SH SIGNALS\n.TP\nSIGTERM, SIGINT\nrun stops reading, writes every event it has read, writes its checkpoints and exits 0.\n.TP\nSIGHUP\nrun reopens the events file (after logrotate) and reloads the config file: sources, catalogs, limits and recognition rules; a config with an error is refused, named on stderr and in trtc_logwatch_config_reloads_total, and the old one is kept; listen addresses take effect at the next restart."
+    )?;
+    writeln!(
+        out,
+        ".SH FILES\n.TP\n/etc/trtc\\-logwatch/config.yaml\nThe config of the systemd unit and of the container image (run \\-\\-config FILE; check\\-config FILE checks one).\n.TP\nSTATE_DIR/checkpoints.json\nWhere each followed file was read to (state_dir in the config; kept across restarts, written atomically).\n.TP\npatterns/*.yaml\nThe built\\-in catalogs are compiled in; \\-\\-patterns DIR adds or replaces catalogs from DIR.\n.TP\n/metrics, /healthz, /readyz, /\nServed on the config's listen address (127.0.0.1:9898 by default)."
+    )?;
+    writeln!(
+        out,
+        ".SH ENVIRONMENT\n.TP\nRUST_LOG\nThe daemon's log filter (tracing's syntax, e.g. info or trtc_logwatch=debug); when set it wins over \\-\\-log\\-level.\n.TP\nNO_COLOR\nNot read: the output has no colour.\n.TP\nTRTC_LOGWATCH_FAILPOINT\nFor the fault tests only (an injected failure); never set it in production."
     )?;
     top.render_version_section(&mut out)?;
     for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {

@@ -702,7 +702,17 @@ fn the_readmes_example_commands_run() {
     };
     assert!(ok(&["--version"], "").contains("trtc-logwatch"));
     assert!(ok(&["completions", "bash"], "").contains("trtc-logwatch"));
-    assert!(ok(&["man"], "").contains(".TH"));
+    let man = ok(&["man"], "");
+    for section in [
+        ".TH",
+        ".SH SIGNALS",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        "SIGHUP",
+        "RUST_LOG",
+    ] {
+        assert!(man.contains(section), "the man page lacks {section}");
+    }
     assert!(ok(&["scan", "examples/logs/app.log"], "").contains("\"key\""));
     ok(
         &["scan", "--summary"],
@@ -854,4 +864,38 @@ fn check_config_points_at_a_bad_recognition_pattern() {
     let out = bin().arg("check-config").arg(&cfg).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:4:"));
+}
+
+/// Bash completes a subcommand's options (`run --fol<TAB>` → `--follow`)
+/// with the script `completions bash` prints, in a real bash.
+#[test]
+fn bash_completes_a_subcommands_options() {
+    let Some(bash) = common::require_tool("bash") else {
+        return;
+    };
+    let out = bin().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("trtc-logwatch.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &[&str]| -> String {
+        let line = words.join(" ");
+        let probe = format!(
+            "source '{}'\nCOMP_WORDS=({line}); COMP_CWORD={}; COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}\n\
+             f=$(complete -p trtc-logwatch | sed -E 's/.* -F ([^ ]+) .*/\\1/')\n\
+             $f trtc-logwatch '{}' '{}'\necho \"${{COMPREPLY[*]}}\"\n",
+            script.display(),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new(&bash)
+            .args(["--norc", "--noprofile", "-c", &probe])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete(&["trtc-logwatch", "run", "--fol"]), "--follow");
+    assert!(complete(&["trtc-logwatch", "scan", "--sum"]).contains("--summary"));
+    assert!(complete(&["trtc-logwatch", "check-co"]).contains("check-config"));
 }

@@ -427,13 +427,25 @@ fn the_pod_monitor_and_the_sidecar_agree_with_the_rules() {
         let text = std::fs::read_to_string(&path).unwrap();
         for doc in text.split("\n---\n") {
             let v: serde_json::Value = serde_saphyr::from_str(doc).expect("valid YAML");
-            if !matches!(v["kind"].as_str(), Some("Deployment" | "DaemonSet" | "StatefulSet")) {
+            if !matches!(
+                v["kind"].as_str(),
+                Some("Deployment" | "DaemonSet" | "StatefulSet")
+            ) {
                 continue;
             }
             workloads += 1;
             let labels = &v["spec"]["template"]["metadata"]["labels"];
-            assert_eq!(labels["trtc-logwatch-job"], "trtc-logwatch", "{}", path.display());
-            assert!(labels["trtc-logwatch-app"].is_string(), "{}", path.display());
+            assert_eq!(
+                labels["trtc-logwatch-job"],
+                "trtc-logwatch",
+                "{}",
+                path.display()
+            );
+            assert!(
+                labels["trtc-logwatch-app"].is_string(),
+                "{}",
+                path.display()
+            );
         }
     }
     assert!(workloads >= 3, "{workloads}");
