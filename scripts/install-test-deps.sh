@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 command -v nats-server >/dev/null || need+=(nats-server)
+# amtool checks the Alertmanager example and its notification template.
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
 # A real log collector for the collector recipes' end-to-end test.
@@ -37,7 +39,7 @@ if [ ${#need[@]} -gt 0 ]; then
   "${as_root[@]}" apt-get update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # The package may start its own service where an init system runs; the tests start their own.
-  for svc in prometheus nats-server syslog-ng; do
+  for svc in prometheus prometheus-alertmanager nats-server syslog-ng; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
       "${as_root[@]}" systemctl stop "$svc" || true
     fi
@@ -53,5 +55,6 @@ fi
 prometheus --version 2>&1 | head -1
 promtool --version 2>&1 | head -1
 nats-server --version 2>&1 | head -1
+amtool --version 2>&1 | head -1
 chromium --version 2>/dev/null | head -1
 echo "node $(node --version); $(node -p "'trtc-sdk-v5 ' + require('./$browser/node_modules/trtc-sdk-v5/package.json').version + ', trtc-js-sdk ' + require('./$browser/node_modules/trtc-js-sdk/package.json').version")"

@@ -586,3 +586,60 @@ fn dashboard_is_importable_shape() {
         assert!(titles.contains(&want), "missing panel {want}");
     }
 }
+
+/// The Alertmanager example routes by app and severity and its
+/// notification template renders, checked by a real `amtool`.
+#[test]
+fn alertmanager_example_routes_by_app_and_severity() {
+    let Some(amtool) = common::require_tool("amtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tmpl = root().join("deploy/alertmanager/trtc-logwatch.tmpl");
+    let config =
+        std::fs::read_to_string(root().join("deploy/alertmanager/alertmanager.example.yml"))
+            .unwrap()
+            .replace(
+                "/etc/alertmanager/trtc-logwatch.tmpl",
+                tmpl.to_str().unwrap(),
+            );
+    let file = dir.path().join("alertmanager.yml");
+    std::fs::write(&file, config).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&amtool)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let file = file.to_str().unwrap();
+    run(&["check-config", file]);
+    let route = |labels: &[&str]| {
+        let mut args = vec!["config", "routes", "test", "--config.file", file];
+        args.extend_from_slice(labels);
+        run(&args)
+    };
+    assert_eq!(
+        route(&["severity=page", "app=classroom"]),
+        "classroom-pager"
+    );
+    assert_eq!(route(&["severity=page", "app=shop"]), "pager");
+    assert_eq!(route(&["severity=ticket", "app=shop"]), "tickets");
+    let text = run(&[
+        "template",
+        "render",
+        "--template.glob",
+        tmpl.to_str().unwrap(),
+        "--template.text",
+        r#"{{ template "trtc.title" . }}|{{ template "trtc.text" . }}"#,
+    ]);
+    assert!(
+        text.contains("Users affected") && text.contains("Labels:"),
+        "{text}"
+    );
+}
