@@ -169,5 +169,17 @@ fn the_third_set_meets_its_floors() {
 /// it throws, read from the npm builds. Each is its code exactly.
 #[test]
 fn every_sdk_template_gives_its_code_exactly() {
-    holds(&measure("sdk-templates.tsv"), (70, 3), 1.0, 1.0, 1.0);
+    holds(&measure("sdk-templates.tsv"), (75, 3), 1.0, 1.0, 1.0);
+}
+
+/// The fourth set (`tests/data/real-forms-4.tsv`, 68 lines): gathered
+/// this issue by someone else, from SDK builds, demo apps, issues and docs
+/// the other sets never used, after the principles were built. Scored at
+/// recall 0.892, precision 0.971, exact 0.811 as it came; four of its
+/// failures showed principles since mended (SDK 4's reconnection texts
+/// without the key, the v5 templates left out, 5201's internal message,
+/// JSDoc `{@link}` lines); its floors are what it is at now.
+#[test]
+fn the_fourth_set_meets_its_floors() {
+    holds(&measure("real-forms-4.tsv"), (35, 30), 0.91, 0.97, 0.88);
 }

@@ -81,6 +81,7 @@ const DOC_MARKS: &[&str] = &[
     "@throws",
     "@see ",
     "@deprecated",
+    "{@link",
 ];
 
 /// Words that open an explanation (matched without regard to ASCII case):
