@@ -5,7 +5,8 @@
 # run a real server), chromium and node (the real-SDK tests run the TRTC Web
 # SDKs in a real browser, and the daemon's pages; a Japanese font for those);
 # from the npm registry, with the versions the
-# lockfile pins, the two SDKs and puppeteer-core (which drives the system
+# lockfile pins, the SDKs (trtc-js-sdk 4.15.22 and 4.10.2, trtc-sdk-v5 5.17.1 and
+# 5.8.6) and puppeteer-core (which drives the system
 # chromium and downloads no browser of its own). Safe to run repeatedly.
 set -euo pipefail
 cd "$(dirname "$0")/.."

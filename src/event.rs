@@ -67,7 +67,7 @@ pub struct Event<'a> {
     pub group: &'static str,
     /// The text that identified the error.
     pub matched: Cow<'a, str>,
-    /// The rule that took it (README "How errors are recognised").
+    /// The rule that took it (docs/recognition.md).
     pub rule: &'static str,
     /// A v5 extraCode the catalog does not know, as written (else absent).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -204,7 +204,7 @@ fn man() -> Result<()> {
     )?;
     writeln!(
         out,
-        ".SH SIGNALS\n.TP\nSIGTERM, SIGINT\nrun stops reading, writes every event it has read, writes its checkpoints and exits 0.\n.TP\nSIGHUP\nrun reopens the events file (after logrotate) and reloads the config file: sources, catalogs, limits and recognition rules; a config with an error is refused, named on stderr and in trtc_logwatch_config_reloads_total, and the old one is kept; listen addresses take effect at the next restart."
+        ".SH SIGNALS\n.TP\nSIGTERM, SIGINT\nrun stops reading, writes every event it has read, writes its checkpoints and exits 0.\n.TP\nSIGHUP\nrun reopens the events file (after logrotate) and reloads the config file: sources, catalogs, limits and recognition rules; a config with an error is refused, named on stderr and counted in trtc_logwatch_config_reload_failures_total, and the old one is kept; listen addresses take effect at the next restart."
     )?;
     writeln!(
         out,

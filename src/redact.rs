@@ -33,7 +33,7 @@
 //! Every source goes through it (files, stdin, ingest, NATS, the browser
 //! endpoint) before an event is built; `why` and `scan` show what it left.
 //! The value never reaches an event, the events output, the pages or the
-//! daemon's own log. The forms are listed in the README ("Nothing secret is
+//! daemon's own log. The forms are listed in docs/browser.md ("Nothing secret is
 //! written").
 
 use std::borrow::Cow;

@@ -1,7 +1,7 @@
 //! Faults: the machine runs short (file descriptors, disk space), clients
 //! misbehave, a worker thread dies, the config asks for the impossible.
 //! Each test counts every line by its sequence number: none lost, none
-//! counted twice (except where the README says a crash replays).
+//! counted twice (except where docs/operating.md says a crash replays).
 
 mod common;
 

@@ -194,7 +194,7 @@ impl CatalogSetBuilder {
 
 /// One drift entry per SDK major that a catalog declares, after the
 /// catalogs' entries: the event of an error in the SDK's own form whose key
-/// or code the catalog does not know (README "Catalog drift").
+/// or code the catalog does not know (docs/recognition.md, "Catalog drift").
 fn add_drift_entries(set: &mut CatalogSet) {
     set.listed = set.entries.len();
     let mut majors: Vec<(u32, String)> = set

@@ -1,5 +1,5 @@
 //! The named rules that decide whether a hit is a TRTC error, with the
-//! stable names events carry in `rule` and `why` prints. README "How errors
+//! stable names events carry in `rule` and `why` prints. docs/recognition.md "How errors
 //! are recognised" documents each.
 
 /// Why a hit was taken as an error.
