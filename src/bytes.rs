@@ -2,6 +2,15 @@
 //! calls. `memchr::memmem::find` builds a searcher (with its prefilter) on
 //! every call, which costs more than the search itself on a 150-byte line;
 //! here each call is a `memchr` of the needle's first byte and a compare.
+//! And the line of a block around a match.
+
+/// The line of `block` that holds `start..end`, as (start, end) without
+/// its `\n`.
+pub fn line_around(block: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let s = memchr::memrchr(b'\n', &block[..start]).map_or(0, |i| i + 1);
+    let e = memchr::memchr(b'\n', &block[end..]).map_or(block.len(), |i| end + i);
+    (s, e)
+}
 
 /// The offsets where `needle` starts in `hay`, in order (overlapping).
 pub fn find_iter<'a>(hay: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {

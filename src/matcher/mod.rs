@@ -299,11 +299,11 @@ impl Matcher {
             .kind(Some(kind))
             .prefilter(false)
             .build(&words)?;
-        // A tally's ` ×` is no anchor: a space first would make the block
-        // search stop at every space (a tally counts on a line found by
-        // another anchor).
-        // A tally counts on a line that says what it counts (`rtc errors
-        // (last 5 min): 0x4003 ×2`): the word is searched for instead.
+        // A tally's ` ×` is no anchor (a space first would make the block
+        // search stop at every space): a tally counts on a line that says
+        // what it counts (`rtc errors (last 5 min): 0x4003 ×2`), and that
+        // word is searched for instead. Patterns that start with `' ` have
+        // a search of their own (`quoted`).
         let anchored: Vec<String> = words
             .iter()
             .filter(|w| !TALLY_TOKEN.eq(w.as_str()))
@@ -378,12 +378,10 @@ impl Matcher {
         let mut at = 0;
         while at < block.len() {
             let input = aho_corasick::Input::new(block).span(at..block.len());
-            let anchored = self.anchors.find(input).map(|m| {
-                let start = memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1);
-                let end =
-                    memchr::memchr(b'\n', &block[m.end()..]).map_or(block.len(), |i| m.end() + i);
-                (start, end)
-            });
+            let anchored = self
+                .anchors
+                .find(input)
+                .map(|m| crate::bytes::line_around(block, m.start(), m.end()));
             while next_extra.peek().is_some_and(|&(s, _)| s < at) {
                 next_extra.next();
             }

@@ -157,21 +157,15 @@ impl Recognition {
     /// The lines of `block` a rule matches, as (start, end) without the
     /// `\n`, in order, each once.
     pub(crate) fn lines(&self, block: &[u8]) -> Vec<(usize, usize)> {
-        let mut starts: Vec<usize> = Vec::new();
-        for p in &self.rules {
-            for m in p.re.find_iter(block) {
-                starts.push(memchr::memrchr(b'\n', &block[..m.start()]).map_or(0, |i| i + 1));
-            }
-        }
-        starts.sort_unstable();
-        starts.dedup();
-        starts
-            .into_iter()
-            .map(|s| {
-                let e = memchr::memchr(b'\n', &block[s..]).map_or(block.len(), |i| s + i);
-                (s, e)
-            })
-            .collect()
+        let mut lines: Vec<(usize, usize)> = self
+            .rules
+            .iter()
+            .flat_map(|p| p.re.find_iter(block))
+            .map(|m| crate::bytes::line_around(block, m.start(), m.start()))
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
     }
 }
 
